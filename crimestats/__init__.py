@@ -1,0 +1,33 @@
+"""crimestats: crime statistics done properly.
+
+Small-area estimation of victimisation (:mod:`crimestats.sae`), design-based direct estimates
+from survey microdata (:mod:`crimestats.survey`), hidden demand and multiple-systems estimation
+(:mod:`crimestats.hidden`), and change points that tell a real rise in crime from a rise in
+reporting or recording (:mod:`crimestats.changepoint`).
+
+``import crimestats`` is light: PyMC, PyTensor, ArviZ and matplotlib are imported only by the
+functions that need them.
+"""
+
+from __future__ import annotations
+
+from .errors import (
+    ConvergenceWarning,
+    CrimestatsError,
+    CrimestatsWarning,
+    DataWarning,
+    EstimationError,
+    InputError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "ConvergenceWarning",
+    "CrimestatsError",
+    "CrimestatsWarning",
+    "DataWarning",
+    "EstimationError",
+    "InputError",
+]

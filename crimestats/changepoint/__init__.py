@@ -1,0 +1,1 @@
+"""Change-point detection and attribution of changes to incidence, reporting or recording."""

@@ -1,0 +1,1 @@
+"""Bundled real data (with licences) and simulators with known truth."""

@@ -1,0 +1,1 @@
+"""Hidden demand: reporting rates, the dark figure, and multiple-systems estimation."""

@@ -1,0 +1,131 @@
+"""Shared pieces of every result object: xarray datasets, tables, JSON and netCDF.
+
+Each method returns a small frozen dataclass that subclasses :class:`Result`. Its ``estimates``
+field is an :class:`xarray.Dataset` with named dimensions (``area``, ``period``, ``crime_type``,
+``list``, ``time``, ``series``) and the standard variable names ``estimate``, ``rmse`` or ``sd``,
+``lower``, ``upper`` (interval level in ``attrs["level"]``), ``cv``, ``direct`` and
+``direct_variance``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy import stats
+
+__all__ = ["Result", "normal_interval", "json_safe"]
+
+
+def normal_interval(estimate: np.ndarray, se: np.ndarray, level: float
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric normal interval ``estimate ± z * se`` at the given level."""
+    z = stats.norm.ppf(0.5 + level / 2.0)
+    return estimate - z * se, estimate + z * se
+
+
+def json_safe(obj: Any) -> Any:
+    """Convert numpy, pandas and xarray objects to plain JSON-serialisable Python.
+
+    NaN and infinities become ``None`` (JSON has no NaN).
+    """
+    if isinstance(obj, xr.Dataset):
+        return {
+            "dims": {str(k): int(v) for k, v in obj.sizes.items()},
+            "coords": {str(k): json_safe(v.values) for k, v in obj.coords.items()},
+            "data_vars": {
+                str(k): {"dims": [str(d) for d in v.dims], "data": json_safe(v.values)}
+                for k, v in obj.data_vars.items()
+            },
+            "attrs": json_safe(dict(obj.attrs)),
+        }
+    if isinstance(obj, xr.DataArray):
+        return {"dims": [str(d) for d in obj.dims], "data": json_safe(obj.values)}
+    if isinstance(obj, pd.DataFrame):
+        return json_safe(obj.to_dict(orient="list"))
+    if isinstance(obj, pd.Series):
+        return json_safe(obj.to_dict())
+    if isinstance(obj, Mapping):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return json_safe(obj.tolist())
+    if isinstance(obj, (np.datetime64, pd.Timestamp)):
+        return str(obj)
+    if isinstance(obj, np.generic):
+        return json_safe(obj.item())
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if obj is None or isinstance(obj, (bool, int, str)):
+        return obj
+    return str(obj)
+
+
+def _netcdf_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """Attributes netCDF can store: numbers, strings and 1-D arrays; the rest as JSON text."""
+    out: dict[str, Any] = {}
+    for key, value in attrs.items():
+        if isinstance(value, bool):
+            out[key] = int(value)
+        elif isinstance(value, (int, float, str, np.number)):
+            out[key] = value
+        elif value is None:
+            out[key] = "None"
+        else:
+            out[key] = json.dumps(json_safe(value))
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """Base class of crimestats results.
+
+    Attributes
+    ----------
+    estimates : xarray.Dataset
+        Per-unit results over named dimensions (``area``, ``time``, ...).
+    """
+
+    estimates: xr.Dataset
+
+    #: Fields left out of :meth:`to_dict` (large or non-serialisable, e.g. ArviZ data).
+    _skip_in_dict: ClassVar[tuple[str, ...]] = ("idata",)
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """The per-unit estimates as a pandas DataFrame indexed by the dataset's dimensions."""
+        return self.estimates.to_dataframe()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dictionary of the result (ArviZ data left out).
+
+        ``json.dumps(result.to_dict())`` always works; NaN becomes ``null``.
+        """
+        out: dict[str, Any] = {"type": type(self).__name__}
+        for field in dataclasses.fields(self):
+            if field.name.startswith("_") or field.name in self._skip_in_dict:
+                continue
+            out[field.name] = json_safe(getattr(self, field.name))
+        return out
+
+    def to_json(self, **kwargs: Any) -> str:
+        """:meth:`to_dict` as a JSON string (keyword arguments go to :func:`json.dumps`)."""
+        return json.dumps(self.to_dict(), **kwargs)
+
+    def to_netcdf(self, path: str | Path) -> None:
+        """Write ``estimates`` to a netCDF file (read back with :func:`xarray.open_dataset`).
+
+        Attributes that netCDF cannot hold (dicts, lists of strings) are stored as JSON text.
+        """
+        ds = self.estimates.copy()
+        ds.attrs = _netcdf_attrs(ds.attrs)
+        for name in ds.variables:
+            ds[name].attrs = _netcdf_attrs(ds[name].attrs)
+        ds.to_netcdf(path, engine="h5netcdf")

@@ -1,0 +1,1 @@
+"""Small-area estimation: Fay–Herriot (EBLUP and hierarchical Bayes) and its extensions."""

@@ -1,0 +1,1 @@
+"""Design-based direct estimates from survey microdata (prevalence, incidence rates, variances)."""
