@@ -1,1 +1,44 @@
-"""Bundled real data (with licences) and simulators with known truth."""
+"""Bundled real data (with licences) and simulators with known truth.
+
+Real data (see the "Bundled data" guide and the "Data licences" page): police recorded crime,
+hate crime, Crime Survey for England and Wales tables, police-force-area geography and Census
+2011 populations. Every loader returns a tidy pandas DataFrame (or parsed GeoJSON) read from the
+package with :mod:`importlib.resources`; its docstring names the source and licence.
+"""
+
+from __future__ import annotations
+
+# --- bundled real data ---
+from .geography import (
+    load_csp_adjacency,
+    load_forces,
+    load_geography_lookup,
+    load_pfa_adjacency,
+    load_pfa_boundaries,
+)
+from .hate_crime import load_hate_crime
+from .population import load_population
+from .recorded_crime import VIOLENCE_OFFENCES, load_recorded_crime
+from .survey_tables import (
+    CSEW_MEASURES,
+    load_csew_2018_by_region,
+    load_csew_2018_table,
+    load_csew_prevalence,
+)
+
+__all__ = [
+    # bundled real data
+    "CSEW_MEASURES",
+    "VIOLENCE_OFFENCES",
+    "load_csew_2018_by_region",
+    "load_csew_2018_table",
+    "load_csew_prevalence",
+    "load_csp_adjacency",
+    "load_forces",
+    "load_geography_lookup",
+    "load_hate_crime",
+    "load_pfa_adjacency",
+    "load_pfa_boundaries",
+    "load_population",
+    "load_recorded_crime",
+]
