@@ -1,0 +1,680 @@
+"""Fay–Herriot area-level model: EBLUP with REML, ML or moment (Fay–Herriot) variance estimation.
+
+The model (Rao & Molina 2015, ch. 6) for areas :math:`i = 1, \\dots, m`:
+
+.. math::
+
+    \\hat\\theta_i^{\\text{direct}} = \\theta_i + e_i, \\quad
+    \\theta_i = x_i^\\top \\beta + u_i, \\quad
+    u_i \\sim N(0, \\sigma_u^2), \\quad e_i \\sim N(0, D_i),
+
+with known sampling variances :math:`D_i`. Marginally the direct estimates are independent
+:math:`N(x_i^\\top\\beta, \\sigma_u^2 + D_i)`, so the covariance matrix :math:`V` is diagonal and
+everything below needs only :math:`p \\times p` matrices: O(m·p²) work and O(m·p) memory.
+
+The private helpers (:func:`_gls`, :func:`_reml_score_information`,
+:func:`_ml_score_information`, :func:`_estimates_dataset`, :func:`_prepare_inputs`) are shared
+with the spatial and hierarchical Bayes extensions.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy import linalg
+
+from .. import _validate as v
+from ..errors import ConvergenceWarning, DataWarning, InputError
+from ..results import normal_interval
+from ._results import FayHerriotResult
+
+__all__ = ["fay_herriot"]
+
+logger = logging.getLogger(__name__)
+
+_METHODS = ("reml", "ml", "fh", "hb")
+
+
+def fay_herriot(
+    direct: Any,
+    variance: Any,
+    covariates: Any = None,
+    *,
+    method: str = "reml",
+    intercept: bool = True,
+    areas: Any = None,
+    covariate_names: Sequence[str] | None = None,
+    data: pd.DataFrame | None = None,
+    level: float = 0.95,
+    proximity: Any = None,
+    prior: Any = None,
+    random_seed: Any = None,
+    draws: int = 4000,
+    max_iter: int = 100,
+    tol: float = 1e-12,
+) -> FayHerriotResult:
+    """Fit the Fay–Herriot area-level model and predict every area's true value.
+
+    Model, for areas :math:`i = 1, \\dots, m` with known sampling variances :math:`D_i`:
+
+    .. math::
+
+        y_i = x_i^\\top\\beta + u_i + e_i, \\qquad u_i \\sim N(0, \\sigma_u^2), \\qquad
+        e_i \\sim N(0, D_i),
+
+    where :math:`y_i` is the direct (survey) estimate and :math:`\\theta_i = x_i^\\top\\beta + u_i`
+    the quantity of interest. The EBLUP shrinks each direct estimate towards the regression
+    (synthetic) prediction in proportion to its noise:
+
+    .. math::
+
+        \\hat\\theta_i = (1 - B_i)\\, y_i + B_i\\, x_i^\\top\\hat\\beta, \\qquad
+        B_i = D_i / (\\hat\\sigma_u^2 + D_i),
+
+    with :math:`\\hat\\beta` the GLS estimate given :math:`\\hat\\sigma_u^2`. The MSE is the
+    second-order approximation of Prasad & Rao (1990) with the corrections that R ``sae::mseFH``
+    uses: :math:`g_1 + g_2 + 2 g_3` for REML, plus the Datta–Lahiri bias term for ML and the
+    moment estimator's own :math:`g_3` and bias term for ``"fh"``. Areas with no direct estimate
+    (``direct`` and ``variance`` both NaN) get the synthetic estimate
+    :math:`x_i^\\top\\hat\\beta` with MSE :math:`\\hat\\sigma_u^2 + x_i^\\top \\widehat{\\mathrm{Var}}(\\hat\\beta) x_i - b(\\hat\\sigma_u^2)`,
+    where :math:`b` is the first-order bias of :math:`\\hat\\sigma_u^2` (zero for REML), bounded
+    below by :math:`x_i^\\top \\widehat{\\mathrm{Var}}(\\hat\\beta) x_i`.
+
+    Parameters
+    ----------
+    direct : array-like of shape (m,) or str
+        Direct estimates :math:`y_i`, in the units of the analysis (e.g. a proportion, or
+        incidents per 1,000 residents). NaN (together with ``variance``) marks an area with no
+        sample, which gets the synthetic estimate. A column name when ``data`` is given.
+    variance : array-like of shape (m,) or str
+        Sampling variances :math:`D_i` of the direct estimates (squared standard errors, in the
+        squared units of ``direct``), treated as known. Must be positive. A column name when
+        ``data`` is given.
+    covariates : array-like of shape (m, p), DataFrame, str or list of str, optional
+        Area-level covariates, **without** an intercept column. With ``data`` (or when
+        ``covariates`` is a DataFrame), columns are used by name: numeric and boolean columns as
+        they are; text and ``category`` columns are one-hot encoded with the first level dropped
+        (as R's ``as.factor``), named ``"column[T.level]"``. To treat numeric codes as
+        categories, convert the column first: ``df["region"] = df["region"].astype("category")``.
+        None fits an intercept-only model.
+    method : {"reml", "ml", "fh", "hb"}
+        Estimator of :math:`\\sigma_u^2`: restricted maximum likelihood, maximum likelihood, the
+        Fay–Herriot moment method, or hierarchical Bayes (posterior with the area effects
+        integrated out; see ``prior``, ``random_seed``, ``draws``).
+    intercept : bool
+        Add an intercept column (first coefficient, named ``"intercept"``).
+    areas : array-like of shape (m,) or str, optional
+        Unique area labels (a column name with ``data``). Default: ``data``'s index, the index
+        of ``direct`` when it is a Series, else ``0 .. m-1``.
+    covariate_names : sequence of str, optional
+        Names of the covariate columns (without the intercept); default ``x1 .. xp`` for arrays
+        and the column names for data frames.
+    data : pandas.DataFrame, optional
+        Table holding the columns named by ``direct``, ``variance``, ``covariates``, ``areas``.
+    level : float
+        Level of the normal prediction intervals ``estimate ± z * rmse`` (credible level for HB).
+    proximity : array-like of shape (m, m), optional
+        Row-standardised proximity matrix; when given, the spatial (SAR) Fay–Herriot model is
+        fitted instead (:mod:`crimestats.sae.spatial`).
+    prior : optional
+        Priors for ``method="hb"`` (see the hierarchical Bayes guide); only valid with HB.
+    random_seed : int or numpy.random.Generator, optional
+        Seed of the posterior draws for ``method="hb"``; unused by the EBLUP methods.
+    draws : int
+        Number of posterior draws for ``method="hb"``; unused by the EBLUP methods.
+    max_iter : int
+        Maximum iterations of the variance estimation (Fisher scoring).
+    tol : float
+        Convergence tolerance: iterations stop when the change in :math:`\\hat\\sigma_u^2` is below
+        ``tol * (sigma2_u + min(D))``.
+
+    Returns
+    -------
+    FayHerriotResult
+        ``estimates`` (an :class:`xarray.Dataset` over ``area`` with ``estimate``, ``mse``,
+        ``rmse``, ``lower``, ``upper``, ``cv``, ``direct``, ``direct_variance``, ``shrinkage``,
+        ``synthetic``, ``in_sample``), ``sigma2_u``, ``beta`` (intercept first), ``beta_se``,
+        ``covariate_names``, ``converged``, ``iterations``, ``loglik`` (Gaussian log-likelihood
+        of the direct estimates at the estimates, as ``sae`` reports it) and ``diagnostics``.
+
+    Raises
+    ------
+    crimestats.InputError
+        NaN in only one of ``direct``/``variance``, non-positive variances, non-finite
+        covariates, mismatched lengths, duplicated area labels, a singular design (the collinear
+        columns are named) or no more sampled areas than coefficients.
+
+    Warns
+    -----
+    crimestats.ConvergenceWarning
+        The variance estimation did not converge in ``max_iter`` iterations.
+    crimestats.DataWarning
+        :math:`\\hat\\sigma_u^2 = 0`: every estimate equals its synthetic part.
+
+    References
+    ----------
+    Fay, R. E. and Herriot, R. A. (1979). Estimates of income for small places. *JASA* 74, 269–277.
+    Prasad, N. G. N. and Rao, J. N. K. (1990). *JASA* 85, 163–171.
+    Datta, G. S. and Lahiri, P. (2000). *Statistica Sinica* 10, 613–627.
+    Rao, J. N. K. and Molina, I. (2015). *Small Area Estimation*, 2nd ed., Wiley, ch. 6.
+    Molina, I. and Marhuenda, Y. (2015). sae: An R package for small area estimation.
+    *The R Journal* 7(1), 81–98.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from crimestats.sae import fay_herriot
+    >>> direct = np.array([0.10, 0.31, 0.12, 0.36, 0.17, 0.29, 0.22, np.nan])
+    >>> variance = np.array([0.0010, 0.0030, 0.0008, 0.0040, 0.0012, 0.0020, 0.0030, np.nan])
+    >>> deprivation = np.array([0.1, 0.5, 0.2, 0.9, 0.4, 0.3, 0.8, 0.6])
+    >>> fit = fay_herriot(direct, variance, deprivation[:, None], method="reml")
+    >>> print(round(fit.sigma2_u, 5), np.round(fit.beta, 3))
+    0.00337 [0.107 0.246]
+    >>> fit.estimates["estimate"].round(3).values
+    array([0.107, 0.272, 0.127, 0.343, 0.179, 0.249, 0.26 , 0.255])
+    >>> fit.estimates["shrinkage"].round(2).values
+    array([0.23, 0.47, 0.19, 0.54, 0.26, 0.37, 0.47, 1.  ])
+    >>> bool(fit.estimates["in_sample"][-1])
+    False
+
+    From a data frame, with a categorical covariate (one indicator per level but the first):
+
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"force": list("ABCDEFG"), "victim_rate": direct[:7],
+    ...                    "se": np.sqrt(variance[:7]), "deprivation": deprivation[:7],
+    ...                    "urban": ["no", "yes", "no", "no", "yes", "no", "yes"]})
+    >>> df["var"] = df["se"] ** 2
+    >>> fit = fay_herriot("victim_rate", "var", ["deprivation", "urban"], data=df, areas="force")
+    >>> fit.covariate_names
+    ('intercept', 'deprivation', 'urban[T.yes]')
+    """
+    method = v.check_choice(method, "method", _METHODS)
+    level = v.check_level(level)
+    if prior is not None and method != "hb":
+        raise InputError(f"`prior` applies only to method='hb'; received method={method!r}.")
+    if proximity is not None and method == "hb":
+        raise InputError("The spatial model (`proximity`) is fitted by 'reml' or 'ml', not 'hb'.")
+    if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 1):
+        raise InputError(f"`max_iter` must be a positive integer; received {max_iter!r}.")
+    if not (np.isfinite(tol) and tol > 0):
+        raise InputError(f"`tol` must be a positive number; received {tol!r}.")
+
+    y, d, x, names, labels = _prepare_inputs(
+        direct, variance, covariates, intercept=intercept, areas=areas,
+        covariate_names=covariate_names, data=data,
+    )
+
+    if proximity is not None:
+        from .spatial import fit_spatial_fay_herriot
+
+        return fit_spatial_fay_herriot(
+            y, d, x, proximity, method=method, areas=labels, covariate_names=names,
+            level=level, max_iter=max_iter, tol=tol,
+        )
+    if method == "hb":
+        from ._hb import fit_hb
+
+        return fit_hb(y, d, x, areas=labels, covariate_names=names, level=level, prior=prior,
+                      random_seed=random_seed, draws=draws)
+    return _fit_eblup(y, d, x, method=method, areas=labels, covariate_names=names, level=level,
+                      max_iter=int(max_iter), tol=float(tol))
+
+
+# --------------------------------------------------------------------------------------------
+# Input handling: column names, one-hot encoding, validation
+# --------------------------------------------------------------------------------------------
+
+
+def _prepare_inputs(
+    direct: Any,
+    variance: Any,
+    covariates: Any,
+    *,
+    intercept: bool,
+    areas: Any,
+    covariate_names: Sequence[str] | None,
+    data: pd.DataFrame | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...], np.ndarray]:
+    """Validate the public inputs; return ``(y, D, X, names, areas)``.
+
+    ``y`` and ``D`` are float arrays with NaN together for out-of-sample areas, ``X`` is the
+    (m, p) design including the intercept column, ``names`` its column names and ``areas`` the
+    unique area labels. Raises :class:`InputError` on anything unusable.
+    """
+    if data is not None:
+        direct, variance, covariates, areas = _columns_from_frame(
+            data, direct, variance, covariates, areas)
+    elif isinstance(covariates, str) or (
+            isinstance(covariates, list) and any(isinstance(c, str) for c in covariates)):
+        raise InputError("`covariates` are given as column names but `data` is missing; "
+                         "pass the data frame as `data=`.")
+    for arg, name in ((direct, "direct"), (variance, "variance"), (areas, "areas")):
+        if isinstance(arg, str):
+            raise InputError(f"`{name}` is a column name ({arg!r}) but `data` is missing; "
+                             "pass the data frame as `data=`.")
+
+    direct_arr = np.asarray(direct.to_numpy() if isinstance(direct, pd.Series) else direct)
+    if direct_arr.ndim != 1:
+        raise InputError(f"`direct` must be 1-D; received an array of shape {direct_arr.shape}.")
+    m = direct_arr.shape[0]
+    if m == 0:
+        raise InputError("`direct` is empty; at least one area is needed.")
+    if areas is None and data is not None:
+        areas = data.index
+    elif areas is None and isinstance(direct, pd.Series):
+        areas = direct.index
+    if isinstance(areas, (pd.Index, pd.Series)):
+        areas = areas.to_numpy()
+    labels = v.area_labels(areas, m)
+    shown = None if areas is None else labels
+
+    y = v.as_float_array(direct, "direct", allow_nan=True, labels=shown)
+    d = v.as_float_array(variance, "variance", allow_nan=True, labels=shown)
+    v.check_length(d, m, "variance", "direct")
+    if isinstance(direct, pd.Series) and data is None:
+        _check_same_index(variance, direct.index, "variance")
+        _check_same_index(covariates, direct.index, "covariates")
+    v.check_paired_nan(y, d, "direct", "variance", shown)
+    v.check_positive(d, "variance", shown)
+
+    x, names = _design_matrix(covariates, m, intercept, covariate_names, shown)
+    in_sample = ~np.isnan(y)
+    n_in, p = int(in_sample.sum()), x.shape[1]
+    if n_in <= p:
+        raise InputError(
+            f"The model has {p} coefficient{'s' if p != 1 else ''} ({', '.join(names)}) but only "
+            f"{n_in} area{'s' if n_in != 1 else ''} with a direct estimate; at least {p + 1} are "
+            "needed to estimate the area-effect variance. Use fewer covariates."
+        )
+    _check_full_rank(x[in_sample], names)
+    return y, d, x, names, labels
+
+
+def _check_same_index(obj: Any, index: pd.Index, name: str) -> None:
+    """Pandas inputs must be aligned with ``direct``: same index, same order."""
+    if isinstance(obj, (pd.Series, pd.DataFrame)) and not obj.index.equals(index):
+        raise InputError(
+            f"`{name}` has a different index from `direct`; crimestats matches areas by position, "
+            f"so align them first (e.g. `{name}.reindex(direct.index)`)."
+        )
+
+
+def _columns_from_frame(
+    data: pd.DataFrame, direct: Any, variance: Any, covariates: Any, areas: Any
+) -> tuple[Any, Any, Any, Any]:
+    """Replace column names by the columns of ``data`` (covariates as a DataFrame)."""
+    if isinstance(covariates, str):
+        covariates = [covariates]
+    cov_cols = covariates if isinstance(covariates, list) else []
+    named = [c for c in (direct, variance, areas) if isinstance(c, str)] + list(cov_cols)
+    v.require_columns(data, named, "data")
+    m = len(data)
+
+    def column(value: Any, name: str) -> Any:
+        if isinstance(value, str):
+            return data[value]
+        if value is not None and np.ndim(value) >= 1 and len(value) != m:
+            raise InputError(f"`{name}` has {len(value)} rows but `data` has {m}.")
+        return value
+
+    direct = column(direct, "direct")
+    variance = column(variance, "variance")
+    areas = column(areas, "areas")
+    if isinstance(covariates, list):
+        covariates = data[covariates] if covariates else None
+    return direct, variance, covariates, areas
+
+
+def _design_matrix(
+    covariates: Any,
+    m: int,
+    intercept: bool,
+    covariate_names: Sequence[str] | None,
+    labels: np.ndarray | None,
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The (m, p) float design (intercept first when asked) and its column names."""
+    if covariates is None:
+        blocks: list[np.ndarray] = []
+        names: list[str] = []
+    elif isinstance(covariates, pd.DataFrame):
+        mat, names = _encode_frame(covariates, labels)
+        blocks = [mat]
+    else:
+        if isinstance(covariates, pd.Series):
+            default = [str(covariates.name) if covariates.name is not None else "x1"]
+        else:
+            default = None
+        mat = v.as_float_array(covariates, "covariates", ndim=2, labels=labels)
+        v.check_length(mat, m, "covariates", "direct")
+        names = default or [f"x{j + 1}" for j in range(mat.shape[1])]
+        blocks = [mat]
+    if blocks:
+        v.check_length(blocks[0], m, "covariates", "direct")
+    if covariate_names is not None:
+        covariate_names = [str(n) for n in covariate_names]
+        if len(covariate_names) != len(names):
+            raise InputError(
+                f"`covariate_names` has {len(covariate_names)} names but the covariates have "
+                f"{len(names)} columns ({names})."
+            )
+        names = covariate_names
+    if intercept:
+        blocks.insert(0, np.ones((m, 1)))
+        names.insert(0, "intercept")
+    if not blocks:
+        raise InputError("The model has no coefficients: give `covariates` or keep "
+                         "`intercept=True`.")
+    v.check_unique(names, "covariate names")
+    return np.hstack(blocks), tuple(names)
+
+
+def _encode_frame(frame: pd.DataFrame, labels: np.ndarray | None) -> tuple[np.ndarray, list[str]]:
+    """Numeric columns as they are; text/category columns one-hot with the first level dropped."""
+    columns: list[np.ndarray] = []
+    names: list[str] = []
+    for col in frame.columns:
+        series = frame[col]
+        if pd.api.types.is_bool_dtype(series):
+            columns.append(series.to_numpy(dtype=float)[:, None])
+            names.append(str(col))
+        elif pd.api.types.is_numeric_dtype(series):
+            columns.append(v.as_float_array(series, f"covariates[{col!r}]", ndim=2,
+                                            labels=labels))
+            names.append(str(col))
+        else:
+            dummies, dummy_names = _one_hot(series, str(col), labels)
+            columns.append(dummies)
+            names.extend(dummy_names)
+    mat = np.hstack(columns) if columns else np.empty((len(frame), 0))
+    return mat, names
+
+
+def _one_hot(series: pd.Series, name: str, labels: np.ndarray | None
+             ) -> tuple[np.ndarray, list[str]]:
+    """Indicator columns for every level but the first (levels sorted, or category order)."""
+    missing = series.isna().to_numpy()
+    if missing.any():
+        raise InputError(
+            f"Categorical covariate {name!r} is missing for "
+            f"{v.describe_rows(np.flatnonzero(missing), labels)}. Give those areas a level "
+            "(crimestats never fills missing values silently)."
+        )
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        levels = list(series.cat.remove_unused_categories().cat.categories)
+    else:
+        levels = list(pd.unique(series))
+        try:
+            levels = sorted(levels)
+        except TypeError:
+            pass
+    if len(levels) < 2:
+        raise InputError(f"Categorical covariate {name!r} has a single level ({levels}); "
+                         "it carries no information, so drop it.")
+    values = series.to_numpy()
+    dummies = np.column_stack([(values == level).astype(float) for level in levels[1:]])
+    return dummies, [f"{name}[T.{level}]" for level in levels[1:]]
+
+
+def _check_full_rank(x: np.ndarray, names: Sequence[str]) -> None:
+    """Raise naming the collinear columns if the in-sample design is rank deficient."""
+    norms = np.linalg.norm(x, axis=0)
+    zero = np.flatnonzero(norms == 0)
+    if zero.size:
+        raise InputError(
+            "The design is singular: column(s) "
+            f"{[names[j] for j in zero]} are zero in every area with a direct estimate. "
+            "Drop them (a category seen only in out-of-sample areas cannot be estimated)."
+        )
+    scaled = x / norms
+    _, r, piv = linalg.qr(scaled, mode="economic", pivoting=True)
+    diag = np.abs(np.diag(r))
+    rank = int(np.sum(diag > max(scaled.shape) * np.finfo(float).eps * diag[0]))
+    if rank == x.shape[1]:
+        return
+    independent = piv[:rank]
+    problems = []
+    for j in piv[rank:]:
+        coef, *_ = np.linalg.lstsq(scaled[:, independent], scaled[:, j], rcond=None)
+        used = [names[k] for k, c in zip(independent, coef, strict=True) if abs(c) > 1e-8]
+        problems.append(f"{names[j]!r} is a linear combination of {used}")
+    raise InputError(
+        "The design is singular (collinear covariates in the areas with a direct estimate): "
+        + "; ".join(problems)
+        + ". Drop one column of each collinear set (with intercept=True, do not include a "
+        "constant column or every level of a category)."
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Numerical pieces (diagonal V; only p x p matrices)
+# --------------------------------------------------------------------------------------------
+
+
+def _inverse_spd(matrix: np.ndarray) -> np.ndarray:
+    """Inverse of a symmetric positive-definite p x p matrix (Cholesky, with equilibration)."""
+    scale = 1.0 / np.sqrt(np.diag(matrix))
+    factor = linalg.cho_factor(matrix * np.outer(scale, scale), lower=True)
+    inv = linalg.cho_solve(factor, np.eye(matrix.shape[0]))
+    return inv * np.outer(scale, scale)
+
+
+def _gls(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Generalised least squares with a diagonal covariance :math:`V = \\mathrm{diag}(1/w)`.
+
+    Returns :math:`\\hat\\beta = (X^\\top W X)^{-1} X^\\top W y` and
+    :math:`\\mathrm{Var}(\\hat\\beta) = (X^\\top W X)^{-1}`. O(m·p²).
+    """
+    xw = x * weights[:, None]
+    cov = _inverse_spd(xw.T @ x)
+    return cov @ (xw.T @ y), cov
+
+
+def _reml_score_information(sigma2_u: float, x: np.ndarray, y: np.ndarray, d: np.ndarray
+                            ) -> tuple[float, float]:
+    """Score and Fisher information of the restricted log-likelihood in :math:`\\sigma_u^2`.
+
+    With :math:`W = V^{-1}` diagonal and :math:`P = W - W X (X^\\top W X)^{-1} X^\\top W`:
+    score :math:`= -\\tfrac12 \\mathrm{tr}(P) + \\tfrac12 y^\\top P^2 y`, information
+    :math:`= \\tfrac12 \\mathrm{tr}(P^2)`, computed with p x p matrices only:
+    :math:`\\mathrm{tr}(P) = \\sum w_i - \\mathrm{tr}(Q X^\\top W^2 X)` and
+    :math:`\\mathrm{tr}(P^2) = \\sum w_i^2 - 2\\mathrm{tr}(Q X^\\top W^3 X) + \\mathrm{tr}((Q X^\\top W^2 X)^2)`
+    with :math:`Q = (X^\\top W X)^{-1}`; :math:`P y = W (y - X\\hat\\beta)`.
+    """
+    w = 1.0 / (sigma2_u + d)
+    beta, q = _gls(x, y, w)
+    py = w * (y - x @ beta)
+    xw = x * w[:, None]
+    qx2 = q @ (xw.T @ xw)
+    qx3 = q @ (xw.T @ (xw * w[:, None]))
+    trace_p = w.sum() - np.trace(qx2)
+    trace_p2 = (w @ w) - 2.0 * np.trace(qx3) + np.sum(qx2 * qx2.T)
+    return 0.5 * (py @ py - trace_p), 0.5 * trace_p2
+
+
+def _ml_score_information(sigma2_u: float, x: np.ndarray, y: np.ndarray, d: np.ndarray
+                          ) -> tuple[float, float]:
+    """Score and Fisher information of the (profile) log-likelihood in :math:`\\sigma_u^2`.
+
+    Score :math:`= -\\tfrac12 \\sum w_i + \\tfrac12 \\sum w_i^2 (y_i - x_i^\\top\\hat\\beta)^2`,
+    information :math:`= \\tfrac12 \\sum w_i^2`, with :math:`w_i = 1/(\\sigma_u^2 + D_i)`.
+    """
+    w = 1.0 / (sigma2_u + d)
+    beta, _ = _gls(x, y, w)
+    wr = w * (y - x @ beta)
+    return 0.5 * (wr @ wr - w.sum()), 0.5 * (w @ w)
+
+
+def _fh_moment_equation(sigma2_u: float, x: np.ndarray, y: np.ndarray, d: np.ndarray
+                        ) -> tuple[float, float]:
+    """The Fay–Herriot moment equation and the scale of its slope (as ``sae`` iterates it).
+
+    Returns :math:`\\sum w_i (y_i - x_i^\\top\\hat\\beta)^2 - (m - p)` and :math:`\\sum w_i`;
+    the estimate solves the equation = 0.
+    """
+    w = 1.0 / (sigma2_u + d)
+    beta, _ = _gls(x, y, w)
+    r = y - x @ beta
+    return (w * r) @ r - (x.shape[0] - x.shape[1]), w.sum()
+
+
+_ESTIMATING_EQUATIONS: dict[str, Callable[[float, np.ndarray, np.ndarray, np.ndarray],
+                                          tuple[float, float]]] = {
+    "reml": _reml_score_information,
+    "ml": _ml_score_information,
+    "fh": _fh_moment_equation,
+}
+
+
+def _estimate_sigma2_u(method: str, x: np.ndarray, y: np.ndarray, d: np.ndarray, *,
+                       max_iter: int, tol: float) -> tuple[float, bool, int]:
+    """Solve the estimating equation of ``method`` for :math:`\\sigma_u^2 \\ge 0`.
+
+    Fisher scoring (Newton with the expected slope) from the median sampling variance, as R
+    ``sae`` does. An update that would go below zero is replaced by zero when the equation is
+    already non-positive there (the estimate is truncated at zero), else by half the current
+    value. Returns ``(sigma2_u, converged, iterations)``.
+    """
+    equation = _ESTIMATING_EQUATIONS[method]
+    scale = float(d.min())
+    current = float(np.median(d))
+    for iteration in range(1, max_iter + 1):
+        score, slope = equation(current, x, y, d)
+        proposal = current + score / slope
+        if proposal < 0.0:
+            score_at_zero, _ = equation(0.0, x, y, d)
+            proposal = 0.0 if score_at_zero <= 0.0 else 0.5 * current
+        if abs(proposal - current) <= tol * (proposal + scale):
+            return proposal, True, iteration
+        current = proposal
+    return current, False, max_iter
+
+
+def _estimates_dataset(
+    areas: np.ndarray,
+    estimate: np.ndarray,
+    mse: np.ndarray,
+    direct: np.ndarray,
+    variance: np.ndarray,
+    synthetic: np.ndarray,
+    shrinkage: np.ndarray,
+    level: float,
+    method: str,
+) -> xr.Dataset:
+    """The per-area :class:`xarray.Dataset` of a Fay–Herriot fit (EBLUP-type, with ``mse``)."""
+    rmse = np.sqrt(mse)
+    lower, upper = normal_interval(estimate, rmse, level)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cv = rmse / np.abs(estimate)
+    variables = {
+        "estimate": (estimate, "model-based estimate of the area's true value"),
+        "mse": (mse, "estimated mean squared error of the estimate"),
+        "rmse": (rmse, "square root of mse"),
+        "lower": (lower, f"lower limit of the {level:.0%} normal interval"),
+        "upper": (upper, f"upper limit of the {level:.0%} normal interval"),
+        "cv": (cv, "coefficient of variation rmse / |estimate| (a proportion)"),
+        "direct": (direct, "direct (survey) estimate; NaN when out of sample"),
+        "direct_variance": (variance, "sampling variance of the direct estimate"),
+        "shrinkage": (shrinkage, "weight on the synthetic part, D / (sigma2_u + D)"),
+        "synthetic": (synthetic, "regression (synthetic) prediction x'beta"),
+        "in_sample": (~np.isnan(direct), "True if the area has a direct estimate"),
+    }
+    ds = xr.Dataset(
+        {name: ("area", values, {"description": text})
+         for name, (values, text) in variables.items()},
+        coords={"area": areas},
+    )
+    ds.attrs.update({"level": level, "method": method, "model": "Fay-Herriot"})
+    for name in ("lower", "upper"):
+        ds[name].attrs["level"] = level
+    return ds
+
+
+def _fit_eblup(y: np.ndarray, d: np.ndarray, x: np.ndarray, *, method: str, areas: np.ndarray,
+               covariate_names: tuple[str, ...], level: float, max_iter: int, tol: float
+               ) -> FayHerriotResult:
+    """EBLUP and analytic MSE on validated inputs (NaN ``y``/``d`` = out-of-sample areas)."""
+    inside = ~np.isnan(y)
+    y_in, d_in, x_in = y[inside], d[inside], x[inside]
+    m, p = x_in.shape
+
+    sigma2_u, converged, iterations = _estimate_sigma2_u(method, x_in, y_in, d_in,
+                                                         max_iter=max_iter, tol=tol)
+    if not converged:
+        warnings.warn(
+            f"The {method.upper()} estimation of sigma2_u did not converge in {max_iter} "
+            f"iterations (last value {sigma2_u:.6g}); increase `max_iter` or check the data.",
+            ConvergenceWarning, stacklevel=3,
+        )
+    w = 1.0 / (sigma2_u + d_in)
+    beta, cov_beta = _gls(x_in, y_in, w)
+    synthetic = x @ beta
+    resid = y_in - synthetic[inside]
+
+    # Per-area MSE terms (Rao & Molina 2015, sec. 6.2): B = D / (A + D).
+    b_in = d_in * w
+    g1 = d_in * sigma2_u * w
+    leverage = np.einsum("ij,jk,ik->i", x, cov_beta, x)  # x_i' Var(beta) x_i
+    g2 = b_in**2 * leverage[inside]
+    sum_w, sum_w2 = w.sum(), w @ w
+    if method == "fh":
+        var_sigma2 = 2.0 * m / sum_w**2
+        bias_sigma2 = 2.0 * (m * sum_w2 - sum_w**2) / sum_w**3
+    else:
+        var_sigma2 = 2.0 / sum_w2
+        if method == "ml":
+            xw = x_in * w[:, None]
+            bias_sigma2 = -np.trace(cov_beta @ (xw.T @ xw)) / sum_w2
+        else:
+            bias_sigma2 = 0.0
+    g3 = b_in**2 * var_sigma2 * w
+    mse_in = g1 + g2 + 2.0 * g3 - bias_sigma2 * b_in**2
+
+    estimate = synthetic.copy()
+    estimate[inside] = synthetic[inside] + (1.0 - b_in) * resid
+    mse = np.maximum(sigma2_u - bias_sigma2, 0.0) + leverage
+    mse[inside] = mse_in
+    shrinkage = np.ones_like(y)
+    shrinkage[inside] = b_in
+
+    loglik = float(-0.5 * np.sum(np.log(2.0 * np.pi / w) + w * resid**2))
+    notes: list[str] = []
+    if sigma2_u == 0.0:
+        notes.append("sigma2_u was estimated as 0: every estimate equals its synthetic "
+                     "(regression) part and shrinkage is 1 in every area.")
+        warnings.warn(notes[-1], DataWarning, stacklevel=3)
+    diagnostics: dict[str, Any] = {
+        "sigma2_u_variance": float(var_sigma2),
+        "sigma2_u_bias": float(bias_sigma2),
+        "aic": -2.0 * loglik + 2.0 * (p + 1),
+        "bic": -2.0 * loglik + (p + 1) * np.log(m),
+        "n_in_sample": int(m),
+        "n_out_of_sample": int((~inside).sum()),
+        "notes": notes,
+    }
+    if method == "reml":
+        _, logdet = np.linalg.slogdet(_inverse_spd(cov_beta))
+        diagnostics["restricted_loglik"] = float(
+            -0.5 * ((m - p) * np.log(2.0 * np.pi) - np.log(w).sum() + logdet + (w * resid) @ resid)
+        )
+    logger.debug("Fay-Herriot %s: sigma2_u=%g after %d iterations", method, sigma2_u, iterations)
+
+    return FayHerriotResult(
+        estimates=_estimates_dataset(areas, estimate, mse, y, d, synthetic, shrinkage, level,
+                                     method),
+        method=method,
+        sigma2_u=float(sigma2_u),
+        beta=beta,
+        beta_se=np.sqrt(np.diag(cov_beta)),
+        covariate_names=covariate_names,
+        level=level,
+        converged=converged,
+        iterations=iterations,
+        loglik=loglik,
+        diagnostics=diagnostics,
+    )
