@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-__all__ = ["caterpillar_plot"]
+__all__ = ["caterpillar_plot", "choropleth"]
 
 
 def caterpillar_plot(result: Any, *, ax: Any = None, sort: bool = True, show_direct: bool = True,
@@ -95,3 +95,151 @@ def caterpillar_plot(result: Any, *, ax: Any = None, sort: bool = True, show_dir
     ax.set_ylim(-1, order.size)
     ax.legend(loc="best", fontsize="small")
     return ax
+
+
+def choropleth(values: Any, *, geojson: dict[str, Any] | None = None, key: str = "force_code",
+               variable: str = "estimate", ax: Any = None, cmap: str = "viridis",
+               label: str | None = None, vmin: float | None = None, vmax: float | None = None,
+               missing_color: str = "0.85") -> Any:
+    """Map of area values: each area of a GeoJSON filled by its value (no geopandas needed).
+
+    Polygons are drawn with a matplotlib ``PolyCollection`` from their outer rings (holes are
+    left filled: in the bundled simplified boundaries they are slivers between dissolved local
+    authorities); smaller polygons are drawn on top, so an enclave such as the City of London
+    shows inside the Metropolitan Police area. Longitude/latitude are drawn with the aspect
+    ratio of the map's mean latitude.
+
+    Parameters
+    ----------
+    values : pandas.Series, dict or result
+        Value per area, keyed by the GeoJSON property ``key`` (a Series index or dict keys), or
+        a result whose ``estimates`` have an ``area`` dimension (``variable`` is mapped).
+    geojson : dict, optional
+        A GeoJSON ``FeatureCollection`` of Polygon/MultiPolygon features in lon/lat; default
+        the bundled police force areas (:func:`crimestats.datasets.load_pfa_boundaries`).
+    key : str
+        Feature property that names each area (``"force_code"`` or ``"force"`` for the bundled
+        boundaries).
+    variable : str
+        Variable of a result's ``estimates`` to map.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+    cmap : str
+        Matplotlib colour map.
+    label : str, optional
+        Colour-bar label (say the units); default ``variable``.
+    vmin, vmax : float, optional
+        Colour scale limits; default the range of the values.
+    missing_color : str
+        Fill of areas with no value (also shown in the legend as "no value").
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    crimestats.InputError
+        If some values name areas that are not in the GeoJSON, or ``key`` is not a property of
+        the features.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from crimestats.datasets import load_population
+    >>> from crimestats.plotting import choropleth
+    >>> pfa = load_population("pfa")
+    >>> density = pfa.set_index("force_code")["residents"] / pfa.set_index("force_code")["hectares"]
+    >>> ax = choropleth(density, label="residents per hectare (2011)")
+    >>> len(ax.collections[0].get_paths()) > 43
+    True
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import PolyCollection
+    from matplotlib.patches import Patch
+
+    from .errors import InputError
+
+    if geojson is None:
+        from .datasets import load_pfa_boundaries
+
+        geojson = load_pfa_boundaries()
+    series = _area_values(values, variable)
+    features = geojson.get("features", [])
+    names = []
+    for i, feature in enumerate(features):
+        props = feature.get("properties") or {}
+        if key not in props:
+            raise InputError(f"GeoJSON feature {i} has no property {key!r}; it has {sorted(props)}.")
+        names.append(props[key])
+    unknown = [a for a in series.index if a not in set(names)]
+    if unknown:
+        raise InputError(
+            f"{len(unknown)} area(s) in the values are not in the GeoJSON (matched on {key!r}): "
+            f"{unknown[:8]}. Check the area codes or pass key='force' to match on names."
+        )
+
+    rings, fill = [], []
+    for name, feature in zip(names, features, strict=True):
+        geometry = feature["geometry"]
+        polygons = (geometry["coordinates"] if geometry["type"] == "MultiPolygon"
+                    else [geometry["coordinates"]])
+        value = series.get(name, np.nan)
+        for polygon in polygons:
+            rings.append(np.asarray(polygon[0], dtype=float))
+            fill.append(value)
+    fill = np.asarray(fill, dtype=float)
+    order = np.argsort([-_ring_area(r) for r in rings], kind="stable")
+    rings = [rings[i] for i in order]
+    fill = fill[order]
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.0, 7.0))
+    colours = plt.get_cmap(cmap)
+    norm = plt.Normalize(vmin=np.nanmin(series.values) if vmin is None else vmin,
+                         vmax=np.nanmax(series.values) if vmax is None else vmax)
+    face = [missing_color if np.isnan(v) else colours(norm(v)) for v in fill]
+    ax.add_collection(PolyCollection(rings, facecolors=face, edgecolors="white", linewidths=0.3))
+    every = np.concatenate(rings)
+    ax.set_xlim(every[:, 0].min(), every[:, 0].max())
+    ax.set_ylim(every[:, 1].min(), every[:, 1].max())
+    ax.set_aspect(1.0 / np.cos(np.deg2rad(every[:, 1].mean())))
+    ax.set_axis_off()
+    mappable = plt.cm.ScalarMappable(norm=norm, cmap=colours)
+    ax.figure.colorbar(mappable, ax=ax, shrink=0.6, label=label or variable)
+    if np.isnan(fill).any():
+        ax.legend(handles=[Patch(facecolor=missing_color, label="no value")], loc="upper left",
+                  fontsize="small", frameon=False)
+    return ax
+
+
+def _area_values(values: Any, variable: str) -> Any:
+    """A float Series of values per area from a Series, a dict or a result's ``estimates``."""
+    import pandas as pd
+
+    from .errors import InputError
+
+    if hasattr(values, "estimates"):
+        est = values.estimates
+        if "area" not in est.dims or variable not in est:
+            raise InputError(
+                f"The result has no area-level variable {variable!r}; available: "
+                f"{list(est.data_vars)}."
+            )
+        values = pd.Series(est[variable].values, index=est["area"].values)
+    series = pd.Series(values)
+    try:
+        series = series.astype("float64")
+    except (TypeError, ValueError):
+        raise InputError("Map values must be numbers (one per area).") from None
+    dup = series.index[series.index.duplicated()].unique().tolist()
+    if dup:
+        raise InputError(f"Map values name these areas more than once: {dup[:8]}.")
+    return series
+
+
+def _ring_area(ring: np.ndarray) -> float:
+    """Absolute area of a closed ring by the shoelace formula (in squared degrees)."""
+    x, y = ring[:, 0], ring[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
