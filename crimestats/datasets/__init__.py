@@ -19,6 +19,7 @@ from .geography import (
 from .hate_crime import load_hate_crime
 from .population import load_population
 from .recorded_crime import VIOLENCE_OFFENCES, load_recorded_crime
+from .simulate_survey import SimulatedSurvey, simulate_survey
 from .survey_tables import (
     CSEW_MEASURES,
     load_csew_2018_by_region,
@@ -41,4 +42,7 @@ __all__ = [
     "load_pfa_boundaries",
     "load_population",
     "load_recorded_crime",
+    # simulators with known truth
+    "SimulatedSurvey",
+    "simulate_survey",
 ]
