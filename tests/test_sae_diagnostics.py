@@ -1,0 +1,137 @@
+"""Diagnostics: closed forms, behaviour under correct and wrong models, exact LOO."""
+
+from __future__ import annotations
+
+import json
+
+import arviz as az
+import numpy as np
+import pytest
+import xarray as xr
+from scipy import stats
+
+from crimestats import InputError
+from crimestats.sae import diagnostics, fay_herriot, loo, posterior_predictive_check
+from crimestats.sae._results import FayHerriotResult
+
+
+def _simulate(rng, m, sigma_u=0.05, d=None, effects=None):
+    x = rng.uniform(0, 1, m)
+    d = rng.uniform(0.001, 0.006, m) if d is None else np.full(m, d)
+    u = rng.normal(0, sigma_u, m) if effects is None else effects
+    theta = 0.1 + 0.2 * x + u
+    y = theta + rng.normal(0, np.sqrt(d))
+    return x, d, theta, y
+
+
+def test_shrinkage_cv_gain_and_residuals_match_formulas(rng):
+    x, d, _, y = _simulate(rng, 80)
+    fit = fay_herriot(y, d, x)
+    diag = diagnostics(fit)
+    s2 = fit.sigma2_u
+    est = fit.estimates
+    np.testing.assert_allclose(diag.estimates["shrinkage"], d / (s2 + d), rtol=1e-10)
+    gain = (np.sqrt(d) / np.abs(y)) / (est["rmse"].values / np.abs(est["estimate"].values))
+    np.testing.assert_allclose(diag.estimates["cv_gain"], gain, rtol=1e-12)
+    assert diag.median_cv_gain == pytest.approx(np.median(gain))
+    r = (y - est["synthetic"].values) / np.sqrt(s2 + d)
+    np.testing.assert_allclose(diag.estimates["standardised_residual"], r, rtol=1e-12)
+    slope, intercept = np.polyfit(est["estimate"].values, y, 1)
+    assert diag.calibration["slope"] == pytest.approx(slope, rel=1e-10)
+    assert diag.calibration["intercept"] == pytest.approx(intercept, rel=1e-8)
+    assert diag.ppc is None and diag.loo is None
+    json.dumps(diag.to_dict())
+    assert "CV gain" in diag.summary()
+
+
+def test_residuals_standard_normal_under_model_and_skew_detected(rng):
+    x, d, _, y = _simulate(rng, 600)
+    diag = diagnostics(fay_herriot(y, d, x))
+    r = diag.estimates["standardised_residual"].values
+    # mean 0 (se 1/sqrt(600) = 0.04), sd 1 (se ~0.03)
+    assert abs(r.mean()) < 0.15 and abs(r.std() - 1) < 0.1
+    assert diag.residual_normality["p_value"] > 0.001
+    skewed = rng.exponential(0.08, 600) - 0.08
+    x, d, _, y = _simulate(rng, 600, effects=skewed)
+    diag = diagnostics(fay_herriot(y, d, x))
+    assert diag.residual_normality["p_value"] < 1e-4
+    assert diag.residual_normality["skewness"] > 0.5
+
+
+def test_calibration_slope_matches_its_value_under_the_model(rng):
+    """The OLS slope of direct on EBLUP is (S_ss + s2)/(S_ss + s2 (1-B)); over-smoothing fails."""
+    x, d, _, y = _simulate(rng, 2000, sigma_u=0.05, d=0.0025)
+    fit = fay_herriot(y, d, x)
+    cal = diagnostics(fit).calibration
+    b = 0.0025 / (fit.sigma2_u + 0.0025)
+    s_ss = np.var(fit.estimates["synthetic"].values)
+    expected = (s_ss + fit.sigma2_u) / (s_ss + fit.sigma2_u * (1 - b))
+    assert cal["slope_under_model"] == pytest.approx(expected, rel=1e-10)
+    assert cal["slope_under_model"] > 1.2
+    assert abs(cal["slope"] - cal["slope_under_model"]) < 4 * cal["slope_se"]
+    over_smoothed = fit.estimates.copy()
+    synth = over_smoothed["synthetic"].values
+    over_smoothed["estimate"] = ("area", synth + 0.05 * (y - synth))
+    cal_bad = diagnostics(FayHerriotResult(estimates=over_smoothed,
+                                           sigma2_u=fit.sigma2_u)).calibration
+    assert cal_bad["p_value"] < 1e-6
+
+
+def _bayes_fit(rng, m=50, draws=2000, s2_assumed=0.001):
+    """Exact posterior draws of theta for the FH model with known beta and sigma_u^2.
+
+    D > sigma_u^2 keeps the leave-one-out importance weights well behaved (Pareto k < 0.7).
+    """
+    mu, s2 = 0.2, 0.001
+    d = rng.uniform(0.002, 0.006, m)
+    theta = mu + rng.normal(0, np.sqrt(s2), m)
+    y = theta + rng.normal(0, np.sqrt(d))
+    d_used = d
+    b = d_used / (s2_assumed + d_used)
+    post_mean = (1 - b) * y + b * mu
+    post_sd = np.sqrt((1 - b) * d_used)
+    theta_draws = post_mean + post_sd * rng.standard_normal((2, draws // 2, m))
+    idata = az.from_dict({"posterior": {"theta": theta_draws}}, dims={"theta": ["area"]})
+    ds = xr.Dataset({"estimate": ("area", post_mean), "sd": ("area", post_sd),
+                     "direct": ("area", y), "direct_variance": ("area", d_used),
+                     "synthetic": ("area", np.full(m, mu))}, coords={"area": np.arange(m)})
+    fit = FayHerriotResult(estimates=ds, sigma2_u=s2, method="hb", idata=idata)
+    return fit, y, d_used, mu, s2
+
+
+def test_loo_matches_exact_leave_one_out_density(rng):
+    """With beta and sigma_u^2 known, p(y_i | y_-i) = N(y_i; mu, sigma_u^2 + D_i) exactly."""
+    fit, y, d, mu, s2 = _bayes_fit(rng, draws=8000)
+    exact = stats.norm.logpdf(y, mu, np.sqrt(s2 + d)).sum()
+    res = loo(fit)
+    assert res["elpd_loo"] == pytest.approx(exact, abs=0.05 * len(y) ** 0.5)
+    assert res["max_pareto_k"] < 0.7
+    assert res["pareto_k"].shape == (50,)
+
+
+def test_ppc_passes_a_correct_model_and_flags_understated_variances(rng):
+    fit, *_ = _bayes_fit(rng)
+    res, p_area = posterior_predictive_check(fit, random_seed=1)
+    assert 0.05 < res["p_value"] < 0.95
+    assert np.all((p_area >= 0) & (p_area <= 1))
+    again, _ = posterior_predictive_check(fit, random_seed=1)
+    assert again == res
+    bad, *_ = _bayes_fit(rng, m=200, s2_assumed=1e-5)  # over-shrinks
+    assert posterior_predictive_check(bad, random_seed=1)[0]["p_value"] < 0.01
+    diag = diagnostics(fit, random_seed=2)
+    assert diag.ppc is not None and diag.loo is not None
+    assert "ppc_pvalue" in diag.estimates and "PSIS-LOO" in diag.summary()
+
+
+def test_bad_input(rng):
+    with pytest.raises(InputError, match="estimates"):
+        diagnostics(np.ones(3))
+    ds = xr.Dataset({"estimate": ("area", np.ones(4)), "rmse": ("area", np.ones(4))})
+    with pytest.raises(InputError, match="direct"):
+        diagnostics(FayHerriotResult(estimates=ds))
+    x, d, _, y = _simulate(rng, 20)
+    fit = fay_herriot(y, d, x)
+    with pytest.raises(InputError, match="posterior"):
+        loo(fit)
+    with pytest.raises(InputError, match="posterior"):
+        posterior_predictive_check(fit)
