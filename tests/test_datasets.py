@@ -147,3 +147,34 @@ def test_loaders_return_independent_copies():
     first = ds.load_population()
     first["residents"] = 0
     assert ds.load_population()["residents"].sum() > 0
+
+
+def test_violence_domains_table():
+    domains = ds.load_violence_domains()
+    assert domains["area"].is_unique and len(domains) == 70
+    cells = ds.load_csew_2018_by_region("violnr_p")
+    cells = cells[cells["age"] != "16+"].reset_index(drop=True)
+    kept = ~domains["zero_cell"]
+    # Percent scale: direct = 100 * estimate, variance = (100 * SE)^2; zero cells become NaN.
+    np.testing.assert_allclose(domains.loc[kept, "direct"], 100 * cells.loc[kept, "estimate"])
+    np.testing.assert_allclose(domains.loc[kept, "variance"],
+                               (100 * cells.loc[kept, "standard_error"]) ** 2)
+    assert domains.loc[~kept, ["direct", "variance"]].isna().all().all()
+    assert (cells.loc[~kept, "estimate"] == 0).all()
+    # The covariate is the region's rate: total recorded violence / total residents.
+    forces = ds.load_force_violence()
+    london = forces[forces["region"] == "London"]
+    expected = 1000 * london["recorded_violence"].sum() / london["residents"].sum()
+    got = domains.loc[domains["region"] == "London", "recorded_per_1000"].unique()
+    np.testing.assert_allclose(got, [expected])
+    both = ds.load_violence_domains("both")
+    assert len(both) == 140 and both["area"].is_unique
+    with pytest.raises(crimestats.InputError):
+        ds.load_violence_domains("men")
+
+
+def test_force_violence_rates():
+    forces = ds.load_force_violence()
+    assert len(forces) == 43 and forces["recorded_violence"].notna().all()
+    rc = ds.load_recorded_crime("england_wales", offence=ds.VIOLENCE_OFFENCES, years=2018)
+    assert forces["recorded_violence"].sum() == rc["offences"].sum()

@@ -9,6 +9,7 @@ package with :mod:`importlib.resources`; its docstring names the source and lice
 from __future__ import annotations
 
 # --- bundled real data ---
+from .analysis_tables import load_force_violence, load_violence_domains
 from .geography import (
     load_csp_adjacency,
     load_forces,
@@ -35,6 +36,7 @@ __all__ = [
     "load_csew_2018_table",
     "load_csew_prevalence",
     "load_csp_adjacency",
+    "load_force_violence",
     "load_forces",
     "load_geography_lookup",
     "load_hate_crime",
@@ -42,6 +44,7 @@ __all__ = [
     "load_pfa_boundaries",
     "load_population",
     "load_recorded_crime",
+    "load_violence_domains",
     # simulators with known truth
     "SimulatedSurvey",
     "simulate_survey",
