@@ -74,7 +74,8 @@ def _mean_over_psu_effect(eta: np.ndarray, psu_sd: float) -> np.ndarray:
     return vals @ weights / np.sqrt(np.pi)
 
 
-def simulate_survey(n_areas: int = 100, *, n_strata: int = 10, n_periods: int = 1,
+def simulate_survey(n_areas: int = 100, *, n_strata: int | None = None,
+                    n_periods: int = 1,
                     psus_per_area: float = 3.0, respondents_per_psu: float = 15.0,
                     beta: tuple[float, float, float] = (-1.9, 0.4, 0.5),
                     sigma_u: float = 0.3, psu_sd: float = 0.3, young_effect: float = 0.6,
@@ -127,8 +128,8 @@ def simulate_survey(n_areas: int = 100, *, n_strata: int = 10, n_periods: int = 
     ----------
     n_areas : int
         Number of areas :math:`m`.
-    n_strata : int
-        Number of strata (at most ``n_areas``).
+    n_strata : int, optional
+        Number of strata (at most ``n_areas``; default ``min(10, n_areas)``).
     n_periods : int
         Number of survey periods (independent samples).
     psus_per_area : float
@@ -177,13 +178,19 @@ def simulate_survey(n_areas: int = 100, *, n_strata: int = 10, n_periods: int = 
     >>> sim.covariate_names
     ('x1', 'x2')
     """
+    if n_strata is None:
+        n_strata = min(10, n_areas) if isinstance(n_areas, (int, np.integer)) else 10
     _check_args(n_areas, n_strata, n_periods, psus_per_area, respondents_per_psu, sigma_u,
                 psu_sd, oversample_young, weight_noise_sd, repeat_rate, repeat_dispersion, beta)
     if isinstance(random_seed, np.random.Generator):
         area_rng = random_seed
         sample_rng = as_rng(sample_seed) if sample_seed is not None else random_seed
     else:
-        root = np.random.SeedSequence(random_seed)
+        try:
+            root = np.random.SeedSequence(random_seed)
+        except (TypeError, ValueError):
+            raise InputError(f"`random_seed` must be an int, a numpy Generator or None; "
+                             f"received {random_seed!r}.") from None
         area_ss, sample_ss = root.spawn(2)
         area_rng = np.random.default_rng(area_ss)
         sample_rng = (as_rng(sample_seed) if sample_seed is not None

@@ -1,0 +1,122 @@
+"""The survey simulator: determinism, the stated truth, the design and the weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import crimestats
+from crimestats.datasets import SimulatedSurvey, simulate_survey
+from crimestats.survey import direct_estimates
+
+
+def test_same_seed_same_survey():
+    a = simulate_survey(n_areas=40, n_periods=2, random_seed=11)
+    b = simulate_survey(n_areas=40, n_periods=2, random_seed=11)
+    assert isinstance(a, SimulatedSurvey)
+    pd.testing.assert_frame_equal(a.respondents, b.respondents)
+    pd.testing.assert_frame_equal(a.areas, b.areas)
+    c = simulate_survey(n_areas=40, n_periods=2, random_seed=12)
+    assert not np.allclose(a.areas["true_prevalence"], c.areas["true_prevalence"])
+
+
+def test_sample_seed_redraws_the_sample_of_the_same_areas():
+    a = simulate_survey(n_areas=40, random_seed=5, sample_seed=1)
+    b = simulate_survey(n_areas=40, random_seed=5, sample_seed=2)
+    truth = ["area", "x1", "x2", "population", "true_prevalence", "true_incidence_rate", "n_psu"]
+    pd.testing.assert_frame_equal(a.areas[truth], b.areas[truth])
+    assert not a.respondents["victim"].equals(b.respondents["victim"])
+    gen = simulate_survey(n_areas=10, random_seed=np.random.default_rng(3))
+    assert len(gen.areas) == 10
+
+
+def test_truth_is_the_stated_superpopulation_parameter():
+    sim = simulate_survey(n_areas=8, random_seed=2)
+    par = sim.parameters
+    areas = sim.areas
+    b0, b1, b2 = par["beta"]
+    eta = b0 + b1 * areas["x1"] + b2 * areas["x2"] + areas["area_effect"]
+    v = np.random.default_rng(0).normal(0.0, par["psu_sd"], 400_000)
+
+    def expit(x):
+        return 1.0 / (1.0 + np.exp(-x))
+
+    s = areas["young_share"].to_numpy()
+    for i, e in enumerate(eta):
+        mc = (1 - s[i]) * expit(e + v).mean() + s[i] * expit(e + par["young_effect"] + v).mean()
+        assert areas["true_prevalence"].iloc[i] == pytest.approx(mc, abs=1e-3)
+    kappa = par["repeat_rate"] * np.exp(par["repeat_slope"] * areas["x1"])
+    np.testing.assert_allclose(areas["repeat_rate"], kappa, rtol=1e-12)
+    np.testing.assert_allclose(areas["true_incidence_rate"],
+                               areas["true_prevalence"] * (1 + kappa), rtol=1e-12)
+    np.testing.assert_allclose(areas["young_share"],
+                               expit(np.log(1 / 3) + 0.8 * (areas["x2"] - 0.5)), rtol=1e-12)
+    assert sim.true_prevalence.index.tolist() == areas["area"].tolist()
+    assert sim.covariate_names == ("x1", "x2")
+
+
+def test_large_samples_recover_the_truth_and_weights_are_informative():
+    sim = simulate_survey(n_areas=6, n_strata=2, psus_per_area=150, respondents_per_psu=20,
+                          random_seed=4)
+    r = sim.respondents
+    est = direct_estimates(r, y="victim", area="area", weight="weight", strata="stratum",
+                           psu="psu")
+    z = (est["estimate"].values - sim.areas["true_prevalence"].values) / est["se"].values
+    assert np.all(np.abs(z) < 4), z
+    inc = direct_estimates(r, y="incidents", area="area", weight="weight", strata="stratum",
+                           psu="psu")
+    z_inc = (inc["estimate"].values - sim.areas["true_incidence_rate"].values) / inc["se"].values
+    assert np.all(np.abs(z_inc) < 4), z_inc
+    # over-sampled young adults are more often victims: the unweighted mean is biased upwards
+    unweighted = r.groupby("area")["victim"].mean().to_numpy()
+    assert np.mean(unweighted - sim.areas["true_prevalence"].to_numpy()) > 0.01
+    # weights add up to about the population of each area
+    ratio = r.groupby("area")["weight"].sum().to_numpy() / sim.areas["population"].to_numpy()
+    np.testing.assert_allclose(ratio, 1.0, atol=0.03)
+
+
+def test_design_has_strata_clusters_unequal_weights_and_empty_areas():
+    sim = simulate_survey(n_areas=120, n_strata=8, n_periods=2, random_seed=9)
+    r, areas = sim.respondents, sim.areas
+    assert r.columns.tolist() == ["period", "area", "stratum", "psu", "weight", "young",
+                                  "victim", "incidents"]
+    assert set(r["period"]) == {1, 2}
+    assert r["stratum"].nunique() == 8
+    # each PSU sits in one area, one stratum and one period
+    assert (r.groupby("psu")[["area", "stratum", "period"]].nunique() == 1).all().all()
+    # each area sits in one stratum, as in the areas table
+    strata = r.groupby("area")["stratum"].first()
+    assert (areas.set_index("area").loc[strata.index, "stratum"] == strata).all()
+    assert r["weight"].std() / r["weight"].mean() > 0.3
+    assert (areas["n_sampled"] == 0).any() and (areas["n_sampled"] < 10).sum() > 5
+    counts = r.groupby("area").size().reindex(areas["area"], fill_value=0).to_numpy()
+    np.testing.assert_array_equal(counts, areas["n_sampled"].to_numpy())
+    assert (r.loc[r["victim"] == 1, "incidents"] >= 1).all()
+    assert (r.loc[r["victim"] == 0, "incidents"] == 0).all()
+    assert set(r["victim"].unique()) <= {0, 1}
+
+
+def test_negative_binomial_repeats_have_the_stated_mean():
+    sim = simulate_survey(n_areas=4, n_strata=1, psus_per_area=300, respondents_per_psu=20,
+                          repeat_dispersion=0.5, repeat_slope=0.0, random_seed=8)
+    victims = sim.respondents[sim.respondents["victim"] == 1]
+    extra = victims["incidents"] - 1
+    kappa = sim.parameters["repeat_rate"]
+    se = np.sqrt(kappa + kappa**2 / 0.5) / np.sqrt(len(extra))
+    assert abs(extra.mean() - kappa) < 4 * se
+    assert extra.var() > 1.5 * extra.mean()   # overdispersed compared with Poisson
+
+
+@pytest.mark.parametrize("kwargs, pattern", [
+    ({"n_areas": 0}, "n_areas"),
+    ({"n_areas": 5, "n_strata": 6}, "n_strata"),
+    ({"respondents_per_psu": 0.5}, "respondents_per_psu"),
+    ({"sigma_u": -1.0}, "sigma_u"),
+    ({"beta": (1.0, 2.0)}, "beta"),
+    ({"repeat_dispersion": 0.0}, "repeat_dispersion"),
+    ({"random_seed": "abc"}, "random_seed"),
+])
+def test_bad_arguments_raise(kwargs, pattern):
+    with pytest.raises(crimestats.InputError, match=pattern):
+        simulate_survey(**kwargs)
