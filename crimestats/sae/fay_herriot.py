@@ -30,7 +30,7 @@ import xarray as xr
 from scipy import linalg
 
 from .. import _validate as v
-from ..errors import ConvergenceWarning, DataWarning, InputError
+from ..errors import ConvergenceWarning, DataWarning, EstimationError, InputError
 from ..results import normal_interval
 from ._results import FayHerriotResult
 
@@ -55,7 +55,7 @@ def fay_herriot(
     proximity: Any = None,
     prior: Any = None,
     random_seed: Any = None,
-    draws: int = 4000,
+    draws: int = 1000,
     max_iter: int = 100,
     tol: float = 1e-12,
 ) -> FayHerriotResult:
@@ -370,7 +370,8 @@ def _design_matrix(
     if not blocks:
         raise InputError("The model has no coefficients: give `covariates` or keep "
                          "`intercept=True`.")
-    v.check_unique(names, "covariate names")
+    if len(set(names)) != len(names):
+        v.check_unique(names, "covariate names")
     return np.hstack(blocks), tuple(names)
 
 
@@ -458,24 +459,47 @@ def _check_full_rank(x: np.ndarray, names: Sequence[str]) -> None:
 
 def _inverse_spd(matrix: np.ndarray) -> np.ndarray:
     """Inverse of a symmetric positive-definite p x p matrix (Cholesky, with equilibration)."""
-    scale = 1.0 / np.sqrt(np.diag(matrix))
-    factor = linalg.cho_factor(matrix * np.outer(scale, scale), lower=True)
-    inv = linalg.cho_solve(factor, np.eye(matrix.shape[0]))
-    return inv * np.outer(scale, scale)
+    outer = np.outer(scale := 1.0 / np.sqrt(np.diag(matrix)), scale)
+    try:
+        root_inv = np.linalg.inv(np.linalg.cholesky(matrix * outer))
+    except np.linalg.LinAlgError:
+        raise EstimationError(
+            "X' V^-1 X is numerically singular: the covariates are almost collinear. "
+            "Drop or combine nearly collinear covariates."
+        ) from None
+    return (root_inv.T @ root_inv) * outer
+
+
+def _weighted_grams(xt: np.ndarray, weights: np.ndarray, powers: int) -> list[np.ndarray]:
+    """:math:`X^\\top W^k X` for k = 1 .. ``powers`` in one matrix product (W diagonal).
+
+    ``xt`` is the design transposed, shape (p, m), C-contiguous, so that the O(m·p²) work is
+    a single BLAS call.
+    """
+    p, m = xt.shape
+    stacked = np.empty((powers * p, m))
+    weight_power = weights.copy()
+    for k in range(powers):
+        if k:
+            weight_power *= weights
+        np.multiply(xt, weight_power, out=stacked[k * p:(k + 1) * p])
+    grams = stacked @ xt.T
+    return [grams[k * p:(k + 1) * p] for k in range(powers)]
 
 
 def _gls(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Generalised least squares with a diagonal covariance :math:`V = \\mathrm{diag}(1/w)`.
 
-    Returns :math:`\\hat\\beta = (X^\\top W X)^{-1} X^\\top W y` and
-    :math:`\\mathrm{Var}(\\hat\\beta) = (X^\\top W X)^{-1}`. O(m·p²).
+    ``x`` has shape (m, p). Returns :math:`\\hat\\beta = (X^\\top W X)^{-1} X^\\top W y` and
+    :math:`\\mathrm{Var}(\\hat\\beta) = (X^\\top W X)^{-1}`. O(m·p²) work, O(m·p) memory.
     """
-    xw = x * weights[:, None]
-    cov = _inverse_spd(xw.T @ x)
-    return cov @ (xw.T @ y), cov
+    xt = np.ascontiguousarray(x.T)
+    (gram,) = _weighted_grams(xt, weights, 1)
+    cov = _inverse_spd(gram)
+    return cov @ (xt @ (weights * y)), cov
 
 
-def _reml_score_information(sigma2_u: float, x: np.ndarray, y: np.ndarray, d: np.ndarray
+def _reml_score_information(sigma2_u: float, xt: np.ndarray, y: np.ndarray, d: np.ndarray
                             ) -> tuple[float, float]:
     """Score and Fisher information of the restricted log-likelihood in :math:`\\sigma_u^2`.
 
@@ -484,43 +508,45 @@ def _reml_score_information(sigma2_u: float, x: np.ndarray, y: np.ndarray, d: np
     :math:`= \\tfrac12 \\mathrm{tr}(P^2)`, computed with p x p matrices only:
     :math:`\\mathrm{tr}(P) = \\sum w_i - \\mathrm{tr}(Q X^\\top W^2 X)` and
     :math:`\\mathrm{tr}(P^2) = \\sum w_i^2 - 2\\mathrm{tr}(Q X^\\top W^3 X) + \\mathrm{tr}((Q X^\\top W^2 X)^2)`
-    with :math:`Q = (X^\\top W X)^{-1}`; :math:`P y = W (y - X\\hat\\beta)`.
+    with :math:`Q = (X^\\top W X)^{-1}`; :math:`P y = W (y - X\\hat\\beta)`. ``xt`` is the
+    design transposed, shape (p, m).
     """
     w = 1.0 / (sigma2_u + d)
-    beta, q = _gls(x, y, w)
-    py = w * (y - x @ beta)
-    xw = x * w[:, None]
-    qx2 = q @ (xw.T @ xw)
-    qx3 = q @ (xw.T @ (xw * w[:, None]))
+    gram1, gram2, gram3 = _weighted_grams(xt, w, 3)
+    q = _inverse_spd(gram1)
+    beta = q @ (xt @ (w * y))
+    py = w * (y - beta @ xt)
+    qx2 = q @ gram2
     trace_p = w.sum() - np.trace(qx2)
-    trace_p2 = (w @ w) - 2.0 * np.trace(qx3) + np.sum(qx2 * qx2.T)
+    trace_p2 = (w @ w) - 2.0 * np.sum(q * gram3) + np.sum(qx2 * qx2.T)
     return 0.5 * (py @ py - trace_p), 0.5 * trace_p2
 
 
-def _ml_score_information(sigma2_u: float, x: np.ndarray, y: np.ndarray, d: np.ndarray
+def _ml_score_information(sigma2_u: float, xt: np.ndarray, y: np.ndarray, d: np.ndarray
                           ) -> tuple[float, float]:
     """Score and Fisher information of the (profile) log-likelihood in :math:`\\sigma_u^2`.
 
     Score :math:`= -\\tfrac12 \\sum w_i + \\tfrac12 \\sum w_i^2 (y_i - x_i^\\top\\hat\\beta)^2`,
     information :math:`= \\tfrac12 \\sum w_i^2`, with :math:`w_i = 1/(\\sigma_u^2 + D_i)`.
+    ``xt`` is the design transposed, shape (p, m).
     """
     w = 1.0 / (sigma2_u + d)
-    beta, _ = _gls(x, y, w)
-    wr = w * (y - x @ beta)
+    beta, _ = _gls(xt.T, y, w)
+    wr = w * (y - beta @ xt)
     return 0.5 * (wr @ wr - w.sum()), 0.5 * (w @ w)
 
 
-def _fh_moment_equation(sigma2_u: float, x: np.ndarray, y: np.ndarray, d: np.ndarray
+def _fh_moment_equation(sigma2_u: float, xt: np.ndarray, y: np.ndarray, d: np.ndarray
                         ) -> tuple[float, float]:
     """The Fay–Herriot moment equation and the scale of its slope (as ``sae`` iterates it).
 
     Returns :math:`\\sum w_i (y_i - x_i^\\top\\hat\\beta)^2 - (m - p)` and :math:`\\sum w_i`;
-    the estimate solves the equation = 0.
+    the estimate solves the equation = 0. ``xt`` is the design transposed, shape (p, m).
     """
     w = 1.0 / (sigma2_u + d)
-    beta, _ = _gls(x, y, w)
-    r = y - x @ beta
-    return (w * r) @ r - (x.shape[0] - x.shape[1]), w.sum()
+    beta, _ = _gls(xt.T, y, w)
+    r = y - beta @ xt
+    return (w * r) @ r - (xt.shape[1] - xt.shape[0]), w.sum()
 
 
 _ESTIMATING_EQUATIONS: dict[str, Callable[[float, np.ndarray, np.ndarray, np.ndarray],
@@ -538,16 +564,17 @@ def _estimate_sigma2_u(method: str, x: np.ndarray, y: np.ndarray, d: np.ndarray,
     Fisher scoring (Newton with the expected slope) from the median sampling variance, as R
     ``sae`` does. An update that would go below zero is replaced by zero when the equation is
     already non-positive there (the estimate is truncated at zero), else by half the current
-    value. Returns ``(sigma2_u, converged, iterations)``.
+    value. ``x`` has shape (m, p). Returns ``(sigma2_u, converged, iterations)``.
     """
     equation = _ESTIMATING_EQUATIONS[method]
+    xt = np.ascontiguousarray(x.T)
     scale = float(d.min())
     current = float(np.median(d))
     for iteration in range(1, max_iter + 1):
-        score, slope = equation(current, x, y, d)
+        score, slope = equation(current, xt, y, d)
         proposal = current + score / slope
         if proposal < 0.0:
-            score_at_zero, _ = equation(0.0, x, y, d)
+            score_at_zero, _ = equation(0.0, xt, y, d)
             proposal = 0.0 if score_at_zero <= 0.0 else 0.5 * current
         if abs(proposal - current) <= tol * (proposal + scale):
             return proposal, True, iteration
@@ -619,7 +646,7 @@ def _fit_eblup(y: np.ndarray, d: np.ndarray, x: np.ndarray, *, method: str, area
     # Per-area MSE terms (Rao & Molina 2015, sec. 6.2): B = D / (A + D).
     b_in = d_in * w
     g1 = d_in * sigma2_u * w
-    leverage = np.einsum("ij,jk,ik->i", x, cov_beta, x)  # x_i' Var(beta) x_i
+    leverage = np.sum((x @ cov_beta) * x, axis=1)  # x_i' Var(beta) x_i
     g2 = b_in**2 * leverage[inside]
     sum_w, sum_w2 = w.sum(), w @ w
     if method == "fh":
@@ -628,8 +655,8 @@ def _fit_eblup(y: np.ndarray, d: np.ndarray, x: np.ndarray, *, method: str, area
     else:
         var_sigma2 = 2.0 / sum_w2
         if method == "ml":
-            xw = x_in * w[:, None]
-            bias_sigma2 = -np.trace(cov_beta @ (xw.T @ xw)) / sum_w2
+            (gram2,) = _weighted_grams(np.ascontiguousarray(x_in.T), w * w, 1)
+            bias_sigma2 = -np.sum(cov_beta * gram2) / sum_w2
         else:
             bias_sigma2 = 0.0
     g3 = b_in**2 * var_sigma2 * w
@@ -658,9 +685,9 @@ def _fit_eblup(y: np.ndarray, d: np.ndarray, x: np.ndarray, *, method: str, area
         "notes": notes,
     }
     if method == "reml":
-        _, logdet = np.linalg.slogdet(_inverse_spd(cov_beta))
+        _, logdet = np.linalg.slogdet(cov_beta)
         diagnostics["restricted_loglik"] = float(
-            -0.5 * ((m - p) * np.log(2.0 * np.pi) - np.log(w).sum() + logdet + (w * resid) @ resid)
+            -0.5 * ((m - p) * np.log(2.0 * np.pi) - np.log(w).sum() - logdet + (w * resid) @ resid)
         )
     logger.debug("Fay-Herriot %s: sigma2_u=%g after %d iterations", method, sigma2_u, iterations)
 
