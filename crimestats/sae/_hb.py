@@ -1,0 +1,544 @@
+"""Exact hierarchical Bayes Fay–Herriot fit (called by ``fay_herriot(..., method="hb")``).
+
+Model, for areas :math:`i = 1, \\dots, m` with direct estimate :math:`y_i` and known sampling
+variance :math:`D_i`:
+
+.. math::
+
+    y_i \\mid \\theta_i \\sim N(\\theta_i, D_i), \\quad
+    \\theta_i \\mid \\beta, \\sigma_u^2 \\sim N(x_i^\\top \\beta, \\sigma_u^2), \\quad
+    p(\\beta) \\propto 1, \\quad \\sigma_u^2 \\sim \\text{prior}.
+
+Integrating out :math:`\\theta` and then :math:`\\beta` leaves a one-dimensional posterior,
+
+.. math::
+
+    p(\\sigma_u^2 \\mid y) \\propto p(\\sigma_u^2)\\, |X^\\top W X|^{-1/2}
+    \\prod_i (\\sigma_u^2 + D_i)^{-1/2}
+    \\exp\\{-\\tfrac12 (y - X\\hat\\beta)^\\top W (y - X\\hat\\beta)\\},
+    \\qquad W = \\operatorname{diag}\\{1 / (\\sigma_u^2 + D_i)\\},
+
+with :math:`\\hat\\beta` the GLS estimate. It is integrated by Gauss–Legendre quadrature in
+:math:`t = \\operatorname{asinh}(\\sigma_u / c)` over the range holding all but
+:math:`e^{-40}` of the density. Given :math:`\\sigma_u^2`, :math:`\\beta` is Gaussian with mean
+:math:`\\hat\\beta` and covariance :math:`(X^\\top W X)^{-1}`, and each :math:`\\theta_i` is Gaussian
+with mean :math:`\\gamma_i y_i + (1 - \\gamma_i) x_i^\\top \\hat\\beta` and variance
+:math:`\\gamma_i D_i + (1 - \\gamma_i)^2 x_i^\\top (X^\\top W X)^{-1} x_i`,
+:math:`\\gamma_i = \\sigma_u^2 / (\\sigma_u^2 + D_i)`. Posterior means, SDs and equal-tailed
+intervals of :math:`\\theta_i` follow from these Gaussian mixtures without sampling. The work is
+:math:`O(m K p^2)` for :math:`K` quadrature nodes; no :math:`m \\times m` matrix is formed.
+
+Reference: Rao, J. N. K. and Molina, I. (2015). *Small Area Estimation*, 2nd ed., Wiley, §10.3.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from scipy import interpolate, optimize, special
+
+from .._validate import as_rng, check_level
+from ..errors import EstimationError, InputError
+from ._results import FayHerriotResult
+from .priors import FlatVariance, VariancePrior
+
+__all__ = ["fit_hb"]
+
+#: The integration range ends where the log posterior density is this far below its peak.
+_LOG_DROP = 40.0
+#: Fewest and most quadrature nodes.
+_MIN_NODES, _MAX_NODES = 64, 256
+#: Quadrature nodes per posterior SD of t (see `_node_count`).
+_NODES_PER_SD = 4.0
+#: Points of the fine grid on which the posterior CDF of sigma_u is tabulated (for draws).
+_FINE_GRID = 16_385
+#: By default, area draws are stored when draws x areas is at most this (80 MB of float64).
+_THETA_DRAWS_LIMIT = 10_000_000
+#: Elements of a (draws x areas) working array per chunk when sampling.
+_CHUNK_ELEMENTS = 2_000_000
+
+
+def _weighted_sums(W: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """``W @ columns`` for W of shape (K, m): einsum for a few rows, BLAS for many.
+
+    A multithreaded BLAS matrix-vector product of one long row can be slower than a plain
+    loop by a factor of 50 on a busy machine; the mode search evaluates one variance at a time.
+    """
+    if W.shape[0] <= 4:
+        return np.einsum("km,mq->kq", W, columns)
+    return W @ columns
+
+
+class _Marginal:
+    """Restricted likelihood of :math:`\\sigma_u^2` and GLS moments of :math:`\\beta`.
+
+    Holds the in-sample areas only; every method is vectorised over a 1-D array of
+    variances ``A`` and costs :math:`O(len(A) \\cdot m p^2)`.
+    """
+
+    def __init__(self, y: np.ndarray, D: np.ndarray, X: np.ndarray) -> None:
+        m, p = X.shape
+        self.y, self.D, self.X, self.p = y, D, X, p
+        self.XX = (X[:, :, None] * X[:, None, :]).reshape(m, p * p)
+        self.Xy = X * y[:, None]
+
+    def gls(self, A: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Weights, GLS coefficients, their covariance and the Cholesky factor of X'WX."""
+        W = 1.0 / (A[:, None] + self.D)
+        M = _weighted_sums(W, self.XX).reshape(-1, self.p, self.p)
+        chol = np.linalg.cholesky(M)
+        beta = np.linalg.solve(M, _weighted_sums(W, self.Xy)[..., None])[..., 0]
+        V = np.linalg.inv(M)
+        return W, beta, V, chol
+
+    def evaluate(self, A: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Log restricted likelihood (up to a constant), GLS coefficients and their covariance."""
+        W, beta, V, chol = self.gls(A)
+        resid = self.y - np.einsum("kp,mp->km", beta, self.X)
+        logdet = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
+        loglik = 0.5 * np.log(W).sum(axis=1) - 0.5 * logdet - 0.5 * (W * resid**2).sum(axis=1)
+        return loglik, beta, V
+
+
+class _Posterior:
+    """The log posterior density of :math:`\\sigma_u` and of :math:`t = asinh(\\sigma_u / c)`."""
+
+    def __init__(self, marginal: _Marginal, prior: VariancePrior) -> None:
+        self.marginal, self.prior = marginal, prior
+        self.scale = 1.0
+
+    def log_sigma(self, sigma: np.ndarray | float) -> np.ndarray:
+        sigma = np.atleast_1d(np.asarray(sigma, dtype=float))
+        out = self.prior.log_density(sigma) + self.marginal.evaluate(sigma**2)[0]
+        return np.where(np.isnan(out), -np.inf, out)
+
+    def log_t(self, t: np.ndarray | float) -> np.ndarray:
+        t = np.atleast_1d(np.asarray(t, dtype=float))
+        return self.log_sigma(self.scale * np.sinh(t)) + np.log(np.cosh(t))
+
+
+def _root(func: Any, a: float, b: float, xtol: float) -> float:
+    """Root of a continuous ``func`` changing sign on [a, b] (infinite values clipped)."""
+    return optimize.brentq(lambda x: float(np.clip(func(x), -1e6, 1e6)), a, b, xtol=xtol,
+                           rtol=1e-10, maxiter=200)
+
+
+def _integration_range(post: _Posterior, y: np.ndarray, D: np.ndarray, X: np.ndarray
+                       ) -> tuple[float, float, float, float]:
+    """Mode of sigma_u, the scale c of the t-transform, and the t-range holding the mass.
+
+    Returns ``(mode, t_lo, t_hi, sd_t)`` with ``sd_t`` the posterior's spread in t. Sets
+    ``post.scale`` to the posterior's spread in sigma_u (from the curvature at the mode, or
+    from where the density has fallen by half a log unit when the mode is at zero).
+    """
+    resid = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
+    s_ref = math.sqrt(max(float(np.mean(resid**2)), float(np.mean(D))))
+    coarse = np.concatenate([[0.0], s_ref * np.geomspace(1e-6, 1e3, 19)])
+    f_coarse = post.log_sigma(coarse)
+    j = int(np.argmax(f_coarse))
+    if not np.isfinite(f_coarse[j]) or j == coarse.size - 1:
+        raise EstimationError(
+            "The posterior of sigma2_u could not be located (it is flat or increasing up to "
+            f"{coarse[-1]:.3g}); use a proper prior such as HalfCauchy(scale=...)."
+        )
+    mode, f_mode, f_zero = coarse[j], f_coarse[j], f_coarse[0]
+    if j > 0:
+        opt = optimize.minimize_scalar(
+            lambda s: -post.log_sigma(s)[0], bounds=(coarse[j - 1], coarse[j + 1]),
+            method="bounded", options={"xatol": 1e-4 * coarse[j + 1]},
+        )
+        if -opt.fun > f_mode:
+            mode, f_mode = float(opt.x), float(-opt.fun)
+
+    curvature = np.nan
+    if mode > 0:
+        h = 1e-3 * mode
+        f_minus, f_plus = post.log_sigma(np.array([mode - h, mode + h]))
+        curvature = (f_plus - 2.0 * f_mode + f_minus) / h**2
+    if np.isfinite(curvature) and curvature < 0:
+        spread = 1.0 / math.sqrt(-curvature)
+    else:
+        target, step = f_mode - 0.5, max(mode, s_ref * 1e-3)
+        while post.log_sigma(mode + step)[0] >= target:
+            step *= 2.0
+        spread = _root(lambda s: post.log_sigma(s)[0] - target, mode, mode + step,
+                       1e-3 * step) - mode
+    post.scale = spread
+
+    # Ends of the integration range in t, where the density is e^-40 of its peak.
+    t_mode = math.asinh(mode / spread)
+    sd_t = 1.0 / math.cosh(t_mode)
+    threshold = f_mode + math.log(math.cosh(t_mode)) - _LOG_DROP
+    step = 4.0 * sd_t
+    while post.log_t(t_mode + step)[0] >= threshold:
+        step *= 2.0
+    t_hi = _root(lambda t: post.log_t(t)[0] - threshold, t_mode, t_mode + step, 1e-3 * sd_t)
+    t_lo = 0.0
+    if f_zero < threshold:
+        t_lo = _root(lambda t: post.log_t(t)[0] - threshold, 0.0, t_mode, 1e-6 * sd_t)
+    return mode, t_lo, t_hi, sd_t
+
+
+def _node_count(t_lo: float, t_hi: float, sd_t: float) -> int:
+    """Quadrature nodes: enough to put several within each posterior SD of t."""
+    wanted = _NODES_PER_SD * (t_hi - t_lo) / sd_t
+    return int(np.clip(math.ceil(wanted), _MIN_NODES, _MAX_NODES))
+
+
+def _gauss_rule(x: np.ndarray, w: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The n-point Gauss rule of the discrete measure sum_k w_k delta(x_k) (sum w = 1).
+
+    Lanczos with full reorthogonalisation builds the Jacobi matrix of the measure; its
+    eigenvalues are the nodes and the squared first components of its eigenvectors the weights
+    (Golub and Welsch 1969). The rule integrates polynomials of degree 2n - 1 exactly.
+    """
+    centre = float(w @ x)
+    spread = math.sqrt(float(w @ (x - centre) ** 2)) or 1.0
+    z = (x - centre) / spread
+    basis = np.zeros((x.size, n))
+    basis[:, 0] = np.sqrt(w)
+    alpha, off = np.zeros(n), np.zeros(n - 1)
+    for j in range(n):
+        v = z * basis[:, j]
+        alpha[j] = basis[:, j] @ v
+        for _ in range(2):
+            v -= basis[:, : j + 1] @ (basis[:, : j + 1].T @ v)
+        if j == n - 1:
+            break
+        off[j] = np.linalg.norm(v)
+        if off[j] < 1e-12:
+            n = j + 1
+            break
+        basis[:, j + 1] = v / off[j]
+    jacobi = np.diag(alpha[:n]) + np.diag(off[: n - 1], 1) + np.diag(off[: n - 1], -1)
+    values, vectors = np.linalg.eigh(jacobi)
+    return centre + spread * values, vectors[0] ** 2
+
+
+def _area_rule(post: _Posterior, t: np.ndarray, weights: np.ndarray, A: np.ndarray,
+               beta_k: np.ndarray, V_k: np.ndarray, beta_se: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Weights, sigma2_u, GLS coefficients and covariances at the nodes used for the areas.
+
+    The area posteriors are mixtures over sigma_u^2 of Gaussians whose moments are smooth
+    functions of sigma_u^2 (shrinkage factors, GLS coefficients). A Gauss rule with n nodes
+    for the posterior of t is used instead of all K quadrature nodes when it reproduces the
+    full quadrature's posterior means of sigma2_u and its square (relative to their size),
+    of the GLS coefficients (relative to their posterior SDs) and of the shrinkage factors at
+    21 quantiles of the sampling variances, all to 1e-10.
+    """
+    D = post.marginal.D
+    D_probe = np.quantile(D, np.linspace(0.0, 1.0, 21))
+    mean_A = float(weights @ A)
+    centre = weights @ beta_k
+
+    def probes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.column_stack([a / mean_A, (a / mean_A) ** 2, a[:, None] / (a[:, None] + D_probe),
+                                (b - centre) / beta_se])
+
+    full = weights @ probes(A, beta_k)
+    n = 12
+    while 2 * n <= t.size:
+        nodes, w = _gauss_rule(t, weights, n)
+        a_n = (post.scale * np.sinh(nodes)) ** 2
+        _, b_n, V_n, _ = post.marginal.gls(a_n)
+        if np.abs(w @ probes(a_n, b_n) - full).max() < 1e-10:
+            return w, a_n, b_n, V_n
+        n *= 2
+    return weights, A, beta_k, V_k
+
+
+def _mixture_quantiles(weights: np.ndarray, mu: np.ndarray, sd: np.ndarray,
+                       prob: float, start: np.ndarray, tol: np.ndarray) -> np.ndarray:
+    """Per-area quantile of the Gaussian mixture sum_k w_k N(mu_ki, sd_ki^2) (Newton + bisection).
+
+    ``mu`` and ``sd`` are (K, m); ``weights`` is (K,). The root is bracketed by the smallest and
+    largest component quantiles, and a Newton step that leaves the bracket is replaced by bisection.
+    """
+    used = weights > 0
+    w, mu, sd = weights[used], mu[used], sd[used]
+    component = mu + special.ndtri(prob) * sd
+    lo, hi = component.min(axis=0), component.max(axis=0)
+    q = np.clip(start, lo, hi)
+    active = np.arange(q.size)
+    for _ in range(200):
+        m_a, s_a = mu[:, active], sd[:, active]
+        z = (q[active] - m_a) / s_a
+        cdf = w @ special.ndtr(z)
+        pdf = w @ (np.exp(-0.5 * z * z) / s_a) / math.sqrt(2.0 * math.pi)
+        below = cdf < prob
+        lo[active] = np.where(below, q[active], lo[active])
+        hi[active] = np.where(below, hi[active], q[active])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            new = q[active] - (cdf - prob) / pdf
+        inside = (new >= lo[active]) & (new <= hi[active])
+        new = np.where(inside, new, 0.5 * (lo[active] + hi[active]))
+        done = (np.abs(new - q[active]) <= tol[active]) | (cdf == prob)
+        q[active] = new
+        active = active[~done]
+        if active.size == 0:
+            break
+    return q
+
+
+def _area_posterior(weights: np.ndarray, A: np.ndarray, beta_k: np.ndarray, V_k: np.ndarray,
+                    X: np.ndarray, y: np.ndarray, D: np.ndarray, in_sample: np.ndarray,
+                    level: float) -> tuple[np.ndarray, ...]:
+    """Posterior mean, SD, equal-tailed interval and mean shrinkage of every area value.
+
+    Given sigma2_u = A_k, theta_i is N(mu_ki, s2_ki) with mu_ki = gamma_ki y_i +
+    (1 - gamma_ki) x_i' beta_k and s2_ki = gamma_ki D_i + (1 - gamma_ki)^2 x_i' V_k x_i in
+    sample, and mu_ki = x_i' beta_k, s2_ki = A_k + x_i' V_k x_i out of sample.
+    """
+    m, p = X.shape
+    XX = (X[:, :, None] * X[:, None, :]).reshape(m, p * p)
+    xvx = V_k.reshape(-1, p * p) @ XX.T
+    mu = beta_k @ X.T
+    s2 = A[:, None] + xvx
+    gamma = A[:, None] / (A[:, None] + D)
+    mu[:, in_sample] += gamma * (y - mu[:, in_sample])
+    s2[:, in_sample] = gamma * D + (1.0 - gamma) ** 2 * xvx[:, in_sample]
+    estimate = weights @ mu
+    sd = np.sqrt(weights @ (s2 + (mu - estimate) ** 2))
+    shrinkage = np.ones(m)
+    shrinkage[in_sample] = weights @ (1.0 - gamma)
+    comp_sd = np.sqrt(s2)
+    tail = 0.5 * (1.0 - level)
+    z = special.ndtri(1.0 - tail)
+    tol = 1e-10 * sd
+    lower = _mixture_quantiles(weights, mu, comp_sd, tail, estimate - z * sd, tol)
+    upper = _mixture_quantiles(weights, mu, comp_sd, 1.0 - tail, estimate + z * sd, tol)
+    return estimate, sd, lower, upper, shrinkage
+
+
+def _check_prior(prior: Any) -> VariancePrior:
+    if prior is None:
+        return FlatVariance()
+    if not isinstance(prior, VariancePrior):
+        raise InputError(
+            "`prior` must be None (the default flat prior on sigma2_u) or a prior from "
+            "crimestats.sae.priors, e.g. HalfCauchy(scale=0.5); "
+            f"received {type(prior).__name__}."
+        )
+    return prior
+
+
+def _check_draws(draws: Any) -> int:
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 0:
+        raise InputError(
+            f"`draws` must be a whole number >= 0 (0 stores no posterior draws); received {draws!r}."
+        )
+    return int(draws)
+
+
+def fit_hb(direct: np.ndarray, variance: np.ndarray, X: np.ndarray, *, areas: np.ndarray,
+           covariate_names: tuple[str, ...], level: float = 0.95,
+           prior: VariancePrior | None = None, random_seed: Any = None, draws: int = 1000,
+           theta_draws: bool | None = None) -> FayHerriotResult:
+    """Fit the hierarchical Bayes Fay–Herriot model exactly (quadrature, no MCMC).
+
+    Parameters
+    ----------
+    direct, variance : numpy.ndarray
+        Direct estimates :math:`y_i` and their sampling variances :math:`D_i > 0` (length m,
+        validated). NaN in both marks an out-of-sample area, which gets its posterior
+        predictive estimate :math:`x_i^\\top\\beta + u_i`.
+    X : numpy.ndarray
+        Design matrix (m, p), intercept column included; full column rank on the in-sample
+        areas.
+    areas : numpy.ndarray
+        Area labels (length m).
+    covariate_names : tuple of str
+        Names of the p columns of ``X``.
+    level : float
+        Level of the equal-tailed credible intervals, e.g. 0.95.
+    prior : VariancePrior or None
+        Prior on :math:`\\sigma_u^2` (see :mod:`crimestats.sae.priors`); None means
+        :class:`~crimestats.sae.priors.FlatVariance`. :math:`\\beta` has a flat prior.
+    random_seed : int, numpy.random.Generator or None
+        Seed of the posterior draws stored in ``idata`` (the estimates themselves are exact
+        and do not depend on it).
+    draws : int
+        Number of independent posterior draws stored in ``idata`` (0: no ``idata``).
+    theta_draws : bool or None
+        Whether ``idata`` also holds draws of every area value :math:`\\theta_i`
+        (``draws`` x m numbers). None stores them when ``draws * m <= 10_000_000``.
+
+    Returns
+    -------
+    FayHerriotResult
+        ``method="hb"``; ``estimates`` holds the posterior mean (``estimate``), posterior SD
+        (``sd`` and ``rmse``), the credible interval (``lower``, ``upper``), ``cv``,
+        ``shrinkage`` (posterior mean of :math:`D_i/(\\sigma_u^2 + D_i)`) and ``synthetic``
+        (:math:`x_i^\\top E(\\beta \\mid y)`); ``sigma2_u`` and ``beta`` are posterior means,
+        ``beta_se`` posterior SDs.
+
+    Examples
+    --------
+    Seven areas with a direct estimate and one without (the last), intercept only:
+
+    >>> import numpy as np
+    >>> from crimestats.sae._hb import fit_hb
+    >>> y = np.array([1.1, 0.8, 1.4, 0.9, 1.0, 1.3, 0.7, np.nan])
+    >>> D = np.array([0.04, 0.02, 0.05, 0.03, 0.04, 0.02, 0.03, np.nan])
+    >>> fit = fit_hb(y, D, np.ones((8, 1)), areas=np.arange(8),
+    ...              covariate_names=("intercept",), level=0.9, draws=0)
+    >>> print(round(fit.sigma2_u, 3))
+    0.17
+    >>> fit.estimates[["estimate", "sd", "lower", "upper"]].to_dataframe().round(3).iloc[[0, 7]]
+          estimate     sd  lower  upper
+    area
+    0        1.072  0.168  0.800  1.353
+    7        1.020  0.446  0.359  1.688
+    """
+    level = check_level(level)
+    prior = _check_prior(prior)
+    draws = _check_draws(draws)
+    m, p = X.shape
+    in_sample = ~np.isnan(direct)
+    y, D, X_in = direct[in_sample], variance[in_sample], X[in_sample]
+    residual_df = y.size - p
+    if residual_df < prior.min_residual_df:
+        raise InputError(
+            f"The HB model with prior {prior.describe()!r} needs at least "
+            f"{p + prior.min_residual_df} in-sample areas for {p} coefficients (so that the "
+            f"posterior of sigma2_u is proper with a finite mean); received {y.size}. "
+            "Use fewer covariates or a proper prior such as HalfCauchy(scale=...)."
+        )
+    if np.linalg.matrix_rank(X_in) < p:
+        raise InputError(
+            "The covariates are collinear on the in-sample areas (the design matrix without "
+            "the out-of-sample areas is singular); drop redundant columns or categories."
+        )
+
+    post = _Posterior(_Marginal(y, D, X_in), prior)
+    mode, t_lo, t_hi, sd_t = _integration_range(post, y, D, X_in)
+    K = _node_count(t_lo, t_hi, sd_t)
+    nodes, gl_weights = np.polynomial.legendre.leggauss(K)
+    t = 0.5 * (t_lo + t_hi) + 0.5 * (t_hi - t_lo) * nodes
+    A = (post.scale * np.sinh(t)) ** 2
+    loglik, beta_k, V_k = post.marginal.evaluate(A)
+    log_t = prior.log_density(np.sqrt(A)) + loglik + np.log(np.cosh(t))
+    log_w = np.log(gl_weights) + log_t
+    weights = np.exp(log_w - log_w.max())
+    weights /= weights.sum()
+
+    # sigma2_u and beta: beta is a mixture over the nodes of N(beta_k, V_k).
+    sigma2_u = float(weights @ A)
+    sigma2_u_sd = math.sqrt(float(weights @ (A - sigma2_u) ** 2))
+    beta = weights @ beta_k
+    dev = beta_k - beta
+    beta_cov = np.einsum("k,kpq->pq", weights, V_k) + np.einsum("k,kp,kq->pq", weights, dev, dev)
+
+    # Area values: the same mixture, on a Gauss rule with fewer nodes when that is as accurate.
+    area_w, area_A, area_beta, area_V = _area_rule(post, t, weights, A, beta_k, V_k,
+                                                   np.sqrt(np.diag(beta_cov)))
+    estimate, sd, lower, upper, shrinkage = _area_posterior(
+        area_w, area_A, area_beta, area_V, X, y, D, in_sample, level)
+
+    # Posterior CDF of t on a fine grid (interpolated density) for sigma2_u's interval and draws.
+    tail = 0.5 * (1.0 - level)
+    t_fine = np.linspace(t_lo, t_hi, _FINE_GRID)
+    density = np.clip(interpolate.BarycentricInterpolator(t, np.exp(log_t - log_t.max()))(t_fine),
+                      0.0, None)
+    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (density[1:] + density[:-1]))])
+    cdf /= cdf[-1]
+    sigma2_u_interval = (post.scale * np.sinh(np.interp([tail, 1.0 - tail], cdf, t_fine))) ** 2
+
+    diagnostics: dict[str, Any] = {
+        "sampler": "exact: Gauss-Legendre quadrature over sigma_u, Gaussian conditionals",
+        "prior": prior.describe(),
+        "prior_beta": "p(beta) ∝ 1 (flat)",
+        "grid_size": K,
+        "area_grid_size": int(area_w.size),
+        "grid_sigma_u_range": [float(post.scale * math.sinh(t_lo)),
+                               float(post.scale * math.sinh(t_hi))],
+        "sigma_u_mode": mode,
+        "sigma2_u_sd": sigma2_u_sd,
+        "sigma2_u_interval": [float(v) for v in sigma2_u_interval],
+        "draws": draws,
+        "independent_draws": True,
+        "theta_draws": False,
+    }
+
+    idata = None
+    if draws > 0:
+        store_theta = draws * m <= _THETA_DRAWS_LIMIT if theta_draws is None else bool(theta_draws)
+        idata = _posterior_draws(post, cdf, t_fine, X, in_sample, areas, covariate_names, draws,
+                                 store_theta, as_rng(random_seed), diagnostics)
+        diagnostics["theta_draws"] = store_theta
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cv = sd / np.abs(estimate)
+    variables = {
+        "estimate": (estimate, "posterior mean of the area's true value"),
+        "sd": (sd, "posterior standard deviation"),
+        "rmse": (sd, "posterior standard deviation (the HB measure of uncertainty)"),
+        "lower": (lower, f"lower limit of the {level:.0%} equal-tailed credible interval"),
+        "upper": (upper, f"upper limit of the {level:.0%} equal-tailed credible interval"),
+        "cv": (cv, "coefficient of variation sd / |estimate| (a proportion)"),
+        "direct": (direct, "direct (survey) estimate; NaN when out of sample"),
+        "direct_variance": (variance, "sampling variance of the direct estimate"),
+        "shrinkage": (shrinkage, "posterior mean of the weight on the synthetic part, "
+                                 "D / (sigma2_u + D)"),
+        "synthetic": (X @ beta, "regression (synthetic) prediction x'E(beta | y)"),
+        "in_sample": (in_sample, "True if the area has a direct estimate"),
+    }
+    estimates = xr.Dataset(
+        {name: ("area", values, {"description": text})
+         for name, (values, text) in variables.items()},
+        coords={"area": areas},
+        attrs={"level": level, "method": "hb", "model": "Fay-Herriot"},
+    )
+    for name in ("lower", "upper"):
+        estimates[name].attrs["level"] = level
+    return FayHerriotResult(
+        estimates=estimates, method="hb", sigma2_u=sigma2_u, beta=beta,
+        beta_se=np.sqrt(np.diag(beta_cov)), covariate_names=tuple(covariate_names), level=level,
+        converged=True, iterations=0, loglik=float("nan"), diagnostics=diagnostics, idata=idata,
+    )
+
+
+def _posterior_draws(post: _Posterior, cdf: np.ndarray, t_fine: np.ndarray, X: np.ndarray,
+                     in_sample: np.ndarray, areas: np.ndarray, covariate_names: tuple[str, ...],
+                     draws: int, store_theta: bool, rng: np.random.Generator,
+                     diagnostics: dict[str, Any]) -> Any:
+    """Independent draws of sigma2_u (inverse CDF), beta and theta (exact Gaussian conditionals)."""
+    import arviz as az
+
+    m, p = X.shape
+    marginal = post.marginal
+    A = (post.scale * np.sinh(np.interp(rng.random(draws), cdf, t_fine))) ** 2
+    z_beta = rng.standard_normal((draws, p))
+    chunk = max(1, _CHUNK_ELEMENTS // max(m, 1))
+    beta = np.empty((draws, p))
+    for start in range(0, draws, chunk):
+        part = slice(start, start + chunk)
+        _, beta_hat, V, _ = marginal.gls(A[part])
+        beta[part] = beta_hat + (np.linalg.cholesky(V) @ z_beta[part, :, None])[..., 0]
+    posterior: dict[str, np.ndarray] = {"sigma2_u": A[None], "beta": beta[None]}
+    if store_theta:
+        theta = np.empty((draws, m))
+        for start in range(0, draws, chunk):
+            part = slice(start, start + chunk)
+            a = A[part, None]
+            mean = beta[part] @ X.T
+            var = np.broadcast_to(a, mean.shape).copy()
+            gamma = a / (a + marginal.D)
+            mean[:, in_sample] += gamma * (marginal.y - mean[:, in_sample])
+            var[:, in_sample] = gamma * marginal.D
+            theta[part] = mean + np.sqrt(var) * rng.standard_normal(mean.shape)
+        posterior["theta"] = theta[None]
+    else:
+        diagnostics["theta_draws_note"] = (
+            f"theta draws not stored ({draws} draws x {m} areas); pass theta_draws=True to keep them"
+        )
+    return az.from_dict(
+        {"posterior": posterior},
+        dims={"beta": ["coef"], "theta": ["area"]},
+        coords={"coef": list(covariate_names), "area": np.asarray(areas)},
+        attrs={"posterior": {"sampler": diagnostics["sampler"], "independent_draws": 1}},
+    )
