@@ -113,8 +113,12 @@ def simulate_survey(n_areas: int = 100, *, n_strata: int | None = None,
     model of the prevalence is, as with real data, an approximation.
 
     **Design.** Areas are grouped in ``n_strata`` strata (contiguous blocks of areas). In each
-    period area :math:`i` gets :math:`a_{it} \\sim \\mathrm{Poisson}(\\text{psus\\_per\\_area}
-    \\cdot N_i / \\bar N)` PSUs (so small areas often have none: no respondents), each with
+    period, stratum :math:`h` gets
+    :math:`n_h = \\max(2, \\mathrm{round}(\\text{psus\\_per\\_area} \\cdot N_h / \\bar N))`
+    PSUs (:math:`N_h` its population, :math:`\\bar N` the mean area population), drawn with
+    replacement with probability proportional to area population: the number of PSUs in an
+    area is random (areas are unplanned domains, as in the Crime Survey for England and
+    Wales) and small areas often get none, so have no respondents. A PSU has
     :math:`1 + \\mathrm{Poisson}(\\text{respondents\\_per\\_psu} - 1)` respondents. Young adults
     are over-sampled by the factor ``oversample_young``; weights are
     :math:`w_{ij} = N_i / n_{it} \\cdot (r s_i + 1 - s_i) / r^{\\mathrm{young}_j}` times a
@@ -133,7 +137,7 @@ def simulate_survey(n_areas: int = 100, *, n_strata: int | None = None,
     n_periods : int
         Number of survey periods (independent samples).
     psus_per_area : float
-        Mean number of PSUs per area of average population, per period.
+        Expected number of PSUs in an area of average population, per period.
     respondents_per_psu : float
         Mean respondents per PSU (at least 1).
     beta : tuple of float
@@ -153,7 +157,7 @@ def simulate_survey(n_areas: int = 100, *, n_strata: int | None = None,
     repeat_dispersion : float, optional
         Shape of the negative-binomial number of repeat incidents (None: Poisson).
     random_seed : int, numpy.random.Generator or None
-        Seed of the areas (covariates, populations, area effects, PSU allocation) and, unless
+        Seed of the areas (covariates, populations, area effects) and, unless
         ``sample_seed`` is given, of the sample.
     sample_seed : int or None
         Seed of the sample only: the same ``random_seed`` with different ``sample_seed`` gives
@@ -172,9 +176,9 @@ def simulate_survey(n_areas: int = 100, *, n_strata: int | None = None,
     ['period', 'area', 'stratum', 'psu', 'weight', 'young', 'victim', 'incidents']
     >>> sim.areas[["area", "true_prevalence", "n_sampled"]].head(3).round(3)
       area  true_prevalence  n_sampled
-    0  A01            0.201          0
-    1  A02            0.163         22
-    2  A03            0.217         12
+    0  A01            0.201         14
+    1  A02            0.163         36
+    2  A03            0.217         49
     >>> sim.covariate_names
     ('x1', 'x2')
     """
@@ -212,14 +216,23 @@ def simulate_survey(n_areas: int = 100, *, n_strata: int | None = None,
     kappa = repeat_rate * np.exp(repeat_slope * x1)
     theta = ((1 - young_share) * _mean_over_psu_effect(eta, psu_sd)
              + young_share * _mean_over_psu_effect(eta + young_effect, psu_sd))
-    n_psu_planned = area_rng.poisson(psus_per_area * population / population.mean(),
-                                     size=(int(n_periods), m))
+    h_count = int(n_strata)
+    stratum_pop = np.bincount(stratum_index, weights=population, minlength=h_count)
+    psus_per_stratum = np.maximum(
+        2, np.round(psus_per_area * stratum_pop / population.mean())).astype(np.int64)
 
     # ---- the sample -------------------------------------------------------------------
-    psu_area = np.concatenate([np.repeat(np.arange(m), n_psu_planned[t])
-                               for t in range(int(n_periods))])
-    psu_period = np.repeat(np.arange(1, int(n_periods) + 1), n_psu_planned.sum(axis=1))
-    n_psu_total = psu_area.size
+    # in each period and stratum, PSUs drawn with replacement with probability proportional
+    # to area population (strata are contiguous blocks of areas, so one cumulative sum serves)
+    psu_stratum = np.tile(np.repeat(np.arange(h_count), psus_per_stratum), int(n_periods))
+    psu_period = np.repeat(np.arange(1, int(n_periods) + 1), psus_per_stratum.sum())
+    n_psu_total = psu_stratum.size
+    cumpop = np.cumsum(population)
+    start = np.concatenate([[0.0], np.cumsum(stratum_pop)])[:-1]
+    draw = start[psu_stratum] + sample_rng.random(n_psu_total) * stratum_pop[psu_stratum]
+    psu_area = np.minimum(np.searchsorted(cumpop, draw, side="right"), m - 1)
+    order = np.lexsort((psu_area, psu_period))
+    psu_area, psu_period = psu_area[order], psu_period[order]
     psu_effect = psu_sd * sample_rng.standard_normal(n_psu_total)
     psu_size = 1 + sample_rng.poisson(respondents_per_psu - 1.0, n_psu_total)
 
@@ -268,7 +281,7 @@ def simulate_survey(n_areas: int = 100, *, n_strata: int | None = None,
         "true_prevalence": theta,
         "true_incidence_rate": theta * (1 + kappa),
         "repeat_rate": kappa,
-        "n_psu": n_psu_planned.sum(axis=0).astype(np.int64),
+        "n_psu": np.bincount(psu_area, minlength=m).astype(np.int64),
         "n_sampled": np.bincount(resp_area, minlength=m).astype(np.int64),
     })
     parameters = {

@@ -130,21 +130,13 @@ def read_design(df: Any, *, y: str, area: str, weight: str, strata: str | None,
     period_ser = label_column(df, period, role="Period") if period is not None else None
 
     n = len(df)
-    keys: list[Any] = []
+    stratum_codes = np.zeros(n, dtype=np.int64)
     if period_ser is not None:
-        keys.append(np.asarray(period_ser))
+        stratum_codes = _combine(stratum_codes, period_ser)
     if strata is not None:
-        keys.append(np.asarray(label_column(df, strata, role="Stratum")))
-    if keys:
-        frame = pd.DataFrame({f"k{i}": k for i, k in enumerate(keys)})
-        stratum_codes = frame.groupby(list(frame.columns), sort=True, dropna=False).ngroup()
-        stratum_codes = stratum_codes.to_numpy(dtype=np.int64)
-    else:
-        stratum_codes = np.zeros(n, dtype=np.int64)
+        stratum_codes = _combine(stratum_codes, label_column(df, strata, role="Stratum"))
     if psu is not None:
-        psu_labels = np.asarray(label_column(df, psu, role="PSU"))
-        frame = pd.DataFrame({"h": stratum_codes, "c": psu_labels})
-        psu_codes = frame.groupby(["h", "c"], sort=True).ngroup().to_numpy(dtype=np.int64)
+        psu_codes = _combine(stratum_codes, label_column(df, psu, role="PSU"))
     else:
         psu_codes = np.arange(n, dtype=np.int64)
 
@@ -154,6 +146,14 @@ def read_design(df: Any, *, y: str, area: str, weight: str, strata: str | None,
         fpc_factor = _fpc_factor(df, fpc, stratum_codes, psu_codes, n_strata)
     return SurveyDesign(y=yv, weight=wv, area=area_ser, period=period_ser,
                         stratum=stratum_codes, psu=psu_codes, fpc_factor=fpc_factor)
+
+
+def _combine(outer: np.ndarray, labels: pd.Series) -> np.ndarray:
+    """Codes ``0 .. K-1`` of the pairs (outer code, label), i.e. labels nested in ``outer``."""
+    inner, uniques = pd.factorize(labels, sort=False)
+    pair = outer.astype(np.int64) * max(len(uniques), 1) + inner
+    codes, _ = pd.factorize(pair, sort=True)
+    return codes.astype(np.int64)
 
 
 def _fpc_factor(df: pd.DataFrame, fpc: str, stratum: np.ndarray, psu: np.ndarray,
@@ -168,7 +168,9 @@ def _fpc_factor(df: pd.DataFrame, fpc: str, stratum: np.ndarray, psu: np.ndarray
             f"the stratum's population); it varies in {int(varying.sum())} strata."
         )
     pop = per_stratum.first().reindex(range(n_strata)).to_numpy()
-    n_h = np.bincount(pd.Series(stratum).groupby(psu).first().to_numpy(), minlength=n_strata)
+    psu_stratum = np.zeros(int(psu.max()) + 1, dtype=np.int64)
+    psu_stratum[psu] = stratum
+    n_h = np.bincount(psu_stratum, minlength=n_strata)
     if (pop <= 0).any():
         raise InputError(f"Column {fpc!r} must be positive.")
     if (pop <= 1).all():  # sampling fractions, as R survey reads values <= 1

@@ -103,8 +103,9 @@ def domain_means(y: np.ndarray, w: np.ndarray, domain: np.ndarray, n_domains: in
     constant = (n > 0) & (y_min == y_max)
 
     # number of PSUs per stratum in the whole sample
-    psu_stratum = pd.Series(stratum).groupby(psu).first()
-    n_h = np.bincount(psu_stratum.to_numpy(), minlength=n_strata).astype(np.int64)
+    psu_stratum = np.zeros(int(psu.max()) + 1, dtype=np.int64)
+    psu_stratum[psu] = stratum  # PSUs are nested in strata: one stratum per PSU code
+    n_h = np.bincount(psu_stratum, minlength=n_strata).astype(np.int64)
     lonely_h = n_h == 1
 
     # PSU totals of z within each domain (only pairs that occur)

@@ -1,0 +1,77 @@
+"""Direct estimates against known truth: bias, linearised vs Monte Carlo variance, coverage.
+
+Replicates keep the areas fixed (``random_seed``) and redraw the sample (``sample_seed``), so
+the Monte Carlo distribution of an area's estimate is its design (sampling) distribution.
+The checks are made where the linearisation is meant to hold (many PSUs per area). With few
+PSUs per area the linearised variance of a domain mean is biased downwards; the measured
+figures are on the validation page (docs/validation/survey.md), made by benchmarks/survey.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from crimestats.datasets import simulate_survey
+from crimestats.survey import direct_estimates
+
+Z95 = 1.959963984540054
+
+
+def _replicates(n_reps: int, *, outcome: str = "victim", pool: bool = False,
+                **design) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Estimates and variances (replicates × areas) and the true values."""
+    estimates, variances = [], []
+    for rep in range(n_reps):
+        sim = simulate_survey(random_seed=2026, sample_seed=10_000 + rep, **design)
+        extra = {"period": "period", "pool": True} if pool else {}
+        est = direct_estimates(sim.respondents, y=outcome, area="area", weight="weight",
+                               strata="stratum", psu="psu", areas=sim.areas["area"], **extra)
+        estimates.append(est["estimate"].values)
+        variances.append(est["variance"].values)
+    column = "true_prevalence" if outcome == "victim" else "true_incidence_rate"
+    return np.array(estimates), np.array(variances), sim.areas[column].to_numpy()
+
+
+def _check_bias_and_variance(est: np.ndarray, var: np.ndarray, truth: np.ndarray) -> None:
+    assert np.isfinite(est).all(), "every area must be sampled in every replicate here"
+    n_reps, m = est.shape
+    sd = est.std(axis=0, ddof=1)
+    bias = est.mean(axis=0) - truth
+    # overall bias, and no single area biased beyond chance (Bonferroni over the areas)
+    assert abs(bias.mean()) < 3 * np.sqrt(np.sum(sd**2) / n_reps) / m
+    assert np.all(np.abs(bias) / (sd / np.sqrt(n_reps)) < 3.5)
+    # linearised variance vs Monte Carlo variance of the estimator, area by area
+    ratio = var.mean(axis=0) / sd**2
+    ratio_se = ratio.std(ddof=1) / np.sqrt(m)
+    assert abs(ratio.mean() - 1.0) < 3 * ratio_se, (ratio.mean(), ratio_se)
+    assert 0.0 < ratio_se < 0.06   # the check has power to detect a 20% error
+
+
+DESIGN = {"n_areas": 20, "n_strata": 2, "psus_per_area": 60, "respondents_per_psu": 5}
+
+
+@pytest.mark.parametrize("outcome", ["victim", "incidents"])
+def test_unbiased_and_linearised_variance_matches_monte_carlo(outcome):
+    est, var, truth = _replicates(80, outcome=outcome, **DESIGN)
+    _check_bias_and_variance(est, var, truth)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("outcome", ["victim", "incidents"])
+def test_interval_coverage_many_psus(outcome):
+    est, var, truth = _replicates(1000, outcome=outcome, n_areas=40, n_strata=4,
+                                  psus_per_area=200, respondents_per_psu=2)
+    _check_bias_and_variance(est, var, truth)
+    covered = np.abs(est - truth) <= Z95 * np.sqrt(var)
+    per_rep = covered.mean(axis=1)
+    coverage = per_rep.mean()
+    mc_se = per_rep.std(ddof=1) / np.sqrt(len(per_rep))
+    assert abs(coverage - 0.95) < 2 * mc_se, (coverage, mc_se)
+
+
+@pytest.mark.slow
+def test_pooled_periods_unbiased_with_matching_variance():
+    est, var, truth = _replicates(400, pool=True, n_periods=3, n_areas=20, n_strata=2,
+                                  psus_per_area=30, respondents_per_psu=5)
+    _check_bias_and_variance(est, var, truth)
