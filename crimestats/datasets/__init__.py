@@ -18,8 +18,15 @@ from .geography import (
     load_pfa_boundaries,
 )
 from .hate_crime import load_hate_crime
+from .multiple_systems_data import load_modern_slavery
 from .population import load_population
 from .recorded_crime import VIOLENCE_OFFENCES, load_recorded_crime
+from .simulate_hidden import (
+    SimulatedCaptures,
+    SimulatedDarkFigure,
+    simulate_capture_histories,
+    simulate_dark_figure,
+)
 from .simulate_survey import SimulatedSurvey, simulate_survey
 from .survey_tables import (
     CSEW_MEASURES,
@@ -40,6 +47,7 @@ __all__ = [
     "load_forces",
     "load_geography_lookup",
     "load_hate_crime",
+    "load_modern_slavery",
     "load_pfa_adjacency",
     "load_pfa_boundaries",
     "load_population",
@@ -48,4 +56,8 @@ __all__ = [
     # simulators with known truth
     "SimulatedSurvey",
     "simulate_survey",
+    "SimulatedCaptures",
+    "SimulatedDarkFigure",
+    "simulate_capture_histories",
+    "simulate_dark_figure",
 ]
