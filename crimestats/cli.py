@@ -1,13 +1,172 @@
-"""The ``crimestats`` command (filled in by the workflow issue)."""
+"""The ``crimestats`` command: the demo on bundled data, and each method on a user's CSV file.
+
+Exit codes: 0 success; 1 the model could not be fitted to valid data; 2 the command line or
+the input file is wrong (the one-line message says which column or rows, and how to fix it).
+
+This module holds only the argument parsers, so ``crimestats --help`` answers at once; each
+command's work is in a private module imported when the command runs.
+"""
 
 from __future__ import annotations
 
+import argparse
+import importlib
+import json
+import os
 import sys
+from typing import Any
+
+from . import __version__
+from ._cli_schema import JSON_SCHEMAS
+from .errors import EstimationError, InputError
+
+__all__ = ["JSON_SCHEMAS", "build_parser", "main"]
+
+_EPILOG = """\
+examples:
+  crimestats demo --output crimestats-demo        # the whole job on bundled real data
+  crimestats sae crimestats-demo/tables/violence_by_region_and_age.csv \\
+      --area area --direct direct --variance variance --covariates age --json
+  crimestats schema sae                           # the JSON Schema of that output
+
+Run `crimestats COMMAND --help` for each command's options and examples.
+Documentation: https://crimestats.readthedocs.io
+"""
+
+_DEMO_EPILOG = """\
+The demo fits a Fay–Herriot small-area model to the Crime Survey for England and Wales:
+the percentage of adults who were victims of violence in each region × age group (year
+ending December 2018), compared with police recorded violence by force. It runs in
+seconds and writes report.md, tables/, results/ and figures/ (figures need matplotlib:
+pip install "crimestats[plot]").
+
+examples:
+  crimestats demo                         # writes ./crimestats-demo (or -2, -3, ... if taken)
+  crimestats demo --output results/demo   # writes into results/demo
+  crimestats demo --json                  # also print a JSON list of the files written
+"""
+
+_SAE_EPILOG = """\
+The CSV has one row per area: the direct (survey) estimate, its sampling variance or
+standard error, and any area-level covariates. Text covariates are treated as categories.
+Areas with an empty direct estimate and variance get the synthetic (regression) estimate.
+
+examples:
+  crimestats sae crimestats-demo/tables/violence_by_region_and_age.csv \\
+      --area area --direct direct --variance variance --covariates age
+  crimestats sae forces.csv --area force --direct prevalence --se se \\
+      --covariates deprivation,urban --method hb --output estimates.csv
+  crimestats sae forces.csv --area force --direct prevalence --se se --json > fit.json
+
+The estimates are in the units of --direct (e.g. percent of adults). Intervals are normal
+(EBLUP) or posterior credible intervals (hb) at --level.
+"""
+
+
+def _command(subparsers: Any, name: str, runner: str, *, help: str, description: str,
+             epilog: str | None = None) -> argparse.ArgumentParser:
+    """Add a subcommand whose work is ``runner`` (``"module:function"``, imported on use)."""
+    parser = subparsers.add_parser(name, help=help, description=description, epilog=epilog,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.set_defaults(runner=runner)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``crimestats`` command."""
+    parser = argparse.ArgumentParser(
+        prog="crimestats",
+        description="Crime statistics done properly: small-area estimates of victimisation, "
+                    "hidden demand and change points, from the command line.",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"crimestats {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    p = _command(subparsers, "demo", "crimestats._cli_demo:run",
+                 help="run the main job end to end on the bundled real data",
+                 description="Estimate violence victimisation by region and age group from the "
+                             "bundled Crime Survey tables with a Fay–Herriot model, compare it "
+                             "with police recorded violence by force, and write tables, "
+                             "figures and a report.",
+                 epilog=_DEMO_EPILOG)
+    p.add_argument("--output", metavar="DIR", default=None,
+                   help="folder to write into (created if needed; default: a new "
+                        "crimestats-demo folder in the current directory)")
+    p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    p.add_argument("--json", action="store_true",
+                   help="print a JSON document listing the files written")
+
+    p = _command(subparsers, "sae", "crimestats._cli_sae:run",
+                 help="Fay–Herriot small-area estimates from a CSV of direct estimates",
+                 description="Fit the Fay–Herriot area-level model (EBLUP by REML, ML or the "
+                             "Fay–Herriot moment method, or hierarchical Bayes) to direct "
+                             "estimates with known sampling variances, and print or save each "
+                             "area's estimate, RMSE and interval.",
+                 epilog=_SAE_EPILOG)
+    p.add_argument("csv", help="CSV file, one row per area")
+    p.add_argument("--area", required=True, metavar="COL", help="column of unique area labels")
+    p.add_argument("--direct", required=True, metavar="COL", help="column of direct estimates")
+    spread = p.add_mutually_exclusive_group(required=True)
+    spread.add_argument("--variance", metavar="COL", help="column of sampling variances")
+    spread.add_argument("--se", metavar="COL",
+                        help="column of standard errors (squared to give the variances)")
+    p.add_argument("--covariates", metavar="A,B", default="",
+                   help="comma-separated covariate columns (default: intercept only)")
+    p.add_argument("--method", default="reml", choices=["reml", "ml", "fh", "hb"],
+                   help="variance estimator, or hierarchical Bayes (default: reml)")
+    p.add_argument("--level", type=float, default=0.95, help="interval level (default: 0.95)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="random seed of the posterior draws (hb only)")
+    p.add_argument("--output", metavar="FILE.csv", help="write the estimates to this CSV file")
+    p.add_argument("--netcdf", metavar="FILE.nc", help="write the estimates to this netCDF file")
+    p.add_argument("--json", action="store_true",
+                   help="print a JSON document (schema crimestats-cli/1) instead of text")
+
+    p = _command(subparsers, "schema", "crimestats.cli:_print_schema",
+                 help="print the JSON Schema of a command's --json output",
+                 description="Print the JSON Schema (draft 2020-12) that a command's --json "
+                             "output follows, for tools that consume it.")
+    p.add_argument("name", choices=sorted(JSON_SCHEMAS), help="command name")
+    return parser
+
+
+def _print_schema(args: argparse.Namespace) -> int:
+    """``crimestats schema NAME``."""
+    json.dump(JSON_SCHEMAS[args.name], sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``crimestats`` command."""
-    return 0
+    """Entry point of the ``crimestats`` command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "runner"):
+        parser.print_help(sys.stderr)
+        return 2
+    module, function = args.runner.split(":")
+    try:
+        return int(getattr(importlib.import_module(module), function)(args))
+    except InputError as err:
+        _fail(str(err))
+        return 2
+    except EstimationError as err:
+        _fail(f"the model could not be fitted: {err}")
+        return 1
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep Python's exit flush quiet
+        return 1
+    except OSError as err:
+        _fail(f"{err.strerror or err}: {err.filename}" if err.filename else str(err))
+        return 2
+    except KeyboardInterrupt:
+        _fail("interrupted")
+        return 130
+
+
+def _fail(message: str) -> None:
+    """Print a one-line error on stderr."""
+    print(f"crimestats: error: {' '.join(message.split())}", file=sys.stderr)
 
 
 if __name__ == "__main__":
