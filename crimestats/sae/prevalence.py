@@ -1,0 +1,713 @@
+"""Area-level models for prevalences (proportions) and incidence rates.
+
+Victimisation prevalence is a small proportion, so the normal Fay–Herriot model can return
+negative estimates and symmetric intervals that cross zero. The models here keep every
+estimate and interval inside its range:
+
+* :func:`logit_binomial` — binomial likelihood with *effective* sample sizes
+  :math:`\\tilde n_i = n_i/\\mathrm{deff}_i` and effective counts
+  :math:`\\tilde y_i = \\tilde n_i\\hat p_i`, and a normal area effect on the logit scale:
+  :math:`\\tilde y_i \\mid \\pi_i \\sim \\mathrm{Bin}(\\tilde n_i, \\pi_i)`,
+  :math:`\\mathrm{logit}\\,\\pi_i = x_i^\\top\\beta + u_i`, :math:`u_i \\sim N(0, \\sigma_u^2)`.
+* :func:`poisson_lognormal` — counts with an exposure (population, person-years) and a
+  log-normal area effect: :math:`\\tilde y_i \\sim \\mathrm{Poisson}(\\tilde E_i\\lambda_i)`,
+  :math:`\\log\\lambda_i = x_i^\\top\\beta + u_i`.
+* :func:`arcsin_fay_herriot` — the classical alternative: Fay–Herriot on
+  :math:`\\arcsin\\sqrt{\\hat p_i}` (variance :math:`1/(4\\tilde n_i)`) with a bias-corrected
+  back-transformation.
+
+The two generalised models are fitted **without MCMC**: each area's one-dimensional effect is
+integrated out by adaptive Gauss–Hermite quadrature, :math:`(\\beta, \\log\\sigma_u)` are
+estimated by maximum likelihood (empirical Bayes), and each area's posterior is computed on a
+fine grid (exact to quadrature precision). The uncertainty of :math:`(\\hat\\beta,
+\\log\\hat\\sigma_u)` is carried into the area posteriors by averaging them over a
+third-degree spherical cubature of the parameters' asymptotic normal distribution
+(a deterministic Kass–Steffey correction). Estimates are posterior means of the prevalence
+(not :math:`\\mathrm{expit}` of a mean) and intervals are equal-tailed posterior intervals.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from scipy import integrate, optimize, special
+
+from .. import _validate as v
+from ..errors import ConvergenceWarning, InputError
+from ..results import Result
+
+__all__ = ["PrevalenceResult", "logit_binomial", "poisson_lognormal", "arcsin_fay_herriot"]
+
+_GH_NODES, _GH_WEIGHTS = np.polynomial.hermite.hermgauss(24)
+_GRID_POINTS = 321
+_GRID_HALF_WIDTH = 12.0
+
+
+@dataclasses.dataclass(frozen=True)
+class PrevalenceResult(Result):
+    """A fitted area-level model for prevalences or rates.
+
+    Attributes
+    ----------
+    estimates : xarray.Dataset
+        Over ``area``: ``estimate`` (posterior mean of the prevalence or rate; for the
+        arcsine model the bias-corrected back-transformed EBLUP), ``sd`` (posterior SD) or
+        ``rmse`` (arcsine model), ``lower``, ``upper`` (at ``attrs["level"]``), ``cv``,
+        ``direct``, ``direct_variance``, ``synthetic`` (the model's prediction from the
+        covariates alone, averaged over the area effect), ``standardised_residual``,
+        ``effective_sample_size`` (binomial/arcsine) or ``effective_exposure`` (Poisson) and
+        ``in_sample``.
+    model : str
+        ``"logit-binomial"``, ``"poisson-lognormal"`` or ``"arcsin-fay-herriot"``.
+    beta, beta_se : numpy.ndarray
+        Coefficients on the link scale (logit, log or arcsine-square-root), intercept first,
+        and their standard errors.
+    sigma2_u : float
+        Variance of the area effect on the link scale.
+    sigma2_u_se : float
+        Its standard error (delta method from :math:`\\log\\sigma_u`; NaN for arcsine).
+    covariate_names : tuple of str
+    level : float
+    loglik : float
+        Maximised marginal log-likelihood (NaN for arcsine).
+    converged : bool
+    per : float
+        Unit of rates: estimates are per ``per`` units of exposure (1 for prevalences).
+    diagnostics : dict
+        Extras: optimiser messages, the transformed-scale fit for arcsine.
+    """
+
+    model: str = "logit-binomial"
+    beta: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0))
+    beta_se: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0))
+    sigma2_u: float = float("nan")
+    sigma2_u_se: float = float("nan")
+    covariate_names: tuple[str, ...] = ()
+    level: float = 0.95
+    loglik: float = float("nan")
+    converged: bool = True
+    per: float = 1.0
+    diagnostics: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def summary(self) -> str:
+        """Plain-text report: model, variance of the area effect, coefficients, estimates."""
+        est = self.estimates
+        lines = [f"{self.model} model, areas={est.sizes['area']} "
+                 f"(out of sample: {int((~est['in_sample']).sum())})",
+                 f"sigma2_u = {self.sigma2_u:.4g} (link scale)   converged={self.converged}",
+                 f"{'term':<20} {'coef':>10} {'se':>10}"]
+        lines += [f"{n:<20} {b:>10.4g} {s:>10.4g}"
+                  for n, b, s in zip(self.covariate_names, self.beta, self.beta_se, strict=True)]
+        e = est["estimate"].values
+        lines.append(f"estimates (per {self.per:g}): median {np.median(e):.4g}, "
+                     f"range {e.min():.4g}–{e.max():.4g}")
+        return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------
+# Families: log-likelihood of one area's (effective) data as a function of the linear
+# predictor eta, with its first two derivatives.
+# ------------------------------------------------------------------------------------------
+
+
+def _loglik(family: str, eta: np.ndarray, y: np.ndarray, n: np.ndarray) -> np.ndarray:
+    if family == "binomial":
+        return y * eta - n * np.logaddexp(0.0, eta)
+    return y * eta - n * np.exp(eta)
+
+
+def _loglik_derivs(family: str, eta: np.ndarray, y: np.ndarray, n: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    if family == "binomial":
+        p = special.expit(eta)
+        return y - n * p, -n * p * (1.0 - p)
+    mu = n * np.exp(eta)
+    return y - mu, -mu
+
+
+def _loglik_constant(family: str, y: np.ndarray, n: np.ndarray) -> float:
+    """Terms of the log-likelihood that do not depend on the parameters."""
+    if family == "binomial":
+        return float(np.sum(special.gammaln(n + 1) - special.gammaln(y + 1)
+                            - special.gammaln(n - y + 1)))
+    return float(np.sum(y * np.log(n) - special.gammaln(y + 1)))
+
+
+def _inverse_link(family: str, eta: np.ndarray) -> np.ndarray:
+    return special.expit(eta) if family == "binomial" else np.exp(eta)
+
+
+# ------------------------------------------------------------------------------------------
+# Marginal likelihood by adaptive Gauss–Hermite quadrature
+# ------------------------------------------------------------------------------------------
+
+
+def _posterior_modes(family: str, offset: np.ndarray, y: np.ndarray, n: np.ndarray,
+                     sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Mode of :math:`l(\\text{offset}+u) - u^2/(2\\sigma^2)` per area and the curvature there."""
+    inv_s2 = 1.0 / sigma**2
+    u = np.zeros_like(offset)
+
+    def objective(u_: np.ndarray) -> np.ndarray:
+        return _loglik(family, offset + u_, y, n) - 0.5 * u_**2 * inv_s2
+
+    current = objective(u)
+    for _ in range(100):
+        d1, d2 = _loglik_derivs(family, offset + u, y, n)
+        step = (d1 - u * inv_s2) / (inv_s2 - d2)
+        new_u = u + step
+        new = objective(new_u)
+        for _ in range(30):  # halve steps that do not increase the (concave) objective
+            worse = new < current - 1e-12 * np.abs(current)
+            if not worse.any():
+                break
+            step = np.where(worse, 0.5 * step, step)
+            new_u = u + step
+            new = objective(new_u)
+        u, current = new_u, new
+        if np.max(np.abs(step)) < 1e-10 * max(1.0, sigma):
+            break
+    _, d2 = _loglik_derivs(family, offset + u, y, n)
+    return u, inv_s2 - d2
+
+
+def _marginal(params: np.ndarray, family: str, x: np.ndarray, y: np.ndarray, n: np.ndarray
+              ) -> tuple[float, np.ndarray]:
+    """Marginal log-likelihood (without constants) and its gradient in (beta, log sigma)."""
+    beta, log_sigma = params[:-1], params[-1]
+    sigma = float(np.exp(log_sigma))
+    offset = x @ beta
+    mode, curv = _posterior_modes(family, offset, y, n, sigma)
+    scale = np.sqrt(2.0 / curv)
+    u = mode[:, None] + scale[:, None] * _GH_NODES[None, :]
+    eta = offset[:, None] + u
+    logf = (_loglik(family, eta, y[:, None], n[:, None]) - 0.5 * (u / sigma) ** 2
+            + _GH_NODES[None, :] ** 2 + np.log(_GH_WEIGHTS)[None, :])
+    norm = special.logsumexp(logf, axis=1)
+    loglik_i = norm + np.log(scale) - np.log(np.sqrt(2 * np.pi) * sigma)
+    w = np.exp(logf - norm[:, None])
+    d1, _ = _loglik_derivs(family, eta, y[:, None], n[:, None])
+    grad_beta = x.T @ np.sum(w * d1, axis=1)
+    grad_log_sigma = np.sum(np.sum(w * u**2, axis=1) / sigma**2 - 1.0)
+    return float(np.sum(loglik_i)), np.append(grad_beta, grad_log_sigma)
+
+
+def _start(family: str, x: np.ndarray, y: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Starting values: a few IRLS steps of the GLM without area effects, sigma_u = 0.5."""
+    beta = np.zeros(x.shape[1])
+    rate = (y.sum() + 0.5) / (n.sum() + 1.0)
+    beta[0] = special.logit(rate) if family == "binomial" else np.log(rate)
+    if not np.allclose(x[:, 0], 1.0):
+        beta[:] = 0.0
+    for _ in range(25):
+        d1, d2 = _loglik_derivs(family, x @ beta, y, n)
+        info = (x * (-d2 + 1e-9)[:, None]).T @ x
+        step = np.linalg.solve(info + 1e-8 * np.eye(x.shape[1]), x.T @ d1)
+        beta = beta + np.clip(step, -5, 5)
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    return np.append(beta, np.log(0.5))
+
+
+def _fit_parameters(family: str, x: np.ndarray, y: np.ndarray, n: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, float, bool, str]:
+    """ML estimates of (beta, log sigma_u), their covariance, the log-likelihood."""
+    def objective(p: np.ndarray) -> tuple[float, np.ndarray]:
+        value, grad = _marginal(p, family, x, y, n)
+        return -value, -grad
+
+    start = _start(family, x, y, n)
+    res = optimize.minimize(objective, start, jac=True, method="L-BFGS-B",
+                            bounds=[(None, None)] * x.shape[1] + [(np.log(1e-4), np.log(20.0))],
+                            options={"maxiter": 500, "gtol": 1e-9, "ftol": 1e-14})
+    params = res.x
+    # observed information by central differences of the analytic gradient
+    d = params.size
+    hess = np.empty((d, d))
+    for j in range(d):
+        h = 1e-4 * max(1.0, abs(params[j]))
+        up, down = params.copy(), params.copy()
+        up[j] += h
+        down[j] -= h
+        hess[:, j] = (objective(up)[1] - objective(down)[1]) / (2 * h)
+    hess = 0.5 * (hess + hess.T)
+    at_boundary = params[-1] <= np.log(1e-4) + 1e-6
+    if at_boundary:
+        # sigma_u at its lower bound: no information on log sigma; keep it fixed
+        cov = np.zeros((d, d))
+        cov[:-1, :-1] = np.linalg.pinv(hess[:-1, :-1])
+    else:
+        cov = np.linalg.pinv(hess)
+    converged = bool(res.success) and np.all(np.linalg.eigvalsh(hess) > 0)
+    return params, cov, -float(res.fun), bool(converged), str(res.message)
+
+
+# ------------------------------------------------------------------------------------------
+# Area posteriors on a grid, averaged over a cubature of the parameters
+# ------------------------------------------------------------------------------------------
+
+
+def _cubature_points(params: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """Third-degree spherical cubature: params ± sqrt(d) L e_k, equal weights."""
+    d = params.size
+    vals, vecs = np.linalg.eigh(cov)
+    root = vecs * np.sqrt(np.clip(vals, 0.0, None))
+    offsets = np.sqrt(d) * root.T
+    return np.vstack([params + offsets, params - offsets])
+
+
+def _area_posteriors(family: str, x: np.ndarray, y: np.ndarray, n: np.ndarray,
+                     params: np.ndarray, cov: np.ndarray, level: float,
+                     scale_out: float) -> dict[str, np.ndarray]:
+    """Posterior mean, SD and equal-tailed interval of g(eta_i) for every area."""
+    beta, sigma = params[:-1], float(np.exp(params[-1]))
+    offset = x @ beta
+    mode, curv = _posterior_modes(family, offset, y, n, sigma)
+    spread = np.sqrt(1.0 / curv + np.einsum("ij,jk,ik->i", x, cov[:-1, :-1], x)
+                     + (sigma**2) * cov[-1, -1])
+    centre = offset + mode
+    t = np.linspace(-_GRID_HALF_WIDTH, _GRID_HALF_WIDTH, _GRID_POINTS)
+    eta = centre[:, None] + spread[:, None] * t[None, :]
+    loglik = _loglik(family, eta, y[:, None], n[:, None])
+    points = _cubature_points(params, cov)
+    density = np.zeros_like(eta)
+    for point in points:
+        s_k = float(np.exp(point[-1]))
+        mean_k = x @ point[:-1]
+        logp = loglik - 0.5 * ((eta - mean_k[:, None]) / s_k) ** 2
+        logp -= special.logsumexp(logp, axis=1)[:, None]
+        density += np.exp(logp)
+    density /= len(points)
+    g = _inverse_link(family, eta) * scale_out
+    mean = np.sum(density * g, axis=1)
+    sd = np.sqrt(np.clip(np.sum(density * (g - mean[:, None]) ** 2, axis=1), 0.0, None))
+    tail = (1.0 - level) / 2.0
+    lower = _grid_quantile(eta, density, tail)
+    upper = _grid_quantile(eta, density, 1.0 - tail)
+    edge = np.maximum(density[:, 0], density[:, -1])
+    return {"estimate": mean, "sd": sd,
+            "lower": _inverse_link(family, lower) * scale_out,
+            "upper": _inverse_link(family, upper) * scale_out, "edge_mass": edge}
+
+
+def _grid_quantile(eta: np.ndarray, mass: np.ndarray, prob: float) -> np.ndarray:
+    """Row-wise quantile of a density known at equally spaced nodes (piecewise linear).
+
+    ``mass`` holds the density times the spacing at each node (rows sum to one). The CDF at
+    the nodes is integrated by Simpson's rule; between nodes the density is taken as linear,
+    so the CDF is quadratic there and the quantile solves it exactly.
+    """
+    cdf = integrate.cumulative_simpson(mass, dx=1.0, axis=1, initial=0.0)
+    j = np.clip(np.sum(cdf < prob, axis=1) - 1, 0, mass.shape[1] - 2)
+    rows = np.arange(mass.shape[0])
+    p0, p1 = mass[rows, j], mass[rows, j + 1]
+    a, b, c = 0.5 * (p1 - p0), p0, cdf[rows, j] - prob
+    disc = np.sqrt(np.clip(b * b - 4 * a * c, 0.0, None))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.where(b + disc > 0, -2 * c / (b + disc), 0.5)
+    s = np.clip(s, 0.0, 1.0)
+    step = eta[:, 1] - eta[:, 0]
+    return eta[rows, j] + s * step
+
+
+def _prior_moments(family: str, x: np.ndarray, beta: np.ndarray, sigma: float,
+                   scale_out: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and variance of g(x beta + u), u ~ N(0, sigma^2), and E[g(1-g)] (binomial) or E[g]."""
+    u = np.sqrt(2.0) * sigma * _GH_NODES
+    w = _GH_WEIGHTS / np.sqrt(np.pi)
+    g = _inverse_link(family, (x @ beta)[:, None] + u[None, :])
+    mean = g @ w
+    var = (g**2) @ w - mean**2
+    within = (g * (1 - g)) @ w if family == "binomial" else mean
+    return mean * scale_out, var * scale_out**2, within
+
+
+# ------------------------------------------------------------------------------------------
+# Public models
+# ------------------------------------------------------------------------------------------
+
+
+def _covariates(covariates: Any, m: int, intercept: bool, labels: np.ndarray | None
+                ) -> tuple[np.ndarray, tuple[str, ...]]:
+    from .fay_herriot import _design_matrix
+
+    return _design_matrix(covariates, m, intercept, None, labels)
+
+
+def _design_effect(design_effect: Any, m: int, labels: np.ndarray | None) -> np.ndarray:
+    if np.ndim(design_effect) == 0:
+        deff = np.full(m, v.as_float_array([design_effect], "design_effect")[0])
+    else:
+        deff = v.as_float_array(design_effect, "design_effect", labels=labels)
+    v.check_length(deff, m, "design_effect", "direct")
+    v.check_positive(deff, "design_effect", labels)
+    return deff
+
+
+def _fit_glmm(family: str, direct_rate: np.ndarray, y_eff: np.ndarray, n_eff: np.ndarray,
+              x: np.ndarray, names: tuple[str, ...], labels: np.ndarray, level: float,
+              scale_out: float, in_sample: np.ndarray, direct_variance: np.ndarray,
+              model: str) -> PrevalenceResult:
+    p = x.shape[1]
+    if int(in_sample.sum()) <= p:
+        raise InputError(f"the model has {p} coefficients ({', '.join(names)}) but only "
+                         f"{int(in_sample.sum())} areas with a sample; at least {p + 1} are "
+                         "needed. Use fewer covariates.")
+    xs, ys, ns = x[in_sample], y_eff[in_sample], n_eff[in_sample]
+    if np.linalg.matrix_rank(xs) < p:
+        raise InputError(f"the covariates ({', '.join(names)}) are collinear in the sampled "
+                         "areas; drop redundant columns.")
+    params, cov, loglik, converged, message = _fit_parameters(family, xs, ys, ns)
+    if not converged:
+        warnings.warn(f"the {model} fit did not converge cleanly ({message}); check the "
+                      "estimates and consider fewer covariates.", ConvergenceWarning,
+                      stacklevel=3)
+    y_all = np.where(in_sample, y_eff, 0.0)
+    n_all = np.where(in_sample, n_eff, 0.0)
+    post = _area_posteriors(family, x, y_all, n_all, params, cov, level, scale_out)
+    beta, sigma = params[:-1], float(np.exp(params[-1]))
+    synth, prior_var, within = _prior_moments(family, x, beta, sigma, scale_out)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        noise = within * scale_out**2 / n_eff
+        resid = np.where(in_sample, (direct_rate - synth) / np.sqrt(prior_var + noise), np.nan)
+        cv = post["sd"] / np.abs(post["estimate"])
+    size_name = "effective_sample_size" if family == "binomial" else "effective_exposure"
+    ds = xr.Dataset(
+        {"estimate": ("area", post["estimate"]), "sd": ("area", post["sd"]),
+         "lower": ("area", post["lower"]), "upper": ("area", post["upper"]),
+         "cv": ("area", cv), "direct": ("area", direct_rate),
+         "direct_variance": ("area", direct_variance), "synthetic": ("area", synth),
+         "standardised_residual": ("area", resid), size_name: ("area", n_eff),
+         "in_sample": ("area", in_sample)},
+        coords={"area": labels}, attrs={"level": level, "model": model},
+    )
+    se_log_sigma = float(np.sqrt(cov[-1, -1]))
+    return PrevalenceResult(
+        estimates=ds, model=model, beta=beta, beta_se=np.sqrt(np.diag(cov)[:-1]),
+        sigma2_u=sigma**2, sigma2_u_se=2 * sigma**2 * se_log_sigma,
+        covariate_names=names, level=level,
+        loglik=loglik + _loglik_constant(family, ys, ns), converged=converged,
+        per=scale_out,
+        diagnostics={"optimiser": message, "max_grid_edge_density": float(
+            post["edge_mass"].max())},
+    )
+
+
+def logit_binomial(direct: Any, sample_size: Any, covariates: Any = None, *,
+                   design_effect: Any = 1.0, variance: Any = None, intercept: bool = True,
+                   areas: Any = None, level: float = 0.95) -> PrevalenceResult:
+    """Area-level logit-normal model for prevalences, with effective binomial sample sizes.
+
+    Model, for areas :math:`i = 1, \\dots, m`:
+
+    .. math::
+
+        \\tilde y_i \\mid \\pi_i \\sim \\mathrm{Bin}(\\tilde n_i, \\pi_i), \\qquad
+        \\mathrm{logit}\\,\\pi_i = x_i^\\top\\beta + u_i, \\qquad u_i \\sim N(0, \\sigma_u^2),
+
+    with effective sample size :math:`\\tilde n_i = n_i / \\mathrm{deff}_i` and effective count
+    :math:`\\tilde y_i = \\tilde n_i \\hat p_i` (both may be fractional; the binomial kernel is
+    used as a likelihood). :math:`(\\beta, \\sigma_u)` are estimated by maximum marginal
+    likelihood with adaptive Gauss–Hermite quadrature (24 nodes); each area's posterior of
+    :math:`\\pi_i` is computed on a 321-point grid and averaged over a cubature of the
+    parameters' uncertainty (see the module notes). The estimate is the posterior mean of
+    :math:`\\pi_i` and the interval its equal-tailed posterior interval, both in [0, 1].
+
+    Parameters
+    ----------
+    direct : array-like of shape (m,)
+        Direct (survey-weighted) prevalence of each area, a proportion in [0, 1]; NaN for
+        areas with no sample (they get the synthetic prediction and its uncertainty).
+    sample_size : array-like of shape (m,)
+        Respondents (unweighted count) per area; 0 or NaN for areas with no sample.
+    covariates : array-like or DataFrame of shape (m, k), optional
+        Area-level covariates (no intercept column; categorical columns are one-hot coded).
+    design_effect : float or array-like of shape (m,)
+        Design effect of each direct estimate (default 1: simple random sampling).
+    variance : array-like of shape (m,), optional
+        Sampling variance of the direct estimates instead of ``design_effect``: the
+        effective sample size is then :math:`\\hat p_i(1-\\hat p_i)/\\mathrm{var}_i`, which
+        needs :math:`0 < \\hat p_i < 1`.
+    intercept : bool
+        Include an intercept.
+    areas : array-like of shape (m,), optional
+        Area labels.
+    level : float
+        Level of the posterior intervals.
+
+    Returns
+    -------
+    PrevalenceResult
+        ``sigma2_u`` and ``beta`` on the logit scale.
+
+    References
+    ----------
+    Rao, J. N. K. & Molina, I. (2015). *Small Area Estimation*, 2nd ed., §10.13 (logit-normal
+    area-level models). Chen, C., Wakefield, J. & Lumley, T. (2014). The use of sampling
+    weights in Bayesian hierarchical models for small area estimation. *Spatial and
+    Spatio-temporal Epidemiology* 11, 33–43 (effective sample sizes).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from crimestats.sae import logit_binomial
+    >>> p = np.array([0.02, 0.05, 0.0, 0.08, 0.04, 0.03, 0.06, np.nan])
+    >>> n = np.array([400, 150, 60, 300, 200, 500, 90, 0])
+    >>> fit = logit_binomial(p, n, design_effect=1.2)
+    >>> est = fit.estimates["estimate"].values
+    >>> bool(np.all((est > 0) & (est < 1)))
+    True
+    >>> round(float(est[2]), 3), round(float(est[7]), 3)
+    (0.031, 0.044)
+    """
+    level = v.check_level(level)
+    p_hat = v.as_float_array(direct, "direct", allow_nan=True)
+    m = p_hat.shape[0]
+    labels = v.area_labels(areas, m)
+    shown = None if areas is None else labels
+    n = v.as_float_array(sample_size, "sample_size", allow_nan=True, labels=shown)
+    v.check_length(n, m, "sample_size", "direct")
+    v.check_positive(n, "sample_size", shown, strict=False)
+    with np.errstate(invalid="ignore"):
+        outside = (p_hat < 0) | (p_hat > 1)
+    if outside.any():
+        raise InputError(f"`direct` must hold proportions in [0, 1]; "
+                         f"{v.describe_rows(np.flatnonzero(outside), shown)} are outside. "
+                         "Divide percentages by 100.")
+    in_sample = np.isfinite(p_hat) & np.isfinite(n) & (n > 0)
+    odd = np.isfinite(p_hat) != (np.isfinite(n) & (n > 0))
+    if odd.any():
+        raise InputError(f"{v.describe_rows(np.flatnonzero(odd), shown)} ha"
+                         f"{'s' if odd.sum() == 1 else 've'} a direct estimate but no sample "
+                         "size (or the reverse); give both, or NaN/0 for areas with no sample.")
+    if variance is not None:
+        var = v.as_float_array(variance, "variance", allow_nan=True, labels=shown)
+        v.check_length(var, m, "variance", "direct")
+        v.check_positive(var, "variance", shown)
+        with np.errstate(invalid="ignore"):
+            edge = in_sample & ((p_hat <= 0) | (p_hat >= 1))
+        if edge.any():
+            raise InputError(f"{v.describe_rows(np.flatnonzero(edge), shown)} ha"
+                             f"{'s' if edge.sum() == 1 else 've'} a direct prevalence of 0 or 1, "
+                             "so the effective sample size cannot come from `variance`; pass "
+                             "`design_effect` instead.")
+        n_eff = np.where(in_sample, p_hat * (1 - p_hat) / var, np.nan)
+        direct_var = np.where(in_sample, var, np.nan)
+    else:
+        deff = _design_effect(design_effect, m, shown)
+        n_eff = np.where(in_sample, n / deff, np.nan)
+        direct_var = np.where(in_sample, p_hat * (1 - p_hat) / n_eff, np.nan)
+    x, names = _covariates(covariates, m, intercept, shown)
+    y_eff = np.where(in_sample, p_hat * n_eff, 0.0)
+    return _fit_glmm("binomial", p_hat, y_eff, np.where(in_sample, n_eff, 0.0), x, names,
+                     labels, level, 1.0, in_sample, direct_var, "logit-binomial")
+
+
+def poisson_lognormal(counts: Any, exposure: Any, covariates: Any = None, *,
+                      design_effect: Any = 1.0, per: float = 1.0, intercept: bool = True,
+                      areas: Any = None, level: float = 0.95) -> PrevalenceResult:
+    """Area-level Poisson log-normal model for incidence rates with an exposure.
+
+    Model: :math:`\\tilde y_i \\mid \\lambda_i \\sim \\mathrm{Poisson}(\\tilde E_i \\lambda_i)`,
+    :math:`\\log\\lambda_i = x_i^\\top\\beta + u_i`, :math:`u_i \\sim N(0, \\sigma_u^2)`, with
+    effective counts :math:`\\tilde y_i = y_i/\\mathrm{deff}_i` and exposures
+    :math:`\\tilde E_i = E_i/\\mathrm{deff}_i` (the direct rate is unchanged; the design effect
+    widens its variance). Fitted as :func:`logit_binomial` (adaptive quadrature, ML, exact
+    grid posteriors); the log-normal effect also absorbs over-dispersion between areas.
+
+    Parameters
+    ----------
+    counts : array-like of shape (m,)
+        Incidents (or weighted incident estimates) per area, non-negative; NaN for areas with
+        no data.
+    exposure : array-like of shape (m,)
+        Exposure in the unit the rate is per, before ``per`` scaling: residents,
+        households or person-years (positive).
+    covariates : array-like or DataFrame of shape (m, k), optional
+        Area-level covariates (no intercept column).
+    design_effect : float or array-like of shape (m,)
+        Design effect of each count (1 for recorded crime counts).
+    per : float
+        Report rates per this many units of exposure (e.g. 1000 for per 1,000 residents).
+    intercept : bool
+        Include an intercept.
+    areas : array-like of shape (m,), optional
+        Area labels.
+    level : float
+        Level of the posterior intervals.
+
+    Returns
+    -------
+    PrevalenceResult
+        Rates per ``per`` units of exposure; ``beta`` and ``sigma2_u`` on the log scale
+        (per unit exposure).
+
+    References
+    ----------
+    Clayton, D. & Kaldor, J. (1987). Empirical Bayes estimates of age-standardized relative
+    risks for use in disease mapping. *Biometrics* 43, 671–681.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from crimestats.sae import poisson_lognormal
+    >>> counts = np.array([12, 30, 0, 45, 8, 20])
+    >>> residents = np.array([2000, 5000, 800, 6000, 2500, 3000])
+    >>> fit = poisson_lognormal(counts, residents, per=1000)
+    >>> fit.estimates["estimate"].values.round(2).tolist()
+    [5.97, 6.0, 4.58, 6.81, 4.91, 6.27]
+    """
+    level = v.check_level(level)
+    y = v.as_float_array(counts, "counts", allow_nan=True)
+    m = y.shape[0]
+    labels = v.area_labels(areas, m)
+    shown = None if areas is None else labels
+    v.check_counts(y, "counts", shown, integer=False, noun="area")
+    expo = v.as_float_array(exposure, "exposure", labels=shown)
+    v.check_length(expo, m, "exposure", "counts")
+    v.check_positive(expo, "exposure", shown)
+    per = float(per)
+    if not per > 0:
+        raise InputError(f"`per` must be positive (e.g. 1000); received {per}.")
+    deff = _design_effect(design_effect, m, shown)
+    in_sample = np.isfinite(y)
+    y_eff = np.where(in_sample, y / deff, 0.0)
+    e_eff = np.where(in_sample, expo / deff, 0.0)
+    direct = np.where(in_sample, y / expo * per, np.nan)
+    direct_var = np.where(in_sample, y * deff / expo**2 * per**2, np.nan)
+    x, names = _covariates(covariates, m, intercept, shown)
+    fit = _fit_glmm("poisson", direct, y_eff, e_eff, x, names, labels, level, per,
+                    in_sample, direct_var, "poisson-lognormal")
+    return fit
+
+
+def arcsin_fay_herriot(direct: Any, sample_size: Any, covariates: Any = None, *,
+                       design_effect: Any = 1.0, method: str = "reml", intercept: bool = True,
+                       areas: Any = None, level: float = 0.95) -> PrevalenceResult:
+    """Fay–Herriot on the arcsine-square-root scale with a bias-corrected back-transformation.
+
+    The direct prevalences are transformed, :math:`y_i^* = \\arcsin\\sqrt{\\hat p_i}`, whose
+    sampling variance :math:`D_i^* = 1/(4\\tilde n_i)` (with :math:`\\tilde n_i =
+    n_i/\\mathrm{deff}_i`) no longer depends on the unknown prevalence. The basic
+    :func:`~crimestats.sae.fay_herriot` is fitted to :math:`(y_i^*, D_i^*)`. Back-transforming
+    the EBLUP :math:`\\hat\\theta_i^*` by :math:`\\sin^2` would be biased; the estimate is
+    instead :math:`E[\\sin^2 T]` for :math:`T \\sim N(\\hat\\theta_i^*, g_{1i})`,
+    :math:`g_{1i} = \\hat\\sigma_u^2 D_i^*/(\\hat\\sigma_u^2 + D_i^*)`, in closed form
+
+    .. math:: \\hat p_i = \\tfrac12\\left(1 - e^{-2 g_{1i}} \\cos 2\\hat\\theta_i^*\\right),
+
+    as in Casas-Cordero, Encina & Lahiri (2016) and Hadam, Würz & Kreutzmann (2020; R
+    ``emdi::fh(transformation = "arcsin", backtransformation = "bc")``). The interval is
+    :math:`\\sin^2` of the transformed-scale interval :math:`\\hat\\theta_i^* \\pm z\\sqrt{
+    \\mathrm{mse}_i^*}` clipped to :math:`[0, \\pi/2]` (so it stays in [0, 1]); ``rmse`` is the
+    standard deviation of :math:`\\sin^2 T` with :math:`T \\sim N(\\hat\\theta_i^*,
+    \\mathrm{mse}_i^*)`, an approximation (emdi uses a parametric bootstrap).
+
+    Parameters
+    ----------
+    direct : array-like of shape (m,)
+        Direct prevalences in [0, 1]; NaN for areas with no sample.
+    sample_size : array-like of shape (m,)
+        Respondents per area (0 or NaN with no sample).
+    covariates : array-like or DataFrame of shape (m, k), optional
+        Area-level covariates, no intercept column.
+    design_effect : float or array-like of shape (m,)
+        Design effects of the direct estimates.
+    method : {"reml", "ml", "fh"}
+        Variance estimation of the transformed-scale Fay–Herriot model.
+    intercept : bool
+        Include an intercept.
+    areas : array-like of shape (m,), optional
+        Area labels.
+    level : float
+        Interval level.
+
+    Returns
+    -------
+    PrevalenceResult
+        ``beta``, ``sigma2_u`` on the arcsine-square-root scale; the transformed-scale fit is
+        in ``diagnostics["transformed_fit"]``.
+
+    References
+    ----------
+    Casas-Cordero, C., Encina, J. & Lahiri, P. (2016). Poverty mapping for the Chilean
+    comunas. In *Analysis of Poverty Data by Small Area Estimation*, Wiley, 379–404.
+    Hadam, S., Würz, N. & Kreutzmann, A.-K. (2020). Estimating regional unemployment with
+    mobile network data for functional urban areas in Germany. FU Berlin discussion paper.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from crimestats.sae import arcsin_fay_herriot
+    >>> rng = np.random.default_rng(4)
+    >>> n = rng.integers(50, 400, 30)
+    >>> p = rng.binomial(n, rng.uniform(0.02, 0.12, 30)) / n
+    >>> fit = arcsin_fay_herriot(p, n)
+    >>> est = fit.estimates["estimate"].values
+    >>> bool(np.all((est > 0) & (est < 1)))
+    True
+    """
+    from .fay_herriot import fay_herriot
+
+    level = v.check_level(level)
+    method = v.check_choice(method, "method", ("reml", "ml", "fh"))
+    p_hat = v.as_float_array(direct, "direct", allow_nan=True)
+    m = p_hat.shape[0]
+    labels = v.area_labels(areas, m)
+    shown = None if areas is None else labels
+    n = v.as_float_array(sample_size, "sample_size", allow_nan=True, labels=shown)
+    v.check_length(n, m, "sample_size", "direct")
+    v.check_positive(n, "sample_size", shown, strict=False)
+    with np.errstate(invalid="ignore"):
+        outside = (p_hat < 0) | (p_hat > 1)
+    if outside.any():
+        raise InputError(f"`direct` must hold proportions in [0, 1]; "
+                         f"{v.describe_rows(np.flatnonzero(outside), shown)} are outside.")
+    in_sample = np.isfinite(p_hat) & np.isfinite(n) & (n > 0)
+    odd = np.isfinite(p_hat) != (np.isfinite(n) & (n > 0))
+    if odd.any():
+        raise InputError(f"{v.describe_rows(np.flatnonzero(odd), shown)}: a direct estimate "
+                         "needs a positive sample size, and no sample needs a NaN estimate.")
+    deff = _design_effect(design_effect, m, shown)
+    n_eff = np.where(in_sample, n / deff, np.nan)
+    y_t = np.where(in_sample, np.arcsin(np.sqrt(np.where(in_sample, p_hat, 0.0))), np.nan)
+    d_t = np.where(in_sample, 1.0 / (4.0 * n_eff), np.nan)
+    fit = fay_herriot(y_t, d_t, covariates, method=method, intercept=intercept, areas=labels,
+                      level=level)
+    est_t = fit.estimates["estimate"].values
+    mse_t = fit.estimates["mse"].values
+    s2 = fit.sigma2_u
+    g1 = np.where(in_sample, s2 * d_t / (s2 + d_t), s2)
+    estimate = 0.5 * (1.0 - np.exp(-2.0 * g1) * np.cos(2.0 * est_t))
+    m2 = 0.375 - 0.5 * np.exp(-2 * mse_t) * np.cos(2 * est_t) \
+        + 0.125 * np.exp(-8 * mse_t) * np.cos(4 * est_t)
+    m1 = 0.5 * (1.0 - np.exp(-2.0 * mse_t) * np.cos(2.0 * est_t))
+    rmse = np.sqrt(np.clip(m2 - m1**2, 0.0, None))
+    z = float(np.sqrt(2.0) * special.erfinv(level))
+    half = z * np.sqrt(mse_t)
+    lower = np.sin(np.clip(est_t - half, 0.0, np.pi / 2)) ** 2
+    upper = np.sin(np.clip(est_t + half, 0.0, np.pi / 2)) ** 2
+    synth_t = fit.estimates["synthetic"].values
+    synthetic = 0.5 * (1.0 - np.exp(-2.0 * s2) * np.cos(2.0 * synth_t))
+    resid = np.where(in_sample, (y_t - synth_t) / np.sqrt(s2 + d_t), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cv = rmse / np.abs(estimate)
+    ds = xr.Dataset(
+        {"estimate": ("area", estimate), "rmse": ("area", rmse), "lower": ("area", lower),
+         "upper": ("area", upper), "cv": ("area", cv), "direct": ("area", p_hat),
+         "direct_variance": ("area", np.where(in_sample, p_hat * (1 - p_hat) / n_eff, np.nan)),
+         "synthetic": ("area", synthetic), "standardised_residual": ("area", resid),
+         "shrinkage": ("area", fit.estimates["shrinkage"].values),
+         "effective_sample_size": ("area", n_eff), "in_sample": ("area", in_sample)},
+        coords={"area": labels}, attrs={"level": level, "model": "arcsin-fay-herriot"},
+    )
+    return PrevalenceResult(
+        estimates=ds, model="arcsin-fay-herriot", beta=fit.beta, beta_se=fit.beta_se,
+        sigma2_u=s2, covariate_names=fit.covariate_names, level=level,
+        converged=fit.converged, diagnostics={"transformed_fit": fit.estimates,
+                                              "method": method},
+    )

@@ -1,0 +1,223 @@
+"""Prevalence and rate models: quadrature exactness against brute force, range, bad input,
+and (slow) simulation with known truth."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy import integrate, special, stats
+
+from crimestats import InputError
+from crimestats.sae import arcsin_fay_herriot, fay_herriot, logit_binomial, poisson_lognormal
+from crimestats.sae.prevalence import _area_posteriors, _marginal
+
+
+def _brute_loglik(family, eta0, y, n, sigma):
+    """log of int exp(l(eta0 + u)) N(u; 0, sigma^2) du by Simpson's rule on a very fine grid."""
+    u = np.linspace(-14 * sigma, 14 * sigma, 20_001)
+    eta = eta0 + u
+    ll = y * eta - (n * np.logaddexp(0, eta) if family == "binomial" else n * np.exp(eta))
+    ref = ll.max()
+    val = integrate.simpson(np.exp(ll - ref) * stats.norm.pdf(u, 0, sigma), x=u)
+    return np.log(val) + ref
+
+
+TINY = {
+    "binomial": (np.array([0.0, 3.2, 12.0, 1.0]), np.array([40.0, 55.5, 60.0, 2.0])),
+    "poisson": (np.array([0.0, 3.0, 25.0, 7.5]), np.array([1.5, 4.0, 10.0, 0.8])),
+}
+
+
+@pytest.mark.parametrize("family", ["binomial", "poisson"])
+def test_quadrature_marginal_likelihood_and_gradient_match_brute_force(family):
+    y, n = TINY[family]
+    x = np.column_stack([np.ones(4), [0.0, 1.0, -1.0, 0.5]])
+    params = np.array([-1.3 if family == "binomial" else 0.2, 0.4, np.log(0.7)])
+    value, grad = _marginal(params, family, x, y, n)
+    brute = sum(_brute_loglik(family, x[i] @ params[:2], y[i], n[i], 0.7) for i in range(4))
+    assert value == pytest.approx(brute, abs=1e-9)
+    h = 1e-5
+    for j in range(3):
+        up, down = params.copy(), params.copy()
+        up[j] += h
+        down[j] -= h
+        fd = (_marginal(up, family, x, y, n)[0] - _marginal(down, family, x, y, n)[0]) / (2 * h)
+        assert grad[j] == pytest.approx(fd, abs=1e-6)
+
+
+@pytest.mark.parametrize("family", ["binomial", "poisson"])
+def test_area_posterior_grid_matches_brute_force(family):
+    y, n = TINY[family]
+    x = np.column_stack([np.ones(4), [0.0, 1.0, -1.0, 0.5]])
+    params = np.array([-1.3 if family == "binomial" else 0.2, 0.4, np.log(0.7)])
+    cov = np.zeros((3, 3))
+    post = _area_posteriors(family, x, y, n, params, cov, 0.9, 1.0)
+    g = special.expit if family == "binomial" else np.exp
+    for i in range(4):
+        eta0 = x[i] @ params[:2]
+
+        def dens(eta, i=i, eta0=eta0):
+            ll = y[i] * eta - (n[i] * np.logaddexp(0, eta) if family == "binomial"
+                               else n[i] * np.exp(eta))
+            return np.exp(ll) * stats.norm.pdf(eta, eta0, 0.7)
+        # brute force on a very fine grid (Simpson), independent of the library's grid
+        grid = np.linspace(eta0 - 9, eta0 + 9, 400_001)
+        f = dens(grid)
+        cdf = integrate.cumulative_simpson(f, x=grid, initial=0.0)
+        z = cdf[-1]
+        mean = integrate.simpson(g(grid) * f, x=grid) / z
+        var = integrate.simpson((g(grid) - mean) ** 2 * f, x=grid) / z
+        q05 = np.interp(0.05, cdf / z, grid)
+        assert post["estimate"][i] == pytest.approx(mean, rel=1e-9)
+        assert post["sd"][i] == pytest.approx(np.sqrt(var), rel=1e-7)
+        assert post["lower"][i] == pytest.approx(g(q05), rel=1e-4)
+
+
+def test_ml_estimates_are_a_stationary_point_of_the_brute_force_likelihood(rng):
+    """The fitted (beta, log sigma) zero the gradient of the likelihood computed by quad."""
+    m = 8
+    n = rng.integers(20, 120, m).astype(float)
+    xcov = rng.normal(size=m)
+    p = special.expit(-2 + 0.5 * xcov + rng.normal(0, 0.6, m))
+    y = rng.binomial(n.astype(int), p).astype(float)
+    fit = logit_binomial(y / n, n, xcov)
+    x = np.column_stack([np.ones(m), xcov])
+
+    def loglik(theta):
+        return sum(_brute_loglik("binomial", x[i] @ theta[:2], y[i], n[i], np.exp(theta[2]))
+                   for i in range(m))
+    theta = np.append(fit.beta, 0.5 * np.log(fit.sigma2_u))
+    h = 1e-4
+    for j in range(3):
+        up, down = theta.copy(), theta.copy()
+        up[j] += h
+        down[j] -= h
+        assert (loglik(up) - loglik(down)) / (2 * h) == pytest.approx(0.0, abs=1e-4)
+    const = np.sum(special.gammaln(n + 1) - special.gammaln(y + 1) - special.gammaln(n - y + 1))
+    assert fit.loglik == pytest.approx(loglik(theta) + const, abs=1e-8)
+    # curvature check: the likelihood is lower a small step away in every direction
+    for j in range(3):
+        step = np.zeros(3)
+        step[j] = 0.05
+        assert loglik(theta + step) < loglik(theta) and loglik(theta - step) < loglik(theta)
+
+
+def test_logit_binomial_estimates_in_range_and_out_of_sample_areas(rng):
+    m = 40
+    n = rng.integers(0, 300, m).astype(float)
+    n[:5] = 0
+    p = special.expit(-3 + rng.normal(0, 0.5, m))
+    direct = np.where(n > 0, rng.binomial(n.astype(int), p) / np.maximum(n, 1), np.nan)
+    fit = logit_binomial(direct, n, design_effect=1.3, areas=[f"a{i}" for i in range(m)],
+                         level=0.9)
+    est = fit.estimates
+    assert np.all((est["lower"] > 0) & (est["lower"] < est["estimate"])
+                  & (est["estimate"] < est["upper"]) & (est["upper"] < 1))
+    assert not est["in_sample"].values[:5].any()
+    # an area with no sample gets the prior mean: the synthetic estimate
+    np.testing.assert_allclose(est["estimate"].values[:5], est["synthetic"].values[:5],
+                               rtol=0.02)
+    assert est.attrs["level"] == 0.9
+    json.dumps(fit.to_dict())
+    assert "logit-binomial" in fit.summary()
+
+
+def test_variance_input_equals_design_effect_input(rng):
+    n = np.array([100.0, 250, 80, 400, 150, 220])
+    p = np.array([0.05, 0.03, 0.1, 0.04, 0.07, 0.02])
+    deff = 1.5
+    a = logit_binomial(p, n, design_effect=deff)
+    b = logit_binomial(p, n, variance=p * (1 - p) * deff / n)
+    np.testing.assert_allclose(a.estimates["estimate"], b.estimates["estimate"], rtol=1e-8)
+
+
+def test_poisson_rates_scale_with_per_and_stay_positive():
+    counts = np.array([12.0, 30, 0, 45, 8, 20, np.nan])
+    residents = np.array([2000.0, 5000, 800, 6000, 2500, 3000, 1000])
+    a = poisson_lognormal(counts, residents)
+    b = poisson_lognormal(counts, residents, per=1000)
+    np.testing.assert_allclose(b.estimates["estimate"], 1000 * a.estimates["estimate"],
+                               rtol=1e-10)
+    assert np.all(b.estimates["lower"] > 0)
+    assert not bool(b.estimates["in_sample"][-1])
+
+
+def test_arcsin_fay_herriot_uses_bias_corrected_back_transform(rng):
+    m = 30
+    n = rng.integers(50, 400, m).astype(float)
+    p = rng.binomial(n.astype(int), rng.uniform(0.02, 0.12, m)) / n
+    fit = arcsin_fay_herriot(p, n, design_effect=1.2)
+    y_t, d_t = np.arcsin(np.sqrt(p)), 1.2 / (4 * n)
+    fh = fay_herriot(y_t, d_t)
+    assert fit.sigma2_u == pytest.approx(fh.sigma2_u, rel=1e-10)
+    g1 = fh.sigma2_u * d_t / (fh.sigma2_u + d_t)
+    mu = fh.estimates["estimate"].values
+    # E[sin^2 T], T ~ N(mu, g1), by numerical integration
+    for i in range(3):
+        val = integrate.quad(lambda t, i=i: np.sin(t) ** 2 * stats.norm.pdf(t, mu[i],
+                                                                              np.sqrt(g1[i])),
+                             mu[i] - 12 * np.sqrt(g1[i]), mu[i] + 12 * np.sqrt(g1[i]))[0]
+        assert fit.estimates["estimate"].values[i] == pytest.approx(val, rel=1e-9)
+    est = fit.estimates
+    assert np.all((est["lower"] >= 0) & (est["upper"] <= 1))
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: logit_binomial([0.1, 1.2, 0.3], [10, 10, 10]), r"\[0, 1\]"),
+        (lambda: logit_binomial([0.1, 0.2, 0.3], [10, -1, 10]), "non-negative"),
+        (lambda: logit_binomial([0.1, np.nan, 0.3], [10, 10, 10]), "sample size"),
+        (lambda: logit_binomial([0.1, 0.0, 0.3], [10, 10, 10], variance=[0.01] * 3), "0 or 1"),
+        (lambda: logit_binomial([0.1, 0.2, 0.3], [10, 10, 10], design_effect=0), "positive"),
+        (lambda: logit_binomial([0.1, 0.2], [10, 10], [[1.0], [2.0]]), "at least"),
+        (lambda: poisson_lognormal([1, -2, 3], [10, 10, 10]), "negative"),
+        (lambda: poisson_lognormal([1, 2, 3], [10, 0, 10]), "positive"),
+        (lambda: arcsin_fay_herriot([0.1, 0.2, 0.3], [10, 10, 10], method="hb"), "method"),
+    ],
+)
+def test_bad_input(call, match):
+    with pytest.raises(InputError, match=match):
+        call()
+
+
+def _simulate_prevalence(rng, m=120, sigma_u=0.4):
+    x = rng.normal(size=m)
+    n = rng.integers(20, 250, m).astype(float)
+    truth = special.expit(-2.8 + 0.4 * x + rng.normal(0, sigma_u, m))
+    deff = 1.4
+    # cluster-like over-dispersion: beta-binomial with design effect deff
+    rho = (deff - 1) / (n - 1)
+    a = truth * (1 - rho) / rho
+    b = (1 - truth) * (1 - rho) / rho
+    direct = rng.binomial(n.astype(int), rng.beta(a, b)) / n
+    return x, n, truth, direct, deff
+
+
+@pytest.mark.slow
+def test_simulation_logit_binomial_beats_direct_and_fh_and_covers(rng):
+    reps, level = 200, 0.9
+    cover, err_model, err_direct, err_fh, err_arcsin, bias = [], [], [], [], [], []
+    for _ in range(reps):
+        x, n, truth, direct, deff = _simulate_prevalence(rng)
+        fit = logit_binomial(direct, n, x, design_effect=deff, level=level)
+        est = fit.estimates
+        cover.append(np.mean((est["lower"] <= truth) & (truth <= est["upper"])))
+        err_model.append(np.mean((est["estimate"].values - truth) ** 2))
+        bias.append(np.mean(est["estimate"].values - truth))
+        err_direct.append(np.mean((direct - truth) ** 2))
+        d = np.maximum(direct * (1 - direct), 0.5 / n) * deff / n
+        fh = fay_herriot(direct, d, x)
+        err_fh.append(np.mean((fh.estimates["estimate"].values - truth) ** 2))
+        arc = arcsin_fay_herriot(direct, n, x, design_effect=deff)
+        err_arcsin.append(np.mean((arc.estimates["estimate"].values - truth) ** 2))
+    coverage = np.mean(cover)
+    mc_se = np.sqrt(level * (1 - level) / (reps * 120))
+    rmse = {k: np.sqrt(np.mean(v)) for k, v in
+            {"model": err_model, "direct": err_direct, "fh": err_fh, "arcsin": err_arcsin}.items()}
+    print(f"logit-binomial coverage {coverage:.4f} (MC se {mc_se:.4f}); rmse {rmse}; "
+          f"bias {np.mean(bias):.5f}")
+    assert abs(coverage - level) < 2 * mc_se + 0.005
+    assert rmse["model"] < rmse["direct"] and rmse["model"] < rmse["fh"]
