@@ -249,17 +249,34 @@ def test_simulation_ml_bias_matches_first_order_theory(rng):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["reml", "ml", "fh"])
-def test_simulation_known_truth_many_replicates(method):
+def test_simulation_mse_unbiased_many_replicates(method):
+    """1,000 data sets of m = 100 areas: the analytic MSE matches the realised squared error
+    (g2 + 2 g3 are about 8% of it here, so a missing term would show) within 2 Monte Carlo
+    SEs, and sigma2_u is unbiased (REML, FH)."""
     rng = np.random.default_rng(7)
     res = _simulation_study(rng, method, reps=1000, m=100)
-    for key, target in (("coverage", 0.9), ("sigma2_u", 1.0)):
-        ok, mean, se = _within_se(res[key], target, 2)
-        if method == "ml" and key == "sigma2_u":
-            continue  # ML is biased by O(1/m); checked below against its known bias
-        assert ok, f"{method} {key}: {mean:.4f} (MC SE {se:.4f}) vs {target}"
-    ok, mean, se = _within_se(res["mse"] - res["model"], 0.0, 2)
-    assert ok, f"{method} mse - squared error: {mean:.5f} (MC SE {se:.5f})"
+    checks = [("mse - squared error", res["mse"] - res["model"], 0.0)]
+    if method != "ml":  # ML's O(1/m) bias is checked against theory in the quick tests
+        checks.append(("sigma2_u", res["sigma2_u"], 1.0))
+    for name, values, target in checks:
+        ok, mean, se = _within_se(values, target, 2)
+        assert ok, f"{method} {name}: {mean:.4f} (MC SE {se:.4f}) vs {target}"
     assert res["model"].mean() < 0.75 * res["direct"].mean()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["reml", "ml", "fh"])
+def test_simulation_coverage_many_areas(method):
+    """Coverage of the 90% interval within 2 Monte Carlo SEs of nominal (200 data sets).
+
+    The normal interval EBLUP ± z·rmse under-covers by O(1/m) whatever the implementation
+    (about 0.9 points at m = 100, docs/validation/fay-herriot.md), so nominal coverage is
+    checked with m = 5,000 areas, where that shortfall is well below the Monte Carlo SE.
+    """
+    rng = np.random.default_rng(11)
+    res = _simulation_study(rng, method, reps=200, m=5000)
+    ok, mean, se = _within_se(res["coverage"], 0.9, 2)
+    assert ok, f"{method} coverage: {mean:.4f} (MC SE {se:.4f}) vs 0.9"
 
 
 # ----------------------------------------------------------------------------- scale
