@@ -35,7 +35,7 @@ import scipy.sparse as sp
 import xarray as xr
 from scipy import linalg
 
-from ..errors import ConvergenceWarning, InputError
+from ..errors import ConvergenceWarning, DataWarning, InputError
 from ..results import normal_interval
 from ._results import FayHerriotResult
 from .adjacency import (
@@ -261,10 +261,14 @@ def _fit_variance_components(method: str, y: np.ndarray, d: np.ndarray, x: np.nd
     for iteration in range(1, max_iter + 1):
         terms = _sar_terms(theta[0], theta[1], w, wtw, d, x, inside)
         score, info = _score_information(method, theta[0], terms, y, x, inside)
-        new = theta + linalg.solve(info, score, assume_a="sym")
+        new = theta + np.linalg.lstsq(info, score, rcond=None)[0]
         new[1] = min(max(new[1], -0.999), 0.999)
         if new[0] < 0.0:
-            new[0] = 0.5 * theta[0] if theta[0] > 1e-12 * np.median(d) else 0.0
+            at_zero = _sar_terms(0.0, theta[1], w, wtw, d, x, inside)
+            if _score_information(method, 0.0, at_zero, y, x, inside)[0][0] <= 0.0:
+                # boundary: sigma2_u = 0, the area effects vanish and rho is not identified
+                return 0.0, float(theta[1]), True, iteration
+            new[0] = 0.5 * theta[0]
         denom = np.where(theta == 0.0, 1e-4, np.abs(theta))
         change = np.max(np.abs(new - theta) / denom)
         theta = new
@@ -299,7 +303,7 @@ def _mse_terms(method: str, sigma2_u: float, t: _SarTerms, w: np.ndarray, d: np.
     proj = si - sx @ t.q @ sx.T
     pv = [proj @ dv for dv in dsig]
     info = np.array([[0.5 * np.sum(pv[r] * pv[s].T) for s in range(2)] for r in range(2)])
-    vcov = linalg.inv(info)
+    vcov = np.linalg.pinv(info)   # sigma2_u = 0 makes rho's row zero: pinv drops it
     sigma = np.linalg.inv(si)
     lmat = [dg_all[r] @ si - gsi @ dsig[r] @ si for r in range(2)]   # d(G Sigma^-1)/d theta_r
     ls = [lr @ sigma for lr in lmat]
@@ -441,7 +445,12 @@ def fit_spatial_fay_herriot(direct: np.ndarray, variance: np.ndarray, X: np.ndar
         loglik += -0.5 * float(np.linalg.slogdet(x.T @ sx)[1]) + 0.5 * p * np.log(2 * np.pi)
     vcov = extras["vcov_theta"]
     _, info = _score_information(method, sigma2_u, terms, y, x, inside)
-    se_theta = np.sqrt(np.maximum(np.diag(np.linalg.inv(info)), 0.0))
+    se_theta = np.sqrt(np.maximum(np.diag(np.linalg.pinv(info)), 0.0))
+    if sigma2_u == 0.0:
+        se_theta[1] = np.nan
+        warnings.warn("sigma2_u was estimated as 0: the area effects vanish, every estimate is "
+                      "its regression (synthetic) part and rho is not identified.",
+                      DataWarning, stacklevel=3)
     diagnostics: dict[str, Any] = {
         "g1": extras["g1"], "g2": extras["g2"], "g3": extras["g3"], "g4": extras["g4"],
         "theta_vcov_for_mse": vcov,

@@ -1,0 +1,169 @@
+"""Adjacency utilities: pair tables, matrices, GeoJSON polygons, islands and validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from crimestats import InputError
+from crimestats.sae import (
+    Adjacency,
+    adjacency_from_geojson,
+    adjacency_from_matrix,
+    adjacency_from_pairs,
+    row_standardise,
+)
+
+
+@pytest.fixture(scope="module")
+def csp_codes(data_dir) -> np.ndarray:
+    lookup = pd.read_csv(data_dir / "sae" / "lad17_csp17_pfa17_lookup.csv", encoding="utf-8-sig")
+    return lookup["CSP17CD"].drop_duplicates().sort_values().to_numpy()
+
+
+def test_csp_pairs_islands_and_components(data_dir, csp_codes):
+    pairs = pd.read_csv(data_dir / "sae" / "csp17_adjacency.csv")
+    adj = adjacency_from_pairs(pairs, areas=csp_codes)
+    assert adj.n_areas == 314
+    assert adj.n_pairs == 808
+    # Isle of Wight and the Isles of Scilly have no land neighbour
+    assert sorted(adj.islands.tolist()) == ["E22000050", "E22000116"]
+    assert adj.n_components == 3
+    comp = adj.components
+    assert comp.value_counts().tolist() == [312, 1, 1]
+    assert comp.loc["E22000001"] == 0  # the mainland is the largest component, numbered 0
+    assert adj.n_neighbours.sum() == 2 * 808
+    assert "islands: 2" in adj.summary()
+    # every pair of the table is present, symmetric, with weight 1
+    w = adj.weights
+    idx = pd.Index(adj.areas)
+    i, j = idx.get_indexer(pairs.iloc[:, 0]), idx.get_indexer(pairs.iloc[:, 1])
+    assert np.all(w[i, j] == 1) and np.all(w[j, i] == 1)
+    assert abs(w - w.T).max() == 0
+
+
+def test_row_standardised_rows_sum_to_one_islands_zero(data_dir, csp_codes):
+    pairs = pd.read_csv(data_dir / "sae" / "csp17_adjacency.csv")
+    adj = adjacency_from_pairs(pairs, areas=csp_codes)
+    W = adj.row_standardised()
+    assert sp.issparse(W)
+    sums = np.asarray(W.sum(axis=1)).ravel()
+    island = np.isin(adj.areas, adj.islands)
+    np.testing.assert_allclose(sums[~island], 1.0, rtol=0, atol=1e-14)
+    assert np.all(sums[island] == 0)
+    # each non-zero entry of a row is 1 / (number of neighbours)
+    counts = adj.n_neighbours.to_numpy()
+    coo = W.tocoo()
+    np.testing.assert_allclose(coo.data, 1.0 / counts[coo.row], rtol=1e-15)
+
+
+def test_geojson_edge_rule_reproduces_ward_pair_table(data_dir):
+    path = data_dir / "sae" / "greater_manchester_wards_2016_bng.geojson"
+    pairs = pd.read_csv(data_dir / "sae" / "greater_manchester_wards_2016_adjacency.csv")
+    edge = adjacency_from_geojson(path, "wd16cd", rule="edge", precision=0.01)
+    table = adjacency_from_pairs(pairs, areas=edge.areas, columns=["wd16cd_a", "wd16cd_b"])
+    assert edge.n_areas == 215 and edge.n_pairs == 591
+    assert abs(edge.weights - table.weights).max() == 0
+    # queen contiguity adds the pairs that touch at a single point, never removes any
+    vertex = adjacency_from_geojson(path, "wd16cd", rule="vertex", precision=0.01)
+    assert vertex.n_pairs > edge.n_pairs
+    assert (edge.weights.multiply(vertex.weights)).sum() == edge.weights.sum()
+
+
+def test_geojson_rules_on_squares():
+    def square(x, y):
+        return {"type": "Polygon",
+                "coordinates": [[[x, y], [x + 1, y], [x + 1, y + 1], [x, y + 1], [x, y]]]}
+
+    cells = {"a": (0, 0), "b": (1, 0), "c": (1, 1), "d": (3, 3)}
+    fc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"id": k}, "geometry": square(*xy)}
+        for k, xy in cells.items()]}
+    edge = adjacency_from_geojson(fc, "id", rule="edge")
+    vertex = adjacency_from_geojson(fc, "id", rule="vertex")
+    assert edge.neighbours("b") == ["a", "c"]
+    assert edge.neighbours("a") == ["b"]
+    assert vertex.neighbours("a") == ["b", "c"]   # a and c touch at the corner (1, 1)
+    assert edge.islands.tolist() == ["d"] == vertex.islands.tolist()
+    with pytest.raises(InputError, match="no property"):
+        adjacency_from_geojson(fc, "name")
+    with pytest.raises(InputError, match="rule"):
+        adjacency_from_geojson(fc, "id", rule="bishop")
+
+
+def test_matrix_round_trip_from_row_standardised(data_dir):
+    t = pd.read_csv(data_dir / "sae" / "grapesprox_triplets.csv")
+    W = np.zeros((274, 274))
+    W[t.row - 1, t.col - 1] = t.value
+    adj = adjacency_from_matrix(W)
+    assert set(np.unique(adj.weights.data)) == {1.0}
+    np.testing.assert_allclose(adj.row_standardised().toarray(), W, atol=1e-14)
+    # sparse and DataFrame inputs give the same adjacency
+    adj_sparse = adjacency_from_matrix(sp.csr_array(W))
+    assert abs(adj_sparse.weights - adj.weights).max() == 0
+    frame = pd.DataFrame(W, index=[f"m{i}" for i in range(274)])
+    assert adjacency_from_matrix(frame).areas[3] == "m3"
+
+
+def test_symmetric_weights_are_kept_and_pairs_round_trip():
+    pairs = pd.DataFrame({"a": ["x", "y"], "b": ["y", "z"], "len": [2.5, 1.0]})
+    adj = adjacency_from_pairs(pairs, weight="len")
+    assert adj.weights[0, 1] == 2.5 and adj.weights[1, 0] == 2.5
+    back = adj.to_pairs()
+    assert back["weight"].tolist() == [2.5, 1.0]
+    again = adjacency_from_matrix(adj.to_dense(), areas=adj.areas)
+    assert abs(again.weights - adj.weights).max() == 0
+    np.testing.assert_allclose(row_standardise(adj.weights).toarray()[1], [2.5 / 3.5, 0, 1 / 3.5])
+
+
+def test_pairs_listed_both_ways_and_subset_order():
+    adj = adjacency_from_pairs([("a", "b"), ("b", "a"), ("b", "c")])
+    assert adj.n_pairs == 2
+    sub = adj.subset(["c", "b"])
+    assert sub.areas.tolist() == ["c", "b"] and sub.n_pairs == 1
+    assert isinstance(sub, Adjacency)
+
+
+def test_unknown_area_named(csp_codes):
+    with pytest.raises(InputError, match="E99999999"):
+        adjacency_from_pairs([("E22000001", "E99999999")], areas=csp_codes)
+    adj = adjacency_from_pairs([("a", "b")])
+    with pytest.raises(InputError, match="'zz'"):
+        adj.neighbours("zz")
+    with pytest.raises(InputError, match="'q'"):
+        adj.subset(["a", "q"])
+
+
+@pytest.mark.parametrize(
+    ("matrix", "message"),
+    [
+        (np.array([[0, 1, 0], [0, 0, 1], [0, 1, 0]]), "not symmetric"),
+        (np.ones((2, 3)), "square"),
+        (np.array([[0, -1], [-1, 0]]), "negative"),
+        (np.array([[1, 1], [1, 0]]), "diagonal"),
+        (np.array([[0, np.nan], [1, 0]]), "NaN"),
+    ],
+)
+def test_bad_matrices_rejected(matrix, message):
+    with pytest.raises(InputError, match=message):
+        adjacency_from_matrix(matrix)
+
+
+def test_asymmetric_error_names_the_areas():
+    m = np.array([[0, 1, 0], [1, 0, 1], [0, 0, 0]])
+    with pytest.raises(InputError, match=r"\('b', 'c'\)"):
+        adjacency_from_matrix(m, areas=["a", "b", "c"])
+
+
+def test_bad_pair_tables():
+    with pytest.raises(InputError, match="own neighbour"):
+        adjacency_from_pairs([("a", "a")])
+    with pytest.raises(InputError, match="different weights"):
+        adjacency_from_pairs(pd.DataFrame({"i": ["a", "b"], "j": ["b", "a"], "w": [1.0, 2.0]}),
+                             weight="w")
+    with pytest.raises(InputError, match="non-negative"):
+        adjacency_from_pairs(pd.DataFrame({"i": ["a"], "j": ["b"], "w": [-1.0]}), weight="w")
+    with pytest.raises(InputError, match="missing"):
+        adjacency_from_pairs(pd.DataFrame({"i": ["a", None], "j": ["b", "c"]}))
