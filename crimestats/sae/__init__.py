@@ -1,13 +1,30 @@
 """Small-area estimation: Fay–Herriot (EBLUP and hierarchical Bayes) and its extensions."""
 
 from ._results import FayHerriotResult
+from .adjacency import (
+    Adjacency,
+    adjacency_from_geojson,
+    adjacency_from_matrix,
+    adjacency_from_pairs,
+    row_standardise,
+)
 from .benchmarking import BenchmarkResult, benchmark, benchmark_draws
 from .diagnostics import DiagnosticsResult, diagnostics, loo, posterior_predictive_check
 from .fay_herriot import fay_herriot
+from .prevalence import PrevalenceResult, arcsin_fay_herriot, logit_binomial, poisson_lognormal
+from .priors import FlatSD, FlatVariance, HalfCauchy, HalfNormal, VariancePrior
+from .spatial import SpatialFayHerriotResult
+from .spatiotemporal import SpatioTemporalResult, spatio_temporal_fay_herriot
+from .unit_level import UnitLevelResult, unit_level
 
 __all__ = [
     "fay_herriot",
     "FayHerriotResult",
+    "VariancePrior",
+    "FlatVariance",
+    "FlatSD",
+    "HalfCauchy",
+    "HalfNormal",
     "benchmark",
     "benchmark_draws",
     "BenchmarkResult",
@@ -15,4 +32,18 @@ __all__ = [
     "loo",
     "posterior_predictive_check",
     "DiagnosticsResult",
+    "logit_binomial",
+    "poisson_lognormal",
+    "arcsin_fay_herriot",
+    "PrevalenceResult",
+    "Adjacency",
+    "adjacency_from_pairs",
+    "adjacency_from_matrix",
+    "adjacency_from_geojson",
+    "row_standardise",
+    "SpatialFayHerriotResult",
+    "unit_level",
+    "UnitLevelResult",
+    "spatio_temporal_fay_herriot",
+    "SpatioTemporalResult",
 ]
