@@ -120,10 +120,14 @@ def simulate_survey(n_areas: int = 100, *, n_strata: int | None = None,
     area is random (areas are unplanned domains, as in the Crime Survey for England and
     Wales) and small areas often get none, so have no respondents. A PSU has
     :math:`1 + \\mathrm{Poisson}(\\text{respondents\\_per\\_psu} - 1)` respondents. Young adults
-    are over-sampled by the factor ``oversample_young``; weights are
-    :math:`w_{ij} = N_i / n_{it} \\cdot (r s_i + 1 - s_i) / r^{\\mathrm{young}_j}` times a
-    log-normal non-response factor (mean 1, SD ``weight_noise_sd`` on the log scale,
-    independent of the outcome), so they sum to about :math:`N_i`. The weights are
+    are over-sampled by the factor ``oversample_young``. The weight of respondent :math:`j` in
+    area :math:`i` of stratum :math:`h` in period :math:`t` is the inverse of its inclusion
+    probability, calibrated to the stratum population,
+    :math:`w_{ij} = N_h / n_{ht} \\cdot (r s_i + 1 - s_i) / r^{\\mathrm{young}_j}` (with
+    :math:`n_{ht}` the respondents of the stratum in the period), times a log-normal
+    non-response factor (mean 1, SD ``weight_noise_sd`` on the log scale, independent of the
+    outcome). Weights sum to about :math:`N_h` in each stratum, and to :math:`N_i` in an area
+    only on average over samples. The weights are
     **informative**: young adults are both over-sampled and more often victims, so the
     unweighted mean is biased upwards and the weighted mean is not. Periods are independent
     samples (new PSUs) of the same areas; the truth does not change over periods.
@@ -252,9 +256,10 @@ def simulate_survey(n_areas: int = 100, *, n_strata: int | None = None,
         extra = sample_rng.poisson(kappa[resp_area] * gamma)
     incidents = victim * (1 + extra)
 
-    cell = (resp_period - 1) * m + resp_area
-    n_cell = np.bincount(cell, minlength=int(n_periods) * m)
-    base = population[resp_area] / n_cell[cell]
+    resp_stratum = stratum_index[resp_area]
+    cell = (resp_period - 1) * h_count + resp_stratum
+    n_cell = np.bincount(cell, minlength=int(n_periods) * h_count)
+    base = stratum_pop[resp_stratum] / n_cell[cell]
     composition = (r * young_share + 1 - young_share)[resp_area]
     noise = np.exp(weight_noise_sd * sample_rng.standard_normal(n_resp)
                    - 0.5 * weight_noise_sd**2)

@@ -1,0 +1,129 @@
+"""Survey direct estimates: run times, and validation against the simulator's known truth.
+
+Run by hand (not part of the tests)::
+
+    python benchmarks/survey.py            # timings and validation tables
+    python benchmarks/survey.py --quick    # fewer replicates
+
+Prints Markdown tables; the figures are recorded in docs/validation/survey.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from crimestats.datasets import simulate_survey
+from crimestats.survey import direct_estimates, smooth_variances
+
+Z95 = 1.959963984540054
+
+
+def _best_time(func, repeat: int = 3) -> float:
+    best = np.inf
+    for _ in range(repeat):
+        start = time.perf_counter()
+        func()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def timings() -> None:
+    print("| task | areas | periods | respondents | seconds |")
+    print("|---|---:|---:|---:|---:|")
+    for n_areas, periods, per_psu in ((2_300, 1, 15), (7_201, 1, 15), (7_201, 3, 15),
+                                      (35_000, 1, 10)):
+        kwargs = {"n_areas": n_areas, "n_periods": periods, "n_strata": 40,
+                  "respondents_per_psu": per_psu, "random_seed": 1}
+        sim = simulate_survey(**kwargs)
+        n = len(sim.respondents)
+        t_sim = _best_time(lambda kw=kwargs: simulate_survey(**kw))
+        print(f"| simulate_survey | {n_areas:,} | {periods} | {n:,} | {t_sim:.3f} |")
+        extra = {"period": "period"} if periods > 1 else {}
+
+        def run(sim=sim, extra=extra):
+            return direct_estimates(sim.respondents, y="victim", area="area",
+                                    weight="weight", strata="stratum", psu="psu",
+                                    areas=sim.areas["area"], **extra)
+
+        t_direct = _best_time(run)
+        print(f"| direct_estimates | {n_areas:,} | {periods} | {n:,} | {t_direct:.3f} |")
+        if periods == 1:
+            est = run()
+            t_gvf = _best_time(lambda est=est: smooth_variances(est))
+            print(f"| smooth_variances | {n_areas:,} | 1 | – | {t_gvf:.3f} |")
+
+
+def _replicates(n_reps: int, **design) -> dict[str, np.ndarray]:
+    est, var, smooth = [], [], []
+    for rep in range(n_reps):
+        sim = simulate_survey(random_seed=2026, sample_seed=10_000 + rep, **design)
+        ds = direct_estimates(sim.respondents, y="victim", area="area", weight="weight",
+                              strata="stratum", psu="psu", areas=sim.areas["area"])
+        est.append(ds["estimate"].values)
+        var.append(ds["variance"].values)
+        smooth.append(smooth_variances(ds, replace="all")["variance"].values)
+    return {"est": np.array(est), "var": np.array(var), "smooth": np.array(smooth),
+            "truth": sim.areas["true_prevalence"].to_numpy()}
+
+
+def validation(n_reps: int) -> None:
+    print(f"\nDirect estimates of prevalence, {n_reps} samples of the same 20 areas "
+          "(2 strata, 8 respondents per PSU); areas sampled in every replicate")
+    print("| PSUs per area (mean) | areas | mean bias (MC SE) | E[linearised var] / MC var "
+          "(SE) | 95% coverage (MC SE) |")
+    print("|---:|---:|---|---|---|")
+    for k in (3, 6, 12, 40, 100):
+        out = _replicates(n_reps, n_areas=20, n_strata=2, psus_per_area=k,
+                          respondents_per_psu=8)
+        ok = np.isfinite(out["est"]).all(axis=0)
+        est, var, truth = out["est"][:, ok], out["var"][:, ok], out["truth"][ok]
+        m = ok.sum()
+        if m < 2:
+            print(f"| {k} | {m} | – | – | – |")
+            continue
+        sd = est.std(axis=0, ddof=1)
+        bias = est.mean(axis=0) - truth
+        bias_se = np.sqrt(np.sum(sd**2) / n_reps) / m
+        ratio = var.mean(axis=0) / sd**2
+        cover = (np.abs(est - truth) <= Z95 * np.sqrt(var)).mean(axis=1)
+        print(f"| {k} | {m} | {bias.mean():+.5f} ({bias_se:.5f}) | {ratio.mean():.3f} "
+              f"({ratio.std(ddof=1) / np.sqrt(m):.3f}) | {cover.mean():.4f} "
+              f"({cover.std(ddof=1) / np.sqrt(n_reps):.4f}) |")
+
+    print(f"\nSmall areas (simulate_survey defaults: 100 areas, ~3 PSUs of ~15 respondents "
+          f"per area), {n_reps} samples; areas sampled in at least 90% of them")
+    out = _replicates(n_reps, n_areas=100)
+    sampled = np.isfinite(out["est"])
+    keep = sampled.mean(axis=0) >= 0.9
+    rows = []
+    for name in ("var", "smooth"):
+        ratios, covers, zero = [], [], []
+        for i in np.flatnonzero(keep):
+            s = sampled[:, i]
+            e, v = out["est"][s, i], out[name][s, i]
+            mc = e.var(ddof=1)
+            ratios.append(np.mean(v) / mc)
+            covers.append(np.mean(np.abs(e - out["truth"][i]) <= Z95 * np.sqrt(v)))
+            zero.append(np.mean(v == 0))
+        rows.append((name, np.median(ratios), np.mean(covers), np.mean(zero)))
+    print("| variance | areas | median E[var]/MC var | mean 95% coverage | share zero |")
+    print("|---|---:|---:|---:|---:|")
+    labels = {"var": "direct (linearised)", "smooth": "GVF (`smooth_variances`, deff)"}
+    for name, ratio, cover, zero in rows:
+        print(f"| {labels[name]} | {int(keep.sum())} | {ratio:.3f} | {cover:.4f} | "
+              f"{zero:.3f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer replicates")
+    args = parser.parse_args()
+    timings()
+    validation(100 if args.quick else 400)
+
+
+if __name__ == "__main__":
+    main()
