@@ -10,10 +10,16 @@ Two routes to "how much are we not seeing?":
 
 from __future__ import annotations
 
-from ._results import MultipleSystemsResult
+from ._results import DarkFigureResult, MultipleSystemsResult, ReportingRateResult
+from .dark_figure import dark_figure
 from .multiple_systems import multiple_systems
+from .reporting import reporting_rates
 
 __all__ = [
+    "DarkFigureResult",
     "MultipleSystemsResult",
+    "ReportingRateResult",
+    "dark_figure",
     "multiple_systems",
+    "reporting_rates",
 ]

@@ -1,0 +1,253 @@
+"""The dark figure: survey-estimated incidents set against police recorded crime."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .._validate import as_rng, check_level, describe_rows, require_columns
+from ..errors import DataWarning, InputError
+from ._results import DarkFigureResult
+
+__all__ = ["dark_figure"]
+
+_QUANTITIES = ("incidents", "reported", "recorded", "hidden", "reporting_rate",
+               "recording_completeness")
+
+
+def dark_figure(survey: pd.DataFrame, recorded: pd.DataFrame, mapping: Mapping[str, str | None],
+                *, area: str = "area", survey_offence: str = "survey_offence",
+                crime_type: str = "crime_type", incidents: str = "incidents",
+                incidents_se: str | None = "incidents_se",
+                reporting_rate: str = "reporting_rate",
+                reporting_rate_se: str | None = "reporting_rate_se",
+                recorded_count: str = "recorded", population: pd.DataFrame | None = None,
+                population_column: str = "population", n_draws: int = 4000,
+                level: float = 0.95, random_seed: Any = None) -> DarkFigureResult:
+    """Incidents, reported incidents, recorded crimes and the hidden remainder, with intervals.
+
+    Parameters
+    ----------
+    survey : pandas.DataFrame
+        One row per area and survey offence: estimated ``incidents`` (count) with standard
+        error ``incidents_se``, and the estimated share reported to the police
+        ``reporting_rate`` (proportion) with standard error ``reporting_rate_se`` (direct
+        or small-area estimates; SE columns may be None for known values).
+    recorded : pandas.DataFrame
+        One row per area and recorded offence group: ``recorded`` crimes (count).
+    mapping : dict
+        Survey offence → recorded offence group on which the two sources are comparable.
+        Every survey offence must appear; map it to None to leave it out on purpose.
+        Several survey offences may map to one group (their incidents are added).
+    area : str
+        Area column (both tables).
+    survey_offence : str
+        Survey offence column of ``survey``.
+    crime_type : str
+        Recorded offence group column of ``recorded``.
+    incidents : str
+        Survey estimate of incidents (count).
+    incidents_se : str or None
+        Its standard error.
+    reporting_rate : str
+        Survey estimate of the share reported to the police (proportion).
+    reporting_rate_se : str or None
+        Its standard error.
+    recorded_count : str
+        Recorded crimes column of ``recorded``.
+    population : pandas.DataFrame, optional
+        Columns ``area`` and ``population_column``; adds rates per 1,000 residents.
+    population_column : str
+        Residents column of ``population``.
+    n_draws : int
+        Monte Carlo draws.
+    level : float
+        Interval level.
+    random_seed : int, numpy.random.Generator or None
+        Seed of the Monte Carlo propagation.
+
+    Returns
+    -------
+    DarkFigureResult
+        Over ``area`` × ``crime_type``: ``incidents`` (survey), ``reported`` (incidents the
+        police came to know of, survey), ``recorded`` (police records), ``hidden``
+        (incidents not recorded = incidents − recorded), ``reporting_rate`` (reported /
+        incidents), ``recording_completeness`` (recorded / reported), each with
+        ``_lower``/``_upper``; flags where records exceed survey reports.
+
+    Notes
+    -----
+    recorded = incidents × P(reported) × P(recorded | reported). Draw :math:`s` takes
+    incidents from a log-normal with the survey mean and SE and the reporting rate from a
+    Beta with the survey mean and SE (independently by area and offence), sums survey
+    offences within each recorded group, and computes every quantity from the draws; the
+    recorded count is a census and is held fixed. Where recorded crime exceeds the survey's
+    estimate of reported incidents (completeness above 1: survey coverage gaps, offences
+    outside the survey's scope, or recording of crimes the survey misses), the numbers are
+    kept as they are, flagged in ``records_exceed_reports`` with the Monte Carlo probability
+    ``prob_records_exceed``, and a :class:`~crimestats.DataWarning` names the cells.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crimestats.hidden import dark_figure
+    >>> survey = pd.DataFrame({"area": ["A"], "survey_offence": ["assault"],
+    ...                        "incidents": [1000.0], "incidents_se": [100.0],
+    ...                        "reporting_rate": [0.4], "reporting_rate_se": [0.03]})
+    >>> recorded = pd.DataFrame({"area": ["A"], "crime_type": ["violence"], "recorded": [300]})
+    >>> res = dark_figure(survey, recorded, {"assault": "violence"}, random_seed=1)
+    >>> round(float(res.estimates["recording_completeness"].item()), 2)
+    0.76
+    """
+    level = check_level(level)
+    if int(n_draws) != n_draws or n_draws < 100:
+        raise InputError(f"`n_draws` must be a whole number of at least 100; received {n_draws!r}.")
+    rng = as_rng(random_seed)
+    require_columns(survey, [area, survey_offence, incidents, incidents_se, reporting_rate,
+                             reporting_rate_se], "survey")
+    require_columns(recorded, [area, crime_type, recorded_count], "recorded")
+    offences = pd.Index(survey[survey_offence].astype("object").unique())
+    unmapped = [o for o in offences if o not in mapping]
+    if unmapped:
+        raise InputError(
+            f"Survey offences {unmapped} are not in `mapping`. Map each survey offence to a "
+            "recorded offence group, or to None to leave it out of the comparison.")
+    sv = survey.copy()
+    sv["_group"] = sv[survey_offence].map(lambda o: mapping[o])
+    excluded = sorted({str(o) for o in offences if mapping[o] is None})
+    sv = sv[sv["_group"].notna()]
+    groups = sorted({str(g) for g in mapping.values() if g is not None})
+    rec = recorded[recorded[crime_type].astype("object").isin(groups)]
+    not_compared = sorted(set(map(str, recorded[crime_type].unique())) - set(groups))
+
+    mean_i = _numeric(sv, incidents, "survey")
+    se_i = _numeric(sv, incidents_se, "survey") if incidents_se else np.zeros(len(sv))
+    mean_r = _numeric(sv, reporting_rate, "survey")
+    se_r = _numeric(sv, reporting_rate_se, "survey") if reporting_rate_se else np.zeros(len(sv))
+    _check_range(mean_i, se_i, mean_r, se_r, sv)
+    rec_counts = _numeric(rec, recorded_count, "recorded")
+    if (rec_counts < 0).any():
+        raise InputError(f"`{recorded_count}` must be non-negative.")
+
+    areas = sorted(set(map(str, sv[area])) | set(map(str, rec[area])))
+    a_idx = {a: i for i, a in enumerate(areas)}
+    g_idx = {g: j for j, g in enumerate(groups)}
+    n_a, n_g = len(areas), len(groups)
+    have_survey = np.zeros((n_a, n_g), dtype=bool)
+    inc = np.zeros((n_draws, n_a, n_g))
+    rep = np.zeros((n_draws, n_a, n_g))
+    inc_draws = _lognormal(rng, mean_i, se_i, n_draws)
+    rate_draws = _beta(rng, mean_r, se_r, n_draws)
+    for k, (a, g) in enumerate(zip(sv[area].astype(str), sv["_group"].astype(str), strict=True)):
+        i, j = a_idx[a], g_idx[g]
+        have_survey[i, j] = True
+        inc[:, i, j] += inc_draws[:, k]
+        rep[:, i, j] += inc_draws[:, k] * rate_draws[:, k]
+    recd = np.full((n_a, n_g), np.nan)
+    dup = rec.duplicated([area, crime_type], keep=False).to_numpy()
+    if dup.any():
+        raise InputError(
+            f"`recorded` has more than one row for the same area and crime type in "
+            f"{describe_rows(np.flatnonzero(dup), list(rec.index), 'row')}; sum them first.")
+    for a, g, c in zip(rec[area].astype(str), rec[crime_type].astype(str), rec_counts,
+                       strict=True):
+        recd[a_idx[a], g_idx[g]] = c
+    missing_rec = have_survey & np.isnan(recd)
+    missing_svy = ~have_survey & ~np.isnan(recd)
+    if missing_rec.any() or missing_svy.any():
+        cells = [f"{areas[i]} / {groups[j]}" for i, j in zip(*np.nonzero(missing_rec | missing_svy),
+                                                             strict=True)]
+        raise InputError(
+            f"Survey and recorded data must cover the same area × crime-type cells; "
+            f"{cells[:8]} appear in only one of them.")
+    hidden = inc - recd[None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = rep / inc
+        complete = recd[None] / rep
+    draws = {"incidents": inc, "reported": rep, "recorded": np.broadcast_to(recd, inc.shape),
+             "hidden": hidden, "reporting_rate": rate, "recording_completeness": complete}
+    alpha = (1.0 - level) / 2.0
+    data: dict[str, Any] = {}
+    for name, d in draws.items():
+        data[name] = (("area", "crime_type"), d.mean(axis=0))
+        lo, hi = np.quantile(d, [alpha, 1 - alpha], axis=0)
+        data[f"{name}_lower"] = (("area", "crime_type"), lo)
+        data[f"{name}_upper"] = (("area", "crime_type"), hi)
+    exceed_prob = (recd[None] > rep).mean(axis=0)
+    exceed = recd > rep.mean(axis=0)
+    data["records_exceed_reports"] = (("area", "crime_type"), exceed)
+    data["prob_records_exceed"] = (("area", "crime_type"), exceed_prob)
+    if population is not None:
+        require_columns(population, [area, population_column], "population")
+        pop = population.set_index(population[area].astype(str))[population_column]
+        missing = [a for a in areas if a not in pop.index]
+        if missing:
+            raise InputError(f"`population` has no row for areas {missing[:8]}.")
+        p = pop.reindex(areas).to_numpy(dtype=float)[:, None]
+        for name in ("incidents", "hidden"):
+            data[f"{name}_per_1000"] = (("area", "crime_type"), 1000 * data[name][1] / p)
+    ds = xr.Dataset(data, coords={"area": areas, "crime_type": groups},
+                    attrs={"level": level, "n_draws": int(n_draws),
+                           "units": "incidents (counts); rates and completeness as proportions"})
+    flagged = [f"{areas[i]} / {groups[j]}" for i, j in zip(*np.nonzero(exceed), strict=True)]
+    if flagged:
+        warnings.warn(
+            f"Recorded crime exceeds the survey estimate of incidents reported to the police in "
+            f"{len(flagged)} cell(s): {flagged[:8]}. Recording completeness is above 1 there; "
+            "the values are kept (not clipped). Check that the offence mapping compares like "
+            "with like and that the survey covers the population and offences recorded.",
+            DataWarning, stacklevel=2)
+    diagnostics = {"mapping": {str(k): v for k, v in mapping.items()},
+                   "survey_offences_excluded": excluded,
+                   "recorded_groups_not_compared": not_compared,
+                   "records_exceed_reports": flagged}
+    return DarkFigureResult(estimates=ds, level=level, n_draws=int(n_draws),
+                            diagnostics=diagnostics)
+
+
+def _numeric(df: pd.DataFrame, col: str, what: str) -> np.ndarray:
+    values = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise InputError(f"`{what}` column `{col}` is missing or not numeric in "
+                         f"{describe_rows(np.flatnonzero(bad), list(df.index), 'row')}.")
+    return values
+
+
+def _check_range(mean_i: np.ndarray, se_i: np.ndarray, mean_r: np.ndarray, se_r: np.ndarray,
+                 sv: pd.DataFrame) -> None:
+    labels = list(sv.index)
+    for bad, msg in (
+        (mean_i < 0, "incidents must be non-negative"),
+        (se_i < 0, "standard errors must be non-negative"),
+        (se_r < 0, "standard errors must be non-negative"),
+        ((mean_r <= 0) | (mean_r >= 1), "reporting rates must be proportions strictly between 0 and 1"),
+        ((se_r > 0) & (se_r**2 >= mean_r * (1 - mean_r)),
+         "a reporting-rate SE must be below sqrt(rate * (1 - rate))"),
+    ):
+        if bad.any():
+            raise InputError(f"In `survey`, {msg}; see {describe_rows(np.flatnonzero(bad), labels, 'row')}.")
+
+
+def _lognormal(rng: np.random.Generator, mean: np.ndarray, se: np.ndarray, n: int) -> np.ndarray:
+    """Log-normal draws with the given means and standard errors (exact where se = 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s2 = np.where(mean > 0, np.log1p((se / np.where(mean > 0, mean, 1.0)) ** 2), 0.0)
+    mu = np.log(np.where(mean > 0, mean, 1.0)) - s2 / 2
+    out = np.exp(mu + np.sqrt(s2) * rng.standard_normal((n, mean.size)))
+    return np.where(mean > 0, out, 0.0)
+
+
+def _beta(rng: np.random.Generator, mean: np.ndarray, se: np.ndarray, n: int) -> np.ndarray:
+    """Beta draws matching mean and SE by moments (the mean itself where se = 0)."""
+    fixed = se <= 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        size = np.where(fixed, 1.0, mean * (1 - mean) / np.where(fixed, 1.0, se**2) - 1)
+    a, b = mean * size, (1 - mean) * size
+    out = rng.beta(np.where(fixed, 1.0, a), np.where(fixed, 1.0, b), size=(n, mean.size))
+    return np.where(fixed, mean, out)
