@@ -79,7 +79,7 @@ def test_design_variance_coverage_simulated_clusters():
     # superpopulation target E[expit(-0.3 + u)], u ~ N(0, 0.5^2), by Gauss-Hermite quadrature
     nodes, weights = np.polynomial.hermite_e.hermegauss(60)
     truth = float(weights @ (1 / (1 + np.exp(0.3 - 0.5 * nodes))) / weights.sum())
-    hits, reps = 0, 300
+    hits, reps = 0, 200
     for _ in range(reps):
         strata = np.repeat(np.arange(20), 40)
         psu = np.tile(np.repeat([0, 1], 20), 20)
