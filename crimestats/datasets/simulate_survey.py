@@ -28,7 +28,8 @@ class SimulatedSurvey:
     Attributes
     ----------
     respondents : pandas.DataFrame
-        One row per respondent: ``period`` (1, 2, ...), ``area``, ``stratum``, ``psu``
+        One row per respondent: ``period`` (1, 2, ...), ``area`` and ``stratum``
+        (categorical), ``psu``
         (integer, unique across strata and periods), ``weight``, ``young`` (0/1, the person-level
         covariate), ``victim`` (0/1: at least one incident) and ``incidents`` (count).
     areas : pandas.DataFrame
@@ -267,8 +268,8 @@ def simulate_survey(n_areas: int = 100, *, n_strata: int | None = None,
 
     respondents = pd.DataFrame({
         "period": resp_period.astype(np.int64),
-        "area": area_labels[resp_area],
-        "stratum": stratum_labels[stratum_index[resp_area]],
+        "area": pd.Categorical.from_codes(resp_area, categories=area_labels),
+        "stratum": pd.Categorical.from_codes(resp_stratum, categories=stratum_labels),
         "psu": resp_psu.astype(np.int64) + 1,
         "weight": weight,
         "young": young,

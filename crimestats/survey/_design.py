@@ -66,11 +66,11 @@ def label_column(df: pd.DataFrame, column: str, *, role: str) -> pd.Series:
 
 def sorted_unique(values: pd.Series) -> np.ndarray:
     """Unique labels, sorted when they can be compared (else in order of appearance)."""
-    uniq = pd.unique(values)
+    uniq = np.asarray(pd.unique(values))
     try:
-        return np.asarray(sorted(uniq))
+        return np.sort(uniq)
     except TypeError:
-        return np.asarray(uniq)
+        return uniq
 
 
 def codes_for(values: pd.Series, categories: Sequence[Hashable], *, role: str,
