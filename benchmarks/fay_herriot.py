@@ -79,7 +79,7 @@ def main() -> None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 seconds, peak = time_fit(y, d, x, method, args.repeats)
-            print(f"| {m:,} | {method} | {seconds:.4f} | {peak:.1f} | {8 * m * m / 1e6:,.0f} |")
+            print(f"| {m:,} | {method} | {seconds:.4f} | {peak:.2f} | {8 * m * m / 1e6:,.0f} |")
 
 
 if __name__ == "__main__":
