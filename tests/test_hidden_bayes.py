@@ -99,3 +99,39 @@ def test_lcmcr_coverage_heterogeneous_populations():
     print(f"LCMCR coverage {cover:.3f} (MC SE {mc_se:.3f}); log-linear {hits_ll / reps:.3f}")
     assert cover >= 0.85 - 2 * mc_se
     assert hits_ll / reps < 0.5
+
+
+def test_dga_madigan_york_matches_r_exactly(data_dir, ref):
+    """dga::bma.cr (graphs5, delta = 0.5, Nmissing = 1:300): median 616, interval 588-655."""
+    table = pd.read_csv(data_dir / "mse_reference" / "dga_MadiganYork_5list.csv")
+    fit = multiple_systems(table, method="dga", delta=0.5, max_missing=300, grid_size=301,
+                           random_seed=1)
+    row = ref.loc["my5_dga"]
+    # the R grid starts at 1 missing person, ours at 0; the posterior at 0 is negligible
+    assert (fit.total, fit.lower, fit.upper) == (row.point, row.lower, row.upper)
+    mean = float(row.interval.split("mean = ")[1])
+    assert fit.diagnostics["posterior_mean"] == pytest.approx(mean, rel=1e-6)
+    assert fit.diagnostics["n_graphs"] == 822
+
+
+def test_dga_uk5_matches_r_within_grid(data_dir, ref):
+    """dga on UK 5 lists (delta = 2^-5): median 22,985, interval 10,387-33,439, top model 0.4436."""
+    table = pd.read_csv(data_dir / "mse_reference" / "SparseMSE_UKdat_5.csv")
+    fit = multiple_systems(table, method="dga", random_seed=1)
+    row = ref.loc["uk5_dga"]
+    step = fit.diagnostics["grid_step"]
+    assert abs(fit.total - row.point) <= step
+    assert abs(fit.lower - row.lower) <= step
+    assert abs(fit.upper - row.upper) <= 3 * step
+    assert fit.diagnostics["top_models"][0]["probability"] == pytest.approx(0.44362, abs=2e-3)
+    mean = float(row.interval.split("mean = ")[1])
+    assert fit.diagnostics["posterior_mean"] == pytest.approx(mean, rel=2e-3)
+
+
+def test_dga_rejects_many_lists():
+    from crimestats import InputError
+
+    sim = simulate_capture_histories(total=3000, n_lists=7, heterogeneity="random_effects",
+                                     random_seed=1)
+    with pytest.raises(InputError, match="at most 6 lists"):
+        multiple_systems(sim.table, method="dga")

@@ -34,8 +34,8 @@ class MultipleSystemsResult(Result):
     observed : float
         Number of distinct cases on at least one list.
     method : str
-        ``"independence"``, ``"loglinear"`` (stepwise) or ``"lcmcr"`` (the Bayesian latent-class
-        model behind ``method="bayes"``).
+        ``"independence"``, ``"loglinear"`` (stepwise), ``"lcmcr"`` (the Bayesian latent-class
+        model behind ``method="bayes"``) or ``"dga"`` (graphical-model averaging).
     interval : str
         How the interval was made: ``"wald"`` (normal on the log dark figure, conditional on
         the model), ``"bootstrap"`` (BCa over resamples, model selection repeated) or
@@ -52,7 +52,8 @@ class MultipleSystemsResult(Result):
         notes (e.g. summed duplicate histories), the stepwise path with p-values, existence
         of the estimate, and for Bayesian fits r-hat and effective sample size of the total.
     draws : numpy.ndarray
-        Bootstrap replicates or posterior draws of the total (empty for Wald intervals).
+        Bootstrap replicates or posterior draws of the total (empty for Wald intervals; for
+        dga, 20,000 draws from the exact grid posterior).
     idata : xarray.DataTree or None
         ArviZ data of a Bayesian fit (posterior draws of the total and the dark figure).
     """

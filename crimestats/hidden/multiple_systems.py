@@ -13,14 +13,14 @@ from scipy import stats
 
 from .._validate import as_rng, check_choice, check_level, require_columns
 from ..errors import ConvergenceWarning, EstimationError, InputError
-from . import _lcmcr, _loglinear
+from . import _dga, _lcmcr, _loglinear
 from ._results import MultipleSystemsResult
-from ._tables import CaptureTable, capture_table, diagnose, warn_about
+from ._tables import CaptureTable, capture_table, diagnose, history_codes, warn_about
 
 __all__ = ["multiple_systems"]
 
 _log = logging.getLogger(__name__)
-_METHODS = ("independence", "loglinear", "bayes", "lcmcr")
+_METHODS = ("independence", "loglinear", "bayes", "lcmcr", "dga")
 
 
 def multiple_systems(table: pd.DataFrame, method: str = "loglinear", *,
@@ -28,7 +28,9 @@ def multiple_systems(table: pd.DataFrame, method: str = "loglinear", *,
                      strata: str | None = None, level: float = 0.95,
                      interval: str | None = None, pthresh: float = 0.02, n_boot: int = 1000,
                      n_classes: int = 10, chains: int = 4, burn: int = 2000, draws: int = 1000,
-                     thin: int = 3, random_seed: Any = None) -> MultipleSystemsResult:
+                     thin: int = 3, delta: float | None = None,
+                     max_missing: float | None = None, grid_size: int = 2001,
+                     random_seed: Any = None) -> MultipleSystemsResult:
     """Estimate the size of a population, including those on no list, from overlapping lists.
 
     Parameters
@@ -37,12 +39,15 @@ def multiple_systems(table: pd.DataFrame, method: str = "loglinear", *,
         One 0/1 column per list and a ``count`` column (number of distinct people with that
         capture history), or one row per person (no ``count`` column). Duplicate histories
         are summed (noted in ``diagnostics["notes"]``); histories not given have count 0.
-    method : {"loglinear", "independence", "bayes", "lcmcr"}
+    method : {"loglinear", "independence", "bayes", "lcmcr", "dga"}
         ``"independence"``: Poisson log-linear model with main effects only (Rcapture's
         :math:`M_t`). ``"loglinear"``: SparseMSE's stepwise selection of two-list
         interactions (Chan, Silverman & Vincent 2021). ``"bayes"`` (recommended when capture
         probabilities vary between people) is the Dirichlet-process latent-class model
         ``"lcmcr"`` (Manrique-Vallier 2016), whose interval carries model uncertainty.
+        ``"dga"``: Bayesian model averaging over decomposable graphical models with
+        hyper-Dirichlet priors (Madigan & York 1997), exact on a grid (at most 6 lists); it
+        models dependence between lists, not heterogeneity between people.
     lists : list of str, optional
         List columns; default every column except ``count`` and ``strata``.
     count : str or None
@@ -65,8 +70,15 @@ def multiple_systems(table: pd.DataFrame, method: str = "loglinear", *,
     n_classes, chains, burn, draws, thin : int
         LCMCR: truncation of the stick-breaking prior (number of latent classes), Markov
         chains, burn-in iterations, kept draws per chain and thinning.
+    delta : float, optional
+        dga: hyper-Dirichlet prior count per cell of the full table (default ``2**-t``).
+    max_missing : float, optional
+        dga: largest number missed on the grid (default ``20 * observed``, doubled up to
+        three times while more than 0.1% of the posterior sits in the grid's top 5%).
+    grid_size : int
+        dga: number of grid points for the number missed.
     random_seed : int, numpy.random.Generator or None
-        Seed for the bootstrap, the sampler and the combination of strata.
+        Seed for the bootstrap, the sampler, dga's draws and the combination of strata.
 
     Returns
     -------
@@ -89,7 +101,9 @@ def multiple_systems(table: pd.DataFrame, method: str = "loglinear", *,
     Chan, L., Silverman, B. W. & Vincent, K. (2021). Multiple systems estimation for sparse
     capture data: inferential challenges when there are nonoverlapping lists. *JASA* 116,
     1297–1306. Manrique-Vallier, D. (2016). Bayesian population size estimation using
-    Dirichlet process mixtures. *Biometrics* 72, 1246–1254. Silverman, B. W. (2014).
+    Dirichlet process mixtures. *Biometrics* 72, 1246–1254. Madigan, D. & York, J. C.
+    (1997). Bayesian methods for estimation of the size of a closed population.
+    *Biometrika* 84, 19–31. Silverman, B. W. (2014).
     Modern slavery: an application of multiple systems estimation. Home Office.
 
     Examples
@@ -105,7 +119,7 @@ def multiple_systems(table: pd.DataFrame, method: str = "loglinear", *,
     if method == "bayes":
         method = "lcmcr"
     level = check_level(level)
-    bayesian = method == "lcmcr"
+    bayesian = method in ("lcmcr", "dga")
     if interval is None:
         interval = "posterior" if bayesian else "wald"
     interval = check_choice(interval, "interval",
@@ -119,7 +133,10 @@ def multiple_systems(table: pd.DataFrame, method: str = "loglinear", *,
     rng = as_rng(random_seed)
     options = dict(method=method, interval=interval, level=level, pthresh=float(pthresh),
                    n_boot=int(n_boot), n_classes=int(n_classes), chains=int(chains),
-                   burn=int(burn), draws=int(draws), thin=int(thin))
+                   burn=int(burn), draws=int(draws), thin=int(thin), delta=delta,
+                   max_missing=max_missing, grid_size=int(grid_size))
+    if delta is not None and not delta > 0:
+        raise InputError(f"`delta` must be positive; received {delta!r}.")
 
     if strata is None:
         if lists is None and isinstance(table, pd.DataFrame):
@@ -144,7 +161,8 @@ def multiple_systems(table: pd.DataFrame, method: str = "loglinear", *,
 
 def _fit_one(tab: CaptureTable, rng: np.random.Generator, *, method: str, interval: str,
              level: float, pthresh: float, n_boot: int, n_classes: int, chains: int, burn: int,
-             draws: int, thin: int) -> dict[str, Any]:
+             draws: int, thin: int, delta: float | None, max_missing: float | None,
+             grid_size: int) -> dict[str, Any]:
     """Fit one capture table; return the headline numbers, draws and diagnostics."""
     diag = diagnose(tab)
     warn_about(diag)
@@ -168,6 +186,11 @@ def _fit_one(tab: CaptureTable, rng: np.random.Generator, *, method: str, interv
                 ConvergenceWarning, stacklevel=3)
         out.update(total=float(med), lower=float(lo), upper=float(hi),
                    sd=float(samples.std()), draws=samples)
+        return out
+
+    if method == "dga":
+        out.update(_fit_dga(tab, level, delta, max_missing, grid_size, rng))
+        diag.update(out.pop("diagnostics_extra"))
         return out
 
     terms: tuple[tuple[int, int], ...] = ()
@@ -205,6 +228,46 @@ def _fit_one(tab: CaptureTable, rng: np.random.Generator, *, method: str, interv
                terms=tuple(f"{tab.lists[i]}:{tab.lists[j]}" for i, j in terms),
                draws=boot, dark_log=float(fit.beta[0]), dark_log_se=fit.intercept_se)
     return out
+
+
+def _fit_dga(tab: CaptureTable, level: float, delta: float | None, max_missing: float | None,
+             grid_size: int, rng: np.random.Generator) -> dict[str, Any]:
+    """Model averaging over decomposable graphs on a grid of the number missed."""
+    t = tab.n_lists
+    if t > 6:
+        raise InputError(f"method='dga' enumerates every decomposable graph and supports at "
+                         f"most 6 lists; the table has {t}. Use method='bayes'.")
+    delta = 2.0**-t if delta is None else float(delta)
+    full = np.zeros(1 << t)
+    full[history_codes(tab.histories)] = tab.counts
+    obs = tab.observed
+    upper = 20.0 * obs if max_missing is None else float(max_missing)
+    for _ in range(4):
+        step = max(1.0, np.ceil(upper / (grid_size - 1)))
+        grid = np.arange(0.0, upper + step / 2, step)
+        post_n, post_g, edges = _dga.bma_posterior(full, t, delta, grid)
+        tail = float(post_n[grid >= 0.95 * grid[-1]].sum())
+        if max_missing is not None or tail < 1e-3:
+            break
+        upper *= 2
+    if tail >= 1e-3:
+        warnings.warn(f"The posterior of the number missed has {tail:.2%} of its mass in the top "
+                      "5% of the grid; raise `max_missing`.", ConvergenceWarning, stacklevel=4)
+    totals = obs + grid
+    cdf = np.cumsum(post_n)
+    alpha = (1.0 - level) / 2.0
+    lo, med, hi = (float(totals[min(np.searchsorted(cdf, q), totals.size - 1)])
+                   for q in (alpha, 0.5, 1.0 - alpha))
+    mean = float(post_n @ totals)
+    order = np.argsort(post_g)[::-1][:10]
+    names = tab.lists
+    top = [{"edges": [f"{names[i]}:{names[j]}" for i, j in edges[g]],
+            "probability": float(post_g[g])} for g in order]
+    return {"total": med, "lower": lo, "upper": hi, "sd": float(np.sqrt(post_n @ (totals - mean) ** 2)),
+            "draws": rng.choice(totals, size=20000, p=post_n / post_n.sum()),
+            "diagnostics_extra": {"posterior_mean": mean, "delta": delta, "grid_step": float(step),
+                                  "grid_max_missing": float(grid[-1]), "upper_tail_mass": tail,
+                                  "n_graphs": int(post_g.size), "top_models": top}}
 
 
 def _existence_message(code: int, model: str) -> str:
