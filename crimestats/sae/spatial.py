@@ -258,11 +258,17 @@ def _fit_variance_components(method: str, y: np.ndarray, d: np.ndarray, x: np.nd
     """
     theta = np.array([float(np.median(d)), 0.5])
     wtw = w.T @ w
+    rho_free = True
     for iteration in range(1, max_iter + 1):
         terms = _sar_terms(theta[0], theta[1], w, wtw, d, x, inside)
         score, info = _score_information(method, theta[0], terms, y, x, inside)
-        new = theta + np.linalg.lstsq(info, score, rcond=None)[0]
-        new[1] = min(max(new[1], -0.999), 0.999)
+        if rho_free:
+            new = theta + np.linalg.lstsq(info, score, rcond=None)[0]
+            if abs(new[1]) >= 0.999 and abs(theta[1]) >= 0.999:
+                rho_free = False           # the likelihood rises towards |rho| = 1: stop there
+            new[1] = min(max(new[1], -0.999), 0.999)
+        if not rho_free:
+            new = theta + np.array([score[0] / info[0, 0], 0.0])
         if new[0] < 0.0:
             at_zero = _sar_terms(0.0, theta[1], w, wtw, d, x, inside)
             if _score_information(method, 0.0, at_zero, y, x, inside)[0][0] <= 0.0:

@@ -177,7 +177,7 @@ def _reml_step(theta: np.ndarray, model: str, w: np.ndarray, wtw: np.ndarray, pe
     sigma = st.g[ii] + np.diag(d)
     sigma_inv = linalg.cho_solve(linalg.cho_factor(sigma, lower=True), np.eye(sigma.shape[0]))
     sx = sigma_inv @ x
-    q = linalg.inv(x.T @ sx)
+    q = np.linalg.inv(x.T @ sx)
     proj = sigma_inv - sx @ q @ sx.T
     py = proj @ y
     pv = [proj @ dv[ii] for dv in st.derivs]
@@ -196,16 +196,31 @@ def _fit_reml(model: str, w: np.ndarray, periods: int, y: np.ndarray, x: np.ndar
     theta = np.array([half, 0.5, half] + ([0.5] if model == "ar1" else []))
     wtw = w.T @ w
     rhos = [1, 3] if model == "ar1" else [1]
+    # a variance that reaches 0 (score <= 0 there) is fixed at 0 with its correlation
+    groups = {0: [0, 1], 2: [2, 3] if model == "ar1" else [2]}
+    active = np.ones(theta.size, dtype=bool)
     for iteration in range(1, max_iter + 1):
         score, info, *_ = _reml_step(theta, model, w, wtw, periods, y, x, d, inside)
-        new = theta + linalg.solve(info, score, assume_a="sym")
+        idx = np.flatnonzero(active)
+        new = theta.copy()
+        new[idx] += np.linalg.lstsq(info[np.ix_(idx, idx)], score[idx], rcond=None)[0]
         for r in rhos:
+            if active[r] and abs(new[r]) >= 0.999 and abs(theta[r]) >= 0.999:
+                active[r] = False          # the likelihood rises towards |rho| = 1: stop there
             new[r] = min(max(new[r], -0.999), 0.999)
         for r in (0, 2):
-            if new[r] < 0.0:
-                new[r] = 0.5 * theta[r]
+            if active[r] and new[r] < 0.0:
+                trial = theta.copy()
+                trial[r] = 0.0
+                at_zero = _reml_step(trial, model, w, wtw, periods, y, x, d, inside)[0][r]
+                if at_zero <= 0.0:
+                    new[groups[r]] = theta[groups[r]]
+                    new[r] = 0.0
+                    active[groups[r]] = False
+                else:
+                    new[r] = 0.5 * theta[r]
         denom = np.where(theta == 0.0, 1e-4, np.abs(theta))
-        change = np.max(np.abs(new - theta) / denom)
+        change = np.max(np.abs(new - theta)[active] / denom[active]) if active.any() else 0.0
         theta = new
         if change < tol:
             return theta, True, iteration
@@ -344,22 +359,30 @@ def spatio_temporal_fay_herriot(direct: Any, variance: Any, covariates: Any = No
 
     Examples
     --------
+    A 5 × 5 grid of areas observed in four years (simulated, spatial correlation 0.5):
+
     >>> import numpy as np
     >>> from crimestats.sae import spatio_temporal_fay_herriot
-    >>> rng = np.random.default_rng(5)
-    >>> areas, years = 12, 4
-    >>> pairs = [(i, (i + 1) % areas) for i in range(areas)]          # a ring of areas
-    >>> area = np.repeat(np.arange(areas), years)
-    >>> year = np.tile(np.arange(2019, 2019 + years), areas)
+    >>> rng = np.random.default_rng(0)
+    >>> side, years = 5, 4
+    >>> pairs = [(r * side + c, r * side + c + 1) for r in range(side) for c in range(side - 1)]
+    >>> pairs += [(r * side + c, (r + 1) * side + c) for r in range(side - 1) for c in range(side)]
+    >>> W = np.zeros((25, 25))
+    >>> for a, b in pairs:
+    ...     W[a, b] = W[b, a] = 1
+    >>> W /= W.sum(axis=1, keepdims=True)
+    >>> area = np.repeat(np.arange(25), years)
+    >>> year = np.tile(np.arange(2019, 2019 + years), 25)
     >>> x = rng.normal(size=area.size)
-    >>> theta = 1 + 0.5 * x + rng.normal(scale=0.3, size=areas)[area]
-    >>> direct = theta + rng.normal(scale=0.2, size=area.size)
+    >>> u1 = np.linalg.solve(np.eye(25) - 0.5 * W, rng.normal(scale=0.3, size=25))
+    >>> direct = (1 + 0.5 * x + u1[area] + rng.normal(scale=0.2, size=area.size)
+    ...           + rng.normal(scale=0.2, size=area.size))
     >>> fit = spatio_temporal_fay_herriot(direct, np.full(area.size, 0.04), x, area=area,
     ...                                   period=year, proximity=pairs)
     >>> fit.estimates["estimate"].sizes
-    Frozen({'area': 12, 'period': 4})
-    >>> fit.beta.round(2)
-    array([1.04, 0.54])
+    Frozen({'area': 25, 'period': 4})
+    >>> round(fit.rho_space, 2), fit.beta.round(2)
+    (0.46, array([0.99, 0.51]))
     """
     model_key = v.check_choice(model, "model", list(_MODELS))
     model = _MODELS[model_key]
@@ -435,7 +458,7 @@ def _mse(theta: np.ndarray, st: _Structure, sigma_inv: np.ndarray, q: np.ndarray
     g1 = np.diag(st.g) - _diag_of_product(gsi, g_all)
     h = x_all - gsi @ x
     g2 = _diag_of_product(h @ q, h)
-    vcov = linalg.inv(info)
+    vcov = np.linalg.pinv(info)
     sigma = np.linalg.inv(sigma_inv)
     lmat = [dv[:, inside] @ sigma_inv - gsi @ dv[ii] @ sigma_inv for dv in st.derivs]
     ls = [lr @ sigma for lr in lmat]
