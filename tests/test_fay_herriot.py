@@ -452,3 +452,16 @@ def test_data_frame_errors(milk):
         fay_herriot("yi", "var", ["MajorArea"],
                     data=milk.assign(MajorArea=milk["MajorArea"].astype(object).where(
                         milk.index != 5)))
+
+
+def test_no_intercept_and_nullable_columns(milk):
+    """intercept=False keeps only the given columns; pandas NA counts as missing."""
+    design = np.column_stack([np.ones(43), _milk_design(milk)])
+    with_const = fay_herriot(milk["yi"].to_numpy(), milk["var"].to_numpy(), design,
+                             intercept=False)
+    reference = fay_herriot("yi", "var", ["MajorArea"], data=milk)
+    np.testing.assert_allclose(with_const.beta, reference.beta, rtol=1e-12)
+    assert with_const.covariate_names == ("x1", "x2", "x3", "x4")
+    nullable = milk.assign(ni=pd.array(milk["ni"].where(milk.index != 7), dtype="Int64"))
+    with pytest.raises(crimestats.InputError, match=r"covariates\['ni'\].*area 8"):
+        fay_herriot("yi", "var", ["ni"], data=nullable, areas="SmallArea")

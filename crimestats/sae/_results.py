@@ -43,7 +43,9 @@ class FayHerriotResult(Result):
     iterations : int
         Iterations used by the variance estimation (0 for HB).
     loglik : float
-        Maximised (restricted) log-likelihood for REML/ML, NaN otherwise.
+        EBLUP methods: Gaussian log-likelihood of the direct estimates at the fitted
+        :math:`\\sigma_u^2` and :math:`\\beta` (as R ``sae`` reports it, for every method; the
+        restricted log-likelihood of a REML fit is in ``diagnostics``). NaN for HB.
     diagnostics : dict
         Method-specific extras (e.g. for HB: the prior, r-hat, ESS, divergences when sampled).
     idata : xarray.DataTree or None

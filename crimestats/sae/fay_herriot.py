@@ -290,7 +290,8 @@ def _prepare_inputs(
         raise InputError(
             f"The model has {p} coefficient{'s' if p != 1 else ''} ({', '.join(names)}) but only "
             f"{n_in} area{'s' if n_in != 1 else ''} with a direct estimate; at least {p + 1} are "
-            "needed to estimate the area-effect variance. Use fewer covariates."
+            "needed to estimate the area-effect variance. Use fewer covariates or supply direct "
+            "estimates for more areas."
         )
     _check_full_rank(x[in_sample], names)
     return y, d, x, names, labels
