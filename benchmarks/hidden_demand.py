@@ -1,0 +1,91 @@
+"""Run times of the hidden-demand methods (run by hand: ``python benchmarks/hidden_demand.py``).
+
+Prints one row per data set and method: wall-clock seconds (best of ``--repeat`` runs) and the
+estimate, next to the R packages' run times recorded in the reference table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from crimestats.errors import ConvergenceWarning
+from crimestats.hidden import dark_figure, multiple_systems, reporting_rates
+
+ROOT = Path(__file__).resolve().parents[1]
+MSE = ROOT / "tests" / "data" / "mse_reference"
+NCVS = ROOT / "tests" / "data" / "ncvs" / "ncvs_2021_incident_subset.csv"
+
+CASES = [
+    ("UK 5 lists", "SparseMSE_UKdat_5", "loglinear", {}, "uk5_sparse_stepwise"),
+    ("UK 6 lists", "SparseMSE_UKdat", "loglinear", {}, "uk_sparse_stepwise"),
+    ("UK 6 lists", "SparseMSE_UKdat", "independence", {}, "uk_sparse_main"),
+    ("UK 6 lists", "SparseMSE_UKdat", "loglinear",
+     {"interval": "bootstrap", "n_boot": 1000, "random_seed": 1}, "uk_sparse_bca"),
+    ("Netherlands 6", "SparseMSE_Ned", "loglinear", {}, "ned_sparse"),
+    ("UK 6 lists", "SparseMSE_UKdat", "bayes",
+     {"burn": 10000, "draws": 1000, "thin": 10, "random_seed": 1}, "uk_lcmcr"),
+    ("New Orleans", "SparseMSE_NewOrl", "bayes", {"random_seed": 1}, "neworl_lcmcr"),
+    ("UK 5 lists", "SparseMSE_UKdat_5", "dga", {"random_seed": 1}, "uk5_dga"),
+    ("Netherlands 5", "SparseMSE_Ned_5", "dga", {"random_seed": 1}, "ned5_dga"),
+    ("UK 6 lists", "SparseMSE_UKdat", "dga", {"random_seed": 1}, None),
+]
+
+
+def _time(fn, repeat: int) -> tuple[float, object]:
+    best, out = np.inf, None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    ref = pd.read_csv(MSE / "r_outputs_results.csv").drop_duplicates("fit_id").set_index("fit_id")
+    rows = []
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    for label, name, method, kwargs, ref_id in CASES:
+        table = pd.read_csv(MSE / f"{name}.csv")
+        secs, fit = _time(lambda t=table, m=method, k=kwargs: multiple_systems(t, m, **k),
+                          args.repeat)
+        r = ref.loc[ref_id] if ref_id else None
+        rows.append({"data": label, "method": method + (" + bootstrap" if "n_boot" in kwargs else ""),
+                     "seconds": round(secs, 2), "total": round(fit.total),
+                     "interval": f"{fit.lower:,.0f}-{fit.upper:,.0f}",
+                     "R package": "" if r is None else r.package,
+                     "R seconds": "" if r is None else round(float(r.fit_seconds), 2),
+                     "R total": "" if r is None else round(float(r.point))})
+    d = pd.read_csv(NCVS)
+    series = d.V4017.isin([1, 8]) | d.V4018.isin([2, 8]) | d.V4019.isin([1, 8])
+    n_series = d.V4016.where(~d.V4016.isin([997, 998])).clip(upper=10)
+    d["weight"] = d.WGTVICCY * np.where(series, 1.0, np.where(n_series.isna(), 6.0, n_series))
+    d["reported"] = (d.V4399 == 1).astype(int)
+    d = d[d.V4022 != 1]
+    secs, _ = _time(lambda: reporting_rates(d, "reported", "weight", by="V4529",
+                                            strata="V2117", psu="V2118", pooled=True),
+                    args.repeat)
+    rows.append({"data": "NCVS 2021 (8,959 incidents)", "method": "reporting_rates by type",
+                 "seconds": round(secs, 2)})
+    from crimestats.datasets import simulate_dark_figure
+
+    sim = simulate_dark_figure(n_areas=43, random_seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        secs, _ = _time(lambda: dark_figure(sim.survey, sim.recorded, sim.mapping,
+                                            random_seed=1), args.repeat)
+    rows.append({"data": "43 areas x 2 offences", "method": "dark_figure (4,000 draws)",
+                 "seconds": round(secs, 2)})
+    print(pd.DataFrame(rows).fillna("").to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
