@@ -1,1 +1,21 @@
-"""Change-point detection and attribution of changes to incidence, reporting or recording."""
+"""Change-point detection and attribution of changes to incidence, reporting or recording.
+
+* :func:`detect` — change points of one series: exact Bayesian product-partition recursion
+  (posterior probability of a change at each time) or PELT, with Poisson, negative binomial
+  and normal segment models, exposure and seasonality.
+"""
+
+from __future__ import annotations
+
+from ._results import ChangepointResult
+from .detect import detect
+from .seasonal import seasonal_factors
+from .segment_models import estimate_size, robust_noise_sd
+
+__all__ = [
+    "ChangepointResult",
+    "detect",
+    "estimate_size",
+    "robust_noise_sd",
+    "seasonal_factors",
+]

@@ -1,0 +1,99 @@
+"""Result objects of change-point detection."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..results import Result
+
+__all__ = ["ChangepointResult"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ChangepointResult(Result):
+    """Change points of one series.
+
+    Attributes
+    ----------
+    estimates : xarray.Dataset
+        Over dimension ``time``: ``y`` (the data), ``prob_change`` (posterior probability that
+        a new segment starts at ``t``; for PELT 1 at its change points and 0 elsewhere),
+        ``estimate``, ``sd``, ``lower``, ``upper`` (posterior of the level — rate per unit of
+        exposure for counts, mean for normal data — of the MAP segment containing ``t``,
+        interval at ``attrs["level"]``), ``level`` (posterior mean level averaged over
+        segmentations; Bayesian method only), ``segment`` (segment number) and
+        ``seasonal_factor`` (1 or 0 without seasonality). With the Bayesian method also
+        ``prob_n_changes`` over dimension ``n_changes``.
+    changepoints : list of int
+        Sorted 0-based indices where a new segment starts. Bayesian method: the MAP
+        (most probable) segmentation; PELT: the optimal penalised segmentation.
+    method, likelihood : str
+        ``"bayes"`` or ``"pelt"``; the segment likelihood used.
+    segments : pandas.DataFrame
+        One row per segment: ``start``, ``end`` (exclusive), ``start_time``, ``estimate``,
+        ``sd``, ``lower``, ``upper``.
+    prior_change : float
+        Prior probability of a change at each time (Bayesian method).
+    penalty : float
+        Per-change penalty (PELT).
+    log_evidence : float
+        Log marginal likelihood of the data (Bayesian; terms that do not depend on the
+        segmentation dropped) or the optimal penalised cost (PELT).
+    n_changes_prob : numpy.ndarray
+        Posterior probability of 0, 1, 2, ... changes, estimated from ``draws`` exact posterior
+        draws (Monte Carlo SE at most :math:`0.5/\\sqrt{\\text{draws}}`).
+    size : float
+        Negative binomial size used (NaN otherwise).
+    level : float
+        Level of the intervals.
+    diagnostics : dict
+        Candidates kept by pruning, largest pruned weight, seasonal period, etc.
+    """
+
+    changepoints: list[int] = dataclasses.field(default_factory=list)
+    method: str = "bayes"
+    likelihood: str = "poisson"
+    segments: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    prior_change: float = float("nan")
+    penalty: float = float("nan")
+    log_evidence: float = float("nan")
+    n_changes_prob: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0))
+    size: float = float("nan")
+    level: float = 0.95
+    diagnostics: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def changepoint_times(self) -> list[Any]:
+        """Time labels of the change points (first period of each new segment)."""
+        times = self.estimates["time"].values
+        return [times[i] for i in self.changepoints]
+
+    def summary(self) -> str:
+        """A short plain-text report: method, change points with their probability, segments."""
+        est = self.estimates
+        lines = [f"Change points: method={self.method!r}, likelihood={self.likelihood!r}, "
+                 f"n={est.sizes['time']}, changes={len(self.changepoints)}"]
+        if self.method == "bayes" and self.n_changes_prob.size:
+            k = int(np.argmax(self.n_changes_prob))
+            lines.append(f"most probable number of changes: {k} "
+                         f"(posterior probability {self.n_changes_prob[k]:.2f})")
+        if np.isfinite(self.size):
+            lines.append(f"negative binomial size: {self.size:.4g}")
+        table = self.segments.copy()
+        if self.method == "bayes":
+            prob = est["prob_change"].values
+            window = [_window_prob(prob, s) for s in table["start"]]
+            table["prob_change_within_2"] = window
+            table.loc[0, "prob_change_within_2"] = np.nan
+        lines += ["", table.to_string(index=False, float_format=lambda v: f"{v:.4g}")]
+        return "\n".join(lines)
+
+
+def _window_prob(prob: np.ndarray, t: int, half_width: int = 2) -> float:
+    """Posterior probability of a change within ``half_width`` periods of ``t``."""
+    lo, hi = max(0, t - half_width), min(prob.size, t + half_width + 1)
+    return float(min(1.0, prob[lo:hi].sum()))
