@@ -56,17 +56,36 @@ def timings() -> None:
             print(f"| smooth_variances | {n_areas:,} | 1 | – | {t_gvf:.3f} |")
 
 
-def _replicates(n_reps: int, **design) -> dict[str, np.ndarray]:
+def _replicates(n_reps: int, outcome: str = "victim", pool: bool = False,
+                **design) -> dict[str, np.ndarray]:
     est, var, smooth = [], [], []
+    extra = {"period": "period", "pool": True} if pool else {}
     for rep in range(n_reps):
         sim = simulate_survey(random_seed=2026, sample_seed=10_000 + rep, **design)
-        ds = direct_estimates(sim.respondents, y="victim", area="area", weight="weight",
-                              strata="stratum", psu="psu", areas=sim.areas["area"])
+        ds = direct_estimates(sim.respondents, y=outcome, area="area", weight="weight",
+                              strata="stratum", psu="psu", areas=sim.areas["area"], **extra)
         est.append(ds["estimate"].values)
         var.append(ds["variance"].values)
         smooth.append(smooth_variances(ds, replace="all")["variance"].values)
+    column = "true_prevalence" if outcome == "victim" else "true_incidence_rate"
     return {"est": np.array(est), "var": np.array(var), "smooth": np.array(smooth),
-            "truth": sim.areas["true_prevalence"].to_numpy()}
+            "truth": sim.areas[column].to_numpy()}
+
+
+def _row(label: str, out: dict[str, np.ndarray], n_reps: int) -> str:
+    ok = np.isfinite(out["est"]).all(axis=0)
+    est, var, truth = out["est"][:, ok], out["var"][:, ok], out["truth"][ok]
+    m = int(ok.sum())
+    if m < 2:
+        return f"| {label} | {m} | – | – | – |"
+    sd = est.std(axis=0, ddof=1)
+    bias = est.mean(axis=0) - truth
+    bias_se = np.sqrt(np.sum(sd**2) / n_reps) / m
+    ratio = var.mean(axis=0) / sd**2
+    cover = (np.abs(est - truth) <= Z95 * np.sqrt(var)).mean(axis=1)
+    return (f"| {label} | {m} | {bias.mean():+.5f} ({bias_se:.5f}) | {ratio.mean():.3f} "
+            f"({ratio.std(ddof=1) / np.sqrt(m):.3f}) | {cover.mean():.4f} "
+            f"({cover.std(ddof=1) / np.sqrt(n_reps):.4f}) |")
 
 
 def validation(n_reps: int) -> None:
@@ -78,20 +97,7 @@ def validation(n_reps: int) -> None:
     for k in (3, 6, 12, 40, 100):
         out = _replicates(n_reps, n_areas=20, n_strata=2, psus_per_area=k,
                           respondents_per_psu=8)
-        ok = np.isfinite(out["est"]).all(axis=0)
-        est, var, truth = out["est"][:, ok], out["var"][:, ok], out["truth"][ok]
-        m = ok.sum()
-        if m < 2:
-            print(f"| {k} | {m} | – | – | – |")
-            continue
-        sd = est.std(axis=0, ddof=1)
-        bias = est.mean(axis=0) - truth
-        bias_se = np.sqrt(np.sum(sd**2) / n_reps) / m
-        ratio = var.mean(axis=0) / sd**2
-        cover = (np.abs(est - truth) <= Z95 * np.sqrt(var)).mean(axis=1)
-        print(f"| {k} | {m} | {bias.mean():+.5f} ({bias_se:.5f}) | {ratio.mean():.3f} "
-              f"({ratio.std(ddof=1) / np.sqrt(m):.3f}) | {cover.mean():.4f} "
-              f"({cover.std(ddof=1) / np.sqrt(n_reps):.4f}) |")
+        print(_row(str(k), out, n_reps))
 
     print(f"\nSmall areas (simulate_survey defaults: 100 areas, ~3 PSUs of ~15 respondents "
           f"per area), {n_reps} samples; areas sampled in at least 90% of them")
@@ -117,12 +123,32 @@ def validation(n_reps: int) -> None:
               f"{zero:.3f} |")
 
 
+def validation_other(n_reps: int) -> None:
+    print(f"\nOther settings, {n_reps} samples, 20 areas in 2 strata")
+    print("| setting | areas | mean bias (MC SE) | E[linearised var] / MC var (SE) | "
+          "95% coverage (MC SE) |")
+    print("|---|---:|---|---|---|")
+    out = _replicates(n_reps, outcome="incidents", n_areas=20, n_strata=2, psus_per_area=40,
+                      respondents_per_psu=8)
+    print(_row("incidence rate, 40 PSUs per area", out, n_reps))
+    out = _replicates(n_reps, pool=True, n_periods=3, n_areas=20, n_strata=2,
+                      psus_per_area=15, respondents_per_psu=8)
+    print(_row("prevalence, 3 years pooled, 15 PSUs per area-year", out, n_reps))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer replicates")
+    parser.add_argument("--part", choices=["all", "timings", "validation", "other"],
+                        default="all")
     args = parser.parse_args()
-    timings()
-    validation(100 if args.quick else 400)
+    n_reps = 100 if args.quick else 400
+    if args.part in ("all", "timings"):
+        timings()
+    if args.part in ("all", "validation"):
+        validation(n_reps)
+    if args.part in ("all", "other"):
+        validation_other(n_reps)
 
 
 if __name__ == "__main__":

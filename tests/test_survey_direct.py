@@ -112,6 +112,61 @@ def test_reproduces_r_svyby_domain_means(data_dir):
         assert est["se"].sel(area=dom).item() == pytest.approx(se, rel=1e-12)
 
 
+def _apiclus1(data_dir) -> pd.DataFrame:
+    return pd.read_csv(data_dir / "survey" / "apiclus1_subset.csv")
+
+
+@pytest.mark.parametrize("outcome, mean, se", [
+    ("api00", 644.169399, 23.5422),
+    ("api99", 606.978142, 24.2250),
+])
+def test_reproduces_r_survey_published_cluster_means(data_dir, outcome, mean, se):
+    # dclus1 <- svydesign(id=~dnum, weights=~pw, data=apiclus1, fpc=~fpc)
+    # svymean(~api00+api99+stype, dclus1), R survey documentation (example-summary page)
+    df = _apiclus1(data_dir).assign(everyone="all")
+    est = direct_estimates(df, y=outcome, area="everyone", weight="pw", psu="dnum", fpc="fpc")
+    assert est["estimate"].item() == pytest.approx(mean, abs=5e-7)
+    assert est["se"].item() == pytest.approx(se, abs=5e-5)
+
+
+@pytest.mark.parametrize("stype, share, se", [
+    ("E", 0.786885, 0.0463), ("H", 0.076503, 0.0268), ("M", 0.136612, 0.0296),
+])
+def test_reproduces_r_survey_published_cluster_proportions(data_dir, stype, share, se):
+    # a 0/1 outcome: the proportions of school types in svymean(~stype, dclus1)
+    df = _apiclus1(data_dir).assign(everyone="all")
+    df["is_type"] = (df["stype"] == stype).astype(int)
+    est = direct_estimates(df, y="is_type", area="everyone", weight="pw", psu="dnum",
+                           fpc="fpc")
+    assert est["estimate"].item() == pytest.approx(share, abs=5e-7)
+    assert est["se"].item() == pytest.approx(se, abs=5e-5)
+
+
+def test_reproduces_r_survey_published_cluster_domains(data_dir):
+    # svyby(~api99+api00, ~stype+sch.wide, dclus1, svymean, keep.var=TRUE), R survey
+    # documentation (example-domain page): domains cut across the 15 clusters
+    df = _apiclus1(data_dir)
+    df["domain"] = df["stype"] + "." + df["sch.wide"]
+    published = {  # domain: (api99, api00, SE api99, SE api00)
+        "E.No": (601.6667, 596.3333, 47.27582, 43.49010),
+        "E.Yes": (608.3485, 653.6439, 21.52493, 20.31720),
+        "H.No": (662.0000, 659.3333, 29.23003, 27.00275),
+        "H.Yes": (577.6364, 607.4545, 46.50125, 43.70468),
+        "M.No": (611.3750, 606.3750, 41.11886, 41.11686),
+    }
+    api99 = direct_estimates(df, y="api99", area="domain", weight="pw", psu="dnum", fpc="fpc")
+    api00 = direct_estimates(df, y="api00", area="domain", weight="pw", psu="dnum", fpc="fpc")
+    for dom, (m99, m00, se99, se00) in published.items():
+        assert api99["estimate"].sel(area=dom).item() == pytest.approx(m99, abs=5e-5)
+        assert api00["estimate"].sel(area=dom).item() == pytest.approx(m00, abs=5e-5)
+        assert api99["se"].sel(area=dom).item() == pytest.approx(se99, abs=5e-6)
+        assert api00["se"].sel(area=dom).item() == pytest.approx(se00, abs=5e-6)
+    by_type = direct_estimates(df, y="api99", area="stype", weight="pw", psu="dnum",
+                               fpc="fpc")
+    np.testing.assert_allclose(by_type["estimate"], [607.7917, 595.7143, 608.6000],
+                               atol=5e-5)
+
+
 def test_fpc_as_population_sizes_or_sampling_fractions(data_dir):
     df = _apistrat(data_dir).assign(everyone="all")
     with_fpc = direct_estimates(df, y="api00", area="everyone", weight="pw", strata="stype",

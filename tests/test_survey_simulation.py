@@ -59,9 +59,13 @@ def test_unbiased_and_linearised_variance_matches_monte_carlo(outcome):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("outcome", ["victim", "incidents"])
-def test_interval_coverage_many_psus(outcome):
-    est, var, truth = _replicates(1000, outcome=outcome, n_areas=40, n_strata=4,
-                                  psus_per_area=200, respondents_per_psu=2)
+def test_interval_coverage_in_the_asymptotic_regime(outcome):
+    # ~1,000 PSUs per area: the linearised variance has ~1,000 degrees of freedom and the
+    # (k-1)/k and E[1/k] effects of a random number k of PSUs per area are ~0.1%, so the 95%
+    # normal interval must cover at 95% within Monte Carlo error. With tens of PSUs per area
+    # it under-covers (0.926 with 40, 0.937 with 100): see the validation page.
+    est, var, truth = _replicates(1000, outcome=outcome, n_areas=16, n_strata=2,
+                                  psus_per_area=1000, respondents_per_psu=1)
     _check_bias_and_variance(est, var, truth)
     covered = np.abs(est - truth) <= Z95 * np.sqrt(var)
     per_rep = covered.mean(axis=1)

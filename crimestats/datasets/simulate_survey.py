@@ -154,7 +154,8 @@ def simulate_survey(n_areas: int = 100, *, n_strata: int | None = None,
     young_effect : float
         :math:`\\alpha`, log odds ratio of victimisation for young adults.
     oversample_young : float
-        :math:`r`, the over-sampling factor of young adults (1 = none).
+        :math:`r`, the over-sampling factor of young adults. With 1 nobody is over-sampled and
+        the weights vary only by stratum and non-response noise: they are not informative.
     weight_noise_sd : float
         SD of the log non-response adjustment of the weights.
     repeat_rate, repeat_slope : float
