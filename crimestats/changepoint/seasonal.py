@@ -61,7 +61,7 @@ def seasonal_factors(y: np.ndarray, period: int, *, multiplicative: bool = True,
     >>> t = np.arange(48)
     >>> y = 100 * (1 + 0.3 * (t % 12 == 11)) * np.where(t < 24, 1.0, 1.5)
     >>> f = seasonal_factors(y, 12, changepoints=[24])
-    >>> round(f[11] / f[0], 2)
+    >>> round(float(f[11] / f[0]), 2)
     1.3
     """
     if not isinstance(period, (int, np.integer)) or period < 2:
