@@ -11,7 +11,7 @@ from scipy import integrate, special, stats
 
 from crimestats import InputError
 from crimestats.sae import arcsin_fay_herriot, fay_herriot, logit_binomial, poisson_lognormal
-from crimestats.sae.prevalence import _area_posteriors, _marginal
+from crimestats.sae.prevalence import _area_posteriors, _beta_given_sigma, _Hyper, _marginal
 
 
 def _brute_loglik(family, eta0, y, n, sigma):
@@ -35,7 +35,7 @@ def test_quadrature_marginal_likelihood_and_gradient_match_brute_force(family):
     y, n = TINY[family]
     x = np.column_stack([np.ones(4), [0.0, 1.0, -1.0, 0.5]])
     params = np.array([-1.3 if family == "binomial" else 0.2, 0.4, np.log(0.7)])
-    value, grad = _marginal(params, family, x, y, n)
+    value, grad, hess = _marginal(params, family, x, y, n, hessian=True)
     brute = sum(_brute_loglik(family, x[i] @ params[:2], y[i], n[i], 0.7) for i in range(4))
     assert value == pytest.approx(brute, abs=1e-9)
     h = 1e-5
@@ -45,6 +45,9 @@ def test_quadrature_marginal_likelihood_and_gradient_match_brute_force(family):
         down[j] -= h
         fd = (_marginal(up, family, x, y, n)[0] - _marginal(down, family, x, y, n)[0]) / (2 * h)
         assert grad[j] == pytest.approx(fd, abs=1e-6)
+        if j < 2:  # Hessian in beta (Louis' identity) against differences of the gradient
+            fd_grad = (_marginal(up, family, x, y, n)[1] - _marginal(down, family, x, y, n)[1])
+            np.testing.assert_allclose(hess[:, j], fd_grad[:2] / (2 * h), atol=1e-5)
 
 
 @pytest.mark.parametrize("family", ["binomial", "poisson"])
@@ -52,8 +55,9 @@ def test_area_posterior_grid_matches_brute_force(family):
     y, n = TINY[family]
     x = np.column_stack([np.ones(4), [0.0, 1.0, -1.0, 0.5]])
     params = np.array([-1.3 if family == "binomial" else 0.2, 0.4, np.log(0.7)])
-    cov = np.zeros((3, 3))
-    post = _area_posteriors(family, x, y, n, params, cov, 0.9, 1.0)
+    hyper = _Hyper(np.array([np.log(0.7)]), np.ones(1), params[None, :2],
+                   np.zeros((1, 2, 2)), 0.0, True, np.log(0.7))
+    post = _area_posteriors(family, x, y, n, hyper, 0.9, 1.0)
     g = special.expit if family == "binomial" else np.exp
     for i in range(4):
         eta0 = x[i] @ params[:2]
@@ -75,33 +79,34 @@ def test_area_posterior_grid_matches_brute_force(family):
         assert post["lower"][i] == pytest.approx(g(q05), rel=1e-4)
 
 
-def test_ml_estimates_are_a_stationary_point_of_the_brute_force_likelihood(rng):
-    """The fitted (beta, log sigma) zero the gradient of the likelihood computed by quad."""
+def test_conditional_mode_of_beta_is_stationary_for_the_brute_force_likelihood(rng):
+    """For fixed sigma_u, the Newton mode of beta zeroes the gradient of the likelihood by quad,
+    and the reported log-likelihood is the brute-force one at the posterior mode of sigma_u."""
     m = 8
     n = rng.integers(20, 120, m).astype(float)
     xcov = rng.normal(size=m)
     p = special.expit(-2 + 0.5 * xcov + rng.normal(0, 0.6, m))
     y = rng.binomial(n.astype(int), p).astype(float)
-    fit = logit_binomial(y / n, n, xcov)
     x = np.column_stack([np.ones(m), xcov])
 
-    def loglik(theta):
-        return sum(_brute_loglik("binomial", x[i] @ theta[:2], y[i], n[i], np.exp(theta[2]))
-                   for i in range(m))
-    theta = np.append(fit.beta, 0.5 * np.log(fit.sigma2_u))
+    def loglik(beta, sigma):
+        return sum(_brute_loglik("binomial", x[i] @ beta, y[i], n[i], sigma) for i in range(m))
+    beta, info, value, ok = _beta_given_sigma("binomial", x, y, n, np.log(0.6), np.zeros(2))
+    assert ok
     h = 1e-4
-    for j in range(3):
-        up, down = theta.copy(), theta.copy()
-        up[j] += h
-        down[j] -= h
-        assert (loglik(up) - loglik(down)) / (2 * h) == pytest.approx(0.0, abs=1e-4)
+    for j in range(2):
+        step = np.zeros(2)
+        step[j] = h
+        grad = (loglik(beta + step, 0.6) - loglik(beta - step, 0.6)) / (2 * h)
+        assert grad == pytest.approx(0.0, abs=1e-5)
+        curv = (loglik(beta + step, 0.6) - 2 * loglik(beta, 0.6) + loglik(beta - step, 0.6))
+        assert -curv / h**2 == pytest.approx(info[j, j], rel=1e-3)
+    assert value == pytest.approx(loglik(beta, 0.6), abs=1e-8)
+    fit = logit_binomial(y / n, n, xcov)
+    s_mode = fit.diagnostics["sigma_u_mode"]
+    b_mode, *_ = _beta_given_sigma("binomial", x, y, n, np.log(s_mode), fit.beta)
     const = np.sum(special.gammaln(n + 1) - special.gammaln(y + 1) - special.gammaln(n - y + 1))
-    assert fit.loglik == pytest.approx(loglik(theta) + const, abs=1e-8)
-    # curvature check: the likelihood is lower a small step away in every direction
-    for j in range(3):
-        step = np.zeros(3)
-        step[j] = 0.05
-        assert loglik(theta + step) < loglik(theta) and loglik(theta - step) < loglik(theta)
+    assert fit.loglik == pytest.approx(loglik(b_mode, s_mode) + const, abs=1e-6)
 
 
 def test_logit_binomial_estimates_in_range_and_out_of_sample_areas(rng):
@@ -183,41 +188,49 @@ def test_bad_input(call, match):
         call()
 
 
-def _simulate_prevalence(rng, m=120, sigma_u=0.4):
+def _simulate_prevalence(rng, overdispersed, m=120, sigma_u=0.4):
+    """Binomial data from the model (deff 1), or beta-binomial with design effect 1.4."""
     x = rng.normal(size=m)
     n = rng.integers(20, 250, m).astype(float)
     truth = special.expit(-2.8 + 0.4 * x + rng.normal(0, sigma_u, m))
+    if not overdispersed:
+        return x, n, truth, rng.binomial(n.astype(int), truth) / n, 1.0
     deff = 1.4
-    # cluster-like over-dispersion: beta-binomial with design effect deff
-    rho = (deff - 1) / (n - 1)
+    rho = (deff - 1) / (n - 1)  # beta-binomial: variance inflated by exactly deff
     a = truth * (1 - rho) / rho
     b = (1 - truth) * (1 - rho) / rho
-    direct = rng.binomial(n.astype(int), rng.beta(a, b)) / n
-    return x, n, truth, direct, deff
+    return x, n, truth, rng.binomial(n.astype(int), rng.beta(a, b)) / n, deff
 
 
 @pytest.mark.slow
-def test_simulation_logit_binomial_beats_direct_and_fh_and_covers(rng):
+@pytest.mark.parametrize("overdispersed", [False, True])
+def test_simulation_logit_binomial_beats_direct_and_fh_and_covers(rng, overdispersed):
+    """200 replicates of 120 areas: coverage of 90% intervals, RMSE against direct, FH, arcsine.
+
+    Coverage is asserted for data from the model (binomial); with a design effect the
+    effective-sample-size binomial only matches the first two moments, and the coverage found
+    is reported in docs/validation/sae-models.md.
+    """
     reps, level = 200, 0.9
-    cover, err_model, err_direct, err_fh, err_arcsin, bias = [], [], [], [], [], []
+    cover, err = [], {"model": [], "direct": [], "fh": [], "arcsin": []}
+    bias = []
     for _ in range(reps):
-        x, n, truth, direct, deff = _simulate_prevalence(rng)
-        fit = logit_binomial(direct, n, x, design_effect=deff, level=level)
-        est = fit.estimates
+        x, n, truth, direct, deff = _simulate_prevalence(rng, overdispersed)
+        est = logit_binomial(direct, n, x, design_effect=deff, level=level).estimates
         cover.append(np.mean((est["lower"] <= truth) & (truth <= est["upper"])))
-        err_model.append(np.mean((est["estimate"].values - truth) ** 2))
+        err["model"].append(np.mean((est["estimate"].values - truth) ** 2))
         bias.append(np.mean(est["estimate"].values - truth))
-        err_direct.append(np.mean((direct - truth) ** 2))
+        err["direct"].append(np.mean((direct - truth) ** 2))
         d = np.maximum(direct * (1 - direct), 0.5 / n) * deff / n
         fh = fay_herriot(direct, d, x)
-        err_fh.append(np.mean((fh.estimates["estimate"].values - truth) ** 2))
+        err["fh"].append(np.mean((fh.estimates["estimate"].values - truth) ** 2))
         arc = arcsin_fay_herriot(direct, n, x, design_effect=deff)
-        err_arcsin.append(np.mean((arc.estimates["estimate"].values - truth) ** 2))
-    coverage = np.mean(cover)
-    mc_se = np.sqrt(level * (1 - level) / (reps * 120))
-    rmse = {k: np.sqrt(np.mean(v)) for k, v in
-            {"model": err_model, "direct": err_direct, "fh": err_fh, "arcsin": err_arcsin}.items()}
-    print(f"logit-binomial coverage {coverage:.4f} (MC se {mc_se:.4f}); rmse {rmse}; "
-          f"bias {np.mean(bias):.5f}")
-    assert abs(coverage - level) < 2 * mc_se + 0.005
+        err["arcsin"].append(np.mean((arc.estimates["estimate"].values - truth) ** 2))
+    cover = np.array(cover)
+    coverage, mc_se = cover.mean(), cover.std(ddof=1) / np.sqrt(reps)
+    rmse = {k: float(np.sqrt(np.mean(v))) for k, v in err.items()}
+    print(f"\noverdispersed={overdispersed}: coverage {coverage:.4f} (MC se {mc_se:.4f}); "
+          f"rmse {rmse}; mean bias {np.mean(bias):.6f} (se {np.std(bias) / np.sqrt(reps):.6f})")
+    if not overdispersed:
+        assert abs(coverage - level) < 2 * mc_se
     assert rmse["model"] < rmse["direct"] and rmse["model"] < rmse["fh"]
