@@ -266,6 +266,8 @@ def test_flags_for_awkward_areas():
     assert est["n"].sel(area="empty").item() == 0
     assert est["sum_weights"].sel(area="empty").item() == 0.0
     assert np.isnan(est["n_effective"].sel(area="onepsu").item())
+    for area in ("single", "onepsu", "novictim"):
+        assert np.isnan(est["deff"].sel(area=area).item())
     # other areas' variances are unaffected by the awkward ones only through the design
     assert np.isfinite(est["variance"].sel(area="a").item())
 

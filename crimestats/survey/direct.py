@@ -98,7 +98,8 @@ def direct_estimates(data: pd.DataFrame, y: str, area: str, weight: str, *,
           mean under simple random sampling with replacement of the same size,
           :math:`S_d^2/n_d` with :math:`S_d^2 = \\frac{n_d}{n_d-1}
           \\sum_{i\\in d} w_i (y_i - \\hat\\theta_d)^2 / \\sum_{i \\in d} w_i`
-          (R's ``deff="replace"``);
+          (R's ``deff="replace"``); NaN for flagged areas whose variance is zero by
+          construction (one PSU, constant outcome);
         - ``deff_weights``: Kish's design effect of unequal weights,
           :math:`n_d \\sum w_i^2 / (\\sum w_i)^2`;
         - ``n_effective``: ``n / deff`` (NaN where the variance is zero);
@@ -261,7 +262,7 @@ def _assemble(m: DomainMoments, dims: tuple[str, ...], coords: dict[str, Any], s
         cv = se / np.abs(est)
         cv[est == 0] = np.nan
         deff = m.variance / (m.unit_variance / m.n)
-        deff[m.constant] = np.nan
+        deff[m.constant | (m.n_psu < 2)] = np.nan  # no usable variance, no design effect
         n_eff = np.where(m.variance > 0, m.n / deff, np.nan)
         deff_w = m.n * m.sum_weights_sq / m.sum_weights**2
     lower, upper = normal_interval(est, se, level)
