@@ -3,16 +3,21 @@
 * :func:`detect` — change points of one series: exact Bayesian product-partition recursion
   (posterior probability of a change at each time) or PELT, with Poisson, negative binomial
   and normal segment models, exposure and seasonality.
+* :func:`attribute` — how much of a change in recorded crime is incidence (from the survey),
+  reporting or recording (from control offences), with posterior probabilities.
 """
 
 from __future__ import annotations
 
 from ._results import ChangepointResult
+from .attribution import AttributionResult, attribute
 from .detect import detect
 from .seasonal import seasonal_factors
 from .segment_models import estimate_size, robust_noise_sd
 
 __all__ = [
+    "AttributionResult",
+    "attribute",
     "ChangepointResult",
     "detect",
     "estimate_size",

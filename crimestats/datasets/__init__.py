@@ -27,6 +27,13 @@ from .simulate_hidden import (
     simulate_capture_histories,
     simulate_dark_figure,
 )
+from .simulate_series import (
+    ATTRIBUTION_SCENARIOS,
+    SimulatedAttribution,
+    SimulatedSeries,
+    simulate_attribution,
+    simulate_changepoint_series,
+)
 from .simulate_survey import SimulatedSurvey, simulate_survey
 from .survey_tables import (
     CSEW_MEASURES,
@@ -60,4 +67,9 @@ __all__ = [
     "SimulatedDarkFigure",
     "simulate_capture_histories",
     "simulate_dark_figure",
+    "ATTRIBUTION_SCENARIOS",
+    "SimulatedAttribution",
+    "SimulatedSeries",
+    "simulate_attribution",
+    "simulate_changepoint_series",
 ]
