@@ -160,5 +160,8 @@ def test_simulation_coverage_and_rmse():
         e_dir.append(np.mean((y - theta) ** 2))
     cover = np.asarray(cover)
     mc_se = cover.std(ddof=1) / np.sqrt(reps)
+    print(f"STFH: coverage {cover.mean():.4f} (MC SE {mc_se:.4f}), RMSE stfh "
+          f"{np.sqrt(np.mean(e_st)):.4f} fh {np.sqrt(np.mean(e_fh)):.4f} direct "
+          f"{np.sqrt(np.mean(e_dir)):.4f}")
     assert abs(cover.mean() - 0.90) < 2 * mc_se + 0.005, (cover.mean(), mc_se)
     assert np.mean(e_st) < np.mean(e_fh) < np.mean(e_dir)

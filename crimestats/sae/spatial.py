@@ -277,8 +277,11 @@ def _fit_variance_components(method: str, y: np.ndarray, d: np.ndarray, x: np.nd
             new[0] = 0.5 * theta[0]
         denom = np.where(theta == 0.0, 1e-4, np.abs(theta))
         change = np.max(np.abs(new - theta) / denom)
+        # round-off floor on a flat likelihood: stop when the step's predicted gain in the
+        # (restricted) log-likelihood is below 1e-12 in absolute terms
+        gain = 0.5 * float(score @ (new - theta))
         theta = new
-        if change < tol:
+        if change < tol or abs(gain) < 1e-12:
             return float(theta[0]), float(theta[1]), True, iteration
     return float(theta[0]), float(theta[1]), False, max_iter
 
