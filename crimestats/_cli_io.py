@@ -130,7 +130,7 @@ def split_names(text: str | None) -> list[str]:
 def document(command: str, *, file: str | None, rows: int | None, model: dict[str, Any],
              estimates: pd.DataFrame, captured: Sequence[str] = ()) -> dict[str, Any]:
     """The JSON document every ``--json`` command prints (schema ``crimestats-cli/1``)."""
-    records = json_safe(estimates.reset_index().to_dict(orient="records"))
+    records = _records(estimates.reset_index())
     return {
         "schema": "crimestats-cli/1",
         "crimestats_version": __version__,
@@ -142,10 +142,15 @@ def document(command: str, *, file: str | None, rows: int | None, model: dict[st
     }
 
 
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON-ready dicts of plain Python values; NaN and infinities become None."""
+    frame = frame.replace([np.inf, -np.inf], np.nan)
+    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+
+
 def write_json(doc: dict[str, Any], stream: TextIO) -> None:
-    """Write a JSON document (strict JSON: NaN already turned into null)."""
-    json.dump(doc, stream, indent=2, allow_nan=False)
-    stream.write("\n")
+    """Write a JSON document (strict JSON: NaN already turned into null) in one write."""
+    stream.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
 
 
 @contextlib.contextmanager

@@ -3,8 +3,8 @@
 Boundaries and neighbour lists were built by dissolving 2013 local-authority boundaries
 (Office for National Statistics / Ordnance Survey, via the ``martinjc/UK-GeoJSON`` project) into
 2017 police force areas (PFA) and community safety partnerships (CSP). They are published under
-CC BY 4.0: "Contains National Statistics data © Crown copyright and database right 2017;
-contains OS data © Crown copyright and database right 2017". The LAD → CSP → PFA lookup is ONS
+CC BY 4.0: "Contains National Statistics data © Crown copyright and database right;
+contains OS data © Crown copyright and database right". The LAD → CSP → PFA lookup is ONS
 data under the Open Government Licence v3.0: "Contains public sector information licensed under
 the Open Government Licence v3.0."
 
@@ -127,8 +127,8 @@ def load_pfa_adjacency(as_matrix: bool = False) -> pd.DataFrame:
     Notes
     -----
     Built from local-authority boundaries (ONS/OS via martinjc/UK-GeoJSON), CC BY 4.0,
-    "Contains National Statistics data © Crown copyright and database right 2017; contains OS
-    data © Crown copyright and database right 2017". Every force has at least one neighbour.
+    "Contains National Statistics data © Crown copyright and database right; contains OS
+    data © Crown copyright and database right". Every force has at least one neighbour.
 
     Examples
     --------
@@ -195,8 +195,8 @@ def load_pfa_boundaries() -> dict[str, Any]:
     Notes
     -----
     Dissolved from 2013 local-authority boundaries (ONS/OS via martinjc/UK-GeoJSON), CC BY 4.0,
-    "Contains National Statistics data © Crown copyright and database right 2017; contains OS
-    data © Crown copyright and database right 2017". Draw it with
+    "Contains National Statistics data © Crown copyright and database right; contains OS
+    data © Crown copyright and database right". Draw it with
     :func:`crimestats.plotting.choropleth` (no geopandas needed).
 
     Examples
