@@ -68,13 +68,15 @@ def design(histories: np.ndarray, counts: np.ndarray, terms: tuple[Term, ...]
     return keep, x, tuple(empty)
 
 
-def irls_poisson(x: np.ndarray, y: np.ndarray, *, tol: float = 1e-12, max_iter: int = 100
+def irls_poisson(x: np.ndarray, y: np.ndarray, *, start: np.ndarray | None = None,
+                 tol: float = 1e-12, max_iter: int = 100
                  ) -> tuple[np.ndarray, np.ndarray, float]:
     """Poisson GLM with log link by iteratively reweighted least squares.
 
+    ``start`` (positive fitted means, e.g. from a smaller model) warm-starts the iterations.
     Returns the coefficients, the inverse Fisher information ``(X' W X)^{-1}`` and the deviance.
     """
-    mu = y + 0.5
+    mu = y + 0.5 if start is None else start
     eta = np.log(mu)
     dev_old = np.inf
     for _ in range(max_iter):
@@ -97,10 +99,21 @@ def _deviance(y: np.ndarray, mu: np.ndarray) -> float:
     return float(2.0 * np.sum(term - (y - mu)))
 
 
-def fit_model(histories: np.ndarray, counts: np.ndarray, terms: tuple[Term, ...]) -> LoglinearFit:
-    """Fit the log-linear model with main effects and the given two-list ``terms``."""
+def fit_model(histories: np.ndarray, counts: np.ndarray, terms: tuple[Term, ...],
+              start: LoglinearFit | None = None) -> LoglinearFit:
+    """Fit the log-linear model with main effects and the given two-list ``terms``.
+
+    ``start``: a fit of a smaller model whose fitted means warm-start the iterations.
+    """
     keep, x, empty = design(histories, counts, terms)
-    beta, cov, dev = irls_poisson(x, counts[keep])
+    mu0 = None
+    if start is not None:
+        full = np.zeros(histories.shape[0])
+        full[start.keep] = start.fitted
+        mu0 = full[keep]
+        if not np.all(mu0 > 0):
+            mu0 = None
+    beta, cov, dev = irls_poisson(x, counts[keep], start=mu0)
     return LoglinearFit(
         terms=tuple(terms), empty_terms=empty, keep=keep, beta=beta,
         intercept_se=float(np.sqrt(cov[0, 0])), fitted=np.exp(x @ beta), deviance=dev,
@@ -215,7 +228,7 @@ def stepwise(histories: np.ndarray, counts: np.ndarray, pthresh: float = 0.02
         terms = terms + (pairs[chosen],)
         included[chosen] = True
         path.append((pairs[chosen], float(pvals[chosen])))
-        fit = fit_model(histories, counts, terms)
+        fit = fit_model(histories, counts, terms, start=fit)
     return fit, path
 
 
