@@ -27,8 +27,8 @@ def multiple_systems(table: pd.DataFrame, method: str = "loglinear", *,
                      lists: list[str] | None = None, count: str | None = "count",
                      strata: str | None = None, level: float = 0.95,
                      interval: str | None = None, pthresh: float = 0.02, n_boot: int = 1000,
-                     n_classes: int = 10, chains: int = 4, burn: int = 2000, draws: int = 1000,
-                     thin: int = 3, delta: float | None = None,
+                     n_classes: int = 10, chains: int = 4, burn: int = 5000, draws: int = 1000,
+                     thin: int = 5, delta: float | None = None,
                      max_missing: float | None = None, grid_size: int = 2001,
                      random_seed: Any = None) -> MultipleSystemsResult:
     """Estimate the size of a population, including those on no list, from overlapping lists.
