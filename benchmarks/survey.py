@@ -14,6 +14,7 @@ import argparse
 import time
 
 import numpy as np
+from scipy import stats
 
 from crimestats.datasets import simulate_survey
 from crimestats.survey import direct_estimates, smooth_variances
@@ -58,18 +59,20 @@ def timings() -> None:
 
 def _replicates(n_reps: int, outcome: str = "victim", pool: bool = False,
                 **design) -> dict[str, np.ndarray]:
-    est, var, smooth = [], [], []
+    est, var, smooth, dof = [], [], [], []
     extra = {"period": "period", "pool": True} if pool else {}
     for rep in range(n_reps):
         sim = simulate_survey(random_seed=2026, sample_seed=10_000 + rep, **design)
         ds = direct_estimates(sim.respondents, y=outcome, area="area", weight="weight",
-                              strata="stratum", psu="psu", areas=sim.areas["area"], **extra)
+                              strata="stratum", psu="psu", areas=sim.areas["area"],
+                              df="domain", **extra)
         est.append(ds["estimate"].values)
         var.append(ds["variance"].values)
+        dof.append(ds["df"].values)
         smooth.append(smooth_variances(ds, replace="all")["variance"].values)
     column = "true_prevalence" if outcome == "victim" else "true_incidence_rate"
     return {"est": np.array(est), "var": np.array(var), "smooth": np.array(smooth),
-            "truth": sim.areas[column].to_numpy()}
+            "df": np.array(dof), "truth": sim.areas[column].to_numpy()}
 
 
 def _row(label: str, out: dict[str, np.ndarray], n_reps: int) -> str:
@@ -77,23 +80,26 @@ def _row(label: str, out: dict[str, np.ndarray], n_reps: int) -> str:
     est, var, truth = out["est"][:, ok], out["var"][:, ok], out["truth"][ok]
     m = int(ok.sum())
     if m < 2:
-        return f"| {label} | {m} | – | – | – |"
+        return f"| {label} | {m} | – | – | – | – |"
     sd = est.std(axis=0, ddof=1)
     bias = est.mean(axis=0) - truth
     bias_se = np.sqrt(np.sum(sd**2) / n_reps) / m
     ratio = var.mean(axis=0) / sd**2
     cover = (np.abs(est - truth) <= Z95 * np.sqrt(var)).mean(axis=1)
+    t_quant = stats.t.ppf(0.975, out["df"][:, ok])
+    cover_t = (np.abs(est - truth) <= t_quant * np.sqrt(var)).mean(axis=1)
     return (f"| {label} | {m} | {bias.mean():+.5f} ({bias_se:.5f}) | {ratio.mean():.3f} "
             f"({ratio.std(ddof=1) / np.sqrt(m):.3f}) | {cover.mean():.4f} "
-            f"({cover.std(ddof=1) / np.sqrt(n_reps):.4f}) |")
+            f"({cover.std(ddof=1) / np.sqrt(n_reps):.4f}) | {cover_t.mean():.4f} "
+            f"({cover_t.std(ddof=1) / np.sqrt(n_reps):.4f}) |")
 
 
 def validation(n_reps: int) -> None:
     print(f"\nDirect estimates of prevalence, {n_reps} samples of the same 20 areas "
           "(2 strata, 8 respondents per PSU); areas sampled in every replicate")
     print("| PSUs per area (mean) | areas | mean bias (MC SE) | E[linearised var] / MC var "
-          "(SE) | 95% coverage (MC SE) |")
-    print("|---:|---:|---|---|---|")
+          "(SE) | 95% coverage, normal (MC SE) | 95% coverage, df='domain' (MC SE) |")
+    print("|---:|---:|---|---|---|---|")
     for k in (3, 6, 12, 40, 100):
         out = _replicates(n_reps, n_areas=20, n_strata=2, psus_per_area=k,
                           respondents_per_psu=8)
@@ -105,29 +111,32 @@ def validation(n_reps: int) -> None:
     sampled = np.isfinite(out["est"])
     keep = sampled.mean(axis=0) >= 0.9
     rows = []
-    for name in ("var", "smooth"):
+    for name, use_t in (("var", False), ("var", True), ("smooth", False)):
         ratios, covers, zero = [], [], []
         for i in np.flatnonzero(keep):
             s = sampled[:, i]
             e, v = out["est"][s, i], out[name][s, i]
+            quant = stats.t.ppf(0.975, out["df"][s, i]) if use_t else Z95
             mc = e.var(ddof=1)
             ratios.append(np.mean(v) / mc)
-            covers.append(np.mean(np.abs(e - out["truth"][i]) <= Z95 * np.sqrt(v)))
+            covers.append(np.mean(np.abs(e - out["truth"][i]) <= quant * np.sqrt(v)))
             zero.append(np.mean(v == 0))
-        rows.append((name, np.median(ratios), np.mean(covers), np.mean(zero)))
-    print("| variance | areas | median E[var]/MC var | mean 95% coverage | share zero |")
-    print("|---|---:|---:|---:|---:|")
+        rows.append((name, use_t, np.median(ratios), np.mean(covers), np.mean(zero)))
+    print("| variance | interval | areas | median E[var]/MC var | mean 95% coverage | "
+          "share zero |")
+    print("|---|---|---:|---:|---:|---:|")
     labels = {"var": "direct (linearised)", "smooth": "GVF (`smooth_variances`, deff)"}
-    for name, ratio, cover, zero in rows:
-        print(f"| {labels[name]} | {int(keep.sum())} | {ratio:.3f} | {cover:.4f} | "
+    for name, use_t, ratio, cover, zero in rows:
+        kind = "t, df='domain'" if use_t else "normal"
+        print(f"| {labels[name]} | {kind} | {int(keep.sum())} | {ratio:.3f} | {cover:.4f} | "
               f"{zero:.3f} |")
 
 
 def validation_other(n_reps: int) -> None:
     print(f"\nOther settings, {n_reps} samples, 20 areas in 2 strata")
     print("| setting | areas | mean bias (MC SE) | E[linearised var] / MC var (SE) | "
-          "95% coverage (MC SE) |")
-    print("|---|---:|---|---|---|")
+          "95% coverage, normal (MC SE) | 95% coverage, df='domain' (MC SE) |")
+    print("|---|---:|---|---|---|---|")
     out = _replicates(n_reps, outcome="incidents", n_areas=20, n_strata=2, psus_per_area=40,
                       respondents_per_psu=8)
     print(_row("incidence rate, 40 PSUs per area", out, n_reps))

@@ -368,11 +368,11 @@ def test_pooling_rescales_weights_and_nests_strata_in_periods(rule):
 
 # ---- bad input ---------------------------------------------------------------------------
 
-def _call(df, **kwargs):
+def _call(data, **kwargs):
     args = {"y": "victim", "area": "area", "weight": "weight", "strata": "stratum",
             "psu": "psu"}
     args.update(kwargs)
-    return direct_estimates(df, **args)
+    return direct_estimates(data, **args)
 
 
 @pytest.mark.parametrize("mutate, pattern", [
@@ -441,3 +441,28 @@ def test_netcdf_round_trip(tmp_path):
     back = xr.load_dataset(path, engine="h5netcdf")
     assert back["flag"].values.tolist() == ["ok", "ok", "no_sample"]
     np.testing.assert_allclose(back["variance"], est["variance"], equal_nan=True)
+
+
+# ---- degrees of freedom of the interval --------------------------------------------------
+
+def test_t_intervals_with_given_or_domain_degrees_of_freedom():
+    from scipy import stats
+
+    normal = _call(_frame())
+    assert np.isinf(normal["df"]).all() and normal.attrs["df"] == "normal"
+    fixed = _call(_frame(), df=5, level=0.9)
+    half = stats.t.ppf(0.95, 5) * fixed["se"]
+    np.testing.assert_allclose(fixed["upper"] - fixed["estimate"], half, rtol=1e-12)
+    np.testing.assert_allclose(fixed["estimate"] - fixed["lower"], half, rtol=1e-12)
+    rows = ROWS + [("onepsu", 2, 3, 5.0, 1, 1), ("onepsu", 2, 3, 7.0, 0, 0)]
+    dom = _call(_frame(rows), df="domain", areas=["a", "b", "onepsu", "none"])
+    # a: PSUs (1,1) (1,2) (2,1) (2,2) (3,1) (3,2) in 3 strata -> 6 - 3 = 3
+    # b: PSUs (1,1) (1,2) (1,3) (2,2) (2,3) in 2 strata -> 5 - 2 = 3; one PSU -> at least 1
+    np.testing.assert_array_equal(dom["df"].values[:3], [3.0, 3.0, 1.0])
+    assert np.isnan(dom["df"].values[3])
+    half_a = stats.t.ppf(0.975, 3) * dom["se"].sel(area="a").item()
+    assert dom["upper"].sel(area="a").item() == pytest.approx(
+        dom["estimate"].sel(area="a").item() + half_a, rel=1e-12)
+    for bad in ("psu", 0, -2.0, [1, 2]):
+        with pytest.raises(crimestats.InputError, match="df"):
+            _call(_frame(), df=bad)

@@ -44,6 +44,7 @@ class DomainMoments:
     unit_variance: np.ndarray
     constant: np.ndarray
     in_lonely_stratum: np.ndarray
+    n_strata: np.ndarray
 
 
 def _group_sums(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -152,4 +153,5 @@ def domain_means(y: np.ndarray, w: np.ndarray, domain: np.ndarray, n_domains: in
     in_lonely[dh_domain[lonely]] = True
     return DomainMoments(estimate=est, variance=var, n=n, n_psu=n_psu_domain, sum_weights=sw,
                          sum_weights_sq=sww, unit_variance=unit_var, constant=constant,
-                         in_lonely_stratum=in_lonely)
+                         in_lonely_stratum=in_lonely,
+                         n_strata=np.bincount(dh_domain, minlength=n_domains).astype(np.int64))

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
+from scipy import stats
 
 from .._validate import check_choice, check_level
 from ..errors import InputError
@@ -25,7 +26,8 @@ def direct_estimates(data: pd.DataFrame, y: str, area: str, weight: str, *,
                      period: str | None = None, pool: bool = False,
                      pool_weights: str = "equal", fpc: str | None = None,
                      areas: Sequence[Any] | None = None, scale: float = 1.0,
-                     level: float = 0.95, lonely_psu: str = "adjust") -> xr.Dataset:
+                     level: float = 0.95, df: float | str | None = None,
+                     lonely_psu: str = "adjust") -> xr.Dataset:
     """Weighted (Hájek) direct estimates per area with Taylor-linearised sampling variances.
 
     One row of ``data`` per respondent. For a 0/1 outcome (victimised or not) the estimate is
@@ -74,8 +76,15 @@ def direct_estimates(data: pd.DataFrame, y: str, area: str, weight: str, *,
         Multiplier of the estimate (e.g. 100 or 1000); the variance is multiplied by its
         square.
     level : float
-        Level of the normal (Wald) interval ``lower``/``upper``, as R's ``confint`` with
-        ``df=Inf``.
+        Level of the interval ``lower``/``upper``.
+    df : None, float or "domain"
+        Degrees of freedom of the interval. None (default): normal quantiles, as R's
+        ``confint`` with ``df=Inf``. A number: Student-t quantiles with that many degrees of
+        freedom for every area (e.g. R's ``degf(design)``, PSUs minus strata). ``"domain"``:
+        per area, the number of PSUs with respondents in the area minus the number of strata
+        they lie in (at least 1), as Korn and Graubard (1999) recommend for domains with few
+        PSUs; the interval is then wider where the variance rests on few PSUs. The degrees of
+        freedom used are returned in ``df``.
     lonely_psu : {"adjust", "remove", "average", "fail"}
         Rule for a stratum with a single PSU (R's ``survey.lonely.psu``). ``"adjust"``
         (default) centres that PSU's total at the grand mean of the PSU totals (zero for
@@ -103,6 +112,7 @@ def direct_estimates(data: pd.DataFrame, y: str, area: str, weight: str, *,
         - ``deff_weights``: Kish's design effect of unequal weights,
           :math:`n_d \\sum w_i^2 / (\\sum w_i)^2`;
         - ``n_effective``: ``n / deff`` (NaN where the variance is zero);
+        - ``df``: degrees of freedom of the interval (``inf`` for the normal interval);
         - ``flag``: ``"ok"``, ``"no_sample"`` (no respondent), ``"single_respondent"``,
           ``"single_psu"`` (all respondents in one PSU: the linearised variance is exactly
           zero), ``"zero_variance"`` (the outcome is constant in the area, e.g. no victim) or
@@ -137,6 +147,7 @@ def direct_estimates(data: pd.DataFrame, y: str, area: str, weight: str, *,
 
     References
     ----------
+    Korn, E. L. and Graubard, B. I. (1999). *Analysis of Health Surveys*. Wiley, sect. 5.2.
     Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley, ch. 2–3.
     Wolter, K. (2007). *Introduction to Variance Estimation*, 2nd ed. Springer, ch. 6.
 
@@ -198,7 +209,7 @@ def direct_estimates(data: pd.DataFrame, y: str, area: str, weight: str, *,
 
     moments = domain_means(design.y, weights, domain, n_domains, design.stratum, design.psu,
                            design.fpc_factor, lonely_psu)
-    ds = _assemble(moments, dims, coords, scale, level)
+    ds = _assemble(moments, dims, coords, scale, level, _check_df(df))
     ds.attrs.update({
         "level": level,
         "outcome": y,
@@ -208,6 +219,7 @@ def direct_estimates(data: pd.DataFrame, y: str, area: str, weight: str, *,
         "variance_method": "Taylor linearisation, with-replacement PSUs (ultimate cluster)",
         "deff_definition": "linearised variance / (S^2/n), SRS with replacement",
         "lonely_psu": lonely_psu,
+        "df": "normal" if df is None else df,
         "fpc": fpc is not None,
         "outcome_type": "proportion" if np.isin(design.y, (0.0, 1.0)).all() else "mean",
     })
@@ -252,8 +264,20 @@ def _fail_on_lonely(data: pd.DataFrame, design: Any, strata: str | None) -> None
         )
 
 
+def _check_df(df: float | str | None) -> float | str | None:
+    if df is None or (isinstance(df, str) and df == "domain"):
+        return df
+    try:
+        value = float(df)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not value > 0:
+        raise InputError(f"`df` must be None, a positive number or 'domain'; received {df!r}.")
+    return value
+
+
 def _assemble(m: DomainMoments, dims: tuple[str, ...], coords: dict[str, Any], scale: float,
-              level: float) -> xr.Dataset:
+              level: float, df: float | str | None) -> xr.Dataset:
     shape = tuple(len(coords[d]) for d in dims)
     est = m.estimate * scale
     var = m.variance * scale**2
@@ -265,7 +289,18 @@ def _assemble(m: DomainMoments, dims: tuple[str, ...], coords: dict[str, Any], s
         deff[m.constant | (m.n_psu < 2)] = np.nan  # no usable variance, no design effect
         n_eff = np.where(m.variance > 0, m.n / deff, np.nan)
         deff_w = m.n * m.sum_weights_sq / m.sum_weights**2
-    lower, upper = normal_interval(est, se, level)
+    if df is None:
+        dof = np.full(est.shape, np.inf)
+        lower, upper = normal_interval(est, se, level)
+    else:
+        if df == "domain":
+            dof = np.maximum(m.n_psu - m.n_strata, 1).astype(float)
+            dof[m.n == 0] = np.nan
+        else:
+            dof = np.full(est.shape, float(df))
+        with np.errstate(invalid="ignore"):
+            half = stats.t.ppf(0.5 + level / 2.0, dof) * se
+        lower, upper = est - half, est + half
 
     flag = np.full(est.shape, "ok", dtype=object)
     flag[m.in_lonely_stratum] = "lonely_psu"
@@ -295,6 +330,7 @@ def _assemble(m: DomainMoments, dims: tuple[str, ...], coords: dict[str, Any], s
         "deff_weights": (dims, grid(deff_w)),
         "sum_weights": (dims, grid(sum_w)),
         "flag": (dims, grid(flag.astype(str))),
+        "df": (dims, grid(dof)),
     }
     ds = xr.Dataset(data, coords=coords)
     ds["lower"].attrs["level"] = level
