@@ -176,3 +176,23 @@ def test_dark_figure_mapping_and_bad_input():
     only_rec = recorded.assign(area=["B", "B"])
     with pytest.raises(InputError, match="same area"):
         dark_figure(survey, only_rec, {"assault": "violence", "fraud": None})
+
+
+def test_dark_figure_accepts_draws():
+    survey = pd.DataFrame({"area": ["A", "A"], "survey_offence": ["assault", "wounding"],
+                           "incidents": [1000.0, 200.0], "incidents_se": [50.0, 20.0],
+                           "reporting_rate": [0.4, 0.5], "reporting_rate_se": [0.02, 0.05]})
+    recorded = pd.DataFrame({"area": ["A"], "crime_type": ["violence"], "recorded": [350]})
+    rng = np.random.default_rng(0)
+    inc = np.column_stack([rng.normal(1000, 50, 500), np.full(500, 200.0)])
+    rate = np.column_stack([np.full(500, 0.4), np.full(500, 0.5)])
+    res = dark_figure(survey, recorded, {"assault": "violence", "wounding": "violence"},
+                      incidents_draws=inc, reporting_rate_draws=rate)
+    est = res.estimates.sel(area="A", crime_type="violence")
+    assert res.n_draws == 500
+    assert float(est["incidents"]) == pytest.approx(inc.sum(axis=1).mean())
+    assert float(est["reported"]) == pytest.approx((0.4 * inc[:, 0] + 100).mean())
+    assert float(est["hidden"]) == pytest.approx(inc.sum(axis=1).mean() - 350)
+    with pytest.raises(InputError, match="shape"):
+        dark_figure(survey, recorded, {"assault": "violence", "wounding": "violence"},
+                    incidents_draws=inc[:, :1])

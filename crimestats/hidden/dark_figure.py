@@ -28,6 +28,7 @@ def dark_figure(survey: pd.DataFrame, recorded: pd.DataFrame, mapping: Mapping[s
                 reporting_rate_se: str | None = "reporting_rate_se",
                 recorded_count: str = "recorded", population: pd.DataFrame | None = None,
                 population_column: str = "population", n_draws: int = 4000,
+                incidents_draws: Any = None, reporting_rate_draws: Any = None,
                 level: float = 0.95, random_seed: Any = None) -> DarkFigureResult:
     """Incidents, reported incidents, recorded crimes and the hidden remainder, with intervals.
 
@@ -65,7 +66,11 @@ def dark_figure(survey: pd.DataFrame, recorded: pd.DataFrame, mapping: Mapping[s
     population_column : str
         Residents column of ``population``.
     n_draws : int
-        Monte Carlo draws.
+        Monte Carlo draws (taken from the draws arrays when those are given).
+    incidents_draws, reporting_rate_draws : array-like, optional
+        Draws of shape ``(n_draws, len(survey))`` (e.g. posterior draws of a small-area
+        model), used instead of the log-normal / Beta draws built from the standard errors;
+        their columns follow the rows of ``survey``.
     level : float
         Interval level.
     random_seed : int, numpy.random.Generator or None
@@ -139,10 +144,25 @@ def dark_figure(survey: pd.DataFrame, recorded: pd.DataFrame, mapping: Mapping[s
     g_idx = {g: j for j, g in enumerate(groups)}
     n_a, n_g = len(areas), len(groups)
     have_survey = np.zeros((n_a, n_g), dtype=bool)
+    keep_rows = np.flatnonzero(survey[survey_offence].map(lambda o: mapping[o]).notna().to_numpy())
+    inc_draws = _given_draws(incidents_draws, "incidents_draws", len(survey), keep_rows)
+    rate_draws = _given_draws(reporting_rate_draws, "reporting_rate_draws", len(survey), keep_rows)
+    if inc_draws is not None:
+        n_draws = inc_draws.shape[0]
+    elif rate_draws is not None:
+        n_draws = rate_draws.shape[0]
+    if inc_draws is None:
+        inc_draws = _lognormal(rng, mean_i, se_i, n_draws)
+    if rate_draws is None:
+        rate_draws = _beta(rng, mean_r, se_r, n_draws)
+    if inc_draws.shape[0] != rate_draws.shape[0]:
+        raise InputError("`incidents_draws` and `reporting_rate_draws` must have the same number "
+                         "of draws (rows).")
+    if (inc_draws < 0).any() or (rate_draws < 0).any() or (rate_draws > 1).any():
+        raise InputError("Draws of incidents must be non-negative and draws of reporting rates "
+                         "within [0, 1].")
     inc = np.zeros((n_draws, n_a, n_g))
     rep = np.zeros((n_draws, n_a, n_g))
-    inc_draws = _lognormal(rng, mean_i, se_i, n_draws)
-    rate_draws = _beta(rng, mean_r, se_r, n_draws)
     for k, (a, g) in enumerate(zip(sv[area].astype(str), sv["_group"].astype(str), strict=True)):
         i, j = a_idx[a], g_idx[g]
         have_survey[i, j] = True
@@ -208,6 +228,20 @@ def dark_figure(survey: pd.DataFrame, recorded: pd.DataFrame, mapping: Mapping[s
                    "records_exceed_reports": flagged}
     return DarkFigureResult(estimates=ds, level=level, n_draws=int(n_draws),
                             diagnostics=diagnostics)
+
+
+def _given_draws(values: Any, name: str, n_rows: int, keep_rows: np.ndarray
+                 ) -> np.ndarray | None:
+    """Validate user draws ``(n_draws, n_rows)`` and keep the columns of compared rows."""
+    if values is None:
+        return None
+    arr = np.asarray(values, dtype=float)
+    if arr.ndim != 2 or arr.shape[1] != n_rows:
+        raise InputError(f"`{name}` must have shape (n_draws, {n_rows}) — one column per row "
+                         f"of `survey`; received {arr.shape}.")
+    if not np.isfinite(arr).all():
+        raise InputError(f"`{name}` has missing or infinite values.")
+    return arr[:, keep_rows]
 
 
 def _numeric(df: pd.DataFrame, col: str, what: str) -> np.ndarray:
