@@ -3,6 +3,8 @@
 * :func:`detect` — change points of one series: exact Bayesian product-partition recursion
   (posterior probability of a change at each time) or PELT, with Poisson, negative binomial
   and normal segment models, exposure and seasonality.
+* :func:`detect_many` — all forces × offences in one call, with a change shared by every
+  series (a national recording-standard change) tested against local changes.
 * :func:`attribute` — how much of a change in recorded crime is incidence (from the survey),
   reporting or recording (from control offences), with posterior probabilities.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 from ._results import ChangepointResult
 from .attribution import AttributionResult, attribute
 from .detect import detect
+from .many import ManyChangepointResult, detect_many
 from .seasonal import seasonal_factors
 from .segment_models import estimate_size, robust_noise_sd
 
@@ -20,6 +23,8 @@ __all__ = [
     "attribute",
     "ChangepointResult",
     "detect",
+    "detect_many",
+    "ManyChangepointResult",
     "estimate_size",
     "robust_noise_sd",
     "seasonal_factors",

@@ -73,7 +73,7 @@ def seg_logml(model, prm, c0, c1, c2, s, t):
     return -0.5 * e * _LOG_2PI - 0.5 * s2 - 0.5 * math.log(d) + 0.5 * tau2 * y * y / d
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def forward(model, prm, c0, c1, c2, log_q, min_size, log_eps):
     """Pruned forward recursion of the product-partition model.
 
@@ -136,7 +136,7 @@ def forward(model, prm, c0, c1, c2, log_q, min_size, log_eps):
     return A, V, back, kept, dropped_total
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def backward(model, prm, c0, c1, c2, log_q, min_size, log_eps):
     """Pruned backward recursion: ``B[s] = log sum_t exp(log_q + logM(s, t) + B[t])``, ``B[n] = 0``."""
     n = c0.shape[0] - 1
@@ -174,7 +174,7 @@ def backward(model, prm, c0, c1, c2, log_q, min_size, log_eps):
     return B
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def sample_segmentations(model, prm, c0, c1, c2, log_q, min_size, B, uniforms):
     """Draw segmentations from the posterior, walking forward with the backward messages.
 
@@ -235,7 +235,7 @@ def _pelt_cost(cost, c0, c1, c2, s, t, seg_len_term):
     return (c2[t] - c2[s]) - y * y / e + extra
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def pelt(cost, c0, c1, c2, pen, min_size, seg_len_term):
     """PELT (Killick, Fearnhead & Eckley 2012) with the candidate bookkeeping of R changepoint.
 
