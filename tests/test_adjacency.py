@@ -167,3 +167,10 @@ def test_bad_pair_tables():
         adjacency_from_pairs(pd.DataFrame({"i": ["a"], "j": ["b"], "w": [-1.0]}), weight="w")
     with pytest.raises(InputError, match="missing"):
         adjacency_from_pairs(pd.DataFrame({"i": ["a", None], "j": ["b", "c"]}))
+
+
+def test_police_force_areas_connected(data_dir):
+    pairs = pd.read_csv(data_dir / "sae" / "pfa17_adjacency.csv")
+    adj = adjacency_from_pairs(pairs)
+    assert (adj.n_areas, adj.n_pairs, adj.n_components) == (43, 100, 1)
+    assert adj.islands.size == 0

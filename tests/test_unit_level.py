@@ -72,6 +72,20 @@ def test_labels_as_given_and_r_layout_tables(corn):
     np.testing.assert_allclose(again.estimates["estimate"], fit.estimates["estimate"])
 
 
+def test_unlabelled_arrays_in_sorted_domain_order(corn):
+    sample, pop, _, _, ref, _ = corn
+    fit = unit_level(sample["CornHec"].to_numpy(), sample[["CornPix", "SoyBeansPix"]].to_numpy(),
+                     sample["County"].to_numpy(),
+                     pop[["MeanCornPixPerSeg", "MeanSoyBeansPixPerSeg"]].to_numpy(),
+                     pop["PopnSegments"].to_numpy())
+    assert fit.estimates["area"].values.tolist() == list(range(1, 13))
+    assert _rel(fit.estimates["estimate"], ref["REML"][0]["eblup"]) < 1e-5
+    with pytest.raises(InputError, match="sorted label order"):
+        unit_level(sample["CornHec"], sample[["CornPix", "SoyBeansPix"]], sample["County"],
+                   pop[["MeanCornPixPerSeg", "MeanSoyBeansPixPerSeg"]].to_numpy()[:11],
+                   pop["PopnSegments"].to_numpy())
+
+
 def test_parametric_bootstrap_agrees_with_r_within_monte_carlo_error(corn):
     """Both are B=200 parametric bootstraps of the same MSE with different random numbers.
 

@@ -127,12 +127,12 @@ class _DomainStats:
     def build(cls, y: np.ndarray, x: np.ndarray, index: np.ndarray, k: int) -> _DomainStats:
         p = x.shape[1]
         n = np.bincount(index, minlength=k).astype(np.float64)
-        xx = np.zeros((k, p, p))
-        np.add.at(xx, index, x[:, :, None] * x[:, None, :])
-        x1 = np.zeros((k, p))
-        np.add.at(x1, index, x)
-        xy = np.zeros((k, p))
-        np.add.at(xy, index, x * y[:, None])
+        xx = np.empty((k, p, p))
+        for a in range(p):
+            for b in range(a, p):
+                xx[:, a, b] = xx[:, b, a] = np.bincount(index, x[:, a] * x[:, b], k)
+        x1 = np.column_stack([np.bincount(index, x[:, a], k) for a in range(p)])
+        xy = np.column_stack([np.bincount(index, x[:, a] * y, k) for a in range(p)])
         return cls(n, xx, x1, xy, np.bincount(index, y, k), np.bincount(index, y * y, k))
 
 
@@ -345,11 +345,16 @@ def _population_table(obj: Any, name: str, width: int | None
         except (TypeError, ValueError):
             raise InputError(f"`{name}` must hold numbers (one row per domain).") from None
         return labels, values, [str(c) for c in frame.columns]
-    raise InputError(
-        f"`{name}` must be a pandas DataFrame/Series indexed by domain (or with the domain in "
-        f"the first column, as R sae takes it), or a dict domain -> value; received "
-        f"{type(obj).__name__}."
-    )
+    try:
+        values = np.asarray(obj, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"`{name}` must be a pandas DataFrame/Series indexed by domain (or with the domain "
+            f"in the first column, as R sae takes it), a dict domain -> value, or a numeric "
+            f"array with one row per sampled domain in sorted label order; received "
+            f"{type(obj).__name__}."
+        ) from None
+    return np.empty(0), values.reshape(values.shape[0], -1) if values.ndim else values, None
 
 
 def _check_same_domains(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
@@ -385,11 +390,12 @@ def unit_level(y: Any, covariates: Any, domain: Any, population_means: Any,
     population_means : pandas.DataFrame or dict
         Population mean of each covariate per domain: a DataFrame indexed by domain with one
         column per covariate (matched by name when ``covariates`` has names), or in the R
-        ``sae`` layout with the domain in the first column; or a dict domain → means. Every
-        domain here gets an estimate (synthetic when it has no sample).
+        ``sae`` layout with the domain in the first column; or a dict domain → means; or an
+        unlabelled ``(D, p)`` array with one row per sampled domain in sorted label order.
+        Every domain here gets an estimate (synthetic when it has no sample).
     population_sizes : pandas.Series, pandas.DataFrame or dict
         Number of population units :math:`N_d` per domain (same domains as
-        ``population_means``).
+        ``population_means``; an unlabelled array is in sorted domain order).
     method : {"reml", "ml"}
         Estimation of the variance components.
     mse : {"analytic", "bootstrap", "none"}
@@ -492,6 +498,20 @@ def unit_level(y: Any, covariates: Any, domain: Any, population_means: Any,
     mean_labels, mean_values, mean_cols = _population_table(population_means,
                                                             "population_means", p_cov)
     size_labels, size_values, _ = _population_table(population_sizes, "population_sizes", 1)
+    sorted_domains = np.asarray(sorted(pd.unique(dom).tolist()))   # for unlabelled arrays
+    for labels_, values_, name in ((mean_labels, mean_values, "population_means"),
+                                   (size_labels, size_values, "population_sizes")):
+        if labels_.size == 0 and values_.shape[0] != sorted_domains.shape[0]:
+            raise InputError(
+                f"`{name}` is an array without domain labels, so it must have one row per "
+                f"sampled domain in sorted label order ({sorted_domains.shape[0]} rows); it has "
+                f"{values_.shape[0]}. Use a DataFrame/Series indexed by domain to include "
+                "domains without a sample."
+            )
+    if mean_labels.size == 0:
+        mean_labels = sorted_domains
+    if size_labels.size == 0:
+        size_labels = sorted_domains
     v.check_unique(mean_labels, "population_means domains")
     v.check_unique(size_labels, "population_sizes domains")
     if mean_cols is not None and isinstance(covariates, pd.DataFrame):
