@@ -13,13 +13,10 @@ from scipy import stats
 from .._validate import check_choice, check_level
 from ..errors import InputError
 from ..results import normal_interval
-from ._design import codes_for, read_design, sorted_unique
+from ._design import SurveyDesign, codes_for, read_design, sorted_unique
 from ._taylor import LONELY_PSU_RULES, DomainMoments, domain_means
 
 __all__ = ["direct_estimates"]
-
-FLAGS = ("ok", "no_sample", "single_respondent", "single_psu", "zero_variance", "lonely_psu")
-
 
 def direct_estimates(data: pd.DataFrame, y: str, area: str, weight: str, *,
                      strata: str | None = None, psu: str | None = None,
@@ -186,7 +183,7 @@ def direct_estimates(data: pd.DataFrame, y: str, area: str, weight: str, *,
     design = read_design(data, y=y, area=area, weight=weight, strata=strata, psu=psu,
                          period=period, fpc=fpc)
     if lonely_psu == "fail":
-        _fail_on_lonely(data, design, strata)
+        _fail_on_lonely(data, design, strata if strata is not None else period)
 
     area_labels = sorted_unique(design.area) if areas is None else _area_list(areas)
     area_codes = codes_for(design.area, area_labels, role="Area", column=area)
@@ -248,8 +245,8 @@ def _pooled_weights(w: np.ndarray, period: np.ndarray, n_periods: int,
     return w * (totals.mean() / totals[period])
 
 
-def _fail_on_lonely(data: pd.DataFrame, design: Any, strata: str | None) -> None:
-    """Raise naming the strata that have a single PSU (``lonely_psu="fail"``)."""
+def _fail_on_lonely(data: pd.DataFrame, design: SurveyDesign, strata: str | None) -> None:
+    """Raise naming the strata (or periods) with a single PSU (``lonely_psu="fail"``)."""
     frame = pd.DataFrame({"h": design.stratum, "c": design.psu})
     n_h = frame.drop_duplicates().groupby("h").size()
     lonely = n_h.index[n_h == 1].to_numpy()
