@@ -253,8 +253,8 @@ def _fit_variance_components(method: str, y: np.ndarray, d: np.ndarray, x: np.nd
     """Fisher scoring for (sigma2_u, rho) with the start and stopping rule of ``sae``.
 
     Start :math:`\\sigma_u^2 = \\mathrm{median}(D)`, :math:`\\rho = 0.5`; stop when the largest
-    relative change is below ``tol``. :math:`\\rho` is kept in [-0.999, 0.999] and
-    :math:`\\sigma_u^2` at or above 0.
+    relative change is below ``tol`` (or the step's predicted gain in log-likelihood is below
+    1e-12). :math:`\\rho` is kept in [-0.999, 0.999] and :math:`\\sigma_u^2` at or above 0.
     """
     theta = np.array([float(np.median(d)), 0.5])
     wtw = w.T @ w
@@ -313,7 +313,7 @@ def _mse_terms(method: str, sigma2_u: float, t: _SarTerms, w: np.ndarray, d: np.
     pv = [proj @ dv for dv in dsig]
     info = np.array([[0.5 * np.sum(pv[r] * pv[s].T) for s in range(2)] for r in range(2)])
     vcov = np.linalg.pinv(info)   # sigma2_u = 0 makes rho's row zero: pinv drops it
-    sigma = np.linalg.inv(si)
+    sigma = sigma2_u * t.cinv[ii] + np.diag(d)
     lmat = [dg_all[r] @ si - gsi @ dsig[r] @ si for r in range(2)]   # d(G Sigma^-1)/d theta_r
     ls = [lr @ sigma for lr in lmat]
     g3 = sum(vcov[r, s] * _diag_of_product(ls[r], lmat[s])
@@ -324,7 +324,7 @@ def _mse_terms(method: str, sigma2_u: float, t: _SarTerms, w: np.ndarray, d: np.
     g4 = np.zeros(x_all.shape[0])
     cinv = t.cinv
     dcdr = t.dc_drho
-    d2_arho = (-cinv @ dcdr @ cinv)[ii]
+    d2_arho = t.dcinv_drho[ii]                           # -C^-1 C' C^-1
     cdc = cinv @ dcdr
     d2_rhorho = (2.0 * sigma2_u * (cdc @ cdc @ cinv)
                  - 2.0 * sigma2_u * (cinv @ (w.T @ w) @ cinv))[ii]
