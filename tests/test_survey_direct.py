@@ -307,6 +307,32 @@ def test_lonely_psu_rules(rule):
     assert est.attrs["lonely_psu"] == rule
 
 
+def test_single_psu_in_a_census_stratum_is_not_lonely():
+    # stratum 4 is taken whole (N_h = n_h = 1, f_h = 0): it adds no variance under any rule,
+    # as in R survey, and is not flagged
+    frame = _frame(LONELY).assign(fpc=lambda d: np.where(d["stratum"] == 4, 1, 1000))
+    base = {area: _lonely_parts(area)[0] for area in ("a", "b")}
+    for rule in ("adjust", "remove", "average", "fail"):
+        est = _call(frame, fpc="fpc", lonely_psu=rule)
+        for area in ("a", "b"):
+            # the other strata keep f_h = 1 - n_h/1000
+            n_h = {1: 3, 2: 3, 3: 2}
+            expected = 0.0
+            in_d = [r for r in LONELY if r[0] == area]
+            n_hat = sum(r[3] for r in in_d)
+            mean = sum(r[3] * r[4] for r in in_d) / n_hat
+            for h in (1, 2, 3):
+                psus = sorted({r[2] for r in LONELY if r[1] == h})
+                totals = [sum(r[3] * (r[4] - mean) / n_hat for r in in_d
+                              if r[1] == h and r[2] == c) for c in psus]
+                z_bar = sum(totals) / len(psus)
+                expected += (1 - n_h[h] / 1000) * len(psus) / (len(psus) - 1) * sum(
+                    (z - z_bar) ** 2 for z in totals)
+            assert est["variance"].sel(area=area).item() == pytest.approx(expected, rel=1e-12)
+            assert est["flag"].sel(area=area).item() == "ok"
+            assert expected < base[area]
+
+
 def test_lonely_psu_fail_names_the_stratum():
     with pytest.raises(crimestats.InputError, match=r"single PSU.*\[4\]"):
         direct_estimates(_frame(LONELY), y="victim", area="area", weight="weight",

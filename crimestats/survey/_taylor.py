@@ -107,7 +107,8 @@ def domain_means(y: np.ndarray, w: np.ndarray, domain: np.ndarray, n_domains: in
     psu_stratum = np.zeros(int(psu.max()) + 1, dtype=np.int64)
     psu_stratum[psu] = stratum  # PSUs are nested in strata: one stratum per PSU code
     n_h = np.bincount(psu_stratum, minlength=n_strata).astype(np.int64)
-    lonely_h = n_h == 1
+    # a single PSU in a census (self-representing) stratum, f_h = 0, has no variance to estimate
+    lonely_h = (n_h == 1) & (fpc_factor > 1e-7)
 
     # PSU totals of z within each domain (only pairs that occur)
     n_psu_codes = int(psu.max()) + 1
@@ -131,7 +132,7 @@ def domain_means(y: np.ndarray, w: np.ndarray, domain: np.ndarray, n_domains: in
     dh_ss += (nh - dh_present) * zbar * zbar
     lonely = lonely_h[dh_stratum]
     with np.errstate(invalid="ignore", divide="ignore"):
-        scale = np.where(lonely, 1.0, nh / (nh - 1.0)) * fpc_factor[dh_stratum]
+        scale = np.where(nh > 1, nh / (nh - 1.0), 1.0) * fpc_factor[dh_stratum]
     contrib = scale * dh_ss
     if lonely.any():
         if lonely_psu == "adjust":

@@ -249,7 +249,8 @@ def _fail_on_lonely(data: pd.DataFrame, design: SurveyDesign, strata: str | None
     """Raise naming the strata (or periods) with a single PSU (``lonely_psu="fail"``)."""
     frame = pd.DataFrame({"h": design.stratum, "c": design.psu})
     n_h = frame.drop_duplicates().groupby("h").size()
-    lonely = n_h.index[n_h == 1].to_numpy()
+    certain = design.fpc_factor[n_h.index.to_numpy()] <= 1e-7  # census strata: no variance
+    lonely = n_h.index[(n_h == 1).to_numpy() & ~certain].to_numpy()
     if lonely.size:
         rows = np.flatnonzero(np.isin(design.stratum, lonely))
         names = (pd.unique(data[strata].to_numpy()[rows]).tolist()[:8] if strata is not None
