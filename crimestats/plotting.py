@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-__all__ = ["caterpillar_plot", "choropleth"]
+__all__ = ["caterpillar_plot", "choropleth", "changepoint_plot", "decomposition_plot"]
 
 
 def caterpillar_plot(result: Any, *, ax: Any = None, sort: bool = True, show_direct: bool = True,
@@ -243,3 +243,123 @@ def _ring_area(ring: np.ndarray) -> float:
     """Absolute area of a closed ring by the shoelace formula (in squared degrees)."""
     x, y = ring[:, 0], ring[:, 1]
     return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
+def changepoint_plot(result: Any, *, axes: Any = None, ylabel: str = "value") -> Any:
+    """Change points of a series: the data with segment levels, and the probability of change.
+
+    Top panel: the observed series (``y``), the level of each segment of the most probable
+    segmentation with its interval (``estimate``, ``lower``, ``upper``) and dashed lines at the
+    change points. Bottom panel: the posterior probability that a new segment starts at each
+    time (``prob_change``; 1 at the change points for PELT).
+
+    Parameters
+    ----------
+    result : ChangepointResult
+        From :func:`crimestats.changepoint.detect`.
+    axes : pair of matplotlib.axes.Axes, optional
+        Two axes (series, probability); default a new figure with two stacked panels.
+    ylabel : str
+        Label of the series axis (say the units).
+
+    Returns
+    -------
+    numpy.ndarray of matplotlib.axes.Axes
+        The two axes.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from crimestats.changepoint import detect
+    >>> from crimestats.plotting import changepoint_plot
+    >>> y = np.r_[np.full(10, 20), np.full(10, 35)] + np.tile([1, -1], 10)
+    >>> axes = changepoint_plot(detect(y, likelihood="poisson", random_seed=0))
+    >>> axes[1].get_ylabel()
+    'P(change)'
+    """
+    import matplotlib.pyplot as plt
+
+    est = result.estimates
+    time = est["time"].values
+    x = np.arange(time.size)
+    if axes is None:
+        _, axes = plt.subplots(2, 1, figsize=(7.0, 5.0), sharex=True,
+                               gridspec_kw={"height_ratios": [3, 1]})
+    top, bottom = axes
+    level = float(est.attrs.get("level", getattr(result, "level", 0.95)))
+    top.plot(x, est["y"].values, "o-", color="0.35", ms=3, lw=1, label="data")
+    top.plot(x, est["estimate"].values, color="C3", lw=2, drawstyle="steps-mid",
+             label="segment level")
+    top.fill_between(x, est["lower"].values, est["upper"].values, color="C3", alpha=0.2,
+                     step="mid", label=f"{level:.0%} interval")
+    for cp in result.changepoints:
+        top.axvline(cp - 0.5, color="C3", ls="--", lw=1)
+    top.set_ylabel(ylabel)
+    top.legend(loc="best", fontsize="small")
+    bottom.bar(x, est["prob_change"].values, color="C0", width=0.8)
+    bottom.set_ylim(0, 1)
+    bottom.set_ylabel("P(change)")
+    step = max(1, x.size // 12)
+    bottom.set_xticks(x[::step], [str(t) for t in time[::step]])
+    bottom.set_xlabel("time")
+    return np.asarray(axes)
+
+
+def decomposition_plot(result: Any, *, ax: Any = None) -> Any:
+    """Recorded crime decomposed into incidence × reporting × recording, as indices over time.
+
+    Each component of an attribution (incidence from the survey; reporting, or "reporting or
+    recording" without control offences; recording) is drawn as an index relative to the first
+    period (1 = unchanged) with its interval, together with the recorded rate's own index.
+
+    Parameters
+    ----------
+    result : AttributionResult
+        From :func:`crimestats.changepoint.attribute`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np, pandas as pd
+    >>> from crimestats.changepoint import attribute
+    >>> from crimestats.plotting import decomposition_plot
+    >>> years = np.arange(2005, 2019)
+    >>> inc = 0.05 * 0.98 ** np.arange(14)
+    >>> recorded = pd.Series(np.round(1e6 * inc * np.where(years >= 2014, 0.6, 0.4)), index=years)
+    >>> survey = pd.DataFrame({"period": years, "estimate": inc, "se": 0.03 * inc})
+    >>> res = attribute(recorded, survey, population=np.full(14, 1e6), random_seed=0)
+    >>> ax = decomposition_plot(res)
+    >>> [t.get_text() for t in ax.get_legend().get_texts()][:2]
+    ['recorded rate', 'incidence']
+    """
+    import matplotlib.pyplot as plt
+
+    est = result.estimates
+    time = est["time"].values
+    x = np.arange(time.size)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.0, 4.2))
+    recorded = est["recorded_rate"].values
+    ax.plot(x, recorded / recorded[0], "k-o", ms=3, lw=1.5, label="recorded rate")
+    for i, name in enumerate(result.components):
+        colour = f"C{i}"
+        ax.plot(x, est[name].values, color=colour, lw=2, label=name)
+        ax.fill_between(x, est[f"{name}_lower"].values, est[f"{name}_upper"].values,
+                        color=colour, alpha=0.2)
+    ax.axhline(1.0, color="0.6", lw=0.8)
+    step = max(1, x.size // 12)
+    ax.set_xticks(x[::step], [str(t) for t in time[::step]])
+    level = float(est.attrs.get("level", getattr(result, "level", 0.95)))
+    ax.set_ylabel(f"index, first period = 1 ({level:.0%} intervals)")
+    ax.set_xlabel("time")
+    ax.legend(loc="best", fontsize="small")
+    return ax

@@ -232,6 +232,17 @@ def test_demo_writes_results_report_and_json_manifest(tmp_path, capsys):
     assert f"| London | {london['direct']:.2f} ± {london['standard_error']:.2f} | " \
            f"{london['estimate']:.2f} ± {london['rmse']:.2f} |" in report
     assert doc["headline"]["domains"] == 70 and doc["headline"]["out_of_sample"] == 6
+    # Sections 2 and 3: attribution of the rise in recorded violence, hidden victims.
+    assert {"tables/violence_attribution_effects.csv", "results/violence_attribution.nc",
+            "tables/modern_slavery_estimate.csv"} <= files
+    effects = pd.read_csv(out_dir / "tables" / "violence_attribution_effects.csv")
+    reporting = effects.set_index("component").loc["reporting"]
+    assert f"stepped up by {reporting['step']:.0%}" in report
+    assert doc["headline"]["reporting_step_year"] == int(reporting["time"])
+    slavery = pd.read_csv(out_dir / "tables" / "modern_slavery_estimate.csv").iloc[0]
+    assert f"**{slavery['estimate']:,.0f}**" in report
+    # The same data gave the Home Office estimate of 11,313 (Silverman 2014).
+    assert round(doc["headline"]["modern_slavery_total"]) == 11_313
     # The results files round-trip.
     with xr.open_dataset(out_dir / "results" / "fay_herriot_reml.nc") as back:
         np.testing.assert_allclose(back["estimate"].values, table["estimate"].values)
@@ -248,7 +259,8 @@ def test_demo_figures(tmp_path, capsys):
     assert line.startswith("crimestats demo: wrote") and str(out_dir) in line
     pngs = sorted(p.name for p in (out_dir / "figures").glob("*.png"))
     assert pngs == ["caterpillar.png", "map_recorded_violence.png", "map_violence_16_24.png",
-                    "recorded_vs_survey.png"]
+                    "recorded_violence_changepoints.png", "recorded_vs_survey.png",
+                    "violence_decomposition.png"]
     report = (out_dir / "report.md").read_text()
     for png in pngs:
         assert f"(figures/{png})" in report

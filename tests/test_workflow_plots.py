@@ -1,4 +1,4 @@
-"""The choropleth map: colours follow the values, enclaves stay visible, bad keys are named."""
+"""Workflow figures: choropleth colours and enclaves, change-point and decomposition plots."""
 
 from __future__ import annotations
 
@@ -60,3 +60,41 @@ def test_unknown_areas_and_keys_are_named(values):
         choropleth(values, key="ward")
     with pytest.raises(crimestats.InputError, match="numbers"):
         choropleth(pd.Series({"Kent": "high"}), key="force")
+
+
+def test_changepoint_plot_marks_changes_and_probabilities():
+    import matplotlib.pyplot as plt
+
+    from crimestats.changepoint import detect
+    from crimestats.plotting import changepoint_plot
+
+    y = np.r_[np.full(12, 20.0), np.full(12, 40.0)] + np.tile([2.0, -2.0], 12)
+    result = detect(y, likelihood="poisson", random_seed=0)
+    top, bottom = changepoint_plot(result, ylabel="offences")
+    heights = [p.get_height() for p in bottom.patches]
+    np.testing.assert_allclose(heights, result.estimates["prob_change"].values)
+    dashed = [line for line in top.lines if line.get_linestyle() == "--"]
+    assert [line.get_xdata()[0] for line in dashed] == [cp - 0.5 for cp in result.changepoints]
+    assert top.get_ylabel() == "offences"
+    plt.close("all")
+
+
+def test_decomposition_plot_draws_each_component_index():
+    import matplotlib.pyplot as plt
+
+    from crimestats.changepoint import attribute
+    from crimestats.plotting import decomposition_plot
+
+    years = np.arange(2005, 2019)
+    incidence = 0.05 * 0.98 ** np.arange(14)
+    recorded = pd.Series(np.round(1e6 * incidence * np.where(years >= 2014, 0.6, 0.4)),
+                         index=years)
+    survey = pd.DataFrame({"period": years, "estimate": incidence, "se": 0.03 * incidence})
+    result = attribute(recorded, survey, population=np.full(14, 1e6), random_seed=0)
+    ax = decomposition_plot(result)
+    lines = {line.get_label(): line.get_ydata() for line in ax.lines}
+    rate = result.estimates["recorded_rate"].values
+    np.testing.assert_allclose(lines["recorded rate"], rate / rate[0])
+    for name in result.components:
+        np.testing.assert_allclose(lines[name], result.estimates[name].values)
+    plt.close("all")
