@@ -43,6 +43,15 @@ class SimulatedSurvey:
         Area covariates of the model, ``("x1", "x2")``.
     parameters : dict
         The arguments used (coefficients, variances, design settings, seeds).
+
+    Examples
+    --------
+    >>> from crimestats.datasets import simulate_survey
+    >>> sim = simulate_survey(n_areas=5, random_seed=7)
+    >>> type(sim).__name__, len(sim.areas), sim.parameters["sigma_u"]
+    ('SimulatedSurvey', 5, 0.3)
+    >>> sim.true_prevalence.round(3).tolist()
+    [0.204, 0.217, 0.169, 0.404, 0.259]
     """
 
     respondents: pd.DataFrame
