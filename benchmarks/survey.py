@@ -59,7 +59,7 @@ def timings() -> None:
 
 def _replicates(n_reps: int, outcome: str = "victim", pool: bool = False,
                 **design) -> dict[str, np.ndarray]:
-    est, var, smooth, dof = [], [], [], []
+    est, var, smooth, smooth_c, dof = [], [], [], [], []
     extra = {"period": "period", "pool": True} if pool else {}
     for rep in range(n_reps):
         sim = simulate_survey(random_seed=2026, sample_seed=10_000 + rep, **design)
@@ -70,9 +70,11 @@ def _replicates(n_reps: int, outcome: str = "victim", pool: bool = False,
         var.append(ds["variance"].values)
         dof.append(ds["df"].values)
         smooth.append(smooth_variances(ds, replace="all")["variance"].values)
+        smooth_c.append(smooth_variances(ds, replace="all", df_correction=True)["variance"].values)
     column = "true_prevalence" if outcome == "victim" else "true_incidence_rate"
     return {"est": np.array(est), "var": np.array(var), "smooth": np.array(smooth),
-            "df": np.array(dof), "truth": sim.areas[column].to_numpy()}
+            "smooth_c": np.array(smooth_c), "df": np.array(dof),
+            "truth": sim.areas[column].to_numpy()}
 
 
 def _row(label: str, out: dict[str, np.ndarray], n_reps: int) -> str:
@@ -111,7 +113,7 @@ def validation(n_reps: int) -> None:
     sampled = np.isfinite(out["est"])
     keep = sampled.mean(axis=0) >= 0.9
     rows = []
-    for name, use_t in (("var", False), ("var", True), ("smooth", False)):
+    for name, use_t in (("var", False), ("var", True), ("smooth", False), ("smooth_c", False)):
         ratios, covers, zero = [], [], []
         for i in np.flatnonzero(keep):
             s = sampled[:, i]
@@ -125,7 +127,8 @@ def validation(n_reps: int) -> None:
     print("| variance | interval | areas | median E[var]/MC var | mean 95% coverage | "
           "share zero |")
     print("|---|---|---:|---:|---:|---:|")
-    labels = {"var": "direct (linearised)", "smooth": "GVF (`smooth_variances`, deff)"}
+    labels = {"var": "direct (linearised)", "smooth": "GVF (`smooth_variances`, deff)",
+              "smooth_c": "GVF, `df_correction=True`"}
     for name, use_t, ratio, cover, zero in rows:
         kind = "t, df='domain'" if use_t else "normal"
         print(f"| {labels[name]} | {kind} | {int(keep.sum())} | {ratio:.3f} | {cover:.4f} | "

@@ -101,3 +101,21 @@ def test_on_simulated_survey_every_sampled_area_gets_a_positive_variance():
     np.testing.assert_array_equal(out["variance"].values[kept], est["variance"].values[kept])
     # the pooled design effect is of the order the design implies (clusters of ~15, ICC > 0)
     assert 0.8 < out.attrs["deff_pooled"] < 3.0
+
+
+def test_df_correction_inflates_the_fitted_variances_by_psus_over_df():
+    n = np.array([40, 100, 25, 1])
+    var = np.array([0.006, 0.002, 0.009, 0.0])
+    ds = _toy(var, n, ["ok", "ok", "ok", "single_respondent"])
+    ds["n_psu"] = ("area", np.array([2, 5, 3, 1]))
+    ds["n_strata"] = ("area", np.array([1, 1, 2, 1]))
+    out = smooth_variances(ds, df_correction=True)
+    corrected = var[:3] * np.array([2 / 1, 5 / 4, 3 / 1])
+    k = np.sum(n[:3] ** 2 * corrected) / np.sum(n[:3])
+    assert out.attrs["gvf_parameters"]["k"] == pytest.approx(k, rel=1e-12)
+    assert out.attrs["gvf_df_correction"] is True
+    # the direct variances kept in the output are not altered
+    np.testing.assert_allclose(out["variance"].values[:3], var[:3])
+    assert out["variance"].values[3] == pytest.approx(k / 1)
+    with pytest.raises(crimestats.InputError, match="n_strata"):
+        smooth_variances(ds.drop_vars("n_strata"), df_correction=True)

@@ -99,6 +99,7 @@ def direct_estimates(data: pd.DataFrame, y: str, area: str, weight: str, *,
         - ``cv``: ``se / estimate``;
         - ``lower``, ``upper``: normal interval at ``attrs["level"]``;
         - ``n``: respondents (unweighted); ``n_psu``: PSUs with respondents in the area;
+          ``n_strata``: strata those PSUs lie in;
         - ``sum_weights``: :math:`\\hat N_d`, the estimated population of the area;
         - ``deff``: design effect, the linearised variance divided by the variance of the
           mean under simple random sampling with replacement of the same size,
@@ -323,6 +324,7 @@ def _assemble(m: DomainMoments, dims: tuple[str, ...], coords: dict[str, Any], s
         "upper": (dims, grid(upper)),
         "n": (dims, grid(m.n.astype(np.int64))),
         "n_psu": (dims, grid(n_psu)),
+        "n_strata": (dims, grid(m.n_strata.astype(np.int64))),
         "n_effective": (dims, grid(n_eff)),
         "deff": (dims, grid(deff)),
         "deff_weights": (dims, grid(deff_w)),

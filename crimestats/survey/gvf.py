@@ -16,7 +16,7 @@ UNUSABLE_FLAGS = ("single_respondent", "single_psu", "zero_variance")
 
 
 def smooth_variances(estimates: xr.Dataset, *, method: str = "deff", replace: str = "flagged",
-                     min_n: int = 10) -> xr.Dataset:
+                     min_n: int = 10, df_correction: bool = False) -> xr.Dataset:
     """Model the sampling variances of direct estimates on sample size (a GVF).
 
     Areas with one respondent, all respondents in one PSU or no variation in the outcome have
@@ -48,6 +48,14 @@ def smooth_variances(estimates: xr.Dataset, *, method: str = "deff", replace: st
     min_n : int
         Areas with fewer respondents are not used to fit the function and, with
         ``replace="flagged"``, get the modelled variance.
+    df_correction : bool
+        Fit the function to :math:`\\hat V_i\\, c_i / (c_i - h_i)` instead of :math:`\\hat V_i`,
+        with :math:`c_i` the PSUs and :math:`h_i` the strata of area :math:`i` (``n_psu``,
+        ``n_strata``). The linearised values of an area sum to zero within it, which costs one
+        degree of freedom per stratum, so with few PSUs per area the direct variances are
+        biased downwards (by about :math:`(c_i - h_i)/c_i`); this undoes that loss on average.
+        Default False (fit the direct variances as R ``survey`` defines them); see the
+        validation page for the effect on coverage.
 
     Returns
     -------
@@ -99,6 +107,15 @@ def smooth_variances(estimates: xr.Dataset, *, method: str = "deff", replace: st
 
     var = estimates["variance"].values.astype(float)
     n = estimates["n"].values.astype(float)
+    fit_var = var
+    if df_correction:
+        if "n_psu" not in estimates or "n_strata" not in estimates:
+            raise InputError("`df_correction=True` needs `n_psu` and `n_strata` from "
+                             "direct_estimates.")
+        c = estimates["n_psu"].values.astype(float)
+        h = estimates["n_strata"].values.astype(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fit_var = np.where(c > h, var * c / (c - h), var)
     flag = estimates["flag"].values.astype(str)
     sampled = n > 0
     unusable = np.isin(flag, UNUSABLE_FLAGS) | (sampled & ~np.isfinite(var))
@@ -109,15 +126,15 @@ def smooth_variances(estimates: xr.Dataset, *, method: str = "deff", replace: st
         if method == "deff":
             if n_fit < 1:
                 raise InputError(_too_few(n_fit, 1, min_n))
-            k = float(np.sum(n[reliable] ** 2 * var[reliable]) / np.sum(n[reliable]))
+            k = float(np.sum(n[reliable] ** 2 * fit_var[reliable]) / np.sum(n[reliable]))
             smoothed = np.where(sampled, k / n, np.nan)
             params = {"k": k}
         else:
             if n_fit < 3:
                 raise InputError(_too_few(n_fit, 3, min_n))
             design = np.column_stack([np.ones(n_fit), np.log(n[reliable])])
-            coef, *_ = np.linalg.lstsq(design, np.log(var[reliable]), rcond=None)
-            resid = np.log(var[reliable]) - design @ coef
+            coef, *_ = np.linalg.lstsq(design, np.log(fit_var[reliable]), rcond=None)
+            resid = np.log(fit_var[reliable]) - design @ coef
             smear = float(np.mean(np.exp(resid)))
             smoothed = np.where(sampled, smear * np.exp(coef[0] + coef[1] * np.log(n)), np.nan)
             params = {"a": float(coef[0]), "b": float(coef[1]), "smearing": smear}
@@ -145,7 +162,8 @@ def smooth_variances(estimates: xr.Dataset, *, method: str = "deff", replace: st
         out["lower"] = (dims, lower, {"level": level})
         out["upper"] = (dims, upper, {"level": level})
     out.attrs.update({"gvf_method": method, "gvf_parameters": params,
-                      "gvf_areas_fitted": n_fit, "gvf_replace": replace, "gvf_min_n": int(min_n)})
+                      "gvf_areas_fitted": n_fit, "gvf_replace": replace, "gvf_min_n": int(min_n),
+                      "gvf_df_correction": bool(df_correction)})
     if method == "deff":
         out.attrs["deff_pooled"] = _pooled_deff(estimates, k, sampled)
     return out
