@@ -78,6 +78,86 @@ SAE_SCHEMA = _envelope(
     },
 )
 
+MSE_SCHEMA = _envelope(
+    "mse",
+    model={
+        "type": "object",
+        "required": ["method", "interval", "level", "lists", "terms", "observed", "total",
+                     "lower", "upper", "hidden"],
+        "properties": {
+            "method": {"enum": ["independence", "loglinear", "lcmcr", "dga"]},
+            "interval": {"enum": ["wald", "bootstrap", "posterior"]},
+            "level": {"type": "number"},
+            "lists": {"type": "array", "items": {"type": "string"}},
+            "terms": {"type": "array", "items": {"type": "string"}},
+            "observed": {"type": "number", "minimum": 0},
+            "total": _NUMBER_OR_NULL,
+            "lower": _NUMBER_OR_NULL,
+            "upper": _NUMBER_OR_NULL,
+            "hidden": _NUMBER_OR_NULL,
+        },
+    },
+    record={
+        "type": "object",
+        "required": ["stratum", "estimate", "lower", "upper", "observed", "hidden"],
+        "properties": {
+            "stratum": {"type": ["string", "number"]},
+            "estimate": _NUMBER_OR_NULL,
+            "lower": _NUMBER_OR_NULL,
+            "upper": _NUMBER_OR_NULL,
+            "observed": {"type": "number", "minimum": 0},
+            "hidden": _NUMBER_OR_NULL,
+        },
+        "additionalProperties": _NUMBER_OR_NULL,
+    },
+)
+
+CHANGEPOINT_SCHEMA = _envelope(
+    "changepoint",
+    model={
+        "type": "object",
+        "required": ["method", "likelihood", "level", "changepoints", "n_changes_prob",
+                     "segments"],
+        "properties": {
+            "method": {"enum": ["bayes", "pelt"]},
+            "likelihood": {"type": "string"},
+            "level": {"type": "number"},
+            "changepoints": {"type": "array", "items": {"type": ["string", "number"]}},
+            "n_changes_prob": {"type": "array", "items": {"type": "number", "minimum": 0}},
+            "segments": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["start", "end", "start_time", "estimate", "lower", "upper"],
+                    "properties": {
+                        "start": {"type": "integer", "minimum": 0},
+                        "end": {"type": "integer", "minimum": 0},
+                        "start_time": {"type": ["string", "number"]},
+                        "estimate": _NUMBER_OR_NULL,
+                        "lower": _NUMBER_OR_NULL,
+                        "upper": _NUMBER_OR_NULL,
+                    },
+                    "additionalProperties": _NUMBER_OR_NULL,
+                },
+            },
+        },
+    },
+    record={
+        "type": "object",
+        "required": ["time", "y", "prob_change", "estimate", "lower", "upper", "segment"],
+        "properties": {
+            "time": {"type": ["string", "number"]},
+            "y": _NUMBER_OR_NULL,
+            "prob_change": {"type": "number", "minimum": 0},
+            "estimate": _NUMBER_OR_NULL,
+            "lower": _NUMBER_OR_NULL,
+            "upper": _NUMBER_OR_NULL,
+            "segment": {"type": "integer", "minimum": 0},
+        },
+        "additionalProperties": _NUMBER_OR_NULL,
+    },
+)
+
 DEMO_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "crimestats demo --json",
@@ -98,4 +178,6 @@ DEMO_SCHEMA = {
 }
 
 #: Schema of each command's ``--json`` output, by command name.
-JSON_SCHEMAS: dict[str, dict[str, Any]] = {"sae": SAE_SCHEMA, "demo": DEMO_SCHEMA}
+JSON_SCHEMAS: dict[str, dict[str, Any]] = {
+    "sae": SAE_SCHEMA, "mse": MSE_SCHEMA, "changepoint": CHANGEPOINT_SCHEMA, "demo": DEMO_SCHEMA,
+}

@@ -27,7 +27,9 @@ examples:
   crimestats demo --output crimestats-demo        # the whole job on bundled real data
   crimestats sae crimestats-demo/tables/violence_by_region_and_age.csv \\
       --area area --direct direct --variance variance --covariates age --json
-  crimestats schema sae                           # the JSON Schema of that output
+  crimestats mse lists.csv --count count          # how many are on no list
+  crimestats changepoint annual.csv --time year --value offences
+  crimestats schema sae                           # the JSON Schema of --json output
 
 Run `crimestats COMMAND --help` for each command's options and examples.
 Documentation: https://crimestats.readthedocs.io
@@ -60,6 +62,28 @@ examples:
 
 The estimates are in the units of --direct (e.g. percent of adults). Intervals are normal
 (EBLUP) or posterior credible intervals (hb) at --level.
+"""
+
+
+_MSE_EPILOG = """\
+The CSV has one 0/1 column per list (1 = the person is on that list) and a count of the
+people with each combination; combinations not given count as 0. Or one row per person
+and no count column (then pass --count '').
+
+examples:
+  crimestats mse lists.csv                                  # all columns but 'count' are lists
+  crimestats mse lists.csv --lists LA,NG,PF,GO,GP --method bayes --seed 1
+  crimestats mse lists.csv --interval bootstrap --seed 1 --json > estimate.json
+"""
+
+_CHANGEPOINT_EPILOG = """\
+The CSV has one row per period, in time order: a label and the value (a count such as
+offences recorded, or a rate).
+
+examples:
+  crimestats changepoint monthly.csv --time month --value offences --seasonal 12
+  crimestats changepoint annual.csv --time year --value offences --exposure population
+  crimestats changepoint annual.csv --time year --value rate --likelihood normal --json
 """
 
 
@@ -119,6 +143,56 @@ def build_parser() -> argparse.ArgumentParser:
                    help="random seed of the posterior draws (hb only)")
     p.add_argument("--output", metavar="FILE.csv", help="write the estimates to this CSV file")
     p.add_argument("--netcdf", metavar="FILE.nc", help="write the estimates to this netCDF file")
+    p.add_argument("--json", action="store_true",
+                   help="print a JSON document (schema crimestats-cli/1) instead of text")
+
+    p = _command(subparsers, "mse", "crimestats._cli_mse:run",
+                 help="how many are on no list: multiple-systems (capture-recapture) estimate",
+                 description="Estimate the size of a hidden population (victims of modern "
+                             "slavery, people who inject drugs, ...) from how several "
+                             "agencies' lists of known cases overlap.",
+                 epilog=_MSE_EPILOG)
+    p.add_argument("csv", help="CSV file: one 0/1 column per list and a count column")
+    p.add_argument("--count", metavar="COL", default="count",
+                   help="column of the number of people with each capture history "
+                        "(default: count)")
+    p.add_argument("--lists", metavar="A,B", default="",
+                   help="list columns (default: every column except --count and --strata)")
+    p.add_argument("--strata", metavar="COL", help="column of strata fitted separately, summed")
+    p.add_argument("--method", default="loglinear",
+                   choices=["loglinear", "independence", "bayes", "lcmcr", "dga"],
+                   help="model (default: loglinear, stepwise as R SparseMSE)")
+    p.add_argument("--interval", choices=["wald", "bootstrap", "posterior"],
+                   help="interval type (default: wald for log-linear, posterior for Bayesian)")
+    p.add_argument("--level", type=float, default=0.95, help="interval level (default: 0.95)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="random seed (bootstrap and Bayesian methods)")
+    p.add_argument("--output", metavar="FILE.csv", help="write the estimates to this CSV file")
+    p.add_argument("--json", action="store_true",
+                   help="print a JSON document (schema crimestats-cli/1) instead of text")
+
+    p = _command(subparsers, "changepoint", "crimestats._cli_changepoint:run",
+                 help="when did the level of a series change, with posterior probabilities",
+                 description="Find the change points of one series (recorded crimes per "
+                             "month, year, ...): exact Bayesian segmentation with the posterior "
+                             "probability of a change at each time, or PELT.",
+                 epilog=_CHANGEPOINT_EPILOG)
+    p.add_argument("csv", help="CSV file, one row per period in time order")
+    p.add_argument("--time", required=True, metavar="COL", help="column of period labels")
+    p.add_argument("--value", required=True, metavar="COL", help="column of the series")
+    p.add_argument("--exposure", metavar="COL",
+                   help="population or days per period (counts: the level is then a rate)")
+    p.add_argument("--likelihood", default="auto",
+                   choices=["auto", "poisson", "negbin", "normal", "normal_mean"],
+                   help="segment model (default: negbin for counts, normal otherwise)")
+    p.add_argument("--method", default="bayes", choices=["bayes", "pelt"],
+                   help="exact Bayesian recursion (default) or PELT")
+    p.add_argument("--seasonal", type=int, metavar="N",
+                   help="period of the seasonal cycle (12 monthly, 52 weekly, 4 quarterly)")
+    p.add_argument("--min-size", type=int, default=2, help="shortest segment (default: 2)")
+    p.add_argument("--level", type=float, default=0.95, help="interval level (default: 0.95)")
+    p.add_argument("--seed", type=int, default=None, help="random seed of the posterior draws")
+    p.add_argument("--output", metavar="FILE.csv", help="write the per-period table to CSV")
     p.add_argument("--json", action="store_true",
                    help="print a JSON document (schema crimestats-cli/1) instead of text")
 

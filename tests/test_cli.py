@@ -284,3 +284,62 @@ def test_console_entry_point_runs_without_traceback(tmp_path):
     assert proc.stderr.strip() == (
         "crimestats: error: Column 'area' in bad.csv must name each area once; duplicated: "
         "'a' (rows 1, 2). Aggregate or remove the repeated rows.")
+
+
+# ---------------------------------------------------------------------------------------------
+# crimestats mse and crimestats changepoint
+# ---------------------------------------------------------------------------------------------
+
+
+def test_mse_json_reproduces_home_office_estimate(tmp_path, capsys):
+    from crimestats.datasets import load_modern_slavery
+    from crimestats.hidden import multiple_systems
+
+    path = tmp_path / "lists.csv"
+    load_modern_slavery(lists=5).to_csv(path, index=False)
+    code, out, err = _run(["mse", path, "--json"], capsys)
+    assert code == 0 and err == ""
+    doc = json.loads(out)
+    assert validate(doc, JSON_SCHEMAS["mse"]) == []
+    fit = multiple_systems(load_modern_slavery(lists=5))
+    assert doc["model"]["total"] == pytest.approx(fit.total, rel=1e-12)
+    assert round(doc["model"]["total"]) == 11_313  # Silverman (2014), Home Office
+    assert doc["model"]["lists"] == ["LA", "NG", "PFNCA", "GO", "GP"]
+    assert doc["estimates"][0]["stratum"] == "all"
+    code, out, _ = _run(["mse", path, "--lists", "LA,NG,PFNCA,GO,GP"], capsys)
+    assert code == 0 and "total 11,313" in out
+
+
+def test_mse_bad_list_column(tmp_path, capsys):
+    path = _write(tmp_path, "A,B,count\n1,0,60\n0,yes,40\n1,1,20\n")
+    code, out, err = _run(["mse", path], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "Column 'B'" in err and "row 2" in err and "'yes'" in err
+    code, _, err = _run(["mse", path, "--lists", "A,C"], capsys)
+    assert code == 2 and "no column 'C'" in err
+
+
+def test_changepoint_json_matches_library_and_schema(tmp_path, capsys):
+    from crimestats.changepoint import detect
+    from crimestats.datasets import VIOLENCE_OFFENCES, load_recorded_crime
+
+    series = (load_recorded_crime("england_wales", offence=VIOLENCE_OFFENCES)
+              .groupby("financial_year_ending", as_index=False)["offences"].sum())
+    path = tmp_path / "violence.csv"
+    series.to_csv(path, index=False)
+    code, out, err = _run(["changepoint", path, "--time", "financial_year_ending", "--value",
+                           "offences", "--seed", "1", "--json"], capsys)
+    assert code == 0 and err == ""
+    doc = json.loads(out)
+    assert validate(doc, JSON_SCHEMAS["changepoint"]) == []
+    result = detect(series.set_index("financial_year_ending")["offences"], random_seed=1)
+    assert doc["model"]["changepoints"] == [int(t) for t in result.changepoint_times]
+    got = pd.DataFrame(doc["estimates"])
+    np.testing.assert_allclose(got["prob_change"], result.estimates["prob_change"].values)
+    assert got["time"].tolist() == series["financial_year_ending"].tolist()
+
+
+def test_changepoint_duplicate_periods(tmp_path, capsys):
+    path = _write(tmp_path, "month,n\n2020-01,5\n2020-02,6\n2020-02,7\n2020-03,4\n")
+    code, _, err = _run(["changepoint", path, "--time", "month", "--value", "n"], capsys)
+    assert code == 2 and "'2020-02' (rows 2, 3)" in err and err.count("\n") == 1
