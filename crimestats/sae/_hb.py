@@ -168,14 +168,20 @@ def _integration_range(post: _Posterior, y: np.ndarray, D: np.ndarray, X: np.nda
                        1e-3 * step) - mode
     post.scale = spread
 
-    # Ends of the integration range in t, where the density is e^-40 of its peak.
+    # Ends of the integration range in t: on the left where the density is e^-40 of its value
+    # at the mode; on the right where the density weighted by 1 + sigma_u^2 / c^2 (which
+    # bounds the integrand of E(sigma2_u | y), heavy-tailed under flat priors) is.
     t_mode = math.asinh(mode / spread)
     sd_t = 1.0 / math.cosh(t_mode)
     threshold = f_mode + math.log(math.cosh(t_mode)) - _LOG_DROP
+
+    def right(t: float) -> float:
+        return post.log_t(t)[0] + 2.0 * math.log(math.cosh(t)) - 2.0 * math.log(math.cosh(t_mode))
+
     step = 4.0 * sd_t
-    while post.log_t(t_mode + step)[0] >= threshold:
+    while right(t_mode + step) >= threshold:
         step *= 2.0
-    t_hi = _root(lambda t: post.log_t(t)[0] - threshold, t_mode, t_mode + step, 1e-3 * sd_t)
+    t_hi = _root(lambda t: right(t) - threshold, t_mode, t_mode + step, 1e-3 * sd_t)
     t_lo = 0.0
     if f_zero < threshold:
         t_lo = _root(lambda t: post.log_t(t)[0] - threshold, 0.0, t_mode, 1e-6 * sd_t)
@@ -218,34 +224,73 @@ def _gauss_rule(x: np.ndarray, w: np.ndarray, n: int) -> tuple[np.ndarray, np.nd
     return centre + spread * values, vectors[0] ** 2
 
 
+def _area_components(A: np.ndarray, beta_k: np.ndarray, V_k: np.ndarray, X: np.ndarray,
+                     y: np.ndarray, D: np.ndarray, in_sample: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Means, variances (K, m) of theta_i | sigma2_u = A_k, y, and shrinkage factors 1 - gamma.
+
+    In sample, mu_ki = gamma_ki y_i + (1 - gamma_ki) x_i' beta_k and s2_ki = gamma_ki D_i +
+    (1 - gamma_ki)^2 x_i' V_k x_i with gamma_ki = A_k / (A_k + D_i); out of sample,
+    mu_ki = x_i' beta_k and s2_ki = A_k + x_i' V_k x_i. ``y`` and ``D`` hold the in-sample
+    areas of ``X`` only.
+    """
+    m, p = X.shape
+    XX = (X[:, :, None] * X[:, None, :]).reshape(m, p * p)
+    xvx = V_k.reshape(-1, p * p) @ XX.T
+    mu = beta_k @ X.T
+    s2 = A[:, None] + xvx
+    gamma = A[:, None] / (A[:, None] + D)
+    mu[:, in_sample] += gamma * (y - mu[:, in_sample])
+    s2[:, in_sample] = gamma * D + (1.0 - gamma) ** 2 * xvx[:, in_sample]
+    return mu, s2, 1.0 - gamma
+
+
+def _mixture_summary(weights: np.ndarray, mu: np.ndarray, s2: np.ndarray, z: float
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, SD and the mixture CDF at mean -/+ z SD of each column's Gaussian mixture."""
+    mean = weights @ mu
+    sd = np.sqrt(weights @ (s2 + (mu - mean) ** 2))
+    comp_sd = np.sqrt(s2)
+    cdf = np.stack([weights @ special.ndtr((mean + sign * z * sd - mu) / comp_sd)
+                    for sign in (-1.0, 1.0)])
+    return mean, sd, cdf
+
+
 def _area_rule(post: _Posterior, t: np.ndarray, weights: np.ndarray, A: np.ndarray,
-               beta_k: np.ndarray, V_k: np.ndarray, beta_se: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+               beta_k: np.ndarray, V_k: np.ndarray, X: np.ndarray, in_sample: np.ndarray,
+               z: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Weights, sigma2_u, GLS coefficients and covariances at the nodes used for the areas.
 
-    The area posteriors are mixtures over sigma_u^2 of Gaussians whose moments are smooth
-    functions of sigma_u^2 (shrinkage factors, GLS coefficients). A Gauss rule with n nodes
-    for the posterior of t is used instead of all K quadrature nodes when it reproduces the
-    full quadrature's posterior means of sigma2_u and its square (relative to their size),
-    of the GLS coefficients (relative to their posterior SDs) and of the shrinkage factors at
-    21 quantiles of the sampling variances, all to 1e-10.
+    The area posteriors are mixtures over sigma_u^2 of Gaussians whose moments are smooth in
+    sigma_u^2. A Gauss rule with n = 12, 24, ... nodes for the posterior of t replaces the K
+    quadrature nodes when, on probe areas (the largest standardised residuals, a spread of
+    sampling variances, and out-of-sample areas), it reproduces the posterior mean and SD to
+    1e-10 SD and the posterior CDF near the interval ends to 1e-10.
     """
-    D = post.marginal.D
-    D_probe = np.quantile(D, np.linspace(0.0, 1.0, 21))
-    mean_A = float(weights @ A)
-    centre = weights @ beta_k
+    y, D = post.marginal.y, post.marginal.D
+    inside = np.flatnonzero(in_sample)
+    resid = np.abs(y - X[inside] @ (weights @ beta_k)) / np.sqrt(weights @ A + D)
+    by_variance = np.argsort(D)[np.linspace(0, D.size - 1, 16).astype(int)]
+    probe_in = np.unique(np.concatenate([np.argsort(resid)[-16:], by_variance]))
+    probe = np.concatenate([inside[probe_in], np.flatnonzero(~in_sample)[:4]])
+    probe_mask = np.zeros(probe.size, dtype=bool)
+    probe_mask[:probe_in.size] = True
 
-    def probes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.column_stack([a / mean_A, (a / mean_A) ** 2, a[:, None] / (a[:, None] + D_probe),
-                                (b - centre) / beta_se])
+    def summary(w: np.ndarray, a: np.ndarray, b: np.ndarray, v: np.ndarray) -> np.ndarray:
+        mu, s2, _ = _area_components(a, b, v, X[probe], y[probe_in], D[probe_in], probe_mask)
+        mean, sd, cdf = _mixture_summary(w, mu, s2, z)
+        return np.concatenate([mean / ref_sd, sd / ref_sd, cdf.ravel()])
 
-    full = weights @ probes(A, beta_k)
+    ref_sd = np.ones(probe.size)
+    mu, s2, _ = _area_components(A, beta_k, V_k, X[probe], y[probe_in], D[probe_in], probe_mask)
+    ref_sd = _mixture_summary(weights, mu, s2, z)[1]
+    full = summary(weights, A, beta_k, V_k)
     n = 12
     while 2 * n <= t.size:
         nodes, w = _gauss_rule(t, weights, n)
         a_n = (post.scale * np.sinh(nodes)) ** 2
         _, b_n, V_n, _ = post.marginal.gls(a_n)
-        if np.abs(w @ probes(a_n, b_n) - full).max() < 1e-10:
+        if np.abs(summary(w, a_n, b_n, V_n) - full).max() < 1e-10:
             return w, a_n, b_n, V_n
         n *= 2
     return weights, A, beta_k, V_k
@@ -287,25 +332,15 @@ def _mixture_quantiles(weights: np.ndarray, mu: np.ndarray, sd: np.ndarray,
 def _area_posterior(weights: np.ndarray, A: np.ndarray, beta_k: np.ndarray, V_k: np.ndarray,
                     X: np.ndarray, y: np.ndarray, D: np.ndarray, in_sample: np.ndarray,
                     level: float) -> tuple[np.ndarray, ...]:
-    """Posterior mean, SD, equal-tailed interval and mean shrinkage of every area value.
-
-    Given sigma2_u = A_k, theta_i is N(mu_ki, s2_ki) with mu_ki = gamma_ki y_i +
-    (1 - gamma_ki) x_i' beta_k and s2_ki = gamma_ki D_i + (1 - gamma_ki)^2 x_i' V_k x_i in
-    sample, and mu_ki = x_i' beta_k, s2_ki = A_k + x_i' V_k x_i out of sample.
-    """
-    m, p = X.shape
-    XX = (X[:, :, None] * X[:, None, :]).reshape(m, p * p)
-    xvx = V_k.reshape(-1, p * p) @ XX.T
-    mu = beta_k @ X.T
-    s2 = A[:, None] + xvx
-    gamma = A[:, None] / (A[:, None] + D)
-    mu[:, in_sample] += gamma * (y - mu[:, in_sample])
-    s2[:, in_sample] = gamma * D + (1.0 - gamma) ** 2 * xvx[:, in_sample]
+    """Posterior mean, SD, equal-tailed interval and mean shrinkage of every area value."""
+    mu, s2, shrink = _area_components(A, beta_k, V_k, X, y, D, in_sample)
     estimate = weights @ mu
     sd = np.sqrt(weights @ (s2 + (mu - estimate) ** 2))
-    shrinkage = np.ones(m)
-    shrinkage[in_sample] = weights @ (1.0 - gamma)
+    shrinkage = np.ones(X.shape[0])
+    shrinkage[in_sample] = weights @ shrink
+    del shrink
     comp_sd = np.sqrt(s2)
+    del s2
     tail = 0.5 * (1.0 - level)
     z = special.ndtri(1.0 - tail)
     tol = 1e-10 * sd
@@ -428,22 +463,26 @@ def fit_hb(direct: np.ndarray, variance: np.ndarray, X: np.ndarray, *, areas: np
 
     # sigma2_u and beta: beta is a mixture over the nodes of N(beta_k, V_k).
     sigma2_u = float(weights @ A)
-    sigma2_u_sd = math.sqrt(float(weights @ (A - sigma2_u) ** 2))
+    # The posterior variance of sigma2_u is infinite when the prior and likelihood tails allow.
+    variance_finite = residual_df / 2.0 + prior.tail_power > 3.0
+    sigma2_u_sd = math.sqrt(float(weights @ (A - sigma2_u) ** 2)) if variance_finite else math.inf
     beta = weights @ beta_k
     dev = beta_k - beta
     beta_cov = np.einsum("k,kpq->pq", weights, V_k) + np.einsum("k,kp,kq->pq", weights, dev, dev)
 
     # Area values: the same mixture, on a Gauss rule with fewer nodes when that is as accurate.
-    area_w, area_A, area_beta, area_V = _area_rule(post, t, weights, A, beta_k, V_k,
-                                                   np.sqrt(np.diag(beta_cov)))
+    area_w, area_A, area_beta, area_V = _area_rule(post, t, weights, A, beta_k, V_k, X,
+                                                   in_sample, special.ndtri(0.5 + level / 2))
     estimate, sd, lower, upper, shrinkage = _area_posterior(
         area_w, area_A, area_beta, area_V, X, y, D, in_sample, level)
 
     # Posterior CDF of t on a fine grid (interpolated density) for sigma2_u's interval and draws.
     tail = 0.5 * (1.0 - level)
     t_fine = np.linspace(t_lo, t_hi, _FINE_GRID)
-    density = np.clip(interpolate.BarycentricInterpolator(t, np.exp(log_t - log_t.max()))(t_fine),
-                      0.0, None)
+    # Barycentric weights of the Legendre nodes: (-1)^j sqrt((1 - x_j^2) w_j).
+    bary = (-1.0) ** np.arange(K) * np.sqrt((1.0 - nodes**2) * gl_weights)
+    density = interpolate.BarycentricInterpolator(t, np.exp(log_t - log_t.max()), wi=bary)
+    density = np.clip(density(t_fine), 0.0, None)
     cdf = np.concatenate([[0.0], np.cumsum(0.5 * (density[1:] + density[:-1]))])
     cdf /= cdf[-1]
     sigma2_u_interval = (post.scale * np.sinh(np.interp([tail, 1.0 - tail], cdf, t_fine))) ** 2

@@ -39,9 +39,19 @@ class VariancePrior(abc.ABC):
     (up to a constant), which is what the exact HB fit integrates over.
     """
 
-    #: Smallest number of in-sample areas minus coefficients, :math:`m - p`, for which the
-    #: posterior is proper and the posterior mean of :math:`\\sigma_u^2` is finite.
-    min_residual_df: ClassVar[int] = 1
+    #: Power :math:`k` of the prior's tail, :math:`p(\\sigma_u^2) \\sim (\\sigma_u^2)^{-k}` as
+    #: :math:`\\sigma_u^2 \\to \\infty` (``inf`` for a light tail). With the restricted
+    #: likelihood's tail :math:`(\\sigma_u^2)^{-(m-p)/2}`, the posterior moment
+    #: :math:`E\\{(\\sigma_u^2)^r \\mid y\\}` is finite when :math:`(m - p)/2 + k - r > 1`.
+    tail_power: ClassVar[float] = math.inf
+
+    @property
+    def min_residual_df(self) -> int:
+        """Fewest in-sample areas beyond the coefficients, :math:`m - p`, for which the
+        posterior is proper and :math:`E(\\sigma_u^2 \\mid y)` is finite."""
+        if math.isinf(self.tail_power):
+            return 1
+        return max(1, math.floor(4.0 - 2.0 * self.tail_power) + 1)
 
     @abc.abstractmethod
     def log_density(self, sigma_u: np.ndarray) -> np.ndarray:
@@ -82,7 +92,7 @@ class FlatVariance(VariancePrior):
     'p(sigma2_u) ∝ 1 (flat on the variance)'
     """
 
-    min_residual_df: ClassVar[int] = 5
+    tail_power: ClassVar[float] = 0.0
 
     def log_density(self, sigma_u: np.ndarray) -> np.ndarray:
         """Log density of :math:`\\sigma_u`: :math:`\\log \\sigma_u` (Jacobian of the flat prior on the variance)."""
@@ -109,7 +119,7 @@ class FlatSD(VariancePrior):
     'p(sigma_u) ∝ 1 (flat on the standard deviation)'
     """
 
-    min_residual_df: ClassVar[int] = 4
+    tail_power: ClassVar[float] = 0.5
 
     def log_density(self, sigma_u: np.ndarray) -> np.ndarray:
         """Log density of :math:`\\sigma_u`: zero everywhere."""
@@ -142,7 +152,7 @@ class HalfCauchy(VariancePrior):
     """
 
     scale: float
-    min_residual_df: ClassVar[int] = 2
+    tail_power: ClassVar[float] = 1.5
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scale", _check_scale(self.scale, "HalfCauchy"))
@@ -176,7 +186,6 @@ class HalfNormal(VariancePrior):
     """
 
     scale: float
-    min_residual_df: ClassVar[int] = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scale", _check_scale(self.scale, "HalfNormal"))
