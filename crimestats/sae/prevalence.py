@@ -17,7 +17,7 @@ estimate and interval inside its range:
   back-transformation.
 
 The two generalised models are fitted **without MCMC**, as exact hierarchical Bayes models
-with flat priors on :math:`\\beta` and on :math:`\\sigma_u`:
+with flat priors on :math:`\\beta` and on the variance :math:`\\sigma_u^2`:
 
 1. each area's one-dimensional effect is integrated out by adaptive Gauss–Hermite quadrature
    (24 nodes), which gives the marginal likelihood, its gradient and (by Louis' identity) its
@@ -243,16 +243,24 @@ def _beta_given_sigma(family: str, x: np.ndarray, y: np.ndarray, n: np.ndarray,
             step = np.linalg.solve(info, grad)
         except np.linalg.LinAlgError:
             break
-        if grad @ step < 1e-16 * max(1.0, abs(value)):  # Newton decrement: converged
+        decrement = float(grad @ step)  # twice the log-likelihood gain Newton still expects
+        if decrement < 1e-10:
             ok = True
             break
+        full_step = True
         for _ in range(20):
             new_value, new_grad, new_info = evaluate(beta + step)
             if new_value >= value - 1e-9 * abs(value):  # allow for quadrature rounding
                 break
-            step = 0.5 * step
+            step, full_step = 0.5 * step, False
         else:
-            ok = grad @ np.linalg.solve(info, grad) < 1e-10 * max(1.0, abs(value))
+            new_value = -np.inf
+        if not full_step and decrement < 1e-4:
+            # the Newton step no longer improves the quadrature log-likelihood (its rounding
+            # reaches ~1e-5 at very large sigma_u) and the gain still possible is negligible
+            ok = True
+            break
+        if new_value == -np.inf:
             break
         beta, value, grad, info = beta + step, new_value, new_grad, new_info
     return beta, info, value, ok
@@ -278,10 +286,12 @@ _SIGMA_GRID = 13
 def _fit_hyper(family: str, x: np.ndarray, y: np.ndarray, n: np.ndarray) -> _Hyper:
     """Posterior of (beta, log sigma_u): grid over log sigma, Laplace over beta.
 
-    Prior: flat on beta and on sigma_u. The log posterior of log sigma_u is
-    l(beta_hat, sigma) - log|I_beta|/2 + log sigma (the last term is the Jacobian of the
-    flat prior on sigma_u); integrating beta out this way corrects the downward bias of
-    the ML estimate of sigma_u, as REML does for the linear model.
+    Prior: flat on beta and on sigma_u^2. The log posterior of log sigma_u is
+    l(beta_hat, sigma) - log|I_beta|/2 + 2 log sigma (the last term is the Jacobian of the
+    flat prior on sigma_u^2); integrating beta out this way corrects the downward bias of
+    the ML estimate of sigma_u, as REML does for the linear model. The flat prior on the
+    variance gives intervals with better frequentist coverage than one on sigma_u
+    (Datta, Rao & Smith 2005 for the Fay–Herriot model; our simulations agree).
     """
     cache: dict[float, tuple[np.ndarray, np.ndarray, float, bool]] = {}
     beta0 = _start(family, x, y, n)
@@ -290,13 +300,18 @@ def _fit_hyper(family: str, x: np.ndarray, y: np.ndarray, n: np.ndarray) -> _Hyp
         if ls not in cache:
             near = min(cache, key=lambda k: abs(k - ls)) if cache else None
             start = cache[near][0] if near is not None else beta0
-            cache[ls] = _beta_given_sigma(family, x, y, n, ls, start)
+            result = _beta_given_sigma(family, x, y, n, ls, start)
+            if not result[3]:  # retry from the GLM fit; keep the better solution
+                retry = _beta_given_sigma(family, x, y, n, ls, beta0)
+                if retry[3] or retry[2] > result[2]:
+                    result = retry
+            cache[ls] = result
         return cache[ls]
 
     def log_post(ls: float) -> float:
         _, info, value, _ = conditional(ls)
         sign, logdet = np.linalg.slogdet(info)
-        return value - 0.5 * logdet + ls if sign > 0 else -np.inf
+        return value - 0.5 * logdet + 2.0 * ls if sign > 0 else -np.inf
 
     res = optimize.minimize_scalar(lambda ls: -log_post(ls), bounds=_LOG_SIGMA_BOUNDS,
                                    method="bounded", options={"xatol": 1e-5})
@@ -497,7 +512,7 @@ def logit_binomial(direct: Any, sample_size: Any, covariates: Any = None, *,
     with effective sample size :math:`\\tilde n_i = n_i / \\mathrm{deff}_i` and effective count
     :math:`\\tilde y_i = \\tilde n_i \\hat p_i` (both may be fractional; the binomial kernel is
     used as a likelihood). The model is fitted as an exact hierarchical Bayes model with flat
-    priors on :math:`\\beta` and :math:`\\sigma_u` (adaptive quadrature over each area
+    priors on :math:`\\beta` and :math:`\\sigma_u^2` (adaptive quadrature over each area
     effect, a grid over :math:`\\log\\sigma_u`, Laplace over :math:`\\beta`; see the module
     notes). The estimate is the posterior mean of
     :math:`\\pi_i` and the interval its equal-tailed posterior interval, both in [0, 1].
@@ -532,9 +547,11 @@ def logit_binomial(direct: Any, sample_size: Any, covariates: Any = None, *,
     References
     ----------
     Rao, J. N. K. & Molina, I. (2015). *Small Area Estimation*, 2nd ed., §10.13 (logit-normal
-    area-level models). Chen, C., Wakefield, J. & Lumley, T. (2014). The use of sampling
-    weights in Bayesian hierarchical models for small area estimation. *Spatial and
-    Spatio-temporal Epidemiology* 11, 33–43 (effective sample sizes).
+    area-level models). Datta, G. S., Rao, J. N. K. & Smith, D. D. (2005). On measuring the
+    variability of small area estimators under a basic area level model. *Biometrika* 92,
+    183–196 (flat prior on the variance). Chen, C., Wakefield, J. & Lumley, T. (2014). The
+    use of sampling weights in Bayesian hierarchical models for small area estimation.
+    *Spatial and Spatio-temporal Epidemiology* 11, 33–43 (effective sample sizes).
 
     Examples
     --------
@@ -547,7 +564,7 @@ def logit_binomial(direct: Any, sample_size: Any, covariates: Any = None, *,
     >>> bool(np.all((est > 0) & (est < 1)))
     True
     >>> round(float(est[2]), 3), round(float(est[7]), 3)
-    (0.025, 0.051)
+    (0.021, 0.062)
     """
     level = v.check_level(level)
     p_hat = v.as_float_array(direct, "direct", allow_nan=True)
@@ -645,7 +662,7 @@ def poisson_lognormal(counts: Any, exposure: Any, covariates: Any = None, *,
     >>> residents = np.array([2000, 5000, 800, 6000, 2500, 3000])
     >>> fit = poisson_lognormal(counts, residents, per=1000)
     >>> fit.estimates["estimate"].values.round(2).tolist()
-    [5.81, 5.89, 3.01, 7.12, 3.94, 6.33]
+    [5.85, 5.92, 1.86, 7.34, 3.5, 6.48]
     """
     level = v.check_level(level)
     y = v.as_float_array(counts, "counts", allow_nan=True)
