@@ -30,7 +30,7 @@ def test_deff_method_by_hand():
     var = np.array([0.006, 0.002, 0.009, 0.0, 0.0, np.nan, 0.003, 0.03])
     flag = ["ok", "ok", "ok", "single_respondent", "single_psu", "no_sample", "lonely_psu",
             "ok"]
-    out = smooth_variances(_toy(var, n, flag), min_n=10)
+    out = smooth_variances(_toy(var, n, flag), min_n=10, df_correction=False)
     fit = np.array([0, 1, 2, 6])          # reliable: usable flag, n >= 10, variance > 0
     k = np.sum(n[fit] ** 2 * var[fit]) / np.sum(n[fit])
     assert out.attrs["gvf_parameters"]["k"] == pytest.approx(k, rel=1e-12)
@@ -53,7 +53,7 @@ def test_deff_method_by_hand():
 def test_replace_all_uses_the_model_everywhere():
     n = np.array([40, 100, 25, 50])
     var = np.array([0.006, 0.002, 0.009, 0.004])
-    out = smooth_variances(_toy(var, n, ["ok"] * 4), replace="all")
+    out = smooth_variances(_toy(var, n, ["ok"] * 4), replace="all", df_correction=False)
     assert out["replaced"].all()
     np.testing.assert_allclose(out["variance"], out["variance_smoothed"])
 
@@ -63,7 +63,7 @@ def test_loglinear_recovers_an_exact_power_law():
     var = 0.5 * n.astype(float) ** -0.8
     var[5:] = [0.0, 0.0]
     out = smooth_variances(_toy(var, n, ["ok"] * 5 + ["single_psu", "single_respondent"]),
-                           method="loglinear")
+                           method="loglinear", df_correction=False)
     par = out.attrs["gvf_parameters"]
     assert par["a"] == pytest.approx(np.log(0.5), rel=1e-10)
     assert par["b"] == pytest.approx(-0.8, rel=1e-10)
@@ -74,16 +74,18 @@ def test_loglinear_recovers_an_exact_power_law():
 def test_too_few_reliable_areas_and_bad_arguments():
     out = _toy([0.0, 0.0], [1, 5], ["single_respondent", "single_psu"])
     with pytest.raises(crimestats.InputError, match="Only 0 areas"):
-        smooth_variances(out)
+        smooth_variances(out, df_correction=False)
     ok = _toy([0.01, 0.02], [20, 10], ["ok", "ok"])
     with pytest.raises(crimestats.InputError, match="needs 3"):
-        smooth_variances(ok, method="loglinear")
+        smooth_variances(ok, method="loglinear", df_correction=False)
     with pytest.raises(crimestats.InputError, match="method"):
-        smooth_variances(ok, method="spline")
+        smooth_variances(ok, method="spline", df_correction=False)
     with pytest.raises(crimestats.InputError, match="min_n"):
-        smooth_variances(ok, min_n=1)
+        smooth_variances(ok, min_n=1, df_correction=False)
     with pytest.raises(crimestats.InputError, match="lacks"):
         smooth_variances(ok.drop_vars("flag"))
+    with pytest.raises(crimestats.InputError, match="df_correction=False"):
+        smooth_variances(ok)
 
 
 def test_on_simulated_survey_every_sampled_area_gets_a_positive_variance():
@@ -109,7 +111,7 @@ def test_df_correction_inflates_the_fitted_variances_by_psus_over_df():
     ds = _toy(var, n, ["ok", "ok", "ok", "single_respondent"])
     ds["n_psu"] = ("area", np.array([2, 5, 3, 1]))
     ds["n_strata"] = ("area", np.array([1, 1, 2, 1]))
-    out = smooth_variances(ds, df_correction=True)
+    out = smooth_variances(ds)  # df_correction=True by default
     corrected = var[:3] * np.array([2 / 1, 5 / 4, 3 / 1])
     k = np.sum(n[:3] ** 2 * corrected) / np.sum(n[:3])
     assert out.attrs["gvf_parameters"]["k"] == pytest.approx(k, rel=1e-12)

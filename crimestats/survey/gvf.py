@@ -16,7 +16,7 @@ UNUSABLE_FLAGS = ("single_respondent", "single_psu", "zero_variance")
 
 
 def smooth_variances(estimates: xr.Dataset, *, method: str = "deff", replace: str = "flagged",
-                     min_n: int = 10, df_correction: bool = False) -> xr.Dataset:
+                     min_n: int = 10, df_correction: bool = True) -> xr.Dataset:
     """Model the sampling variances of direct estimates on sample size (a GVF).
 
     Areas with one respondent, all respondents in one PSU or no variation in the outcome have
@@ -54,8 +54,9 @@ def smooth_variances(estimates: xr.Dataset, *, method: str = "deff", replace: st
         ``n_strata``). The linearised values of an area sum to zero within it, which costs one
         degree of freedom per stratum, so with few PSUs per area the direct variances are
         biased downwards (by about :math:`(c_i - h_i)/c_i`); this undoes that loss on average.
-        Default False (fit the direct variances as R ``survey`` defines them); see the
-        validation page for the effect on coverage.
+        In simulations (validation page) this raised the median ratio of the smoothed to the
+        true variance from 0.77 to 0.98 and interval coverage from 92% to 95%. False fits the
+        direct variances as R ``survey`` defines them.
 
     Returns
     -------
@@ -92,7 +93,7 @@ def smooth_variances(estimates: xr.Dataset, *, method: str = "deff", replace: st
            n        flag  variance_raw  variance  replaced
     area
     A01   63          ok        0.0004    0.0004     False
-    A03   18  single_psu        0.0000    0.0086      True
+    A03   18  single_psu        0.0000    0.0120      True
     A28    0   no_sample           NaN       NaN     False
     """
     method = check_choice(method, "method", ("deff", "loglinear"))
@@ -111,7 +112,7 @@ def smooth_variances(estimates: xr.Dataset, *, method: str = "deff", replace: st
     if df_correction:
         if "n_psu" not in estimates or "n_strata" not in estimates:
             raise InputError("`df_correction=True` needs `n_psu` and `n_strata` from "
-                             "direct_estimates.")
+                             "direct_estimates; pass df_correction=False without them.")
         c = estimates["n_psu"].values.astype(float)
         h = estimates["n_strata"].values.astype(float)
         with np.errstate(divide="ignore", invalid="ignore"):
