@@ -7,7 +7,6 @@ thread counts; the spatial models use dense m x m algebra (intrinsic to the SAR 
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -49,36 +48,41 @@ def sar_data(adj, rng, rho=0.6):
     return 1 + 0.5 * x + v + rng.normal(scale=np.sqrt(d)), d, x, w
 
 
+def report(row: tuple[str, str, float]) -> None:
+    name, size, secs = row
+    print(f"{name:<52}  {size:<34} {secs:8.3f}", flush=True)
+
+
 def main() -> None:
     rng = np.random.default_rng(1)
-    rows = []
+    print(f"{'task':<52}  {'size':<34} seconds")
 
     # adjacency utilities
     t, adj = timed(lambda: adjacency_from_geojson(
         DATA / "greater_manchester_wards_2016_bng.geojson", "wd16cd", rule="edge",
         precision=0.01), repeat=3)
-    rows.append(("adjacency_from_geojson (edge)", "215 GM wards", t))
+    report(("adjacency_from_geojson (edge)", "215 GM wards", t))
     lookup = pd.read_csv(DATA / "lad17_csp17_pfa17_lookup.csv", encoding="utf-8-sig")
     codes = lookup["CSP17CD"].drop_duplicates().sort_values().to_numpy()
     csp_pairs = pd.read_csv(DATA / "csp17_adjacency.csv")
     t, csp = timed(lambda: adjacency_from_pairs(csp_pairs, areas=codes), repeat=3)
-    rows.append(("adjacency_from_pairs", "314 CSPs, 808 pairs", t))
+    report(("adjacency_from_pairs", "314 CSPs, 808 pairs", t))
     big_pairs = grid_pairs(85)  # 7,225 areas
     t, big = timed(lambda: adjacency_from_pairs(big_pairs), repeat=3)
-    rows.append(("adjacency_from_pairs", f"{big.n_areas:,} areas (85 x 85 grid)", t))
+    report(("adjacency_from_pairs", f"{big.n_areas:,} areas (85 x 85 grid)", t))
     t, _ = timed(lambda: (big.row_standardised(), big.n_components, big.islands), repeat=3)
-    rows.append(("row_standardise + components + islands", f"{big.n_areas:,} areas", t))
+    report(("row_standardise + components + islands", f"{big.n_areas:,} areas", t))
 
     # spatial Fay-Herriot (dense)
     y, d, x, w = sar_data(csp, rng)
     for method in ("reml", "ml"):
         t, fit = timed(lambda method=method: fay_herriot(y, d, x, proximity=w, method=method))
-        rows.append((f"spatial FH ({method.upper()}, analytic MSE)", "314 CSPs", t))
-    for side in (32, 45):
+        report((f"spatial FH ({method.upper()}, analytic MSE)", "314 CSPs", t))
+    for side in (22, 32):
         adj = adjacency_from_pairs(grid_pairs(side), areas=range(side * side))
         y, d, x, w = sar_data(adj, rng)
         t, fit = timed(lambda y=y, d=d, x=x, w=w: fay_herriot(y, d, x, proximity=w))
-        rows.append(("spatial FH (REML, analytic MSE)", f"{side * side:,} areas (grid)", t))
+        report(("spatial FH (REML, analytic MSE)", f"{side * side:,} areas (grid)", t))
 
     # spatio-temporal Fay-Herriot (dense in areas x periods)
     for n_years in (3, 5):
@@ -94,7 +98,7 @@ def main() -> None:
         t, fit = timed(lambda ys=ys, dd=dd, xs=xs, area=area, period=period, w=w:
                        spatio_temporal_fay_herriot(ys, dd, xs, area=area, period=period,
                                                    proximity=w, tol=1e-6))
-        rows.append((f"spatio-temporal FH (AR(1), tol 1e-6, {fit.iterations} it.)",
+        report((f"spatio-temporal FH (AR(1), tol 1e-6, {fit.iterations} it.)",
                      f"314 CSPs x {n_years} years", t))
 
     # unit-level BHF
@@ -108,7 +112,7 @@ def main() -> None:
         cov = pd.DataFrame(xu, columns=["a", "b", "c"])
         t, _ = timed(lambda dom=dom, yu=yu, cov=cov, means=means, sizes=sizes:
                      unit_level(yu, cov, dom, means, sizes))
-        rows.append(("unit-level BHF (REML, analytic MSE)",
+        report(("unit-level BHF (REML, analytic MSE)",
                      f"{n_dom:,} domains, {n_units:,} units", t))
     dom = rng.integers(0, 314, size=35_000)
     xu = pd.DataFrame(rng.normal(size=(35_000, 3)), columns=["a", "b", "c"])
@@ -118,13 +122,7 @@ def main() -> None:
     sizes = pd.Series(np.bincount(dom, minlength=314) * 50 + 10)
     t, _ = timed(lambda: unit_level(yu, xu, dom, means, sizes, mse="bootstrap",
                                     bootstrap_replicates=200, random_seed=1))
-    rows.append(("unit-level BHF (bootstrap MSE, B=200)", "314 domains, 35,000 units", t))
-
-    width = max(len(r[0]) for r in rows)
-    print(f"{'task':<{width}}  {'size':<34} seconds")
-    for name, size, secs in rows:
-        print(f"{name:<{width}}  {size:<34} {secs:8.3f}")
-    sys.stdout.flush()
+    report(("unit-level BHF (bootstrap MSE, B=200)", "314 domains, 35,000 units", t))
 
 
 if __name__ == "__main__":

@@ -313,9 +313,10 @@ def _mse_terms(method: str, sigma2_u: float, t: _SarTerms, w: np.ndarray, d: np.
     pv = [proj @ dv for dv in dsig]
     info = np.array([[0.5 * np.sum(pv[r] * pv[s].T) for s in range(2)] for r in range(2)])
     vcov = np.linalg.pinv(info)   # sigma2_u = 0 makes rho's row zero: pinv drops it
-    sigma = sigma2_u * t.cinv[ii] + np.diag(d)
-    lmat = [dg_all[r] @ si - gsi @ dsig[r] @ si for r in range(2)]   # d(G Sigma^-1)/d theta_r
-    ls = [lr @ sigma for lr in lmat]
+    # L_r = d(G Sigma^-1)/d theta_r = (dG_r - G Sigma^-1 dSigma_r) Sigma^-1; L_r Sigma is the
+    # bracket, so no extra m^3 product is needed for L_r Sigma L_s'
+    ls = [dg_all[r] - gsi @ dsig[r] for r in range(2)]
+    lmat = [lr @ si for lr in ls]
     g3 = sum(vcov[r, s] * _diag_of_product(ls[r], lmat[s])
              for r in range(2) for s in range(2))
 

@@ -141,10 +141,31 @@ def _ar1(rho: float, periods: int) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclasses.dataclass
 class _Structure:
-    """Covariance of the area-periods (area-major order) and its derivatives."""
+    """Covariance of the area-periods (area-major order) and its derivatives, kept factored.
 
-    g: np.ndarray            # Cov(delta, delta) = sigma1² Z Ω1 Z' + sigma2² blockdiag(Ω2)
-    derivs: list[np.ndarray]  # d g / d theta_r (= d Sigma / d theta_r)
+    ``g = s1 kron(Ω1, J_T) + s2 kron(I_D, Ω2)``; derivative r is ``kron(A_r, J_T)`` for the
+    area part (A = Ω1, s1 dΩ1/dρ1) or ``kron(I_D, B_r)`` for the area-by-period part
+    (B = Ω2, s2 dΩ2/dρ2). Products with them cost O(M·D² + M²·T), not O(M³).
+    """
+
+    g: np.ndarray                         # (M, M)
+    area_parts: list[np.ndarray]          # D x D factors of the area-effect derivatives
+    time_parts: list[np.ndarray]          # T x T factors of the area-by-period derivatives
+    periods: int
+
+    @property
+    def n_params(self) -> int:
+        return len(self.area_parts) + len(self.time_parts)
+
+    def times_deriv(self, mat: np.ndarray, r: int) -> np.ndarray:
+        """``mat @ dG/dtheta_r`` for ``mat`` of shape (k, M)."""
+        k, big = mat.shape
+        t = self.periods
+        if r < len(self.area_parts):
+            summed = mat.reshape(k, big // t, t).sum(axis=2) @ self.area_parts[r]
+            return np.repeat(summed, t, axis=1)
+        part = self.time_parts[r - len(self.area_parts)]
+        return (mat.reshape(k, big // t, t) @ part).reshape(k, big)
 
 
 def _structure(theta: np.ndarray, model: str, w: np.ndarray, wtw: np.ndarray, periods: int
@@ -154,18 +175,26 @@ def _structure(theta: np.ndarray, model: str, w: np.ndarray, wtw: np.ndarray, pe
     c = np.eye(areas) - r1 * (w + w.T) + r1 * r1 * wtw
     omega1 = linalg.cho_solve(linalg.cho_factor(c, lower=True), np.eye(areas))
     domega1 = -omega1 @ (-w - w.T + 2.0 * r1 * wtw) @ omega1
-    ones = np.ones((periods, periods))
-    eye_areas = np.eye(areas)
     if model == "ar1":
         omega2, domega2 = _ar1(theta[3], periods)
+        time_parts = [omega2, s2 * domega2]
     else:
-        omega2, domega2 = np.eye(periods), None
-    block2 = np.kron(eye_areas, omega2)
-    g = s1 * np.kron(omega1, ones) + s2 * block2
-    derivs = [np.kron(omega1, ones), s1 * np.kron(domega1, ones), block2]
-    if model == "ar1":
-        derivs.append(s2 * np.kron(eye_areas, domega2))
-    return _Structure(g, derivs)
+        omega2 = np.eye(periods)
+        time_parts = [omega2]
+    g = s1 * np.kron(omega1, np.ones((periods, periods))) + s2 * np.kron(np.eye(areas), omega2)
+    return _Structure(g, [omega1, s1 * 0.5 * (domega1 + domega1.T)], time_parts, periods)
+
+
+def _embed(mat: np.ndarray, inside: np.ndarray, axis: int) -> np.ndarray:
+    """Put the in-sample rows (axis 0) or columns (axis 1) of ``mat`` into a zero M-array."""
+    shape = list(mat.shape)
+    shape[axis] = inside.shape[0]
+    out = np.zeros(shape)
+    if axis == 0:
+        out[inside] = mat
+    else:
+        out[:, inside] = mat
+    return out
 
 
 def _reml_step(theta: np.ndarray, model: str, w: np.ndarray, wtw: np.ndarray, periods: int,
@@ -180,9 +209,12 @@ def _reml_step(theta: np.ndarray, model: str, w: np.ndarray, wtw: np.ndarray, pe
     q = np.linalg.inv(x.T @ sx)
     proj = sigma_inv - sx @ q @ sx.T
     py = proj @ y
-    pv = [proj @ dv[ii] for dv in st.derivs]
-    k = len(pv)
-    score = np.array([-0.5 * np.trace(pv[r]) + 0.5 * py @ st.derivs[r][ii] @ py
+    proj_full = _embed(proj, inside, 1)                     # (n, M)
+    py_full = _embed(py[None, :], inside, 1)                # (1, M)
+    k = st.n_params
+    pv = [st.times_deriv(proj_full, r)[:, inside] for r in range(k)]
+    score = np.array([-0.5 * np.trace(pv[r])
+                      + 0.5 * float(st.times_deriv(py_full, r)[0, inside] @ py)
                       for r in range(k)])
     info = np.array([[0.5 * np.sum(pv[r] * pv[s].T) for s in range(k)] for r in range(k)])
     return score, info, st, sigma_inv, q
@@ -452,8 +484,8 @@ def spatio_temporal_fay_herriot(direct: Any, variance: Any, covariates: Any = No
     estimate = x_all @ beta + weights @ resid
     synthetic = x_all @ beta
     s1 = theta[0]
-    omega1_z = st.derivs[0][::n_periods]                  # row d: (Ω1 Z1')[d, :]
-    u1 = s1 * omega1_z[:, inside] @ (sigma_inv @ resid)
+    weighted = _embed((sigma_inv @ resid)[None, :], inside, 1)          # (1, M)
+    u1 = s1 * (weighted.reshape(n_areas, n_periods).sum(axis=1) @ st.area_parts[0])
     u2 = estimate - synthetic - np.repeat(u1, n_periods)
 
     mse, extras = _mse(theta, st, sigma_inv, q, info, x_all, inside)
@@ -481,17 +513,20 @@ def _mse(theta: np.ndarray, st: _Structure, sigma_inv: np.ndarray, q: np.ndarray
          ) -> tuple[np.ndarray, dict[str, Any]]:
     """g1 + g2 + 2 g3 for every area-period (Marhuenda, Molina & Morales 2013)."""
     x = x_all[inside]
-    ii = np.ix_(inside, inside)
     g_all = st.g[:, inside]
     gsi = g_all @ sigma_inv
     g1 = np.diag(st.g) - _diag_of_product(gsi, g_all)
     h = x_all - gsi @ x
     g2 = _diag_of_product(h @ q, h)
     vcov = np.linalg.pinv(info)
-    sigma = np.linalg.inv(sigma_inv)
-    lmat = [dv[:, inside] @ sigma_inv - gsi @ dv[ii] @ sigma_inv for dv in st.derivs]
-    ls = [lr @ sigma for lr in lmat]
-    k = len(lmat)
+    # L_r = d(G Sigma^-1)/d theta_r = (dG_r - G Sigma^-1 dSigma_r) Sigma^-1, and L_r Sigma is
+    # the bracket itself (no extra M^3 product); dG_r is symmetric
+    k = st.n_params
+    gsi_full = _embed(gsi, inside, 1)
+    eye_cols = _embed(np.eye(int(inside.sum())), inside, 1)            # (n, M)
+    ls = [st.times_deriv(eye_cols, r).T - st.times_deriv(gsi_full, r)[:, inside]
+          for r in range(k)]
+    lmat = [lr @ sigma_inv for lr in ls]
     g3 = sum(vcov[r, s] * _diag_of_product(ls[r], lmat[s]) for r in range(k) for s in range(k))
     mse = np.maximum(g1 + g2 + 2.0 * g3, 0.0)
     return mse, {"g1": g1, "g2": g2, "g3": g3, "vcov": vcov}
