@@ -86,3 +86,34 @@ def test_pooled_periods_unbiased_with_matching_variance(record_property):
     est, var, truth = _replicates(400, pool=True, n_periods=3, n_areas=20, n_strata=2,
                                   psus_per_area=30, respondents_per_psu=5)
     _check_bias_and_variance(est, var, truth, record_property)
+
+
+@pytest.mark.slow
+def test_smoothed_variances_match_monte_carlo_in_small_areas(record_property):
+    # default design: ~3 PSUs of ~15 respondents per area, where the direct variances are
+    # about half the true ones; the GVF with the degrees-of-freedom correction should give
+    # variances close to the Monte Carlo variance and intervals with nominal coverage
+    from crimestats.survey import smooth_variances
+
+    n_reps = 300
+    estimates, smoothed = [], []
+    for rep in range(n_reps):
+        sim = simulate_survey(n_areas=100, random_seed=2026, sample_seed=10_000 + rep)
+        est = direct_estimates(sim.respondents, y="victim", area="area", weight="weight",
+                               strata="stratum", psu="psu", areas=sim.areas["area"])
+        estimates.append(est["estimate"].values)
+        smoothed.append(smooth_variances(est, replace="all")["variance"].values)
+    est, var = np.array(estimates), np.array(smoothed)
+    truth = sim.areas["true_prevalence"].to_numpy()
+    sampled = np.isfinite(est)
+    keep = np.flatnonzero(sampled.mean(axis=0) >= 0.9)
+    ratios = [var[sampled[:, i], i].mean() / est[sampled[:, i], i].var(ddof=1) for i in keep]
+    covered = np.where(sampled[:, keep], np.abs(est[:, keep] - truth[keep]) <= Z95 * np.sqrt(
+        np.where(sampled[:, keep], var[:, keep], 0.0)), np.nan)
+    per_rep = np.nanmean(covered, axis=1)
+    coverage, mc_se = per_rep.mean(), per_rep.std(ddof=1) / np.sqrt(n_reps)
+    record_property("median_variance_ratio", float(np.median(ratios)))
+    record_property("coverage", float(coverage))
+    record_property("coverage_mc_se", float(mc_se))
+    assert 0.85 < np.median(ratios) < 1.15
+    assert abs(coverage - 0.95) < 3 * mc_se, (coverage, mc_se)
