@@ -121,3 +121,19 @@ def test_df_correction_inflates_the_fitted_variances_by_psus_over_df():
     assert out["variance"].values[3] == pytest.approx(k / 1)
     with pytest.raises(crimestats.InputError, match="n_strata"):
         smooth_variances(ds.drop_vars("n_strata"), df_correction=True)
+
+
+def test_intervals_keep_domain_degrees_of_freedom_for_kept_variances():
+    from scipy import stats
+
+    sim = simulate_survey(n_areas=60, random_seed=5)
+    est = direct_estimates(sim.respondents, y="victim", area="area", weight="weight",
+                           strata="stratum", psu="psu", df="domain", level=0.9)
+    out = smooth_variances(est)
+    replaced = out["replaced"].values
+    assert replaced.any() and (~replaced).any()
+    assert np.isinf(out["df"].values[replaced]).all()
+    np.testing.assert_array_equal(out["df"].values[~replaced], est["df"].values[~replaced])
+    half = out["upper"].values - out["estimate"].values
+    q = np.where(replaced, stats.norm.ppf(0.95), stats.t.ppf(0.95, est["df"].values))
+    np.testing.assert_allclose(half, q * out["se"].values, rtol=1e-12)

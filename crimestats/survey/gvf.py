@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
+from scipy import stats
 
 from .._validate import check_choice
 from ..errors import InputError
@@ -64,7 +65,8 @@ def smooth_variances(estimates: xr.Dataset, *, method: str = "deff", replace: st
         A copy of ``estimates`` with ``variance_raw`` (the direct variance),
         ``variance_smoothed`` (the modelled variance, NaN for areas without sample),
         ``replaced`` (True where ``variance`` now holds the modelled value) and ``variance``,
-        ``se``, ``cv``, ``lower``, ``upper`` recomputed from the variance in use. The fitted
+        ``se``, ``cv``, ``lower``, ``upper`` recomputed from the variance in use (normal
+        quantiles for modelled variances; kept direct variances keep their ``df``). The fitted
         parameters are in ``attrs`` (``gvf_method``, ``gvf_parameters``, ``gvf_areas_fitted``,
         and ``deff_pooled`` for ``"deff"``).
 
@@ -159,9 +161,19 @@ def smooth_variances(estimates: xr.Dataset, *, method: str = "deff", replace: st
     out["se"] = (dims, se)
     if "lower" in estimates:
         level = float(estimates.attrs.get("level", estimates["lower"].attrs.get("level", 0.95)))
+        # a modelled variance rests on many areas: normal quantiles; kept direct variances keep
+        # the degrees of freedom they came with (``df`` of direct_estimates)
+        dof = np.full(est.shape, np.inf)
+        if "df" in estimates:
+            dof = np.where(replaced, np.inf, estimates["df"].values.astype(float))
         lower, upper = normal_interval(est, se, level)
+        finite = np.isfinite(dof)
+        if finite.any():
+            half = stats.t.ppf(0.5 + level / 2.0, dof[finite]) * se[finite]
+            lower[finite], upper[finite] = est[finite] - half, est[finite] + half
         out["lower"] = (dims, lower, {"level": level})
         out["upper"] = (dims, upper, {"level": level})
+        out["df"] = (dims, dof)
     out.attrs.update({"gvf_method": method, "gvf_parameters": params,
                       "gvf_areas_fitted": n_fit, "gvf_replace": replace, "gvf_min_n": int(min_n),
                       "gvf_df_correction": bool(df_correction)})
