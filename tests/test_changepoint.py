@@ -214,11 +214,13 @@ def test_pelt_matches_exhaustive_optimum(rng):
     c0, c1, c2 = model.cumulative(y, np.ones(60))
     pen, _ = penalty_value("BIC", 60, 1)
     res = detect(y, "poisson", method="pelt", penalty="BIC")
+    logn = np.log(np.maximum(np.arange(61), 1))
     F = np.full(61, np.inf)
     F[0] = -pen
     for t in range(2, 61):
         for s in [0, *range(2, t - 1)]:
-            F[t] = min(F[t], F[s] + _kernels._pelt_cost(0, c0, c1, c2, s, t, False) + pen)
+            F[t] = min(F[t], F[s] + _kernels._pelt_cost(0, c0, c1, c2, s, t, False, logn, True)
+                       + pen)
     assert res.log_evidence == pytest.approx(F[60], abs=1e-9)
 
 
@@ -339,3 +341,14 @@ def test_variance_change_normal(rng):
     assert detect(y, "normal", random_seed=0).changepoints == pytest.approx([100], abs=5)
     z = np.r_[rng.normal(0, 2, 100), rng.normal(3, 2, 100)]
     assert detect(z, "normal_mean", random_seed=0).changepoints == pytest.approx([100], abs=5)
+
+
+@pytest.mark.parametrize("likelihood", ["poisson", "negbin", "normal"])
+@pytest.mark.parametrize("k", [0, 3])
+def test_simulated_series_truth(likelihood, k):
+    from crimestats.datasets import simulate_changepoint_series
+
+    sim = simulate_changepoint_series(300, k, likelihood=likelihood, random_seed=k)
+    assert len(sim.changepoints) == k and sim.y.shape == (300,)
+    assert np.all(np.diff([0, *sim.changepoints, 300]) >= 10)
+    assert np.count_nonzero(np.diff(sim.mean)) == k

@@ -212,14 +212,15 @@ def sample_segmentations(model, prm, c0, c1, c2, log_q, min_size, B, uniforms):
 
 
 @numba.njit(cache=True, inline="always")
-def _pelt_cost(cost, c0, c1, c2, s, t, seg_len_term):
+def _pelt_cost(cost, c0, c1, c2, s, t, seg_len_term, logn, unit):
     e = c0[t] - c0[s]
     y = c1[t] - c1[s]
-    extra = math.log(t - s) if seg_len_term else 0.0
+    extra = logn[t - s] if seg_len_term else 0.0
     if cost == 0:
         if y <= 0.0:
             return 0.0  # R changepoint: an empty Poisson segment costs nothing, MBIC term included
-        return 2.0 * y * (math.log(e) - math.log(y)) + extra
+        loge = logn[t - s] if unit else math.log(e)
+        return 2.0 * y * (loge - math.log(y)) + extra
     if cost == 1:
         # c0 holds size * exposure; profile likelihood of NB(size, p) with p = e / (e + y)
         if y <= 0.0:
@@ -236,12 +237,13 @@ def _pelt_cost(cost, c0, c1, c2, s, t, seg_len_term):
 
 
 @numba.njit(cache=True, nogil=True)
-def pelt(cost, c0, c1, c2, pen, min_size, seg_len_term):
+def pelt(cost, c0, c1, c2, pen, min_size, seg_len_term, unit):
     """PELT (Killick, Fearnhead & Eckley 2012) with the candidate bookkeeping of R changepoint.
 
     ``F[t] = min_s F[s] + C(s, t) + pen (+ log(t - s) when seg_len_term)``, ``F[0] = -pen``;
     a start ``s`` is pruned when ``F[s] + C(s, t) > F[t]``. Segment lengths are ``c0``
-    differences for the normal costs and index differences otherwise. Returns the
+    differences for the normal costs and index differences otherwise (``unit``: every
+    exposure is 1, so the Poisson segment exposure is the length). Returns the
     back-pointers, the optimal costs and the number of candidates at each step.
     """
     n = c0.shape[0] - 1
@@ -249,8 +251,11 @@ def pelt(cost, c0, c1, c2, pen, min_size, seg_len_term):
     back = np.zeros(n + 1, dtype=np.int64)
     kept = np.zeros(n + 1, dtype=np.int64)
     F[0] = -pen
+    logn = np.zeros(n + 1)
+    for j in range(1, n + 1):
+        logn[j] = math.log(j)
     for j in range(min_size, min(2 * min_size, n + 1)):
-        F[j] = _pelt_cost(cost, c0, c1, c2, 0, j, seg_len_term)
+        F[j] = _pelt_cost(cost, c0, c1, c2, 0, j, seg_len_term, logn, unit)
         back[j] = 0
     cand = np.empty(n + 2, dtype=np.int64)
     tmp = np.empty(n + 2)
@@ -262,7 +267,7 @@ def pelt(cost, c0, c1, c2, pen, min_size, seg_len_term):
         arg = 0
         for i in range(ncand):
             s = cand[i]
-            v = F[s] + _pelt_cost(cost, c0, c1, c2, s, t, seg_len_term) + pen
+            v = F[s] + _pelt_cost(cost, c0, c1, c2, s, t, seg_len_term, logn, unit) + pen
             tmp[i] = v
             if v < best:
                 best = v

@@ -143,7 +143,8 @@ def detect(y: Any, likelihood: str = "auto", *, method: str = "bayes", exposure:
         c0, c1, c2 = model.cumulative(y_work, e_work)
         if method == "pelt":
             pen, seg_term = penalty_value(penalty, n, model.diffparam)
-            cps, cost, kept = pelt_search(likelihood, c0, c1, c2, pen, min_size, seg_term)
+            unit = likelihood == "poisson" and bool(np.all(np.diff(c0) == 1.0))
+            cps, cost, kept = pelt_search(likelihood, c0, c1, c2, pen, min_size, seg_term, unit)
             fit = None
         else:
             fit = bayes_fit(model, c0, c1, c2, log_q=log_q_from_p(p, min_size),

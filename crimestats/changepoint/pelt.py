@@ -68,8 +68,8 @@ def penalty_value(penalty: str | float, n: int, diffparam: int) -> tuple[float, 
 
 
 def pelt_search(likelihood: str, c0: np.ndarray, c1: np.ndarray, c2: np.ndarray,
-                penalty: float, min_size: int, seg_len_term: bool
-                ) -> tuple[list[int], float, np.ndarray]:
+                penalty: float, min_size: int, seg_len_term: bool,
+                unit_exposure: bool = False) -> tuple[list[int], float, np.ndarray]:
     """Run PELT on cumulative statistics; return change points, optimal cost, candidates kept.
 
     Change points are the indices where a new segment starts (0-based), sorted.
@@ -80,7 +80,7 @@ def pelt_search(likelihood: str, c0: np.ndarray, c1: np.ndarray, c2: np.ndarray,
     if n < 2 * min_size:
         return [], float("nan"), np.zeros(n + 1, dtype=np.int64)
     back, F, kept = _kernels.pelt(_COST_CODE[likelihood], c0, c1, c2, float(penalty),
-                                  int(min_size), bool(seg_len_term))
+                                  int(min_size), bool(seg_len_term), bool(unit_exposure))
     cps = []
     t = n
     while t > 0:

@@ -82,7 +82,7 @@ def simulate_changepoint_series(n: int, n_changes: int, *, likelihood: str = "po
     slack = n - (n_changes + 1) * min_gap
     cuts = np.sort(rng.integers(0, slack + 1, size=n_changes))
     cps = [int(c + (i + 1) * min_gap) for i, c in enumerate(cuts)]
-    lengths = np.diff(np.r_[0, cps, n])
+    lengths = np.diff(np.array([0, *cps, n], dtype=np.int64))
     signs = rng.choice([-1.0, 1.0], size=n_changes)
     if likelihood == "normal":
         levels = np.r_[0.0, np.cumsum(signs * rng.uniform(1.0, 3.0, n_changes))]
