@@ -234,3 +234,48 @@ def test_simulation_logit_binomial_beats_direct_and_fh_and_covers(rng, overdispe
     if not overdispersed:
         assert abs(coverage - level) < 2 * mc_se
     assert rmse["model"] < rmse["direct"] and rmse["model"] < rmse["fh"]
+
+
+def test_docs_example_csew_region_by_age_and_ncvs_states(data_dir):
+    """The worked examples of docs/user-guide/sae-models.md run and keep their key facts."""
+    import pandas as pd
+
+    from crimestats.datasets import load_csew_2018_by_region, load_csew_2018_table, load_population
+    from crimestats.sae import benchmark
+
+    cells = load_csew_2018_by_region("violnr_p")
+    cells = cells[cells["age"] != "16+"].reset_index(drop=True)
+    p, se, n = cells["estimate"], cells["standard_error"], cells["unweighted_count"]
+    sampled = p > 0
+    assert int((~sampled).sum()) == 6
+    deff = float(np.median(se[sampled] ** 2 * n[sampled] / (p[sampled] * (1 - p[sampled]))))
+    assert deff == pytest.approx(1.2, abs=0.05)
+    fit = logit_binomial(p, n, cells[["region", "age"]], design_effect=deff, level=0.9,
+                         areas=cells["region"] + " | " + cells["age"])
+    est = fit.estimates
+    assert np.all((est["lower"] > 0) & (est["upper"] < 1))
+    national = load_csew_2018_table("violnr_p")
+    national = national[(national["breakdown"] == "age") & (national["age"] == "16+")
+                        & (national["sex"] == "All adults")]
+    target = dict(zip(national["group"], national["estimate"], strict=True))
+    residents = load_population("pfa").groupby("region")["residents"].sum()
+    pop = cells["region"].map(residents)
+    share = (pop / pop.groupby(cells["age"]).transform("sum")).to_numpy()
+    bench = benchmark(fit, target, weights=share, groups=cells["age"].to_numpy())
+    for age, value in target.items():
+        sel = (cells["age"] == age).to_numpy()
+        assert np.sum(bench.estimates["estimate"].values[sel] * share[sel]) == pytest.approx(
+            value, rel=1e-12)
+    assert all(0.9 < r < 1.1 for r in bench.ratios.values())
+
+    ncvs = pd.read_csv(data_dir / "sae_models"
+                       / "ncvs_22_largest_states_2017_2019_direct_estimates_se.csv")
+    v = ncvs[(ncvs["measure"] == "violent_victimization_rate_per_1000_persons12plus")
+             & (ncvs["state"] != "United States")]
+    rate, se = v["estimate"].to_numpy(), v["se"].to_numpy()
+    counts = (rate / se) ** 2
+    persons = counts / (rate / 1000)
+    rates = poisson_lognormal(counts, persons, per=1000, areas=v["state"], level=0.9)
+    np.testing.assert_allclose(rates.estimates["direct"], rate, rtol=1e-12)
+    np.testing.assert_allclose(np.sqrt(rates.estimates["direct_variance"]), se, rtol=1e-12)
+    assert np.all(rates.estimates["lower"] > 0)
