@@ -70,7 +70,7 @@ class ChangepointResult(Result):
     def changepoint_times(self) -> list[Any]:
         """Time labels of the change points (first period of each new segment)."""
         times = self.estimates["time"].values
-        return [times[i] for i in self.changepoints]
+        return [_plain(times[i]) for i in self.changepoints]
 
     def summary(self) -> str:
         """A short plain-text report: method, change points with their probability, segments."""
@@ -97,3 +97,8 @@ def _window_prob(prob: np.ndarray, t: int, half_width: int = 2) -> float:
     """Posterior probability of a change within ``half_width`` periods of ``t``."""
     lo, hi = max(0, t - half_width), min(prob.size, t + half_width + 1)
     return float(min(1.0, prob[lo:hi].sum()))
+
+
+def _plain(value: Any) -> Any:
+    """Numpy scalars as plain Python values (for printing and JSON)."""
+    return value.item() if isinstance(value, np.generic) else value
