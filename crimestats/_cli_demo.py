@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from ._cli_io import Progress, capture_warnings, save_netcdf, write_json
+from ._cli_io import Progress, capture_warnings, write_json
 
 _AGE_OF_INTEREST = "16-24"
 
@@ -142,9 +142,9 @@ def _violence_by_region_and_age(out: Path, *, draw: Callable[[Any, Path], None] 
     table.to_csv(out / "tables" / "violence_by_region_and_age.csv")
     forces.to_csv(out / "tables" / "recorded_violence_by_force.csv", index=False)
     fit.coefficients().to_csv(out / "tables" / "coefficients.csv")
-    save_netcdf(fit, out / "results" / "fay_herriot_reml.nc")
-    save_netcdf(hb, out / "results" / "fay_herriot_hb.nc")
-    save_netcdf(arcsine, out / "results" / "arcsine_fay_herriot.nc")
+    fit.to_netcdf(out / "results" / "fay_herriot_reml.nc")
+    hb.to_netcdf(out / "results" / "fay_herriot_hb.nc")
+    arcsine.to_netcdf(out / "results" / "arcsine_fay_herriot.nc")
     (out / "results" / "fay_herriot_reml.json").write_text(
         json.dumps(fit.to_dict(), indent=1), encoding="utf-8")
 
@@ -379,7 +379,7 @@ def _is_the_rise_real(out: Path, *, draw: Callable[[Any, Path], None] | None,
     series.to_csv(out / "tables" / "recorded_violence_changepoints.csv")
     parts.estimates.to_dataframe().to_csv(out / "tables" / "violence_attribution.csv")
     parts.effects.to_csv(out / "tables" / "violence_attribution_effects.csv", index=False)
-    save_netcdf(parts, out / "results" / "violence_attribution.nc")
+    parts.to_netcdf(out / "results" / "violence_attribution.nc")
 
     effects = parts.effects.set_index("component")
     incidence, reporting = effects.loc["incidence"], effects.loc["reporting"]

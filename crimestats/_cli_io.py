@@ -20,7 +20,7 @@ import pandas as pd
 
 from . import __version__
 from .errors import InputError
-from .results import Result, _netcdf_attrs, json_safe
+from .results import json_safe
 
 _SHOWN = 6
 
@@ -162,24 +162,6 @@ def capture_warnings() -> Iterator[list[str]]:
         yield messages
     for item in caught:
         messages.append(f"{item.category.__name__}: {' '.join(str(item.message).split())}")
-
-
-def save_netcdf(result: Result, path: Path | str) -> str:
-    """Write ``result.estimates`` to netCDF; return the format written.
-
-    netCDF-4 (HDF5) through ``result.to_netcdf`` when h5py is installed, else classic netCDF
-    through scipy, which :func:`xarray.open_dataset` reads back identically.
-    """
-    try:
-        result.to_netcdf(path)
-        return "netCDF-4"
-    except ImportError:
-        ds = result.estimates.copy()
-        ds.attrs = _netcdf_attrs(ds.attrs)
-        for name in ds.variables:
-            ds[name].attrs = _netcdf_attrs(ds[name].attrs)
-        ds.to_netcdf(path, engine="scipy")
-        return "netCDF-3 classic"
 
 
 class Progress:

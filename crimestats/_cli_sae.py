@@ -13,7 +13,6 @@ from ._cli_io import (
     capture_warnings,
     document,
     read_table,
-    save_netcdf,
     split_names,
     write_json,
 )
@@ -42,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         estimates.to_csv(args.output)
     if args.netcdf:
-        save_netcdf(fit, args.netcdf)
+        fit.to_netcdf(args.netcdf)
     if args.json:
         model = {"method": fit.method, "level": fit.level, "sigma2_u": fit.sigma2_u,
                  "converged": fit.converged, "iterations": fit.iterations,
