@@ -236,8 +236,8 @@ def _area_components(A: np.ndarray, beta_k: np.ndarray, V_k: np.ndarray, X: np.n
     """
     m, p = X.shape
     XX = (X[:, :, None] * X[:, None, :]).reshape(m, p * p)
-    xvx = V_k.reshape(-1, p * p) @ XX.T
-    mu = beta_k @ X.T
+    xvx = np.einsum("kq,mq->km", V_k.reshape(-1, p * p), XX)
+    mu = np.einsum("kp,mp->km", beta_k, X)
     s2 = A[:, None] + xvx
     gamma = A[:, None] / (A[:, None] + D)
     mu[:, in_sample] += gamma * (y - mu[:, in_sample])
@@ -564,7 +564,7 @@ def _posterior_draws(post: _Posterior, cdf: np.ndarray, t_fine: np.ndarray, X: n
         for start in range(0, draws, chunk):
             part = slice(start, start + chunk)
             a = A[part, None]
-            mean = beta[part] @ X.T
+            mean = np.einsum("kp,mp->km", beta[part], X)
             var = np.broadcast_to(a, mean.shape).copy()
             gamma = a / (a + marginal.D)
             mean[:, in_sample] += gamma * (marginal.y - mean[:, in_sample])
