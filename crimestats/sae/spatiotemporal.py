@@ -148,10 +148,22 @@ class _Structure:
     (B = Ω2, s2 dΩ2/dρ2). Products with them cost O(M·D² + M²·T), not O(M³).
     """
 
-    g: np.ndarray                         # (M, M)
     area_parts: list[np.ndarray]          # D x D factors of the area-effect derivatives
     time_parts: list[np.ndarray]          # T x T factors of the area-by-period derivatives
     periods: int
+    s1: float = 0.0
+    s2: float = 0.0
+    c: np.ndarray | None = None           # C(rho1) = (I - rho1 W)'(I - rho1 W)
+    logdet_c: float = 0.0
+    omega2: np.ndarray | None = None
+
+    @property
+    def g(self) -> np.ndarray:
+        """Cov(delta) over all M area-periods, dense (M, M)."""
+        areas = self.area_parts[0].shape[0]
+        ones = np.ones((self.periods, self.periods))
+        return (self.s1 * np.kron(self.area_parts[0], ones)
+                + self.s2 * np.kron(np.eye(areas), self.omega2))
 
     @property
     def n_params(self) -> int:
@@ -173,7 +185,8 @@ def _structure(theta: np.ndarray, model: str, w: np.ndarray, wtw: np.ndarray, pe
     s1, r1, s2 = theta[0], theta[1], theta[2]
     areas = w.shape[0]
     c = np.eye(areas) - r1 * (w + w.T) + r1 * r1 * wtw
-    omega1 = linalg.cho_solve(linalg.cho_factor(c, lower=True), np.eye(areas))
+    c_factor = linalg.cho_factor(c, lower=True)
+    omega1 = linalg.cho_solve(c_factor, np.eye(areas))
     domega1 = -omega1 @ (-w - w.T + 2.0 * r1 * wtw) @ omega1
     if model == "ar1":
         omega2, domega2 = _ar1(theta[3], periods)
@@ -181,8 +194,75 @@ def _structure(theta: np.ndarray, model: str, w: np.ndarray, wtw: np.ndarray, pe
     else:
         omega2 = np.eye(periods)
         time_parts = [omega2]
-    g = s1 * np.kron(omega1, np.ones((periods, periods))) + s2 * np.kron(np.eye(areas), omega2)
-    return _Structure(g, [omega1, s1 * 0.5 * (domega1 + domega1.T)], time_parts, periods)
+    return _Structure([omega1, s1 * 0.5 * (domega1 + domega1.T)], time_parts, periods,
+                      s1=float(s1), s2=float(s2), c=c,
+                      logdet_c=2.0 * float(np.sum(np.log(np.diag(c_factor[0])))),
+                      omega2=omega2)
+
+
+@dataclasses.dataclass
+class _SigmaInverse:
+    """Sigma^-1 over the in-sample area-periods by the Woodbury identity.
+
+    Sigma = Gamma + Z B Z' with Gamma = blockdiag_d(s2 Ω2 + Ψ_d) (T x T blocks) and
+    B = s1 Ω1, so Sigma^-1 = Gamma^-1 - U K U' with U = Gamma^-1 Z and
+    K = (B^-1 + Z' Gamma^-1 Z)^-1 (D x D): O(M T² + D³), never an M x M factorisation.
+    """
+
+    dense: np.ndarray        # (n, n)
+    logdet: float
+    gamma_inv: np.ndarray    # (D, T, T), zero rows/columns at out-of-sample cells
+    u: np.ndarray            # (n,) entries of U (row i belongs to area area_of[i])
+    area_of: np.ndarray      # (n,) area index of each in-sample cell
+    k: np.ndarray            # (D, D)
+    inside: np.ndarray
+
+    def right_multiply(self, mat: np.ndarray) -> np.ndarray:
+        """``mat @ Sigma^-1`` for ``mat`` of shape (k, n), in O(k n T + k D²)."""
+        rows = mat.shape[0]
+        areas, periods, _ = self.gamma_inv.shape
+        full = _embed(mat, self.inside, 1).reshape(rows, areas, periods)
+        part1 = np.einsum("kdt,dts->kds", full, self.gamma_inv).reshape(rows, -1)
+        mu = _embed(mat * self.u[None, :], self.inside, 1).reshape(rows, areas, periods)
+        part2 = (mu.sum(axis=2) @ self.k)[:, self.area_of] * self.u[None, :]
+        return part1[:, self.inside] - part2
+
+
+def _sigma_inverse(st: _Structure, d: np.ndarray, inside: np.ndarray) -> _SigmaInverse:
+    """Woodbury inverse and log-determinant of Sigma (raises LinAlgError if not PD)."""
+    periods = st.periods
+    areas = inside.shape[0] // periods
+    psi = np.ones(inside.shape[0])
+    psi[inside] = d
+    observed = inside.reshape(areas, periods)
+    blocks = st.s2 * np.broadcast_to(st.omega2, (areas, periods, periods)).copy()
+    idx = np.arange(periods)
+    blocks[:, idx, idx] += psi.reshape(areas, periods)
+    # out-of-sample cells: decouple them (identity) and drop them from the inverse
+    blocks *= (observed[:, :, None] & observed[:, None, :])
+    blocks[:, idx, idx] += ~observed
+    sign, logdets = np.linalg.slogdet(blocks)
+    if np.any(sign <= 0):
+        raise linalg.LinAlgError("Sigma is not positive definite")
+    gamma_inv = np.linalg.inv(blocks) * (observed[:, :, None] & observed[:, None, :])
+    u_pad = gamma_inv.sum(axis=2)                                  # Gamma_d^-1 1
+    u = u_pad.reshape(-1)[inside]
+    area_of = np.repeat(np.arange(areas), periods)[inside]
+    dense_gamma = np.zeros((areas, periods, areas, periods))
+    dense_gamma[np.arange(areas), :, np.arange(areas), :] = gamma_inv
+    dense_gamma = dense_gamma.reshape(areas * periods, -1)[np.ix_(inside, inside)]
+    logdet = float(np.sum(logdets))
+    if st.s1 > 0.0:
+        h = st.c / st.s1 + np.diag(u_pad.sum(axis=1))
+        h_factor = linalg.cho_factor(h, lower=True)
+        k = linalg.cho_solve(h_factor, np.eye(areas))
+        k = 0.5 * (k + k.T)
+        logdet += (areas * np.log(st.s1) - st.logdet_c
+                   + 2.0 * float(np.sum(np.log(np.diag(h_factor[0])))))
+    else:
+        k = np.zeros((areas, areas))
+    dense = dense_gamma - (u[:, None] * k[np.ix_(area_of, area_of)]) * u[None, :]
+    return _SigmaInverse(0.5 * (dense + dense.T), logdet, gamma_inv, u, area_of, k, inside)
 
 
 def _embed(mat: np.ndarray, inside: np.ndarray, axis: int) -> np.ndarray:
@@ -199,15 +279,13 @@ def _embed(mat: np.ndarray, inside: np.ndarray, axis: int) -> np.ndarray:
 
 def _reml_step(theta: np.ndarray, model: str, w: np.ndarray, wtw: np.ndarray, periods: int,
                y: np.ndarray, x: np.ndarray, d: np.ndarray, inside: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray, _Structure, np.ndarray, np.ndarray]:
+               ) -> tuple[np.ndarray, np.ndarray, _Structure, _SigmaInverse, np.ndarray]:
     """REML score and information; also the structure, Sigma^-1 and (X'Sigma^-1 X)^-1."""
     st = _structure(theta, model, w, wtw, periods)
-    ii = np.ix_(inside, inside)
-    sigma = st.g[ii] + np.diag(d)
-    sigma_inv = linalg.cho_solve(linalg.cho_factor(sigma, lower=True), np.eye(sigma.shape[0]))
-    sx = sigma_inv @ x
+    sigma_inv = _sigma_inverse(st, d, inside)
+    sx = sigma_inv.dense @ x
     q = np.linalg.inv(x.T @ sx)
-    proj = sigma_inv - sx @ q @ sx.T
+    proj = sigma_inv.dense - sx @ q @ sx.T
     py = proj @ y
     proj_full = _embed(proj, inside, 1)                     # (n, M)
     py_full = _embed(py[None, :], inside, 1)                # (1, M)
@@ -216,7 +294,11 @@ def _reml_step(theta: np.ndarray, model: str, w: np.ndarray, wtw: np.ndarray, pe
     score = np.array([-0.5 * np.trace(pv[r])
                       + 0.5 * float(st.times_deriv(py_full, r)[0, inside] @ py)
                       for r in range(k)])
-    info = np.array([[0.5 * np.sum(pv[r] * pv[s].T) for s in range(k)] for r in range(k)])
+    pv_t = [np.ascontiguousarray(m.T) for m in pv]
+    info = np.empty((k, k))
+    for r in range(k):
+        for c in range(r, k):
+            info[r, c] = info[c, r] = 0.5 * float(np.vdot(pv[r], pv_t[c]))
     return score, info, st, sigma_inv, q
 
 
@@ -224,18 +306,15 @@ def _reml_loglik(theta: np.ndarray, model: str, w: np.ndarray, wtw: np.ndarray, 
                  y: np.ndarray, x: np.ndarray, d: np.ndarray, inside: np.ndarray) -> float:
     """Restricted log-likelihood (up to a constant); -inf where Sigma is not positive definite."""
     st = _structure(theta, model, w, wtw, periods)
-    sigma = st.g[np.ix_(inside, inside)] + np.diag(d)
     try:
-        factor = linalg.cho_factor(sigma, lower=True)
+        sigma_inv = _sigma_inverse(st, d, inside)
     except linalg.LinAlgError:
         return -np.inf
-    sx = linalg.cho_solve(factor, x)
-    sy = linalg.cho_solve(factor, y)
+    sx = sigma_inv.dense @ x
     xsx = x.T @ sx
     beta = np.linalg.solve(xsx, sx.T @ y)
-    quad = y @ sy - beta @ (sx.T @ y)
-    return float(-0.5 * (2.0 * np.sum(np.log(np.diag(factor[0])))
-                         + np.linalg.slogdet(xsx)[1] + quad))
+    quad = y @ (sigma_inv.dense @ y) - beta @ (sx.T @ y)
+    return float(-0.5 * (sigma_inv.logdet + np.linalg.slogdet(xsx)[1] + quad))
 
 
 def _fit_reml(model: str, w: np.ndarray, periods: int, y: np.ndarray, x: np.ndarray,
@@ -249,6 +328,7 @@ def _fit_reml(model: str, w: np.ndarray, periods: int, y: np.ndarray, x: np.ndar
     # a variance that reaches 0 (score <= 0 there) is fixed at 0 with its correlation
     groups = {0: [0, 1], 2: [2, 3] if model == "ar1" else [2]}
     active = np.ones(theta.size, dtype=bool)
+    here: float | None = None
     for iteration in range(1, max_iter + 1):
         score, info, *_ = _reml_step(theta, model, w, wtw, periods, y, x, d, inside)
         idx = np.flatnonzero(active)
@@ -271,7 +351,9 @@ def _fit_reml(model: str, w: np.ndarray, periods: int, y: np.ndarray, x: np.ndar
                     new[r] = 0.5 * theta[r]
         # Fisher scoring can overshoot on a flat likelihood: halve a step that lowers it
         # (R sae takes the full step; on its examples no step lowers the likelihood)
-        here = _reml_loglik(theta, model, w, wtw, periods, y, x, d, inside)
+        if here is None:
+            here = _reml_loglik(theta, model, w, wtw, periods, y, x, d, inside)
+        there = here
         for _ in range(30):
             there = _reml_loglik(new, model, w, wtw, periods, y, x, d, inside)
             if there >= here - 1e-12 * (1.0 + abs(here)):
@@ -283,7 +365,8 @@ def _fit_reml(model: str, w: np.ndarray, periods: int, y: np.ndarray, x: np.ndar
         # also stop when the step would raise the restricted log-likelihood by < 1e-12
         gain = 0.5 * float(score[active] @ (new - theta)[active])
         theta = new
-        if change < tol or abs(gain) < 1e-12 * (1.0 + abs(here)):
+        here, previous = there, here
+        if change < tol or abs(gain) < 1e-12 * (1.0 + abs(previous)):
             return theta, True, iteration
     return theta, False, max_iter
 
@@ -477,20 +560,20 @@ def spatio_temporal_fay_herriot(direct: Any, variance: Any, covariates: Any = No
     theta[0], theta[2] = max(theta[0], 0.0), max(theta[2], 0.0)
     wtw = w.T @ w
     _, info, st, sigma_inv, q = _reml_step(theta, model, w, wtw, n_periods, y, x, d, inside)
-    beta = q @ (x.T @ (sigma_inv @ y))
+    beta = q @ (x.T @ (sigma_inv.dense @ y))
     resid = y - x @ beta
     g_all = st.g[:, inside]
-    weights = g_all @ sigma_inv
+    weights = sigma_inv.right_multiply(g_all)
     estimate = x_all @ beta + weights @ resid
     synthetic = x_all @ beta
     s1 = theta[0]
-    weighted = _embed((sigma_inv @ resid)[None, :], inside, 1)          # (1, M)
+    weighted = _embed((sigma_inv.dense @ resid)[None, :], inside, 1)    # (1, M)
     u1 = s1 * (weighted.reshape(n_areas, n_periods).sum(axis=1) @ st.area_parts[0])
     u2 = estimate - synthetic - np.repeat(u1, n_periods)
 
     mse, extras = _mse(theta, st, sigma_inv, q, info, x_all, inside)
-    logdet = -np.linalg.slogdet(sigma_inv)[1]
-    loglik = -0.5 * (y.shape[0] * np.log(2.0 * np.pi) + logdet + resid @ sigma_inv @ resid)
+    loglik = -0.5 * (y.shape[0] * np.log(2.0 * np.pi) + sigma_inv.logdet
+                     + resid @ sigma_inv.dense @ resid)
     param_names = ["sigma2_area", "rho_space", "sigma2_time"] + (
         ["rho_time"] if model == "ar1" else [])
     se = np.sqrt(np.maximum(np.diag(extras["vcov"]), 0.0))
@@ -508,13 +591,13 @@ def spatio_temporal_fay_herriot(direct: Any, variance: Any, covariates: Any = No
     )
 
 
-def _mse(theta: np.ndarray, st: _Structure, sigma_inv: np.ndarray, q: np.ndarray,
+def _mse(theta: np.ndarray, st: _Structure, sigma_inv: _SigmaInverse, q: np.ndarray,
          info: np.ndarray, x_all: np.ndarray, inside: np.ndarray
          ) -> tuple[np.ndarray, dict[str, Any]]:
     """g1 + g2 + 2 g3 for every area-period (Marhuenda, Molina & Morales 2013)."""
     x = x_all[inside]
     g_all = st.g[:, inside]
-    gsi = g_all @ sigma_inv
+    gsi = sigma_inv.right_multiply(g_all)
     g1 = np.diag(st.g) - _diag_of_product(gsi, g_all)
     h = x_all - gsi @ x
     g2 = _diag_of_product(h @ q, h)
@@ -526,7 +609,7 @@ def _mse(theta: np.ndarray, st: _Structure, sigma_inv: np.ndarray, q: np.ndarray
     eye_cols = _embed(np.eye(int(inside.sum())), inside, 1)            # (n, M)
     ls = [st.times_deriv(eye_cols, r).T - st.times_deriv(gsi_full, r)[:, inside]
           for r in range(k)]
-    lmat = [lr @ sigma_inv for lr in ls]
+    lmat = [sigma_inv.right_multiply(lr) for lr in ls]
     g3 = sum(vcov[r, s] * _diag_of_product(ls[r], lmat[s]) for r in range(k) for s in range(k))
     mse = np.maximum(g1 + g2 + 2.0 * g3, 0.0)
     return mse, {"g1": g1, "g2": g2, "g3": g3, "vcov": vcov}
