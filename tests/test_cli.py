@@ -343,3 +343,58 @@ def test_changepoint_duplicate_periods(tmp_path, capsys):
     path = _write(tmp_path, "month,n\n2020-01,5\n2020-02,6\n2020-02,7\n2020-03,4\n")
     code, _, err = _run(["changepoint", path, "--time", "month", "--value", "n"], capsys)
     assert code == 2 and "'2020-02' (rows 2, 3)" in err and err.count("\n") == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Results the workflow uses: JSON and netCDF round trips
+# ---------------------------------------------------------------------------------------------
+
+
+def _workflow_results() -> dict[str, Any]:
+    from crimestats.changepoint import attribute, detect
+    from crimestats.datasets import (
+        VIOLENCE_OFFENCES,
+        load_csew_prevalence,
+        load_modern_slavery,
+        load_recorded_crime,
+    )
+    from crimestats.hidden import multiple_systems
+
+    domains = load_violence_domains()
+    recorded = (load_recorded_crime("england_wales", offence=VIOLENCE_OFFENCES)
+                .groupby("financial_year_ending")["offences"].sum())
+    prev = load_csew_prevalence("Violence")
+    prev = prev[prev["year_ending"] >= 2003]
+    survey = pd.DataFrame({"period": prev["year_ending"].to_numpy(),
+                           "estimate": prev["prevalence"].to_numpy(),
+                           "se": 0.05 * prev["prevalence"].to_numpy()})
+    return {
+        "reml": fay_herriot("direct", "variance", ["age"], data=domains, areas="area"),
+        "hb": fay_herriot("direct", "variance", ["age"], data=domains, areas="area",
+                          method="hb", random_seed=1, draws=200),
+        "changepoint": detect(recorded, random_seed=1, draws=100),
+        "attribution": attribute(recorded, survey, population=np.full(16, 5.6e7),
+                                 random_seed=1, draws=200),
+        "mse": multiple_systems(load_modern_slavery(lists=5)),
+    }
+
+
+def test_results_round_trip_through_json_and_netcdf(tmp_path):
+    for name, result in _workflow_results().items():
+        doc = result.to_dict()
+        assert json.loads(json.dumps(doc, allow_nan=False)) == doc, name
+        est = doc["estimates"]
+        for var, payload in est["data_vars"].items():
+            values = np.asarray(payload["data"], dtype=float)
+            original = result.estimates[var].values.astype(float)
+            np.testing.assert_allclose(values, np.where(np.isfinite(original), original, np.nan),
+                                       rtol=0, atol=0, err_msg=f"{name}.{var}")
+        path = tmp_path / f"{name}.nc"
+        result.to_netcdf(path)
+        with xr.open_dataset(path) as back:
+            back = back.load()
+        for var in result.estimates.data_vars:
+            np.testing.assert_array_equal(back[var].values, result.estimates[var].values,
+                                          err_msg=f"{name}.{var}")
+        for dim in result.estimates.dims:
+            assert list(back[dim].values) == list(result.estimates[dim].values), (name, dim)
