@@ -49,6 +49,7 @@ if (!requireNamespace("changepoint", quietly = TRUE)) dyn.load(Sys.getenv("PELTC
 best <- Inf
 for (i in seq_len({repeat})) best <- min(best, system.time(cp <- run())[["elapsed"]])
 cat(best, length(cp), "\n")
+writeLines(as.character(cp), "{path}.cpts")
 """
 
 
@@ -68,7 +69,7 @@ def best_of(fn, repeat: int) -> tuple[float, object]:
     return best, out
 
 
-def time_r(y: np.ndarray, repeat: int) -> tuple[float, int] | None:
+def time_r(y: np.ndarray, repeat: int) -> tuple[float, list[int]] | None:
     if shutil.which("Rscript") is None:
         return None
     with tempfile.TemporaryDirectory() as tmp:
@@ -80,8 +81,9 @@ def time_r(y: np.ndarray, repeat: int) -> tuple[float, int] | None:
                              env=os.environ.copy(), check=False)
         if run.returncode != 0:
             return None
-        secs, ncp = run.stdout.split()
-        return float(secs), int(ncp)
+        secs, _ = run.stdout.split()
+        cps = [int(v) for v in Path(f"{data}.cpts").read_text().split()]
+        return float(secs), cps
 
 
 def time_ruptures(y: np.ndarray, repeat: int) -> tuple[float, int] | None:
@@ -119,15 +121,17 @@ def main() -> None:
     detect(y[:200], "poisson", method="pelt")
     detect(y[:200], "poisson", draws=0)
     rows = []
-    secs, res = best_of(lambda: detect(y, "poisson", method="pelt"), args.repeat)
-    rows.append(("crimestats PELT Poisson MBIC", args.n, secs, len(res.changepoints)))
+    secs, pelt = best_of(lambda: detect(y, "poisson", method="pelt"), args.repeat)
+    rows.append(("crimestats PELT Poisson MBIC", args.n, secs, len(pelt.changepoints)))
     secs, res = best_of(lambda: detect(y, "poisson", draws=0), args.repeat)
     rows.append(("crimestats Bayes (pruned, no draws)", args.n, secs, len(res.changepoints)))
     secs, res = best_of(lambda: detect(y, "poisson", draws=200, random_seed=0), 1)
     rows.append(("crimestats Bayes (pruned, 200 draws)", args.n, secs, len(res.changepoints)))
     r = time_r(y, args.repeat)
     if r is not None:
-        rows.append(("R changepoint PELT Poisson MBIC", args.n, r[0], r[1]))
+        rows.append(("R changepoint PELT Poisson MBIC", args.n, r[0], len(r[1])))
+        same = "identical" if r[1] == pelt.changepoints else "DIFFERENT"
+        print(f"PELT change points vs R: {same}")
     short = y[:args.ruptures_n]
     rp = time_ruptures(short, 1)
     if rp is not None:

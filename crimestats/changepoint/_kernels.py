@@ -175,40 +175,30 @@ def backward(model, prm, c0, c1, c2, log_q, min_size, log_eps):
 
 
 @numba.njit(cache=True, nogil=True)
-def sample_segmentations(model, prm, c0, c1, c2, log_q, min_size, B, uniforms):
-    """Draw segmentations from the posterior, walking forward with the backward messages.
+def end_distribution(model, prm, c0, c1, c2, log_q, min_size, B, s, tol):
+    """Posterior distribution of the end of a segment that starts after ``s``.
 
-    Given a segment starting after ``s``, its end ``t`` has probability
-    ``exp(log_q + logM(s, t) + B[t] - B[s])``. ``uniforms`` has one row per draw and enough
-    columns for the largest possible number of segments. Returns, per draw, the number of
-    changes and a flat array of segment ends (``-1`` padded).
+    ``P(end = t | start s, y) = exp(log_q + logM(s, t) + B[t] - B[s])`` for the valid ends
+    ``t``, walked forward until all but ``tol`` of the probability is covered. Returns the
+    ends and their (unnormalised) probabilities.
     """
     n = c0.shape[0] - 1
-    ndraw = uniforms.shape[0]
-    maxseg = uniforms.shape[1]
-    ends = np.full((ndraw, maxseg), -1, dtype=np.int64)
-    nchg = np.zeros(ndraw, dtype=np.int64)
-    for d in range(ndraw):
-        s = 0
-        k = 0
-        while s < n:
-            u = uniforms[d, k]
-            acc = 0.0
-            chosen = n
-            t = s + min_size
-            while t <= n:
-                if t == n or t <= n - min_size:
-                    p = math.exp(log_q + seg_logml(model, prm, c0, c1, c2, s, t) + B[t] - B[s])
-                    acc += p
-                    if acc >= u:
-                        chosen = t
-                        break
-                t += 1
-            ends[d, k] = chosen
+    ends = np.empty(n - s, dtype=np.int64)
+    probs = np.empty(n - s)
+    k = 0
+    acc = 0.0
+    t = s + min_size
+    while t <= n:
+        if t == n or t <= n - min_size:
+            p = math.exp(log_q + seg_logml(model, prm, c0, c1, c2, s, t) + B[t] - B[s])
+            ends[k] = t
+            probs[k] = p
             k += 1
-            s = chosen
-        nchg[d] = k - 1
-    return nchg, ends
+            acc += p
+            if acc >= 1.0 - tol:
+                break
+        t += 1
+    return ends[:k], probs[:k]
 
 
 @numba.njit(cache=True, inline="always")

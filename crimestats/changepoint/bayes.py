@@ -17,7 +17,8 @@ Forward and backward messages
 with :math:`A(0) = B(n) = 0`, give the evidence :math:`Z = A(n) = B(0)` and the posterior
 probability that a new segment starts at (0-based) index :math:`t`:
 :math:`\\exp(A(t) + B(t) - Z)`. Segmentations are drawn exactly from the posterior by
-walking forward with :math:`B` ("perfect simulation"); the MAP segmentation is the Viterbi
+walking forward with :math:`B` ("perfect simulation"; draws that reach the same segment start
+share the computation of that segment's end distribution); the MAP segmentation is the Viterbi
 path (max instead of sum in :math:`A`).
 
 **Pruning.** The exact recursion costs :math:`O(n^2)`. A start :math:`s` of the current
@@ -95,22 +96,48 @@ def bayes_fit(model: SegmentModel, c0: np.ndarray, c1: np.ndarray, c2: np.ndarra
     cps.sort()
 
     if draws > 0:
-        maxseg = n // min_size + 1
-        # one uniform per segment; draw lazily wide enough for the MAP count plus a margin
-        width = min(maxseg, max(4 * (len(cps) + 1) + 20, 50))
-        while True:
-            u = rng.random((draws, width))
-            nchg, ends = _kernels.sample_segmentations(model.code, model.params, c0, c1, c2,
-                                                       log_q, min_size, B, u)
-            if width >= maxseg or nchg.max() + 1 < width:
-                break
-            width = min(maxseg, 2 * width)
+        nchg, ends = _sample(model, c0, c1, c2, log_q, min_size, B, draws, rng)
         level = _level_mean(model, c0, c1, c2, ends, n)
     else:
         nchg = np.zeros(0, dtype=np.int64)
         ends = np.zeros((0, 1), dtype=np.int64)
         level = np.full(n, np.nan)
     return BayesFit(prob, cps, float(Z), nchg, ends, level, kept, float(dropped))
+
+
+def _sample(model: SegmentModel, c0: np.ndarray, c1: np.ndarray, c2: np.ndarray,
+            log_q: float, min_size: int, B: np.ndarray, draws: int,
+            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Exact posterior draws of segmentations, walking forward segment by segment.
+
+    Draws that reach the same segment start share one computation of the distribution of
+    that segment's end, so the cost grows with the number of distinct starts visited, not
+    with the number of draws. Returns the number of changes of each draw and the segment
+    ends (one row per draw, padded with -1).
+    """
+    from . import _kernels
+
+    n = c0.shape[0] - 1
+    paths: list[list[int]] = [[] for _ in range(draws)]
+    waiting = {0: np.arange(draws)}
+    while waiting:
+        s = min(waiting)
+        idx = waiting.pop(s)
+        ends, probs = _kernels.end_distribution(model.code, model.params, c0, c1, c2, log_q,
+                                                min_size, B, s, 1e-12)
+        chosen = ends[rng.choice(ends.size, size=idx.size, p=probs / probs.sum())]
+        for t in np.unique(chosen):
+            group = idx[chosen == t]
+            for d in group:
+                paths[d].append(int(t))
+            if t < n:
+                waiting[int(t)] = (np.concatenate([waiting[int(t)], group])
+                                   if int(t) in waiting else group)
+    width = max(len(p) for p in paths)
+    out = np.full((draws, width), -1, dtype=np.int64)
+    for d, p in enumerate(paths):
+        out[d, :len(p)] = p
+    return np.array([len(p) - 1 for p in paths], dtype=np.int64), out
 
 
 def _level_mean(model: SegmentModel, c0: np.ndarray, c1: np.ndarray, c2: np.ndarray,

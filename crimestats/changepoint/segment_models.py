@@ -39,7 +39,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from ..errors import InputError
 
@@ -186,18 +186,18 @@ class SegmentModel:
         p = self.params
         if self.likelihood == "poisson":
             shape, rate = p[0] + y, p[1] + e
-            dist = stats.gamma(shape, scale=1.0 / rate)
-            return dist.mean(), dist.std(), dist.ppf(lo_q), dist.ppf(hi_q)
+            return (shape / rate, np.sqrt(shape) / rate, special.gammaincinv(shape, lo_q) / rate,
+                    special.gammaincinv(shape, hi_q) / rate)
         if self.likelihood == "negbin":
             r = self.size
             a, b = p[0] + e, p[1] + y
-            # lambda = r (1 - p) / p, with p ~ Beta(a, b): lambda / r ~ BetaPrime(b, a)
-            dist = stats.betaprime(b, a)
+            # lambda = r (1 - p) / p with p ~ Beta(a, b): lambda / r ~ BetaPrime(b, a)
             mean = r * np.where(a > 1, b / np.maximum(a - 1, 1e-300), np.inf)
             sd = r * np.where(a > 2, np.sqrt(b * (a + b - 1)
                                             / np.maximum((a - 2) * (a - 1) ** 2, 1e-300)),
                               np.inf)
-            return mean, sd, r * dist.ppf(lo_q), r * dist.ppf(hi_q)
+            u_lo, u_hi = special.betaincinv(b, a, lo_q), special.betaincinv(b, a, hi_q)
+            return mean, sd, r * u_lo / (1 - u_lo), r * u_hi / (1 - u_hi)
         if self.likelihood == "normal":
             m0, k0, a0, b0 = p
             ybar = y / np.maximum(e, 1e-300)
@@ -206,15 +206,14 @@ class SegmentModel:
             mn = (k0 * m0 + y) / kn
             bn = b0 + 0.5 * ss + 0.5 * k0 * e * (ybar - m0) ** 2 / kn
             t_scale = np.sqrt(bn / (an * kn))
-            dist = stats.t(2 * an, loc=mn, scale=t_scale)
+            lo, hi = (mn + t_scale * special.stdtrit(2 * an, lo_q),
+                      mn + t_scale * special.stdtrit(2 * an, hi_q))
             sd = np.where(an > 1, t_scale * np.sqrt(an / np.maximum(an - 1, 1e-300)), np.inf)
         else:
-            tau2 = p[0]
-            prec = 1.0 / tau2 + e
+            prec = 1.0 / p[0] + e
             mn = y / prec
-            dist = stats.norm(mn, np.sqrt(1.0 / prec))
             sd = np.sqrt(1.0 / prec)
-        lo, hi = dist.ppf(lo_q), dist.ppf(hi_q)
+            lo, hi = mn + sd * special.ndtri(lo_q), mn + sd * special.ndtri(hi_q)
         return (self.loc + self.scale * mn, self.scale * sd,
                 self.loc + self.scale * lo, self.loc + self.scale * hi)
 
