@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -229,11 +230,16 @@ def _start(family: str, x: np.ndarray, y: np.ndarray, n: np.ndarray) -> np.ndarr
 
 
 def _beta_given_sigma(family: str, x: np.ndarray, y: np.ndarray, n: np.ndarray,
-                      log_sigma: float, beta: np.ndarray
+                      log_sigma: float, beta: np.ndarray, marginal: Callable[..., Any] | None = None
                       ) -> tuple[np.ndarray, np.ndarray, float, bool]:
-    """Mode of the likelihood in beta for fixed sigma (Newton), its information, loglik."""
+    """Mode of the likelihood in beta for fixed sigma (Newton), its information, loglik.
+
+    ``marginal`` replaces :func:`_marginal` (same signature), e.g. for several rows per area.
+    """
+    marginal = _marginal if marginal is None else marginal
+
     def evaluate(b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        value, grad, hess = _marginal(np.append(b, log_sigma), family, x, y, n, hessian=True)
+        value, grad, hess = marginal(np.append(b, log_sigma), family, x, y, n, hessian=True)
         return value, grad[:-1], -hess
 
     value, grad, info = evaluate(beta)
@@ -283,7 +289,8 @@ _LOG_SIGMA_BOUNDS = (np.log(1e-3), np.log(5.0))
 _SIGMA_GRID = 13
 
 
-def _fit_hyper(family: str, x: np.ndarray, y: np.ndarray, n: np.ndarray) -> _Hyper:
+def _fit_hyper(family: str, x: np.ndarray, y: np.ndarray, n: np.ndarray,
+               marginal: Callable[..., Any] | None = None) -> _Hyper:
     """Posterior of (beta, log sigma_u): grid over log sigma, Laplace over beta.
 
     Prior: flat on beta and on sigma_u^2. The log posterior of log sigma_u is
@@ -300,9 +307,9 @@ def _fit_hyper(family: str, x: np.ndarray, y: np.ndarray, n: np.ndarray) -> _Hyp
         if ls not in cache:
             near = min(cache, key=lambda k: abs(k - ls)) if cache else None
             start = cache[near][0] if near is not None else beta0
-            result = _beta_given_sigma(family, x, y, n, ls, start)
+            result = _beta_given_sigma(family, x, y, n, ls, start, marginal)
             if not result[3]:  # retry from the GLM fit; keep the better solution
-                retry = _beta_given_sigma(family, x, y, n, ls, beta0)
+                retry = _beta_given_sigma(family, x, y, n, ls, beta0, marginal)
                 if retry[3] or retry[2] > result[2]:
                     result = retry
             cache[ls] = result

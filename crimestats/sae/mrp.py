@@ -1,0 +1,408 @@
+"""Multilevel regression and post-stratification (MRP) for victimisation prevalence.
+
+A logistic mixed model is fitted to respondents' 0/1 victimisation outcomes,
+
+.. math::
+
+    P(y_{j} = 1) = \\mathrm{expit}(x_{c(j)}^\\top\\beta + u_{a(j)}), \\qquad
+    u_a \\sim N(0, \\sigma_u^2),
+
+where :math:`c(j)` is the respondent's post-stratification cell (e.g. sex × age group, plus
+any area-level covariates) and :math:`a(j)` the area. Each area's prevalence is then the
+population-weighted average over its cells,
+
+.. math:: \\theta_a = \\sum_c N_{ac}\\, \\mathrm{expit}(x_c^\\top\\beta + u_a) \\Big/ \\sum_c N_{ac},
+
+which is defined for every area in the population table, including areas with no
+respondents at all (their :math:`u_a` is drawn from its prior). The fit is the same exact
+hierarchical Bayes machinery as :func:`~crimestats.sae.logit_binomial` (flat priors on
+:math:`\\beta` and :math:`\\sigma_u^2`; adaptive Gauss–Hermite quadrature over each area effect,
+a grid over :math:`\\log\\sigma_u`, Laplace over :math:`\\beta`), with the respondents
+aggregated to binomial counts per area × cell, so no MCMC is needed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy import special
+
+from .. import _validate as v
+from ..errors import ConvergenceWarning, InputError
+from ..results import Result
+from .prevalence import (
+    _GH_NODES,
+    _GH_WEIGHTS,
+    _GRID_HALF_WIDTH,
+    _GRID_POINTS,
+    _cubature_points,
+    _fit_hyper,
+    _Hyper,
+    _loglik,
+    _loglik_derivs,
+)
+
+__all__ = ["MRPResult", "mrp"]
+
+
+@dataclasses.dataclass(frozen=True)
+class MRPResult(Result):
+    """Post-stratified prevalence estimates from a logistic mixed model.
+
+    Attributes
+    ----------
+    estimates : xarray.Dataset
+        Over ``area``: ``estimate`` (posterior mean prevalence, 0–1), ``sd``, ``lower``,
+        ``upper`` (equal-tailed, at ``attrs["level"]``), ``cv``, ``synthetic`` (the
+        post-stratified regression prediction without the area effect, :math:`u_a = 0`),
+        ``respondents``, ``victims``, ``population`` and ``in_sample``.
+    beta, beta_se : numpy.ndarray
+        Posterior means and SDs of the coefficients (logit scale), intercept first.
+    sigma2_u : float
+        Posterior mean of the area-effect variance (logit scale).
+    covariate_names : tuple of str
+    level : float
+    converged : bool
+    """
+
+    beta: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0))
+    beta_se: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0))
+    sigma2_u: float = float("nan")
+    covariate_names: tuple[str, ...] = ()
+    level: float = 0.95
+    converged: bool = True
+
+    def summary(self) -> str:
+        """Plain-text report: coefficients, area-effect variance, estimates."""
+        est = self.estimates
+        lines = [f"MRP (logistic mixed model), areas={est.sizes['area']} "
+                 f"(no respondents: {int((~est['in_sample']).sum())}), "
+                 f"respondents={int(est['respondents'].sum())}",
+                 f"sigma2_u = {self.sigma2_u:.4g} (logit scale)   converged={self.converged}"]
+        lines += [f"{n:<24} {b:>9.4g} {s:>9.4g}"
+                  for n, b, s in zip(self.covariate_names, self.beta, self.beta_se, strict=True)]
+        return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------
+# Grouped marginal likelihood: several binomial rows (cells) share one area effect
+# ------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _Groups:
+    """Rows sorted by area: ``starts`` are the first row of each area (for reduceat)."""
+
+    index: np.ndarray  # group (0 .. n_areas-1) of each row, sorted
+    starts: np.ndarray
+    n_areas: int
+    area_ids: np.ndarray  # the area (position in the population table) of each group
+
+    def sum(self, values: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(values, self.starts, axis=0)
+
+
+def _group_modes(offset: np.ndarray, y: np.ndarray, n: np.ndarray, sigma: float,
+                 groups: _Groups) -> tuple[np.ndarray, np.ndarray]:
+    """Per-area mode of sum_r l(offset_r + u) - u^2/(2 sigma^2) and the curvature there."""
+    inv_s2 = 1.0 / sigma**2
+    u = np.zeros(groups.n_areas)
+
+    def objective(u_: np.ndarray) -> np.ndarray:
+        return groups.sum(_loglik("binomial", offset + u_[groups.index], y, n)) \
+            - 0.5 * u_**2 * inv_s2
+
+    current = objective(u)
+    for _ in range(100):
+        d1, d2 = _loglik_derivs("binomial", offset + u[groups.index], y, n)
+        step = (groups.sum(d1) - u * inv_s2) / (inv_s2 - groups.sum(d2))
+        new = objective(u + step)
+        for _ in range(30):
+            worse = new < current - 1e-12 * np.abs(current)
+            if not worse.any():
+                break
+            step = np.where(worse, 0.5 * step, step)
+            new = objective(u + step)
+        u, current = u + step, new
+        if np.max(np.abs(step)) < 1e-10 * max(1.0, sigma):
+            break
+    _, d2 = _loglik_derivs("binomial", offset + u[groups.index], y, n)
+    return u, inv_s2 - groups.sum(d2)
+
+
+def _grouped_marginal_factory(groups: _Groups) -> Callable[..., Any]:
+    """A marginal-likelihood function with the signature of ``prevalence._marginal``."""
+    def marginal(params: np.ndarray, family: str, x: np.ndarray, y: np.ndarray,
+                 n: np.ndarray, *, hessian: bool = False
+                 ) -> tuple[float, np.ndarray, np.ndarray | None]:
+        beta, sigma = params[:-1], float(np.exp(params[-1]))
+        offset = x @ beta
+        mode, curv = _group_modes(offset, y, n, sigma, groups)
+        scale = np.sqrt(2.0 / curv)
+        u = mode[:, None] + scale[:, None] * _GH_NODES[None, :]  # (areas, K)
+        eta = offset[:, None] + u[groups.index]  # (rows, K)
+        row_ll = _loglik(family, eta, y[:, None], n[:, None])
+        logf = (groups.sum(row_ll) - 0.5 * (u / sigma) ** 2 + _GH_NODES[None, :] ** 2
+                + np.log(_GH_WEIGHTS)[None, :])
+        norm = special.logsumexp(logf, axis=1)
+        loglik = norm + np.log(scale) - np.log(np.sqrt(2 * np.pi) * sigma)
+        w = np.exp(logf - norm[:, None])  # (areas, K)
+        d1, d2 = _loglik_derivs(family, eta, y[:, None], n[:, None])
+        w_rows = w[groups.index]
+        grad_beta = x.T @ np.sum(w_rows * d1, axis=1)
+        grad_ls = np.sum(np.sum(w * u**2, axis=1) / sigma**2 - 1.0)
+        hess = None
+        if hessian:
+            # Louis: sum_a E[sum_r x_r l''_r] + Cov(sum_r x_r l'_r) over the area posterior
+            expected = (x * np.sum(w_rows * d2, axis=1)[:, None]).T @ x
+            score = np.stack([groups.sum(x[:, [j]] * d1) for j in range(x.shape[1])], axis=2)
+            mean_score = np.einsum("ak,akj->aj", w, score)
+            second = np.einsum("ak,aki,akj->ij", w, score, score)
+            hess = expected + second - mean_score.T @ mean_score
+        return float(np.sum(loglik)), np.append(grad_beta, grad_ls), hess
+
+    return marginal
+
+
+# ------------------------------------------------------------------------------------------
+# Post-stratified area posteriors
+# ------------------------------------------------------------------------------------------
+
+
+def _poststratified_posteriors(x_rows: np.ndarray, y: np.ndarray, n: np.ndarray,
+                               groups: _Groups, x_cells: np.ndarray, cell_area: np.ndarray,
+                               cell_pop: np.ndarray, n_areas: int, hyper: _Hyper,
+                               level: float) -> dict[str, np.ndarray]:
+    """Posterior of theta_a = sum_c N_ac expit(x_c beta + u_a) / N_a for every area.
+
+    Each area's effect u_a gets a grid of 321 points; theta_a is evaluated on it for every
+    parameter node and the (node, grid point) masses give the posterior of theta_a.
+    """
+    k_mode = int(np.argmax(hyper.weights))
+    sigma_wide = float(np.exp(hyper.log_sigma.max()))
+    modes = np.zeros(n_areas)
+    spread = np.full(n_areas, sigma_wide)
+    sampled_ids = groups.area_ids
+    if len(y):
+        m_s, _ = _group_modes(x_rows @ hyper.betas[k_mode], y, n,
+                              float(np.exp(hyper.log_sigma[k_mode])), groups)
+        _, c_s = _group_modes(x_rows @ hyper.betas[k_mode], y, n, sigma_wide, groups)
+        modes[sampled_ids] = m_s
+        spread[sampled_ids] = np.sqrt(1.0 / c_s)
+    t = np.linspace(-_GRID_HALF_WIDTH, _GRID_HALF_WIDTH, _GRID_POINTS)
+    u = modes[:, None] + spread[:, None] * t[None, :]  # (areas, G)
+    pop_area = np.bincount(cell_area, weights=cell_pop, minlength=n_areas)
+    values, masses = [], []
+    for ls, weight, beta_k, cov_k in zip(hyper.log_sigma, hyper.weights, hyper.betas,
+                                         hyper.covs, strict=True):
+        s_k = float(np.exp(ls))
+        points = _cubature_points(beta_k, cov_k)
+        for point in points:
+            logp = -0.5 * (u / s_k) ** 2
+            if len(y):
+                eta = (x_rows @ point)[:, None] + u[sampled_ids][groups.index]
+                logp[sampled_ids] += groups.sum(_loglik("binomial", eta, y[:, None],
+                                                        n[:, None]))
+            logp -= special.logsumexp(logp, axis=1)[:, None]
+            theta = np.zeros_like(u)
+            np.add.at(theta, cell_area, cell_pop[:, None]
+                      * special.expit((x_cells @ point)[:, None] + u[cell_area]))
+            values.append(theta / pop_area[:, None])
+            masses.append(np.exp(logp) * (weight / len(points)))
+    vals = np.concatenate(values, axis=1)
+    mass = np.concatenate(masses, axis=1)
+    mass /= mass.sum(axis=1, keepdims=True)
+    mean = np.sum(mass * vals, axis=1)
+    sd = np.sqrt(np.clip(np.sum(mass * (vals - mean[:, None]) ** 2, axis=1), 0.0, None))
+    order = np.argsort(vals, axis=1)
+    sv = np.take_along_axis(vals, order, axis=1)
+    cdf = np.cumsum(np.take_along_axis(mass, order, axis=1), axis=1)
+    tail = (1.0 - level) / 2.0
+    lower = np.array([np.interp(tail, c, s_) for c, s_ in zip(cdf, sv, strict=True)])
+    upper = np.array([np.interp(1 - tail, c, s_) for c, s_ in zip(cdf, sv, strict=True)])
+    return {"estimate": mean, "sd": sd, "lower": lower, "upper": upper}
+
+
+# ------------------------------------------------------------------------------------------
+# Public function
+# ------------------------------------------------------------------------------------------
+
+
+def _encode(columns: Sequence[str], cells: pd.DataFrame, respondents: pd.DataFrame
+            ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Design matrices (intercept first) for cells and respondents, coded identically."""
+    blocks_c, blocks_r, names = [np.ones((len(cells), 1))], [np.ones((len(respondents), 1))], \
+        ["intercept"]
+    for col in columns:
+        c_col, r_col = cells[col], respondents[col]
+        if pd.api.types.is_numeric_dtype(c_col) and not pd.api.types.is_bool_dtype(c_col):
+            blocks_c.append(v.as_float_array(c_col, f"cells[{col!r}]", ndim=2))
+            blocks_r.append(v.as_float_array(r_col, f"respondents[{col!r}]", ndim=2))
+            names.append(str(col))
+            continue
+        levels = sorted(pd.unique(c_col).tolist(), key=str)  # respondents' levels checked
+        for level in levels[1:]:
+            blocks_c.append((c_col.to_numpy() == level).astype(float)[:, None])
+            blocks_r.append((r_col.to_numpy() == level).astype(float)[:, None])
+            names.append(f"{col}[T.{level}]")
+    return np.hstack(blocks_c), np.hstack(blocks_r), tuple(names)
+
+
+def mrp(respondents: pd.DataFrame, cells: pd.DataFrame, *, outcome: str, area: str,
+        covariates: Sequence[str], population: str, level: float = 0.95) -> MRPResult:
+    """Multilevel regression and post-stratification of a 0/1 victimisation outcome.
+
+    Parameters
+    ----------
+    respondents : pandas.DataFrame
+        One row per respondent: the ``outcome`` (0/1 or bool), the ``area`` label and the
+        ``covariates`` that define the post-stratification cells (categorical columns are
+        one-hot coded with the first level, in sorted order, as reference; numeric columns,
+        e.g. area-level deprivation, enter linearly).
+    cells : pandas.DataFrame
+        The population table: one row per area × cell with the ``area``, the same
+        ``covariates`` and the ``population`` count (e.g. Census adults). Every area to be
+        estimated needs its cells here, also areas with no respondents.
+    outcome, area, population : str
+        Column names.
+    covariates : sequence of str
+        Column names of the cell-defining covariates, present in both tables.
+    level : float
+        Level of the equal-tailed posterior intervals.
+
+    Returns
+    -------
+    MRPResult
+        Prevalence estimates for every area in ``cells``.
+
+    Raises
+    ------
+    InputError
+        Non-binary outcomes; a respondent whose area or covariate cell is not in ``cells``;
+        duplicated cells; negative or missing population counts; an area whose cells add up
+        to zero population.
+
+    References
+    ----------
+    Gelman, A. & Little, T. C. (1997). Poststratification into many categories using
+    hierarchical logistic regression. *Survey Methodology* 23, 127–135.
+    Park, D. K., Gelman, A. & Bafumi, J. (2004). Bayesian multilevel estimation with
+    poststratification. *Political Analysis* 12, 375–385.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from crimestats.sae import mrp
+    >>> rng = np.random.default_rng(3)
+    >>> areas = [f"a{i}" for i in range(12)]
+    >>> people = pd.DataFrame({"area": rng.choice(areas[:10], 1500),   # a10, a11: no sample
+    ...                        "age": rng.choice(["16-34", "35+"], 1500)})
+    >>> effect = dict(zip(areas, rng.normal(0, 0.3, 12)))
+    >>> eta = np.where(people["age"] == "16-34", -2.0, -2.9) + people["area"].map(effect)
+    >>> people["victim"] = rng.uniform(size=1500) < 1 / (1 + np.exp(-eta))
+    >>> cells = pd.DataFrame({"area": np.repeat(areas, 2), "age": ["16-34", "35+"] * 12,
+    ...                       "adults": rng.integers(200, 900, 24)})
+    >>> fit = mrp(people, cells, outcome="victim", area="area", covariates=["age"],
+    ...           population="adults")
+    >>> est = fit.estimates
+    >>> est["estimate"].values[-2:].round(3).tolist(), est["in_sample"].values[-2:].tolist()
+    ([0.1, 0.103], [False, False])
+    """
+    level = v.check_level(level)
+    covariates = list(covariates)
+    v.require_columns(respondents, [outcome, area, *covariates], "respondents")
+    v.require_columns(cells, [area, population, *covariates], "cells")
+    y_raw = respondents[outcome]
+    if pd.api.types.is_bool_dtype(y_raw):
+        y_resp = y_raw.to_numpy(dtype=float)
+    else:
+        y_resp = v.as_float_array(y_raw, f"respondents[{outcome!r}]")
+    bad = np.flatnonzero((y_resp != 0) & (y_resp != 1))
+    if bad.size:
+        raise InputError(f"`{outcome}` must be 0/1 (victim or not); "
+                         f"{v.describe_rows(bad, None, 'row')} ha{'s' if bad.size == 1 else 've'} "
+                         f"{y_resp[bad][:8].tolist()}. Recode the outcome to 0/1.")
+    for col in covariates + [area]:
+        if respondents[col].isna().any() or cells[col].isna().any():
+            raise InputError(f"column {col!r} has missing values in `respondents` or `cells`; "
+                             "crimestats never fills missing values silently.")
+    pop = v.as_float_array(cells[population], f"cells[{population!r}]")
+    v.check_counts(pop, f"cells[{population!r}]", integer=False, noun="cell")
+    key_cols = [area, *covariates]
+    dup = cells.duplicated(subset=key_cols, keep=False)
+    if dup.any():
+        shown = cells.loc[dup, key_cols].head(4).to_dict("records")
+        raise InputError(f"`cells` lists some area × covariate cells more than once, e.g. "
+                         f"{shown}; aggregate them to one row per cell.")
+    area_labels = pd.Index(pd.unique(cells[area]))
+    unknown_areas = pd.Index(pd.unique(respondents[area])).difference(area_labels)
+    if len(unknown_areas):
+        raise InputError(f"respondents live in areas {list(unknown_areas[:8])} that `cells` "
+                         "does not list; give the population cells of every sampled area.")
+    merged = respondents[key_cols].merge(cells[key_cols].assign(_cell=np.arange(len(cells))),
+                                         on=key_cols, how="left")
+    missing = np.flatnonzero(merged["_cell"].isna().to_numpy())
+    if missing.size:
+        shown = respondents.iloc[missing[:4]][key_cols].to_dict("records")
+        raise InputError(f"{missing.size} respondents fall in area × covariate cells that "
+                         f"`cells` does not have, e.g. {shown}; the cell counts must match "
+                         "the covariate cells of the respondents.")
+    cell_area = area_labels.get_indexer(cells[area])
+    pop_area = np.bincount(cell_area, weights=pop, minlength=len(area_labels))
+    empty = np.flatnonzero(pop_area <= 0)
+    if empty.size:
+        raise InputError(f"areas {list(area_labels[empty[:8]])} have zero population in "
+                         "`cells`; drop them or give their cell counts.")
+    x_cells, _, names = _encode(covariates, cells, respondents)
+    # aggregate respondents to binomial counts per cell
+    cell_of = merged["_cell"].to_numpy().astype(int)
+    n_cell = np.bincount(cell_of, minlength=len(cells)).astype(float)
+    y_cell = np.bincount(cell_of, weights=y_resp, minlength=len(cells))
+    rows = np.flatnonzero(n_cell > 0)
+    rows = rows[np.argsort(cell_area[rows], kind="stable")]
+    row_area = cell_area[rows]
+    starts = np.flatnonzero(np.r_[True, row_area[1:] != row_area[:-1]])
+    group_of_row = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, rows.size]))
+    groups = _Groups(group_of_row, starts, starts.size, row_area[starts])
+    x_rows, y_rows, n_rows = x_cells[rows], y_cell[rows], n_cell[rows]
+    p = x_rows.shape[1]
+    if np.linalg.matrix_rank(x_rows) < p:
+        raise InputError(f"the covariates ({', '.join(names)}) cannot all be estimated from "
+                         "the respondents (a level with no respondents, or collinear "
+                         "columns); merge sparse levels or drop a covariate.")
+    if groups.n_areas < 3:
+        raise InputError("MRP needs respondents in at least 3 areas to estimate the "
+                         "between-area variance.")
+    hyper = _fit_hyper("binomial", x_rows, y_rows, n_rows, _grouped_marginal_factory(groups))
+    if not hyper.converged:
+        warnings.warn("the MRP fit did not converge cleanly; check the estimates.",
+                      ConvergenceWarning, stacklevel=2)
+    post = _poststratified_posteriors(x_rows, y_rows, n_rows, groups, x_cells, cell_area, pop,
+                                      len(area_labels), hyper, level)
+    beta = hyper.weights @ hyper.betas
+    beta_cov = np.einsum("k,kij->ij", hyper.weights, hyper.covs) + np.einsum(
+        "k,ki,kj->ij", hyper.weights, hyper.betas - beta, hyper.betas - beta)
+    synth = np.bincount(cell_area, weights=pop * special.expit(x_cells @ beta),
+                        minlength=len(area_labels)) / pop_area
+    respondents_area = np.bincount(cell_area, weights=n_cell, minlength=len(area_labels))
+    victims_area = np.bincount(cell_area, weights=y_cell, minlength=len(area_labels))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cv = post["sd"] / post["estimate"]
+    ds = xr.Dataset(
+        {"estimate": ("area", post["estimate"]), "sd": ("area", post["sd"]),
+         "lower": ("area", post["lower"]), "upper": ("area", post["upper"]),
+         "cv": ("area", cv), "synthetic": ("area", synth),
+         "respondents": ("area", respondents_area), "victims": ("area", victims_area),
+         "population": ("area", pop_area), "in_sample": ("area", respondents_area > 0)},
+        coords={"area": area_labels.to_numpy()}, attrs={"level": level, "model": "mrp"},
+    )
+    sigma2 = np.exp(2 * hyper.log_sigma)
+    return MRPResult(estimates=ds, beta=beta, beta_se=np.sqrt(np.diag(beta_cov)),
+                     sigma2_u=float(hyper.weights @ sigma2), covariate_names=names,
+                     level=level, converged=hyper.converged)
