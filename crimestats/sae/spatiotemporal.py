@@ -19,8 +19,10 @@ neighbouring areas and from the same area's other periods.
 
 :math:`(\\sigma_1^2, \\rho_1, \\sigma_2^2, \\rho_2)` are fitted by REML with Fisher scoring from
 R's starting values; the MSE is the second-order :math:`g_1 + g_2 + 2 g_3` of Marhuenda et al.
-(2013). The covariance is dense in the ``D·T`` area-periods (O((DT)²) memory), intrinsic to
-the SAR part; fine for a few thousand area-periods.
+(2013). :math:`\\Sigma^{-1}` is formed by the Woodbury identity from the ``D × D`` SAR part and
+the ``T × T`` AR(1) blocks, and the derivatives are applied in Kronecker form, so each iteration
+costs O((DT)²T + D³) time and O((DT)²) memory (the dense SAR part is intrinsic): seconds for
+the 314 CSPs over several years.
 """
 
 from __future__ import annotations
