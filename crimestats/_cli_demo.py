@@ -37,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
                "warnings": manifest["warnings"]}
         write_json(doc, sys.stdout)
     else:
-        print(f"crimestats demo: wrote {len(manifest['files'])} files to {out} in "
+        n = len(manifest["files"])
+        print(f"crimestats demo: wrote {n} file{'s' if n != 1 else ''} to {out} in "
               f"{seconds:.1f} s; start with {out / 'report.md'}")
         for message in manifest["warnings"]:
             print(f"crimestats: warning: {message}", file=sys.stderr)
