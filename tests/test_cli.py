@@ -405,3 +405,19 @@ def test_results_round_trip_through_json_and_netcdf(tmp_path):
                                           err_msg=f"{name}.{var}")
         for dim in result.estimates.dims:
             assert list(back[dim].values) == list(result.estimates[dim].values), (name, dim)
+
+
+def test_progress_is_shown_only_on_a_terminal():
+    import io
+
+    from crimestats._cli_io import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for stream, shown in ((Terminal(), True), (io.StringIO(), False)):
+        with Progress(stream).step("Fitting"):
+            pass
+        text = stream.getvalue()
+        assert (text.startswith("Fitting …") and text.endswith(" s\n")) if shown else text == ""

@@ -1,6 +1,6 @@
 """Every ```python block in docs/**/*.md runs, so the examples in the documentation never rot.
 
-Conventions (see "Bundled data" in the user guide for writers' notes):
+Conventions for writers of documentation pages:
 
 * The blocks of a page run in order in one namespace, like a notebook, in a scratch folder.
 * A ```text block right after a python block and preceded by the line ``<!-- output -->`` is
