@@ -153,7 +153,7 @@ def _violence_by_region_and_age(out: Path, *, draw: Callable[[Any, Path], None] 
     direct_cv = float(np.median(sampled["standard_error"] / sampled["direct"]))
     model_cv = float(np.median(sampled["cv"]))
     coef = with_recorded.coefficients().loc["recorded_per_1000"]
-    young = table[table["age"] == _AGE_OF_INTEREST].sort_values("estimate", ascending=False)
+    young = table[table["age"] == _AGE_OF_INTEREST].sort_values("region")
     hb_est = hb.to_dataframe()
     hb_gap = float((hb_est["estimate"] - est["estimate"]).abs().max())
     hb_low, hb_high = hb.diagnostics["sigma2_u_interval"]
@@ -180,7 +180,7 @@ def _violence_by_region_and_age(out: Path, *, draw: Callable[[Any, Path], None] 
             for region, r in zip(young["region"], young.itertuples(), strict=True)]
     coef_rows = [f"| {term} | {_fmt(c, 3)} | {_fmt(s, 3)} |"
                  for term, c, s in zip(fit.covariate_names, fit.beta, fit.beta_se, strict=True)]
-    zero = ", ".join(table.index[table["zero_cell"]])
+    zero = "; ".join(table.index[table["zero_cell"]])
     aic_plain, aic_recorded = fit.diagnostics["aic"], with_recorded.diagnostics["aic"]
     bic_plain, bic_recorded = fit.diagnostics["bic"], with_recorded.diagnostics["bic"]
     lines = [
