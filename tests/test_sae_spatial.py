@@ -131,6 +131,20 @@ def test_adjacency_matched_by_area_label():
     np.testing.assert_allclose(fit.estimates["estimate"], base.estimates["estimate"], rtol=1e-12)
 
 
+def test_labelled_matrix_is_aligned_by_area():
+    y, d, x, W, _ = _grid_data()
+    labels = np.array([f"a{i:02d}" for i in range(y.size)])
+    frame = pd.DataFrame(W, index=labels, columns=labels)
+    order = np.arange(y.size)[::-1]
+    fit = fay_herriot(y[order], d, x[order], proximity=frame, areas=labels[order])
+    base = fay_herriot(y, d, x, proximity=W, areas=labels)
+    np.testing.assert_allclose(fit.estimates["estimate"].sel(area=labels),
+                               base.estimates["estimate"], rtol=1e-8)
+    with pytest.raises(InputError, match="do not match"):
+        fay_herriot(y, d, x, proximity=frame.rename(index={"a00": "zz"}, columns={"a00": "zz"}),
+                    areas=labels)
+
+
 def test_no_spatial_signal_gives_zero_variance_with_warning():
     rng = np.random.default_rng(0)
     m = 25

@@ -99,7 +99,8 @@ def proximity_matrix(proximity: Any, areas: Sequence[Hashable] | None = None, *,
     proximity : array-like, scipy sparse matrix, Adjacency or pandas.DataFrame
         * an ``(m, m)`` matrix (dense or sparse, in the order of the areas): used as given when
           each row sums to 1 (or 0 for an area without neighbours), row-standardised when it is
-          a symmetric 0/1 adjacency; anything else is an error;
+          a symmetric 0/1 adjacency; anything else is an error. A DataFrame whose index and
+          columns are area labels is first aligned to ``areas`` by label;
         * an :class:`~crimestats.sae.Adjacency` or a table of neighbour pairs (two columns of
           area labels): matched to ``areas`` by label, then row-standardised.
     areas : sequence, optional
@@ -143,6 +144,9 @@ def proximity_matrix(proximity: Any, areas: Sequence[Hashable] | None = None, *,
         adj = adjacency_from_pairs(frame, areas=labels, columns=list(frame.columns[:2]),
                                    weight=weight)
         return adj.row_standardised()
+    if (isinstance(proximity, pd.DataFrame) and labels is not None
+            and not isinstance(proximity.index, pd.RangeIndex)):
+        proximity = _align_labelled_matrix(proximity, labels)
     mat = _as_sparse_weights(proximity, "proximity")
     if mat.shape != (m, m):
         raise InputError(
@@ -162,6 +166,26 @@ def proximity_matrix(proximity: Any, areas: Sequence[Hashable] | None = None, *,
         f"{bad[:8].tolist()} sum to {np.round(sums[bad[:8]], 6).tolist()}. Pass a 0/1 "
         "adjacency or row-standardise it with `crimestats.sae.row_standardise`."
     )
+
+
+def _align_labelled_matrix(frame: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
+    """Reorder a matrix whose index and columns are area labels to the order of the data."""
+    index = pd.Index(frame.index)
+    unknown = index.difference(pd.Index(labels))
+    missing = pd.Index(labels).difference(index)
+    if len(unknown) or len(missing):
+        raise InputError(
+            "`proximity` is labelled by area but its labels do not match the data: "
+            + (f"not in the data {list(unknown[:8])}; " if len(unknown) else "")
+            + (f"missing {list(missing[:8])}" if len(missing) else "")
+            + ". Use the same area codes."
+        )
+    if not pd.Index(frame.columns).equals(index):
+        cols = pd.Index(frame.columns)
+        if cols.difference(index).size or index.difference(cols).size:
+            raise InputError("`proximity` has different row and column labels; a proximity "
+                             "matrix lists the same areas in its rows and columns.")
+    return frame.loc[labels, labels]
 
 
 def _looks_like_pairs(proximity: Any, m: int) -> bool:
