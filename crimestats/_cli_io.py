@@ -64,9 +64,12 @@ def read_table(path: str | Path, *, required: Sequence[str], numeric: Sequence[s
     missing = [c for c in dict.fromkeys(required) if c not in frame.columns]
     if missing:
         names = ", ".join(repr(c) for c in missing)
+        hint = next((f" The file seems to use {sep!r} between columns; save it as "
+                     "comma-separated (CSV)." for sep in (";", "\t", "|")
+                     if len(frame.columns) == 1 and sep in frame.columns[0]), "")
         raise InputError(
             f"{path.name} has no column {names}; its columns are "
-            f"{', '.join(repr(c) for c in frame.columns)}."
+            f"{', '.join(repr(c) for c in frame.columns)}.{hint}"
         )
     if frame.empty:
         raise InputError(f"{path.name} has a header but no data rows.")
