@@ -352,3 +352,12 @@ def test_simulated_series_truth(likelihood, k):
     assert len(sim.changepoints) == k and sim.y.shape == (300,)
     assert np.all(np.diff([0, *sim.changepoints, 300]) >= 10)
     assert np.count_nonzero(np.diff(sim.mean)) == k
+
+
+def test_degenerate_series_and_table_input():
+    for y, lik in [(np.full(20, 5.0), "normal"), (np.zeros(30), "poisson"),
+                   (np.zeros(30), "negbin"), (np.array([1.0, 2.0]), "normal")]:
+        assert detect(y, lik, random_seed=0).changepoints == []
+        assert detect(y, lik, method="pelt").changepoints == []
+    with pytest.raises(crimestats.InputError, match="detect_many"):
+        detect(np.ones((5, 2)), "poisson")

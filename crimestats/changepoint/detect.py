@@ -113,6 +113,9 @@ def detect(y: Any, likelihood: str = "auto", *, method: str = "bayes", exposure:
     if likelihood == "auto":
         likelihood = _auto_likelihood(y)
     level = check_level(level)
+    if isinstance(y, pd.DataFrame) or np.ndim(y) == 2:
+        raise InputError("`detect` takes one series; for a table of series (forces × offences) "
+                         "use crimestats.changepoint.detect_many.")
     series = check_series(y, likelihood, exposure=exposure, time=time, missing=missing,
                           min_size=min_size)
     n = series.y.shape[0]
