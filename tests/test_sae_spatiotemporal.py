@@ -165,3 +165,17 @@ def test_simulation_coverage_and_rmse():
           f"{np.sqrt(np.mean(e_dir)):.4f}")
     assert abs(cover.mean() - 0.90) < 2 * mc_se + 0.005, (cover.mean(), mc_se)
     assert np.mean(e_st) < np.mean(e_fh) < np.mean(e_dir)
+
+
+def test_result_serialises(spacetime, tmp_path):
+    import json
+
+    import xarray as xr
+
+    data, W, _ = spacetime
+    fit = _fit(data, W, "ST", tol=1e-4)
+    assert json.loads(fit.to_json())["model"] == "ar1"
+    fit.to_netcdf(tmp_path / "stfh.nc")
+    back = xr.open_dataset(tmp_path / "stfh.nc")
+    np.testing.assert_allclose(back["estimate"], fit.estimates["estimate"])
+    assert fit.to_dataframe().shape == (33, 12)

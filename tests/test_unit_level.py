@@ -199,3 +199,18 @@ def test_simulation_coverage_and_rmse():
           f"{np.sqrt(np.mean(err_eblup)):.4f} direct {np.sqrt(np.mean(err_direct)):.4f}")
     assert abs(cover.mean() - 0.90) < 2 * mc_se + 0.005, (cover.mean(), mc_se)
     assert np.mean(err_eblup) < np.mean(err_direct)
+
+
+def test_result_serialises(corn, tmp_path):
+    import json
+
+    import xarray as xr
+
+    sample, _, means, sizes, _, _ = corn
+    fit = unit_level(sample["CornHec"], sample[["CornPix", "SoyBeansPix"]], sample["County"],
+                     means, sizes)
+    assert json.loads(fit.to_json())["sigma2_u"] == pytest.approx(fit.sigma2_u)
+    fit.to_netcdf(tmp_path / "bhf.nc")
+    back = xr.open_dataset(tmp_path / "bhf.nc")
+    np.testing.assert_allclose(back["estimate"], fit.estimates["estimate"])
+    assert fit.to_dataframe().shape[0] == 12

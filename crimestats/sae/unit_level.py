@@ -518,7 +518,8 @@ def unit_level(y: Any, covariates: Any, domain: Any, population_means: Any,
         missing = [c for c in names if c not in mean_cols]
         if missing:
             raise InputError(f"`population_means` has no column for covariate(s) {missing}; "
-                             f"its columns are {mean_cols}.")
+                             f"its columns are {mean_cols}. Columns are matched by name: "
+                             "rename them to the covariate names.")
         mean_values = mean_values[:, [mean_cols.index(c) for c in names]]
     if mean_values.shape[1] != p_cov:
         raise InputError(f"`population_means` has {mean_values.shape[1]} columns but there "
