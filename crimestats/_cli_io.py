@@ -68,7 +68,7 @@ def read_table(path: str | Path, *, required: Sequence[str], numeric: Sequence[s
                      "comma-separated (CSV)." for sep in (";", "\t", "|")
                      if len(frame.columns) == 1 and sep in frame.columns[0]), "")
         raise InputError(
-            f"{path.name} has no column {names}; its columns are "
+            f"{path.name} has no column{'s' if len(missing) > 1 else ''} {names}; its columns are "
             f"{', '.join(repr(c) for c in frame.columns)}.{hint}"
         )
     if frame.empty:

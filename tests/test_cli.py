@@ -159,7 +159,7 @@ GOOD_ROWS = "a,1.0,0.1,3\nb,2.0,0.2,4\nc,1.5,0.1,5\nd,1.7,0.3,2\n"
      ["Column 'x'", "mixes numbers and text", "rows 3"]),
     ("area,y,v,x\n" + GOOD_ROWS.replace("0.2", "-0.2"), [], ["variance", "positive", "'b'"]),
     ("area,y,v,x\n" + GOOD_ROWS.replace("0.3,", ","), [], ["missing together", "'d'"]),
-    ("area;y;v;x\na;1,0;0,1;3\n", [], ["no column 'y'", "seems to use ';'"]),
+    ("area;y;v;x\na;1,0;0,1;3\n", [], ["no columns 'area', 'y', 'v'", "seems to use ';'"]),
     ("", [], ["is empty"]),
     ("area,y,v,x\n", [], ["no data rows"]),
     ('area,y,v,x\na,"1.0\n', [], ["not a well-formed CSV"]),
