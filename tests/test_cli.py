@@ -422,3 +422,24 @@ def test_progress_is_shown_only_on_a_terminal():
             pass
         text = stream.getvalue()
         assert (text.startswith("Fitting …") and text.endswith(" s\n")) if shown else text == ""
+
+
+def test_demo_without_matplotlib_says_figures_were_skipped(tmp_path, monkeypatch):
+    import warnings
+
+    import crimestats._cli_demo as demo
+
+    def part(out: Path, *, draw: Any, headline: dict[str, Any], progress: Any) -> list[str]:
+        assert draw is None
+        headline["parts"] = headline.get("parts", 0) + 1
+        warnings.warn("something to note", stacklevel=1)
+        return ["", "## a part"]
+
+    for name in ("_violence_by_region_and_age", "_is_the_rise_real", "_hidden_victims"):
+        monkeypatch.setattr(demo, name, part)
+    monkeypatch.setattr(demo, "_plotter", lambda: None)  # as when matplotlib is missing
+    manifest = demo.run_demo(tmp_path / "out", figures=True)
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "Figures were skipped: matplotlib is not installed" in report
+    assert manifest["headline"] == {"parts": 3} and manifest["files"] == ["report.md"]
+    assert report.count("UserWarning: something to note") == 3
