@@ -162,7 +162,7 @@ def _brute_force(model, y, e, p, min_size):
 @pytest.mark.parametrize("likelihood", LIKELIHOODS)
 @pytest.mark.parametrize("min_size", [1, 2])
 def test_recursion_matches_enumeration(likelihood, min_size, rng):
-    y = np.r_[rng.poisson(3, 6), rng.poisson(9, 5)].astype(float)
+    y = np.r_[rng.poisson(3, 5), rng.poisson(9, 5)].astype(float)
     e = np.ones(y.size)
     model = make_segment_model(likelihood, y, e, size=5.0)
     c0, c1, c2 = model.cumulative(y, e)
