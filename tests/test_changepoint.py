@@ -361,3 +361,11 @@ def test_degenerate_series_and_table_input():
         assert detect(y, lik, method="pelt").changepoints == []
     with pytest.raises(crimestats.InputError, match="detect_many"):
         detect(np.ones((5, 2)), "poisson")
+
+
+def test_nullable_integer_series(rng):
+    y = pd.Series(_steps(rng, 40, [20], [5, 15]).astype(int), dtype="Int64")
+    y.iloc[3] = pd.NA
+    with pytest.raises(crimestats.InputError, match="missing"):
+        detect(y, "poisson")
+    assert detect(y, "poisson", missing="skip", random_seed=0).changepoints == [20]

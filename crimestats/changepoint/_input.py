@@ -46,7 +46,13 @@ def check_series(y: Any, likelihood: str, *, exposure: Any = None, time: Any = N
     """Validate one series for :func:`detect` and return it as float arrays."""
     likelihood = check_choice(likelihood, "likelihood", LIKELIHOODS)
     missing = check_choice(missing, "missing", MISSING)
-    arr = as_float_array(y, name, allow_nan=True)
+    values = y
+    if isinstance(y, pd.Series) and y.dtype != object:
+        try:   # nullable dtypes (Int64, Float64): pd.NA becomes NaN, then handled as missing
+            values = y.to_numpy(dtype=float, na_value=np.nan)
+        except (TypeError, ValueError):
+            values = y
+    arr = as_float_array(values, name, allow_nan=True)
     n = arr.shape[0]
     labels = time_labels(y, n, time)
     nan = np.isnan(arr)
