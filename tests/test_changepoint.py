@@ -369,3 +369,15 @@ def test_nullable_integer_series(rng):
     with pytest.raises(crimestats.InputError, match="missing"):
         detect(y, "poisson")
     assert detect(y, "poisson", missing="skip", random_seed=0).changepoints == [20]
+
+
+def test_result_round_trips(rng, tmp_path):
+    import xarray as xr
+
+    y = pd.Series(_steps(rng, 30, [15], [5, 20]), index=[f"m{i}" for i in range(30)])
+    res = detect(y, "poisson", random_seed=0)
+    frame = res.to_dataframe()
+    assert list(frame.index) == list(y.index) and "prob_change" in frame
+    res.to_netcdf(tmp_path / "cp.nc")
+    back = xr.open_dataset(tmp_path / "cp.nc")
+    np.testing.assert_allclose(back["prob_change"], res.estimates["prob_change"])

@@ -66,6 +66,15 @@ class ChangepointResult(Result):
     level: float = 0.95
     diagnostics: dict[str, Any] = dataclasses.field(default_factory=dict)
 
+    def to_dataframe(self) -> pd.DataFrame:
+        """The per-time estimates as a DataFrame indexed by ``time``.
+
+        The posterior of the number of changes (dimension ``n_changes``) is left out: it is
+        ``n_changes_prob``.
+        """
+        return self.estimates.drop_vars(["prob_n_changes", "n_changes"],
+                                        errors="ignore").to_dataframe()
+
     @property
     def changepoint_times(self) -> list[Any]:
         """Time labels of the change points (first period of each new segment)."""
