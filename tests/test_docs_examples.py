@@ -2,7 +2,9 @@
 
 Conventions for writers of documentation pages:
 
-* The blocks of a page run in order in one namespace, like a notebook, in a scratch folder.
+* The blocks of a page run in order in one namespace, like a notebook, in a scratch folder
+  in which ``tests/`` and ``docs/`` of the repository are visible (so paths such as
+  ``tests/data/...`` resolve) and files written stay out of the repository.
 * A ```text block right after a python block and preceded by the line ``<!-- output -->`` is
   that block's expected standard output; it is compared like a doctest (whitespace
   normalised, ``...`` matches anything).
@@ -67,6 +69,8 @@ def test_python_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monke
     pytest.importorskip("matplotlib").use("Agg")
     import matplotlib.pyplot as plt
 
+    for folder in ("tests", "docs"):
+        (tmp_path / folder).symlink_to(DOCS.parent / folder, target_is_directory=True)
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {"__name__": "__docs__"}
     checker = doctest.OutputChecker()
@@ -77,8 +81,14 @@ def test_python_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monke
                 continue
             where = f"{block.page}, block at line {block.line}"
             stdout = io.StringIO()
-            with contextlib.redirect_stdout(stdout):
-                exec(compile(block.code, where, "exec"), namespace)  # noqa: S102
+            try:
+                with contextlib.redirect_stdout(stdout):
+                    exec(compile(block.code, where, "exec"), namespace)  # noqa: S102
+            except Exception as exc:
+                pytest.fail(f"{where} raised {type(exc).__name__}: {exc}\nMake the block run "
+                            "(e.g. on crimestats.datasets), or, if it is deliberately "
+                            "illustrative, put `<!-- docs-test: skip (reason) -->` on the line "
+                            "before its fence.", pytrace=False)
             if block.expected is not None and not checker.check_output(
                     block.expected, stdout.getvalue(), flags):
                 pytest.fail(f"{where}: printed output differs from the documented output\n"
