@@ -36,11 +36,13 @@ Documentation: https://crimestats.readthedocs.io
 """
 
 _DEMO_EPILOG = """\
-The demo fits a Fay–Herriot small-area model to the Crime Survey for England and Wales:
-the percentage of adults who were victims of violence in each region × age group (year
-ending December 2018), compared with police recorded violence by force. It runs in
-seconds and writes report.md, tables/, results/ and figures/ (figures need matplotlib:
-pip install "crimestats[plot]").
+The demo runs the main job on real data shipped with the package: Fay–Herriot estimates of
+the percentage of adults who were victims of violence in each region × age group (Crime
+Survey for England and Wales, year ending December 2018) compared with police recorded
+violence by force; change points in recorded violence and how much of its rise is
+reporting or recording; and the number of victims of modern slavery on no agency's list.
+It takes well under a minute and writes report.md, tables/, results/ and figures/
+(figures need matplotlib: pip install "crimestats[plot]").
 
 examples:
   crimestats demo                         # writes ./crimestats-demo (or -2, -3, ... if taken)
@@ -108,10 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(subparsers, "demo", "crimestats._cli_demo:run",
                  help="run the main job end to end on the bundled real data",
-                 description="Estimate violence victimisation by region and age group from the "
-                             "bundled Crime Survey tables with a Fay–Herriot model, compare it "
-                             "with police recorded violence by force, and write tables, "
-                             "figures and a report.",
+                 description="Run the main job end to end on the bundled real data "
+                             "(small-area estimates of violence, change points and attribution "
+                             "of recorded violence, hidden victims of modern slavery) and "
+                             "write tables, results, figures and a report.",
                  epilog=_DEMO_EPILOG)
     p.add_argument("--output", metavar="DIR", default=None,
                    help="folder to write into (created if needed; default: a new "
