@@ -475,3 +475,25 @@ def test_intervals_calibrated_when_truth_drawn_from_the_prior():
                           seed=7)
     print(f"calibration: coverage {cover:.4f} (MC SE {se:.4f})")  # shown with pytest -s
     assert abs(cover - 0.9) < 2 * se, (cover, se)
+
+
+@pytest.mark.slow
+def test_nuts_cross_check_agrees_with_exact_posterior(data_dir):
+    """PyMC NUTS on the same marginal model (milk, default prior) agrees with the exact fit
+    within 5 Monte Carlo SEs (posterior SD / sqrt(smallest bulk ESS)); r-hat and divergences
+    are reported."""
+    milk, X = _milk(data_dir)
+    y, D = milk["yi"].to_numpy(float), milk["SD"].to_numpy(float) ** 2
+    nuts = _fit(y, D, X, sampler="nuts", draws=2000, random_seed=1, level=0.9)
+    exact = _fit(y, D, X, level=0.9)
+    diag = nuts.diagnostics
+    assert diag["rhat_max"] < 1.01 and diag["divergences"] == 0
+    n_eff = diag["ess_bulk_min"]
+    assert n_eff > 400
+    sd = exact.estimates["sd"].values
+    assert np.all(np.abs(nuts.estimates["estimate"].values - exact.estimates["estimate"].values)
+                  < 5 * sd / math.sqrt(n_eff))
+    assert abs(nuts.sigma2_u - exact.sigma2_u) < 5 * exact.diagnostics["sigma2_u_sd"] / math.sqrt(n_eff)
+    assert np.all(np.abs(nuts.beta - exact.beta) < 5 * exact.beta_se / math.sqrt(n_eff))
+    np.testing.assert_allclose(nuts.estimates["sd"], sd, rtol=0.05)
+    assert nuts.idata["posterior"]["theta"].dims == ("chain", "draw", "area")

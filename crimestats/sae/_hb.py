@@ -19,9 +19,10 @@ Integrating out :math:`\\theta` and then :math:`\\beta` leaves a one-dimensional
     \\qquad W = \\operatorname{diag}\\{1 / (\\sigma_u^2 + D_i)\\},
 
 with :math:`\\hat\\beta` the GLS estimate. It is integrated by Gauss–Legendre quadrature in
-:math:`t = \\operatorname{asinh}(\\sigma_u / c)` over the range holding all but
-:math:`e^{-40}` of the density. Given :math:`\\sigma_u^2`, :math:`\\beta` is Gaussian with mean
-:math:`\\hat\\beta` and covariance :math:`(X^\\top W X)^{-1}`, and each :math:`\\theta_i` is Gaussian
+:math:`t = \\operatorname{asinh}(\\sigma_u / c)` (:math:`c` the posterior's spread) over the
+range where the density, and on the right the density weighted by :math:`1 + \\sigma_u^2/c^2`,
+exceeds :math:`e^{-40}` of its value at the mode. Given :math:`\\sigma_u^2`, :math:`\\beta` is
+Gaussian with mean :math:`\\hat\\beta` and covariance :math:`(X^\\top W X)^{-1}`, and each :math:`\\theta_i` is Gaussian
 with mean :math:`\\gamma_i y_i + (1 - \\gamma_i) x_i^\\top \\hat\\beta` and variance
 :math:`\\gamma_i D_i + (1 - \\gamma_i)^2 x_i^\\top (X^\\top W X)^{-1} x_i`,
 :math:`\\gamma_i = \\sigma_u^2 / (\\sigma_u^2 + D_i)`. Posterior means, SDs and equal-tailed
@@ -34,20 +35,22 @@ Reference: Rao, J. N. K. and Molina, I. (2015). *Small Area Estimation*, 2nd ed.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
 import xarray as xr
 from scipy import interpolate, optimize, special
 
-from .._validate import as_rng, check_level
-from ..errors import EstimationError, InputError
+from .._validate import as_rng, check_choice, check_level
+from ..errors import ConvergenceWarning, EstimationError, InputError
 from ._results import FayHerriotResult
-from .priors import FlatVariance, VariancePrior
+from .priors import FlatSD, FlatVariance, HalfCauchy, HalfNormal, VariancePrior
 
 __all__ = ["fit_hb"]
 
-#: The integration range ends where the log posterior density is this far below its peak.
+#: The integration range ends where the posterior density of t (on the right: weighted by
+#: 1 + sigma_u^2 / c^2, for E(sigma2_u)) is this many log units below its value at the mode.
 _LOG_DROP = 40.0
 #: Fewest and most quadrature nodes.
 _MIN_NODES, _MAX_NODES = 64, 256
@@ -372,7 +375,7 @@ def _check_draws(draws: Any) -> int:
 def fit_hb(direct: np.ndarray, variance: np.ndarray, X: np.ndarray, *, areas: np.ndarray,
            covariate_names: tuple[str, ...], level: float = 0.95,
            prior: VariancePrior | None = None, random_seed: Any = None, draws: int = 1000,
-           theta_draws: bool | None = None) -> FayHerriotResult:
+           theta_draws: bool | None = None, sampler: str = "exact") -> FayHerriotResult:
     """Fit the hierarchical Bayes Fay–Herriot model exactly (quadrature, no MCMC).
 
     Parameters
@@ -401,6 +404,13 @@ def fit_hb(direct: np.ndarray, variance: np.ndarray, X: np.ndarray, *, areas: np
     theta_draws : bool or None
         Whether ``idata`` also holds draws of every area value :math:`\\theta_i`
         (``draws`` x m numbers). None stores them when ``draws * m <= 10_000_000``.
+    sampler : {"exact", "nuts"}
+        ``"exact"`` (default): quadrature and independent draws as described above.
+        ``"nuts"``: a cross-check that samples the same marginal model (area effects
+        integrated out) with PyMC's own NUTS (``nuts_sampler="pymc"``), 2 chains of ``draws``
+        draws after 1,000 tuning steps, then draws theta from its Gaussian conditional. Its
+        summaries carry Monte Carlo error; r-hat, ESS and divergences are in ``diagnostics``
+        and a :class:`~crimestats.errors.ConvergenceWarning` is issued when they are poor.
 
     Returns
     -------
@@ -448,6 +458,11 @@ def fit_hb(direct: np.ndarray, variance: np.ndarray, X: np.ndarray, *, areas: np
             "The covariates are collinear on the in-sample areas (the design matrix without "
             "the out-of-sample areas is singular); drop redundant columns or categories."
         )
+
+    sampler = check_choice(sampler, "sampler", ("exact", "nuts"))
+    if sampler == "nuts":
+        return _fit_nuts(direct, variance, X, areas=areas, covariate_names=covariate_names,
+                         level=level, prior=prior, random_seed=random_seed, draws=draws)
 
     post = _Posterior(_Marginal(y, D, X_in), prior)
     mode, t_lo, t_hi, sd_t = _integration_range(post, y, D, X_in)
@@ -510,6 +525,20 @@ def fit_hb(direct: np.ndarray, variance: np.ndarray, X: np.ndarray, *, areas: np
                                  store_theta, as_rng(random_seed), diagnostics)
         diagnostics["theta_draws"] = store_theta
 
+    estimates = _estimates_dataset(areas, estimate, sd, lower, upper, direct, variance,
+                                   shrinkage, X @ beta, in_sample, level)
+    return FayHerriotResult(
+        estimates=estimates, method="hb", sigma2_u=sigma2_u, beta=beta,
+        beta_se=np.sqrt(np.diag(beta_cov)), covariate_names=tuple(covariate_names), level=level,
+        converged=True, iterations=0, loglik=float("nan"), diagnostics=diagnostics, idata=idata,
+    )
+
+
+def _estimates_dataset(areas: np.ndarray, estimate: np.ndarray, sd: np.ndarray,
+                       lower: np.ndarray, upper: np.ndarray, direct: np.ndarray,
+                       variance: np.ndarray, shrinkage: np.ndarray, synthetic: np.ndarray,
+                       in_sample: np.ndarray, level: float) -> xr.Dataset:
+    """The per-area :class:`xarray.Dataset` of an HB fit."""
     with np.errstate(divide="ignore", invalid="ignore"):
         cv = sd / np.abs(estimate)
     variables = {
@@ -523,7 +552,7 @@ def fit_hb(direct: np.ndarray, variance: np.ndarray, X: np.ndarray, *, areas: np
         "direct_variance": (variance, "sampling variance of the direct estimate"),
         "shrinkage": (shrinkage, "posterior mean of the weight on the synthetic part, "
                                  "D / (sigma2_u + D)"),
-        "synthetic": (X @ beta, "regression (synthetic) prediction x'E(beta | y)"),
+        "synthetic": (synthetic, "regression (synthetic) prediction x'E(beta | y)"),
         "in_sample": (in_sample, "True if the area has a direct estimate"),
     }
     estimates = xr.Dataset(
@@ -534,11 +563,7 @@ def fit_hb(direct: np.ndarray, variance: np.ndarray, X: np.ndarray, *, areas: np
     )
     for name in ("lower", "upper"):
         estimates[name].attrs["level"] = level
-    return FayHerriotResult(
-        estimates=estimates, method="hb", sigma2_u=sigma2_u, beta=beta,
-        beta_se=np.sqrt(np.diag(beta_cov)), covariate_names=tuple(covariate_names), level=level,
-        converged=True, iterations=0, loglik=float("nan"), diagnostics=diagnostics, idata=idata,
-    )
+    return estimates
 
 
 def _posterior_draws(post: _Posterior, cdf: np.ndarray, t_fine: np.ndarray, X: np.ndarray,
@@ -580,4 +605,111 @@ def _posterior_draws(post: _Posterior, cdf: np.ndarray, t_fine: np.ndarray, X: n
         dims={"beta": ["coef"], "theta": ["area"]},
         coords={"coef": list(covariate_names), "area": np.asarray(areas)},
         attrs={"posterior": {"sampler": diagnostics["sampler"], "independent_draws": 1}},
+    )
+
+
+#: NUTS cross-check: chains, tuning steps, and the limits beyond which it warns.
+_NUTS_CHAINS, _NUTS_TUNE = 2, 1000
+_RHAT_MAX, _ESS_MIN = 1.01, 400
+
+
+def _pymc_sigma_u(prior: VariancePrior) -> Any:
+    """The prior on sigma_u as a PyMC variable (inside a model context)."""
+    import pymc as pm
+
+    if isinstance(prior, HalfCauchy):
+        return pm.HalfCauchy("sigma_u", beta=prior.scale)
+    if isinstance(prior, HalfNormal):
+        return pm.HalfNormal("sigma_u", sigma=prior.scale)
+    sigma_u = pm.HalfFlat("sigma_u")
+    if isinstance(prior, FlatVariance):
+        pm.Potential("flat_variance_jacobian", pm.math.log(sigma_u))
+    elif not isinstance(prior, FlatSD):
+        raise InputError(f"sampler='nuts' does not support the prior {prior.describe()!r}.")
+    return sigma_u
+
+
+def _fit_nuts(direct: np.ndarray, variance: np.ndarray, X: np.ndarray, *, areas: np.ndarray,
+              covariate_names: tuple[str, ...], level: float, prior: VariancePrior,
+              random_seed: Any, draws: int) -> FayHerriotResult:
+    """The HB model sampled by PyMC's NUTS (cross-check of the exact fit; see `fit_hb`)."""
+    import arviz as az
+    import pymc as pm
+
+    if draws < 100:
+        raise InputError(f"sampler='nuts' needs draws >= 100 per chain; received {draws}.")
+    rng = as_rng(random_seed)
+    in_sample = ~np.isnan(direct)
+    y, D, X_in = direct[in_sample], variance[in_sample], X[in_sample]
+    with pm.Model(coords={"coef": list(covariate_names)}):
+        beta = pm.Flat("beta", dims="coef")
+        sigma_u = _pymc_sigma_u(prior)
+        pm.Normal("direct", mu=pm.math.dot(X_in, beta),
+                  sigma=pm.math.sqrt(sigma_u**2 + D), observed=y)
+        idata = pm.sample(draws=draws, tune=_NUTS_TUNE, chains=_NUTS_CHAINS, cores=1,
+                          nuts_sampler="pymc", random_seed=rng, progressbar=False,
+                          compute_convergence_checks=False)
+
+    post = idata["posterior"]
+    rhat = az.rhat(post, var_names=["sigma_u", "beta"])
+    ess = az.ess(post, var_names=["sigma_u", "beta"], method="bulk")
+    rhat_max = float(max(float(rhat[v].max()) for v in ("sigma_u", "beta")))
+    ess_min = float(min(float(ess[v].min()) for v in ("sigma_u", "beta")))
+    divergences = int(idata["sample_stats"]["diverging"].sum())
+    if rhat_max > _RHAT_MAX or ess_min < _ESS_MIN or divergences > 0:
+        warnings.warn(
+            f"NUTS sampling of the HB Fay–Herriot model looks unreliable: max r-hat "
+            f"{rhat_max:.3f} (want <= {_RHAT_MAX}), min bulk ESS {ess_min:.0f} (want >= "
+            f"{_ESS_MIN}), {divergences} divergences. Use the exact default sampler='exact'.",
+            ConvergenceWarning, stacklevel=3,
+        )
+
+    # theta | sigma_u, beta, y is Gaussian: Rao-Blackwellised means, sampled quantiles.
+    A = post["sigma_u"].values.reshape(-1) ** 2
+    beta_draws = post["beta"].values.reshape(A.size, -1)
+    mean = np.einsum("kp,mp->km", beta_draws, X)
+    var = np.broadcast_to(A[:, None], mean.shape).copy()
+    gamma = A[:, None] / (A[:, None] + D)
+    mean[:, in_sample] += gamma * (y - mean[:, in_sample])
+    var[:, in_sample] = gamma * D
+    theta = mean + np.sqrt(var) * rng.standard_normal(mean.shape)
+    estimate = mean.mean(axis=0)
+    sd = np.sqrt(var.mean(axis=0) + mean.var(axis=0))
+    tail = 0.5 * (1.0 - level)
+    lower, upper = np.quantile(theta, [tail, 1.0 - tail], axis=0)
+    shrinkage = np.ones(X.shape[0])
+    shrinkage[in_sample] = (1.0 - gamma).mean(axis=0)
+    beta_mean = beta_draws.mean(axis=0)
+
+    posterior = {"sigma2_u": A.reshape(_NUTS_CHAINS, -1),
+                 "beta": beta_draws.reshape(_NUTS_CHAINS, -1, X.shape[1]),
+                 "theta": theta.reshape(_NUTS_CHAINS, -1, X.shape[0])}
+    result_idata = az.from_dict(
+        {"posterior": posterior,
+         "sample_stats": {"diverging": idata["sample_stats"]["diverging"].values}},
+        dims={"beta": ["coef"], "theta": ["area"]},
+        coords={"coef": list(covariate_names), "area": np.asarray(areas)},
+    )
+    diagnostics: dict[str, Any] = {
+        "sampler": "PyMC NUTS (nuts_sampler='pymc') on the marginal model",
+        "prior": prior.describe(),
+        "prior_beta": "p(beta) ∝ 1 (flat)",
+        "chains": _NUTS_CHAINS,
+        "tune": _NUTS_TUNE,
+        "draws": draws,
+        "independent_draws": False,
+        "rhat_max": rhat_max,
+        "ess_bulk_min": ess_min,
+        "divergences": divergences,
+        "sigma2_u_sd": float(A.std(ddof=1)),
+        "sigma2_u_interval": [float(v) for v in np.quantile(A, [tail, 1.0 - tail])],
+        "theta_draws": True,
+    }
+    return FayHerriotResult(
+        estimates=_estimates_dataset(areas, estimate, sd, lower, upper, direct, variance,
+                                     shrinkage, X @ beta_mean, in_sample, level),
+        method="hb", sigma2_u=float(A.mean()), beta=beta_mean,
+        beta_se=beta_draws.std(axis=0, ddof=1), covariate_names=tuple(covariate_names),
+        level=level, converged=rhat_max <= _RHAT_MAX, iterations=0, loglik=float("nan"),
+        diagnostics=diagnostics, idata=result_idata,
     )
