@@ -443,3 +443,21 @@ def test_demo_without_matplotlib_says_figures_were_skipped(tmp_path, monkeypatch
     assert "Figures were skipped: matplotlib is not installed" in report
     assert manifest["headline"] == {"parts": 3} and manifest["files"] == ["report.md"]
     assert report.count("UserWarning: something to note") == 3
+
+
+def test_sae_hierarchical_bayes_json(tmp_path, capsys):
+    rows = "\n".join(f"a{i},{1 + 0.3 * i + (-1) ** i * 0.2},{0.05 + 0.01 * i},{0.1 * i}"
+                     for i in range(12))
+    path = _write(tmp_path, "area,y,v,x\n" + rows + "\n")
+    argv = ["sae", path, "--area", "area", "--direct", "y", "--variance", "v",
+            "--covariates", "x", "--method", "hb", "--seed", "3", "--level", "0.9", "--json"]
+    code, out, err = _run(argv, capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert validate(doc, JSON_SCHEMAS["sae"]) == []
+    assert doc["model"]["method"] == "hb" and doc["model"]["level"] == 0.9
+    assert all("sd" in record for record in doc["estimates"])
+    _, again, _ = _run(argv, capsys)
+    assert json.loads(again)["estimates"] == doc["estimates"]  # same seed, same numbers
+    code, _, err = _run(argv[:-3] + ["--level", "1.5"], capsys)
+    assert code == 2 and "`level` must be in (0, 1)" in err
