@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# pytest-xdist runs one worker per core; BLAS threads on top of that only fight each other.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault(
     "PYTENSOR_FLAGS",
     f"base_compiledir={Path.home() / '.cache' / 'crimestats-pytensor'}",
