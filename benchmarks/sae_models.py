@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 from scipy import special
 
 from crimestats.sae import (
@@ -29,6 +30,7 @@ from crimestats.sae import (
     diagnostics,
     fay_herriot,
     logit_binomial,
+    mrp,
     poisson_lognormal,
 )
 
@@ -48,6 +50,23 @@ def simulate(m: int, seed: int = 1) -> dict[str, np.ndarray]:
     counts = rng.poisson(exposure * truth / 10).astype(float)
     return {"x": x, "n": n, "direct": direct, "counts": counts, "exposure": exposure,
             "truth": truth}
+
+
+def simulate_respondents(m: int, seed: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Respondents (5 per area on average, 10% of areas with none) and population cells."""
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(size=m)
+    u = rng.normal(0, 0.3, m)
+    n = rng.poisson(5.5, m)
+    n[rng.choice(m, m // 10, replace=False)] = 0
+    area = np.repeat(np.arange(m), n)
+    young = rng.integers(0, 2, area.size)
+    p = special.expit(-2.5 + 0.6 * young + 0.3 * x1[area] + u[area])
+    people = pd.DataFrame({"area": area, "young": young, "x1": x1[area],
+                           "victim": (rng.uniform(size=area.size) < p).astype(int)})
+    cells = pd.DataFrame({"area": np.repeat(np.arange(m), 2), "young": np.tile([0, 1], m),
+                          "x1": np.repeat(x1, 2), "adults": rng.integers(500, 5000, 2 * m)})
+    return people, cells
 
 
 def timed(fn, repeats: int) -> float:
@@ -73,6 +92,7 @@ def tasks_for(m: int) -> dict[str, Callable[[], object]]:
     d = np.where(ins, np.maximum(data["direct"] * (1 - data["direct"]), 0.5 / n_safe)
                  * deff / n_safe, np.nan)
     fh = fay_herriot(data["direct"], d, data["x"])
+    people, cells = simulate_respondents(m)
     return {
         "logit_binomial (EB, exact quadrature)": lambda: logit_binomial(
             data["direct"], data["n"], data["x"], design_effect=deff),
@@ -85,6 +105,9 @@ def tasks_for(m: int) -> dict[str, Callable[[], object]]:
         "benchmark_draws (1,000 draws, ratio)": lambda: benchmark_draws(draws, 0.05,
                                                                         weights=share),
         "diagnostics (EBLUP fit)": lambda: diagnostics(fh),
+        "mrp (5 respondents per area on average, 2 cells per area)": lambda: mrp(
+            people, cells, outcome="victim", area="area", covariates=["young", "x1"],
+            population="adults"),
     }
 
 

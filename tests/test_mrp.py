@@ -162,3 +162,38 @@ def test_simulation_mrp_no_worse_than_synthetic_for_areas_without_respondents():
           f"{rmse_syn:.5f}; coverage (all areas) {cover.mean():.4f} "
           f"(MC se {cover.std(ddof=1) / np.sqrt(cover.size):.4f})")
     assert rmse_mrp <= rmse_syn
+
+
+def test_poststratified_posterior_matches_brute_force():
+    """With fixed (beta, sigma_u) the posterior mean and 5% quantile of
+    theta_a = sum_c N_c expit(x_c beta + u_a) / N_a match direct integration."""
+    from crimestats.sae.mrp import _poststratified_posteriors
+    from crimestats.sae.prevalence import _Hyper
+
+    area = np.array([0, 0, 1])
+    y, n = np.array([3.0, 1.0, 0.0]), np.array([40.0, 25.0, 12.0])
+    x_rows = np.column_stack([np.ones(3), [0.0, 1.0, 1.0]])
+    x_cells = np.column_stack([np.ones(6), [0.0, 1.0, 0.0, 1.0, 0.0, 1.0]])
+    cell_area = np.array([0, 0, 1, 1, 2, 2])
+    pop = np.array([300.0, 700.0, 500.0, 500.0, 100.0, 900.0])
+    beta, sigma = np.array([-2.5, 0.7]), 0.6
+    hyper = _Hyper(np.array([np.log(sigma)]), np.ones(1), beta[None], np.zeros((1, 2, 2)),
+                   0.0, True, np.log(sigma))
+    post = _poststratified_posteriors(x_rows, y, n, _groups(area), x_cells, cell_area, pop, 3,
+                                      hyper, 0.9)
+    u = np.linspace(-8, 8, 200_001)
+    for a in range(3):
+        logd = stats.norm.logpdf(u, 0, sigma)
+        for r in np.flatnonzero(np.r_[area, -1][:3] == a):
+            eta = x_rows[r] @ beta + u
+            logd = logd + y[r] * eta - n[r] * np.logaddexp(0, eta)
+        dens = np.exp(logd - logd.max())
+        cells_a = cell_area == a
+        theta = (pop[cells_a, None] * special.expit((x_cells[cells_a] @ beta)[:, None]
+                                                    + u)).sum(0) / pop[cells_a].sum()
+        z = integrate.simpson(dens, x=u)
+        mean = integrate.simpson(theta * dens, x=u) / z
+        cdf = integrate.cumulative_simpson(dens, x=u, initial=0) / z
+        q05 = np.interp(0.05, cdf, theta)  # theta is increasing in u
+        assert post["estimate"][a] == pytest.approx(mean, rel=1e-7)
+        assert post["lower"][a] == pytest.approx(q05, rel=2e-3)

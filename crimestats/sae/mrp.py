@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy import special
+from scipy import integrate, special
 
 from .. import _validate as v
 from ..errors import ConvergenceWarning, InputError
@@ -39,8 +39,6 @@ from ..results import Result
 from .prevalence import (
     _GH_NODES,
     _GH_WEIGHTS,
-    _GRID_HALF_WIDTH,
-    _GRID_POINTS,
     _cubature_points,
     _fit_hyper,
     _Hyper,
@@ -175,14 +173,22 @@ def _grouped_marginal_factory(groups: _Groups) -> Callable[..., Any]:
 # ------------------------------------------------------------------------------------------
 
 
+_PS_GRID = 161  # grid points per area effect
+_PS_HALF_WIDTH = 9.0  # grid half-width in posterior SDs
+_PS_MIN_WEIGHT = 1e-3  # sigma_u nodes with less posterior weight are left out (renormalised)
+_PS_EDGES = 241  # points of logit(theta) per area where the posterior CDF is evaluated
+
+
 def _poststratified_posteriors(x_rows: np.ndarray, y: np.ndarray, n: np.ndarray,
                                groups: _Groups, x_cells: np.ndarray, cell_area: np.ndarray,
                                cell_pop: np.ndarray, n_areas: int, hyper: _Hyper,
                                level: float) -> dict[str, np.ndarray]:
     """Posterior of theta_a = sum_c N_ac expit(x_c beta + u_a) / N_a for every area.
 
-    Each area's effect u_a gets a grid of 321 points; theta_a is evaluated on it for every
-    parameter node and the (node, grid point) masses give the posterior of theta_a.
+    Each area's effect u_a gets a grid of 161 points; theta_a is evaluated on it for every
+    parameter node (sigma node with posterior weight above 0.001 x beta cubature point).
+    Means and SDs are sums over the grids; for the quantiles each node's CDF (Simpson) is
+    interpolated to 241 common points of logit(theta) per area and mixed.
     """
     k_mode = int(np.argmax(hyper.weights))
     sigma_wide = float(np.exp(hyper.log_sigma.max()))
@@ -195,12 +201,30 @@ def _poststratified_posteriors(x_rows: np.ndarray, y: np.ndarray, n: np.ndarray,
         _, c_s = _group_modes(x_rows @ hyper.betas[k_mode], y, n, sigma_wide, groups)
         modes[sampled_ids] = m_s
         spread[sampled_ids] = np.sqrt(1.0 / c_s)
-    t = np.linspace(-_GRID_HALF_WIDTH, _GRID_HALF_WIDTH, _GRID_POINTS)
+    t = np.linspace(-_PS_HALF_WIDTH, _PS_HALF_WIDTH, _PS_GRID)
     u = modes[:, None] + spread[:, None] * t[None, :]  # (areas, G)
-    pop_area = np.bincount(cell_area, weights=cell_pop, minlength=n_areas)
-    values, masses = [], []
-    for ls, weight, beta_k, cov_k in zip(hyper.log_sigma, hyper.weights, hyper.betas,
-                                         hyper.covs, strict=True):
+    order = np.argsort(cell_area, kind="stable")
+    c_area, c_pop, c_x = cell_area[order], cell_pop[order], x_cells[order]
+    c_starts = np.flatnonzero(np.r_[True, c_area[1:] != c_area[:-1]])
+    pop_area = np.add.reduceat(c_pop, c_starts)
+
+    def theta_of(beta: np.ndarray) -> np.ndarray:
+        eta = (c_x @ beta)[:, None] + u[c_area]
+        return np.add.reduceat(c_pop[:, None] * special.expit(eta), c_starts, axis=0) \
+            / pop_area[:, None]
+
+    ref = special.logit(np.clip(theta_of(hyper.betas[k_mode]), 1e-300, 1 - 1e-16))
+    edges = ref[:, 0][:, None] + (ref[:, -1] - ref[:, 0])[:, None] * np.linspace(
+        0.0, 1.0, _PS_EDGES)[None, :]  # (areas, E), increasing in logit(theta)
+    shift = (np.arange(n_areas) * 1e4)[:, None]  # rows apart, for one global searchsorted
+    flat_edges = (edges + shift).ravel()
+    cdf_edges = np.zeros_like(edges)
+    first = np.zeros(n_areas)
+    second = np.zeros(n_areas)
+    keep = hyper.weights >= _PS_MIN_WEIGHT * hyper.weights.max()
+    node_weights = hyper.weights[keep] / hyper.weights[keep].sum()
+    for ls, weight, beta_k, cov_k in zip(hyper.log_sigma[keep], node_weights,
+                                         hyper.betas[keep], hyper.covs[keep], strict=True):
         s_k = float(np.exp(ls))
         points = _cubature_points(beta_k, cov_k)
         for point in points:
@@ -210,23 +234,35 @@ def _poststratified_posteriors(x_rows: np.ndarray, y: np.ndarray, n: np.ndarray,
                 logp[sampled_ids] += groups.sum(_loglik("binomial", eta, y[:, None],
                                                         n[:, None]))
             logp -= special.logsumexp(logp, axis=1)[:, None]
-            theta = np.zeros_like(u)
-            np.add.at(theta, cell_area, cell_pop[:, None]
-                      * special.expit((x_cells @ point)[:, None] + u[cell_area]))
-            values.append(theta / pop_area[:, None])
-            masses.append(np.exp(logp) * (weight / len(points)))
-    vals = np.concatenate(values, axis=1)
-    mass = np.concatenate(masses, axis=1)
-    mass /= mass.sum(axis=1, keepdims=True)
-    mean = np.sum(mass * vals, axis=1)
-    sd = np.sqrt(np.clip(np.sum(mass * (vals - mean[:, None]) ** 2, axis=1), 0.0, None))
-    order = np.argsort(vals, axis=1)
-    sv = np.take_along_axis(vals, order, axis=1)
-    cdf = np.cumsum(np.take_along_axis(mass, order, axis=1), axis=1)
+            mass = np.exp(logp)
+            theta = theta_of(point)
+            share = weight / len(points)
+            first += share * np.sum(mass * theta, axis=1)
+            second += share * np.sum(mass * theta**2, axis=1)
+            # this component's CDF of logit(theta) at the common edges (theta increases in u)
+            cdf = integrate.cumulative_simpson(mass, dx=1.0, axis=1, initial=0.0)
+            cdf /= cdf[:, -1:]
+            z = special.logit(np.clip(theta, 1e-300, 1 - 1e-16)) + shift
+            flat_z, flat_cdf = z.ravel(), cdf.ravel()
+            pos = np.clip(np.searchsorted(flat_z, flat_edges), 1, flat_z.size - 1)
+            pos = pos.reshape(edges.shape)
+            row_start = (np.arange(n_areas) * _PS_GRID)[:, None]
+            pos = np.clip(pos, row_start + 1, row_start + _PS_GRID - 1).ravel()
+            z0, z1 = flat_z[pos - 1], flat_z[pos]
+            frac = np.clip((flat_edges - z0) / np.maximum(z1 - z0, 1e-300), 0.0, 1.0)
+            cdf_edges += share * (flat_cdf[pos - 1] + frac * (flat_cdf[pos] - flat_cdf[pos - 1])
+                                  ).reshape(edges.shape)
+    rows = np.arange(n_areas)
+
+    def quantile(prob: float) -> np.ndarray:
+        j = np.clip(np.sum(cdf_edges < prob, axis=1), 1, _PS_EDGES - 1)
+        c0, c1 = cdf_edges[rows, j - 1], cdf_edges[rows, j]
+        frac = np.clip((prob - c0) / np.maximum(c1 - c0, 1e-300), 0.0, 1.0)
+        return special.expit(edges[rows, j - 1] + frac * (edges[rows, j] - edges[rows, j - 1]))
+
     tail = (1.0 - level) / 2.0
-    lower = np.array([np.interp(tail, c, s_) for c, s_ in zip(cdf, sv, strict=True)])
-    upper = np.array([np.interp(1 - tail, c, s_) for c, s_ in zip(cdf, sv, strict=True)])
-    return {"estimate": mean, "sd": sd, "lower": lower, "upper": upper}
+    return {"estimate": first, "sd": np.sqrt(np.clip(second - first**2, 0.0, None)),
+            "lower": quantile(tail), "upper": quantile(1.0 - tail)}
 
 
 # ------------------------------------------------------------------------------------------
