@@ -91,7 +91,10 @@ def load_violence_domains(sex: Any = "All adults", recorded_year: int = 2018) ->
     look exact, so ``direct`` and ``variance`` are set to NaN there (flagged in ``zero_cell``):
     a Fay–Herriot model then treats the domain as out of sample and gives it the synthetic
     (regression) estimate. Survey year: year ending December 2018; recorded crime: financial
-    year; both cover England and Wales.
+    year; both cover England and Wales. Sources: ONS Crime Survey for England and Wales open
+    data table; Home Office police recorded crime; ONS Census 2011; all Open Government
+    Licence v3.0 ("Contains public sector information licensed under the Open Government
+    Licence v3.0").
 
     Examples
     --------

@@ -1,9 +1,9 @@
 """Hate crimes recorded by the police in England and Wales (excluding the Metropolitan Police).
 
 Source: Home Office, "Hate crime, England and Wales, year ending March 2025", appendix tables
-2a and 5a. The Metropolitan Police Service is excluded from every year because it could not
-supply comparable data for all years. Open Government Licence v3.0: "Contains public sector
-information licensed under the Open Government Licence v3.0."
+2a and 5a, England and Wales excluding the Metropolitan Police Service in every year. Open
+Government Licence v3.0: "Contains public sector information licensed under the Open
+Government Licence v3.0."
 """
 
 from __future__ import annotations
@@ -52,6 +52,10 @@ def load_hate_crime(by: str = "strand") -> pd.DataFrame:
     - England and Wales excluding the Metropolitan Police; counts are offences, not victims.
     - Rises after 2013/14 mix real change with better identification and recording of hate
       crime; see the tutorial "Is the rise in recorded hate crime real?".
+
+    Source: Home Office, *Hate crime, England and Wales, year ending March 2025*, appendix
+    tables; Open Government Licence v3.0 ("Contains public sector information licensed under
+    the Open Government Licence v3.0").
 
     Examples
     --------

@@ -44,6 +44,8 @@ def load_population(level: str = "pfa") -> pd.DataFrame:
     -----
     Use these as denominators for rates (e.g. recorded offences per 1,000 residents). Residents
     include children, whereas Crime Survey prevalence refers to adults aged 16 and over.
+    Source: Office for National Statistics, 2011 Census; Open Government Licence v3.0
+    ("Contains public sector information licensed under the Open Government Licence v3.0").
 
     Examples
     --------

@@ -64,6 +64,10 @@ def load_recorded_crime(level: str = "force", *, offence: Any = None,
     - Recording practice improved sharply after the HMIC inspection of 2014, inflating rises in
       violence, sexual and public order offences (see :mod:`crimestats.changepoint`).
 
+    Source: Home Office, police recorded crime by police force area (data.gov.uk open data
+    tables); Open Government Licence v3.0 ("Contains public sector information licensed under
+    the Open Government Licence v3.0").
+
     Examples
     --------
     >>> from crimestats.datasets import load_recorded_crime, VIOLENCE_OFFENCES
