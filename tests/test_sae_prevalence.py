@@ -279,3 +279,31 @@ def test_docs_example_csew_region_by_age_and_ncvs_states(data_dir):
     np.testing.assert_allclose(rates.estimates["direct"], rate, rtol=1e-12)
     np.testing.assert_allclose(np.sqrt(rates.estimates["direct_variance"]), se, rtol=1e-12)
     assert np.all(rates.estimates["lower"] > 0)
+
+
+@pytest.mark.slow
+def test_simulation_poisson_lognormal_beats_direct_and_covers(rng):
+    """200 replicates of 120 areas with Poisson counts and a log-normal area effect."""
+    reps, level, m = 200, 0.9, 120
+    cover, err_model, err_direct, err_fh = [], [], [], []
+    for _ in range(reps):
+        x = rng.normal(size=m)
+        exposure = rng.integers(500, 20_000, m).astype(float)
+        truth = np.exp(np.log(0.02) + 0.3 * x + rng.normal(0, 0.35, m))  # per person
+        counts = rng.poisson(exposure * truth).astype(float)
+        est = poisson_lognormal(counts, exposure, x, per=1000, level=level).estimates
+        t = truth * 1000
+        cover.append(np.mean((est["lower"] <= t) & (t <= est["upper"])))
+        err_model.append(np.mean((est["estimate"].values - t) ** 2))
+        direct = counts / exposure * 1000
+        err_direct.append(np.mean((direct - t) ** 2))
+        d = np.maximum(counts, 0.5) / exposure**2 * 1e6
+        fh = fay_herriot(direct, d, x)
+        err_fh.append(np.mean((fh.estimates["estimate"].values - t) ** 2))
+    cover = np.array(cover)
+    coverage, mc_se = cover.mean(), cover.std(ddof=1) / np.sqrt(reps)
+    rmse = {k: float(np.sqrt(np.mean(v))) for k, v in
+            {"model": err_model, "direct": err_direct, "fh": err_fh}.items()}
+    print(f"\npoisson-lognormal: coverage {coverage:.4f} (MC se {mc_se:.4f}); rmse {rmse}")
+    assert abs(coverage - level) < 2 * mc_se
+    assert rmse["model"] < rmse["direct"] and rmse["model"] < rmse["fh"]
