@@ -11,6 +11,7 @@ from .adjacency import (
 from .benchmarking import BenchmarkResult, benchmark, benchmark_draws
 from .diagnostics import DiagnosticsResult, diagnostics, loo, posterior_predictive_check
 from .fay_herriot import fay_herriot
+from .mrp import MRPResult, mrp
 from .prevalence import PrevalenceResult, arcsin_fay_herriot, logit_binomial, poisson_lognormal
 from .priors import FlatSD, FlatVariance, HalfCauchy, HalfNormal, VariancePrior
 from .spatial import SpatialFayHerriotResult
@@ -36,6 +37,8 @@ __all__ = [
     "poisson_lognormal",
     "arcsin_fay_herriot",
     "PrevalenceResult",
+    "mrp",
+    "MRPResult",
     "Adjacency",
     "adjacency_from_pairs",
     "adjacency_from_matrix",
