@@ -12,6 +12,7 @@ from .benchmarking import BenchmarkResult, benchmark, benchmark_draws
 from .diagnostics import DiagnosticsResult, diagnostics, loo, posterior_predictive_check
 from .fay_herriot import fay_herriot
 from .mrp import MRPResult, mrp
+from .multivariate import MultivariateFayHerriotResult, multivariate_fay_herriot
 from .prevalence import PrevalenceResult, arcsin_fay_herriot, logit_binomial, poisson_lognormal
 from .priors import FlatSD, FlatVariance, HalfCauchy, HalfNormal, VariancePrior
 from .spatial import SpatialFayHerriotResult
@@ -39,6 +40,8 @@ __all__ = [
     "PrevalenceResult",
     "mrp",
     "MRPResult",
+    "multivariate_fay_herriot",
+    "MultivariateFayHerriotResult",
     "Adjacency",
     "adjacency_from_pairs",
     "adjacency_from_matrix",
