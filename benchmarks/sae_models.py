@@ -31,6 +31,7 @@ from crimestats.sae import (
     fay_herriot,
     logit_binomial,
     mrp,
+    multivariate_fay_herriot,
     poisson_lognormal,
 )
 
@@ -94,7 +95,7 @@ def tasks_for(m: int) -> dict[str, Callable[[], object]]:
     fh = fay_herriot(data["direct"], d, data["x"])
     people, cells = simulate_respondents(m)
     return {
-        "logit_binomial (EB, exact quadrature)": lambda: logit_binomial(
+        "logit_binomial (exact HB by quadrature)": lambda: logit_binomial(
             data["direct"], data["n"], data["x"], design_effect=deff),
         "poisson_lognormal": lambda: poisson_lognormal(
             data["counts"], data["exposure"], data["x"], per=1000),
@@ -105,6 +106,10 @@ def tasks_for(m: int) -> dict[str, Callable[[], object]]:
         "benchmark_draws (1,000 draws, ratio)": lambda: benchmark_draws(draws, 0.05,
                                                                         weights=share),
         "diagnostics (EBLUP fit)": lambda: diagnostics(fh),
+        "multivariate_fay_herriot (K = 3, REML)": lambda: multivariate_fay_herriot(
+            np.column_stack([data["counts"], 0.7 * data["counts"], 0.4 * data["counts"]])
+            / data["exposure"][:, None] * 1000 + 1.0,
+            np.column_stack([np.full(m, 0.5), np.full(m, 0.4), np.full(m, 0.3)]), data["x"]),
         "mrp (5 respondents per area on average, 2 cells per area)": lambda: mrp(
             people, cells, outcome="victim", area="area", covariates=["young", "x1"],
             population="adults"),
