@@ -7,10 +7,11 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.special import betaln, gammaln
 
 from crimestats import ConvergenceWarning
 from crimestats.datasets import load_modern_slavery, simulate_capture_histories
-from crimestats.hidden import multiple_systems
+from crimestats.hidden import _lcmcr, multiple_systems
 
 FAST = dict(chains=2, burn=1000, draws=300, thin=2)
 
@@ -38,6 +39,49 @@ def test_lcmcr_new_orleans_matches_r(data_dir, ref):
     assert fit.observed == 185 and fit.hidden == pytest.approx(fit.total - 185)
     assert fit.draws.shape == (2, 300)
     assert "posterior" in fit.idata.children
+
+
+def _exact_independence_posterior(histories: np.ndarray, counts: np.ndarray,
+                                  log_prior_n) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior of N under independent lists with Beta(1, 1) capture probabilities.
+
+    p(N | x) ∝ p(N) N! / (N - n)! prod_j B(n_j + 1, N - n_j + 1), summed over N = n, ..., 60 n.
+    """
+    n = int(counts.sum())
+    n_j = histories.T @ counts
+    grid = np.arange(n, 60 * n)
+    logp = (log_prior_n(grid) + gammaln(grid + 1.0) - gammaln(grid - n + 1.0)
+            + sum(betaln(k + 1.0, grid - k + 1.0) for k in n_j))
+    post = np.exp(logp - logp.max())
+    return grid, post / post.sum()
+
+
+def test_lcmcr_one_class_matches_exact_posterior():
+    """With K = 1 the LCMCR model is the independence model with Beta(1, 1) priors and
+    p(N) ∝ 1/N, whose posterior of N is a 1-D sum. The Gibbs sampler (negative-binomial
+    augmentation of the unobserved, Beta updates) must reproduce its mean and quantiles within
+    Monte Carlo error (4 SEs, from the spread of 8 independent chains; SE ≈ 0.4 here). A flat
+    prior on N instead of 1/N, i.e. NegBin(n + 1, .) for the unobserved, moves the mean by 5.7
+    (370.05 → 375.76), which the test detects (checked by mutating the sampler)."""
+    hist = np.array([[0, 0, 1], [0, 1, 0], [0, 1, 1], [1, 0, 0], [1, 0, 1], [1, 1, 0], [1, 1, 1]])
+    counts = np.array([37, 43, 7, 61, 12, 11, 3])
+    grid, post = _exact_independence_posterior(hist, counts, lambda n: -np.log(n))
+    mean = post @ grid
+    draws = _lcmcr.sample_lcmcr(hist, counts, n_classes=1, chains=8, burn=300, draws=3000,
+                                thin=1, rng=np.random.default_rng(2024))
+    se = draws.mean(axis=1).std(ddof=1) / np.sqrt(draws.shape[0])
+    assert mean == pytest.approx(370.05, abs=0.01)
+    assert abs(draws.mean() - mean) < 4 * se
+    ess = draws.var() / se**2
+    cdf = np.cumsum(post)
+    for p in (0.025, 0.5, 0.975):
+        exact_q = grid[np.searchsorted(cdf, p)]
+        density = post[np.searchsorted(cdf, p)]
+        se_q = np.sqrt(p * (1 - p) / ess) / density
+        assert abs(np.quantile(draws, p) - exact_q) < 4 * se_q + 1
+    # the check has power: a flat prior on N would be detected
+    grid_flat, post_flat = _exact_independence_posterior(hist, counts, np.zeros_like)
+    assert abs(draws.mean() - post_flat @ grid_flat) > 6 * se
 
 
 def test_lcmcr_seed_reproducible():
