@@ -135,3 +135,16 @@ def test_bad_input(rng):
         loo(fit)
     with pytest.raises(InputError, match="posterior"):
         posterior_predictive_check(fit)
+
+
+def test_diagnostics_of_prevalence_models_use_unit_slope(rng):
+    """Prevalence fits carry sigma_u^2 on the link scale: the calibration null slope is 1."""
+    from crimestats.sae import arcsin_fay_herriot, logit_binomial
+
+    n = rng.integers(50, 400, 40).astype(float)
+    p = rng.binomial(n.astype(int), rng.uniform(0.02, 0.12, 40)) / n
+    for fit in (logit_binomial(p, n), arcsin_fay_herriot(p, n)):
+        diag = diagnostics(fit)
+        assert diag.calibration["slope_under_model"] == 1.0
+        np.testing.assert_allclose(diag.estimates["standardised_residual"],
+                                   fit.estimates["standardised_residual"])

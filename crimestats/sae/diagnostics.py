@@ -307,7 +307,8 @@ def diagnostics(fit: Any, *, n_draws: int = 1000, random_seed: Any = None,
     :math:`(S_{ss} + \\sigma_u^2) / (S_{ss} + \\sigma_u^2\\,\\overline{(1-B_i)})` with
     :math:`S_{ss}` the variance of the synthetic estimates across areas. This is reported as
     ``slope_under_model`` and used as the null value of the slope test (1 when the fit has no
-    synthetic part or :math:`\\sigma_u^2`). A slope well below it means the model
+    synthetic part or :math:`\\sigma_u^2`, and for the prevalence models, whose
+    :math:`\\sigma_u^2` is on the link scale). A slope well below it means the model
     over-smooths; well above, it under-smooths.
 
     References
@@ -331,8 +332,12 @@ def diagnostics(fit: Any, *, n_draws: int = 1000, random_seed: Any = None,
     >>> diag.residual_normality["test"]
     'shapiro-wilk'
     """
+    from .prevalence import PrevalenceResult
+
     level = check_level(level)
     ds = _fit_dataset(fit)
+    # the model-implied calibration slope needs sigma_u^2 on the scale of the estimates
+    linear = not isinstance(fit, PrevalenceResult)
     est = ds["estimate"].values.astype(float)
     direct = ds["direct"].values.astype(float)
     dvar = ds["direct_variance"].values.astype(float)
@@ -366,8 +371,8 @@ def diagnostics(fit: Any, *, n_draws: int = 1000, random_seed: Any = None,
         median_cv_gain=float(np.median(finite_gain)) if finite_gain.size else float("nan"),
         residual_normality=_normality(resid),
         calibration=_calibration(direct, est, shrink,
-                                 ds["synthetic"].values if "synthetic" in ds else None,
-                                 float(getattr(fit, "sigma2_u", np.nan))),
+                                 ds["synthetic"].values if linear and "synthetic" in ds
+                                 else None, float(getattr(fit, "sigma2_u", np.nan))),
         ppc=ppc, loo=loo_res,
     )
 
