@@ -40,7 +40,7 @@ class MultivariateFayHerriotResult(Result):
     Attributes
     ----------
     estimates : xarray.Dataset
-        Over ``area`` × ``crime_type``: ``estimate`` (EBLUP), ``mse`` (:math:`g_1 + g_2`),
+        Over ``area`` × ``crime_type``: ``estimate`` (EBLUP), ``mse`` (:math:`g_1+g_2+2g_3`),
         ``rmse``, ``lower``, ``upper`` (normal, at ``attrs["level"]``), ``cv``, ``direct``,
         ``direct_variance`` and ``synthetic``.
     sigma_u : numpy.ndarray
@@ -109,6 +109,28 @@ def _profile(sigma_u: np.ndarray, y: np.ndarray, d: np.ndarray, x: np.ndarray, r
     return float(loglik), beta, cov_beta, v_inv
 
 
+def _g3(sigma_u: np.ndarray, d: np.ndarray, v_inv: np.ndarray) -> np.ndarray:
+    """Prasad–Rao term for the estimation of Sigma_u, per area (m, K, K).
+
+    With :math:`\\psi` the distinct elements of :math:`\\Sigma_u` (basis matrices
+    :math:`E_r`), :math:`\\partial(\\Sigma_u V_i^{-1})/\\partial\\psi_r = D_i V_i^{-1} E_r
+    V_i^{-1}` and :math:`g_{3i} = \\sum_{rs} [\\mathcal I^{-1}]_{rs} L_{ir} V_i L_{is}^\\top`,
+    :math:`\\mathcal I_{rs} = \\tfrac12\\sum_i \\mathrm{tr}(V_i^{-1}E_rV_i^{-1}E_s)`.
+    """
+    k = sigma_u.shape[0]
+    basis = []
+    for a_, b_ in zip(*np.triu_indices(k), strict=True):
+        e = np.zeros((k, k))
+        e[a_, b_] = e[b_, a_] = 1.0
+        basis.append(e)
+    vie = np.stack([v_inv @ e for e in basis])  # (R, m, K, K): V^-1 E_r
+    info = 0.5 * np.einsum("rikl,silk->rs", vie, vie)
+    c = np.linalg.inv(info)
+    deriv = d @ vie @ v_inv  # (R, m, K, K): D V^-1 E_r V^-1
+    v = np.linalg.inv(v_inv)
+    return np.einsum("rs,rikl,ilm,sinm->ikn", c, deriv, v, deriv)
+
+
 def multivariate_fay_herriot(direct: Any, variance: Any, covariates: Any = None, *,
                              method: str = "reml", crime_types: Sequence[str] | None = None,
                              areas: Any = None, level: float = 0.95
@@ -116,10 +138,11 @@ def multivariate_fay_herriot(direct: Any, variance: Any, covariates: Any = None,
     """Fit the multivariate Fay–Herriot model and predict every area × crime type.
 
     EBLUP: :math:`\\hat\\theta_i = \\hat B^\\top x_i + \\hat\\Sigma_u V_i^{-1}(y_i - \\hat B^\\top
-    x_i)`, :math:`V_i = \\hat\\Sigma_u + D_i`. MSE: :math:`g_{1i} + g_{2i}` with
-    :math:`g_{1i} = \\Sigma_u - \\Sigma_u V_i^{-1}\\Sigma_u` and :math:`g_{2i}` the variance
-    contributed by :math:`\\hat B` (Benavent & Morales 2016); the :math:`g_3` term for the
-    estimation of :math:`\\Sigma_u` is omitted, so the MSE is slightly optimistic for small m.
+    x_i)`, :math:`V_i = \\hat\\Sigma_u + D_i`. MSE: :math:`g_{1i} + g_{2i} + 2 g_{3i}` with
+    :math:`g_{1i} = \\Sigma_u - \\Sigma_u V_i^{-1}\\Sigma_u`, :math:`g_{2i}` the variance
+    contributed by :math:`\\hat B` and :math:`g_{3i}` that of :math:`\\hat\\Sigma_u`
+    (Prasad–Rao form; Benavent & Morales 2016). For K = 1 and REML this is the MSE of
+    :func:`~crimestats.sae.fay_herriot`; for ML the Datta–Lahiri bias term is not added.
 
     Parameters
     ----------
@@ -231,7 +254,8 @@ def multivariate_fay_herriot(direct: Any, variance: Any, covariates: Any = None,
     z = np.einsum("kl,ip->iklp", np.eye(k), x).reshape(m, k, k * p)
     a = z - gain @ z
     g2 = np.einsum("ika,ab,ilb->ikl", a, cov_beta, a)
-    mse = np.einsum("ikk->ik", g1 + g2)
+    g3 = _g3(sigma_u, d, v_inv)
+    mse = np.einsum("ikk->ik", g1 + g2 + 2.0 * g3)
     rmse = np.sqrt(mse)
     lower, upper = normal_interval(estimate, rmse, level)
     with np.errstate(divide="ignore", invalid="ignore"):
