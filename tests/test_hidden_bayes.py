@@ -113,10 +113,10 @@ def test_lcmcr_strata_combine_draws():
 def test_lcmcr_uk_matches_r(ref):
     """UK 6 lists, R LCMCR (one chain): median 23,185, 95% interval 17,286-34,887.
 
-    The LCMCR posterior on these sparse data has a second mode near 12,000 that chains enter
-    and rarely leave (see the validation page), so the check is per chain: most of our chains
-    sit in R's mode with a median within 10% of R's, and R's median lies inside our pooled
-    95% interval.
+    With R's run length (10,000 burn-in, thinning 10) our four chains, started from totals
+    spread between 1.2 n and 20 n, agree (r-hat 1.03 with seed 1) and match R within Monte
+    Carlo error. Shorter runs can leave a chain in a region near 12,000 (see the validation
+    page), so the check is also per chain: most chains have a median within 10% of R's.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -125,8 +125,30 @@ def test_lcmcr_uk_matches_r(ref):
     row = ref.loc["uk_lcmcr"]
     chain_medians = np.median(fit.draws, axis=1)
     assert np.mean(np.abs(chain_medians / row.point - 1) < 0.10) >= 0.5
-    assert fit.lower < row.point < fit.upper
-    assert fit.upper == pytest.approx(row.upper, rel=0.20)
+    assert fit.total == pytest.approx(row.point, rel=0.05)
+    assert fit.lower == pytest.approx(row.lower, rel=0.10)
+    assert fit.upper == pytest.approx(row.upper, rel=0.15)
+
+
+@pytest.mark.slow
+def test_lcmcr_netherlands_modes_flagged(data_dir, ref):
+    """Netherlands 6 lists, R LCMCR (one chain): median 144,137, 95% interval 113,421-170,723.
+
+    The posterior has (at least) two regions the Gibbs sampler does not move between in 10^5
+    iterations, near 50,000 and near 145,000; R's chain and our chains started above ~1.5 n sit
+    in the upper one, a chain started near n in the lower one. The test checks both facts:
+    most chains reproduce R's median within 10%, and the disagreement is reported (r-hat and a
+    ConvergenceWarning) rather than hidden.
+    """
+    table = pd.read_csv(data_dir / "mse_reference" / "SparseMSE_Ned.csv")
+    with pytest.warns(ConvergenceWarning, match="chains disagree"):
+        fit = multiple_systems(table, method="bayes", random_seed=1,
+                               chains=4, burn=10000, draws=1000, thin=10)
+    row = ref.loc["ned_lcmcr"]
+    chain_medians = np.median(fit.draws, axis=1)
+    assert np.mean(np.abs(chain_medians / row.point - 1) < 0.10) >= 0.5
+    assert fit.diagnostics["rhat"] > 1.5
+    assert fit.lower < 0.5 * row.lower < row.point < fit.upper
 
 
 def _coverage(reps: int, seed0: int, **sim_kw) -> tuple[float, float]:

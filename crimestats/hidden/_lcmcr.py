@@ -40,9 +40,8 @@ def sample_lcmcr(histories: np.ndarray, counts: np.ndarray, *, n_classes: int = 
     n_obs = int(n_c.sum())
     n_cells, n_lists = x.shape
     k_cls = n_classes
-    lam = rng.beta(1.0, 1.0, size=(chains, n_lists, k_cls))
+    lam, pi = _dispersed_start(x, n_c, k_cls, chains, rng)
     alpha = np.ones(chains)
-    pi = _stick_breaking(rng.beta(1.0, alpha[:, None], size=(chains, k_cls)))
     out = np.empty((chains, draws))
     total_iter = burn + draws * thin
     kept = 0
@@ -80,6 +79,35 @@ def sample_lcmcr(histories: np.ndarray, counts: np.ndarray, *, n_classes: int = 
             out[:, kept] = n_obs + n0
             kept += 1
     return out
+
+
+def _dispersed_start(x: np.ndarray, n_c: np.ndarray, k_cls: int, chains: int,
+                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Starting values that put the chains' first totals from about 1.2 n to 20 n.
+
+    Every class starts at the lists' observed capture shares (jittered), except that chain
+    ``c``'s first class is made hard to reach (capture probability 0.01 on every list) with the
+    weight that makes the probability of being on no list ``1 - n / N_c``, ``N_c`` spread
+    geometrically. On data with a well-identified total the chains meet during burn-in; where
+    the posterior of the total is wide and the Gibbs sampler moves along it slowly (sparse
+    tables), they stay apart and r-hat says so, instead of all chains agreeing by accident.
+    """
+    n_lists = x.shape[1]
+    share = np.clip((x.T @ n_c) / n_c.sum(), 0.02, 0.98)
+    lam = np.clip(share[None, :, None] * rng.uniform(0.7, 1.3, size=(chains, n_lists, k_cls)),
+                  0.01, 0.99)
+    pi = np.full((chains, k_cls), 1.0 / k_cls)
+    if k_cls == 1:
+        return lam, pi
+    lam[:, :, 0] = 0.01
+    start_ratio = np.geomspace(1.2, 20.0, chains) if chains > 1 else np.array([2.0])
+    miss_easy = np.exp(np.log1p(-lam[:, :, 1:]).sum(axis=1)).mean(axis=1)  # per chain
+    miss_hard = 0.99**n_lists
+    target = 1.0 - 1.0 / start_ratio  # pi0 = w miss_hard + (1 - w) miss_easy
+    w = np.clip((target - miss_easy) / (miss_hard - miss_easy), 0.01, 0.99)
+    pi[:, 0] = w
+    pi[:, 1:] = ((1.0 - w) / (k_cls - 1))[:, None]
+    return lam, pi
 
 
 def _stick_breaking(v: np.ndarray) -> np.ndarray:
