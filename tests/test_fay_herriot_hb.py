@@ -332,6 +332,12 @@ def test_public_entry_point(data_dir):
                              prior=HalfCauchy(scale=0.5), draws=0)
     assert with_prior.diagnostics["prior"] == "sigma_u ~ HalfCauchy(scale=0.5)"
     assert with_prior.idata is None
+    lean = fay_herriot(milk["yi"], milk["SD"] ** 2, covariates, method="hb", draws=30,
+                       theta_draws=False, random_seed=1)
+    assert lean.diagnostics["theta_draws"] is False
+    assert "theta" not in lean.idata["posterior"]
+    with pytest.raises(crimestats.InputError, match="only to method='hb'"):
+        fay_herriot(milk["yi"], milk["SD"] ** 2, covariates, method="reml", sampler="nuts")
 
 
 def test_out_of_sample_areas_get_posterior_predictions(rng):

@@ -56,6 +56,8 @@ def fay_herriot(
     prior: Any = None,
     random_seed: Any = None,
     draws: int = 1000,
+    sampler: str = "exact",
+    theta_draws: bool | None = None,
     max_iter: int = 100,
     tol: float = 1e-12,
 ) -> FayHerriotResult:
@@ -127,7 +129,15 @@ def fay_herriot(
     random_seed : int or numpy.random.Generator, optional
         Seed of the posterior draws for ``method="hb"``; unused by the EBLUP methods.
     draws : int
-        Number of posterior draws for ``method="hb"``; unused by the EBLUP methods.
+        Number of posterior draws for ``method="hb"`` kept in ``idata`` (0 keeps none); unused
+        by the EBLUP methods.
+    sampler : {"exact", "nuts"}
+        How ``method="hb"`` computes the posterior: ``"exact"`` (quadrature over
+        :math:`\\sigma_u`, independent exact draws; the default) or ``"nuts"`` (PyMC's NUTS on
+        the same marginal model, for cross-checking; reports r-hat, ESS and divergences).
+    theta_draws : bool, optional
+        Whether ``method="hb"`` stores per-area draws of :math:`\\theta` in ``idata``; by
+        default only when ``draws * m`` is at most 10 million values.
     max_iter : int
         Maximum iterations of the variance estimation (Fisher scoring).
     tol : float
@@ -198,6 +208,9 @@ def fay_herriot(
     level = v.check_level(level)
     if prior is not None and method != "hb":
         raise InputError(f"`prior` applies only to method='hb'; received method={method!r}.")
+    if method != "hb" and (sampler != "exact" or theta_draws is not None):
+        raise InputError("`sampler` and `theta_draws` apply only to method='hb'; "
+                         f"received method={method!r}.")
     if proximity is not None and method == "hb":
         raise InputError("The spatial model (`proximity`) is fitted by 'reml' or 'ml', not 'hb'.")
     if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 1):
@@ -221,7 +234,8 @@ def fay_herriot(
         from ._hb import fit_hb
 
         return fit_hb(y, d, x, areas=labels, covariate_names=names, level=level, prior=prior,
-                      random_seed=random_seed, draws=draws)
+                      random_seed=random_seed, draws=draws, theta_draws=theta_draws,
+                      sampler=sampler)
     return _fit_eblup(y, d, x, method=method, areas=labels, covariate_names=names, level=level,
                       max_iter=int(max_iter), tol=float(tol))
 
