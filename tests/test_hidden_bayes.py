@@ -84,6 +84,17 @@ def test_lcmcr_one_class_matches_exact_posterior():
     assert abs(draws.mean() - post_flat @ grid_flat) > 6 * se
 
 
+def test_lcmcr_chains_start_from_spread_totals(data_dir):
+    """Chains start between about 1.2 n and 20 n, so a posterior the Gibbs sampler cannot
+    cross (the Netherlands lists) shows as disagreeing chains, not as a confident answer."""
+    table = pd.read_csv(data_dir / "mse_reference" / "SparseMSE_Ned.csv")
+    hist, counts = table.drop(columns="count").to_numpy(), table["count"].to_numpy()
+    first = _lcmcr.sample_lcmcr(hist, counts, chains=4, burn=0, draws=1, thin=1,
+                                rng=np.random.default_rng(0))[:, 0] / counts.sum()
+    assert 1.0 < first.min() < 1.6 and first.max() > 10.0
+    assert np.all(np.diff(first) > 0)
+
+
 def test_lcmcr_seed_reproducible():
     sim = simulate_capture_histories(total=500, n_lists=3, random_seed=2)
     kw = dict(method="bayes", chains=2, burn=100, draws=50, thin=1)

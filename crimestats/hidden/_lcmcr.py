@@ -16,6 +16,9 @@ the data with the :math:`n_0` unobserved people: given the parameters,
 :math:`n_0 \\sim \\text{NegBin}(n, 1 - \\pi_0)` with :math:`\\pi_0 = \\sum_k \\pi_k \\prod_j
 (1 - \\lambda_{jk})`, the probability of being on no list. Everything works on counts per
 capture history and class, vectorised over chains, so an iteration costs a few numpy calls.
+The full conditionals are those of R's LCMCR; chains start from totals spread between about
+1.2 n and 20 n (``_dispersed_start``) so that slow movement along the posterior of N shows up
+in r-hat.
 """
 
 from __future__ import annotations
