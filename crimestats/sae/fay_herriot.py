@@ -13,7 +13,7 @@ with known sampling variances :math:`D_i`. Marginally the direct estimates are i
 everything below needs only :math:`p \\times p` matrices: O(m·p²) work and O(m·p) memory.
 
 The private helpers (:func:`_gls`, :func:`_reml_score_information`,
-:func:`_ml_score_information`, :func:`_estimates_dataset`, :func:`_prepare_inputs`) are shared
+:func:`_ml_score_information`, :func:`_prepare_inputs`) are shared
 with the spatial and hierarchical Bayes extensions.
 """
 
@@ -26,12 +26,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 from scipy import linalg
 
 from .. import _validate as v
 from ..errors import ConvergenceWarning, DataWarning, EstimationError, InputError
-from ..results import normal_interval
+from ._eblup_dataset import eblup_dataset
 from ._results import FayHerriotResult
 
 __all__ = ["fay_herriot"]
@@ -597,46 +596,6 @@ def _estimate_sigma2_u(method: str, x: np.ndarray, y: np.ndarray, d: np.ndarray,
     return current, False, max_iter
 
 
-def _estimates_dataset(
-    areas: np.ndarray,
-    estimate: np.ndarray,
-    mse: np.ndarray,
-    direct: np.ndarray,
-    variance: np.ndarray,
-    synthetic: np.ndarray,
-    shrinkage: np.ndarray,
-    level: float,
-    method: str,
-) -> xr.Dataset:
-    """The per-area :class:`xarray.Dataset` of a Fay–Herriot fit (EBLUP-type, with ``mse``)."""
-    rmse = np.sqrt(mse)
-    lower, upper = normal_interval(estimate, rmse, level)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cv = rmse / np.abs(estimate)
-    variables = {
-        "estimate": (estimate, "model-based estimate of the area's true value"),
-        "mse": (mse, "estimated mean squared error of the estimate"),
-        "rmse": (rmse, "square root of mse"),
-        "lower": (lower, f"lower limit of the {level:.0%} normal interval"),
-        "upper": (upper, f"upper limit of the {level:.0%} normal interval"),
-        "cv": (cv, "coefficient of variation rmse / |estimate| (a proportion)"),
-        "direct": (direct, "direct (survey) estimate; NaN when out of sample"),
-        "direct_variance": (variance, "sampling variance of the direct estimate"),
-        "shrinkage": (shrinkage, "weight on the synthetic part, D / (sigma2_u + D)"),
-        "synthetic": (synthetic, "regression (synthetic) prediction x'beta"),
-        "in_sample": (~np.isnan(direct), "True if the area has a direct estimate"),
-    }
-    ds = xr.Dataset(
-        {name: ("area", values, {"description": text})
-         for name, (values, text) in variables.items()},
-        coords={"area": areas},
-    )
-    ds.attrs.update({"level": level, "method": method, "model": "Fay-Herriot"})
-    for name in ("lower", "upper"):
-        ds[name].attrs["level"] = level
-    return ds
-
-
 def _fit_eblup(y: np.ndarray, d: np.ndarray, x: np.ndarray, *, method: str, areas: np.ndarray,
                covariate_names: tuple[str, ...], level: float, max_iter: int, tol: float
                ) -> FayHerriotResult:
@@ -707,8 +666,12 @@ def _fit_eblup(y: np.ndarray, d: np.ndarray, x: np.ndarray, *, method: str, area
     logger.debug("Fay-Herriot %s: sigma2_u=%g after %d iterations", method, sigma2_u, iterations)
 
     return FayHerriotResult(
-        estimates=_estimates_dataset(areas, estimate, mse, y, d, synthetic, shrinkage, level,
-                                     method),
+        estimates=eblup_dataset(
+            {"area": areas}, estimate, mse, y, d, synthetic, level=level,
+            attrs={"method": method, "model": "Fay-Herriot"},
+            estimate_description="model-based estimate of the area's true value",
+            extra={"shrinkage": (shrinkage, "weight on the synthetic part, D / (sigma2_u + D)")},
+        ),
         method=method,
         sigma2_u=float(sigma2_u),
         beta=beta,

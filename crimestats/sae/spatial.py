@@ -32,11 +32,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-import xarray as xr
 from scipy import linalg
 
 from ..errors import ConvergenceWarning, DataWarning, InputError
-from ..results import normal_interval
+from ._eblup_dataset import eblup_dataset
 from ._results import FayHerriotResult
 from .adjacency import (
     Adjacency,
@@ -492,8 +491,11 @@ def fit_spatial_fay_herriot(direct: np.ndarray, variance: np.ndarray, X: np.ndar
                      + (" - b_ML' grad g1" if method == "ml" else "")
                      + "; out-of-sample areas: g1 + g2 + 2 g3"),
     }
-    estimates = _estimates_dataset(labels, estimate, mse, y_all, d_all, synthetic, level,
-                                   method)
+    estimates = eblup_dataset(
+        {"area": labels}, estimate, mse, y_all, d_all, synthetic, level=level,
+        attrs={"method": method, "model": "spatial Fay-Herriot (SAR)"},
+        estimate_description="spatial EBLUP of the area's true value",
+    )
     return SpatialFayHerriotResult(
         estimates=estimates, method=method, sigma2_u=sigma2_u, beta=beta,
         beta_se=np.sqrt(np.diag(terms.q)), covariate_names=names, level=level,
@@ -503,28 +505,3 @@ def fit_spatial_fay_herriot(direct: np.ndarray, variance: np.ndarray, X: np.ndar
     )
 
 
-def _estimates_dataset(areas: np.ndarray, estimate: np.ndarray, mse: np.ndarray,
-                       direct: np.ndarray, variance: np.ndarray, synthetic: np.ndarray,
-                       level: float, method: str) -> xr.Dataset:
-    rmse = np.sqrt(mse)
-    lower, upper = normal_interval(estimate, rmse, level)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cv = rmse / np.abs(estimate)
-    variables = {
-        "estimate": (estimate, "spatial EBLUP of the area's true value"),
-        "mse": (mse, "estimated mean squared error of the estimate"),
-        "rmse": (rmse, "square root of mse"),
-        "lower": (lower, f"lower limit of the {level:.0%} normal interval"),
-        "upper": (upper, f"upper limit of the {level:.0%} normal interval"),
-        "cv": (cv, "coefficient of variation rmse / |estimate| (a proportion)"),
-        "direct": (direct, "direct (survey) estimate; NaN when out of sample"),
-        "direct_variance": (variance, "sampling variance of the direct estimate"),
-        "synthetic": (synthetic, "regression (synthetic) prediction x'beta"),
-        "in_sample": (~np.isnan(direct), "True if the area has a direct estimate"),
-    }
-    ds = xr.Dataset({name: ("area", values, {"description": text})
-                     for name, (values, text) in variables.items()}, coords={"area": areas})
-    ds.attrs.update({"level": level, "method": method, "model": "spatial Fay-Herriot (SAR)"})
-    for name in ("lower", "upper"):
-        ds[name].attrs["level"] = level
-    return ds

@@ -34,12 +34,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 from scipy import linalg
 
 from .. import _validate as v
 from ..errors import ConvergenceWarning, InputError
-from ..results import Result, normal_interval
+from ..results import Result
+from ._eblup_dataset import eblup_dataset
 from .spatial import _diag_of_product, proximity_matrix
 
 __all__ = ["SpatioTemporalResult", "spatio_temporal_fay_herriot"]
@@ -579,8 +579,13 @@ def spatio_temporal_fay_herriot(direct: Any, variance: Any, covariates: Any = No
     param_names = ["sigma2_area", "rho_space", "sigma2_time"] + (
         ["rho_time"] if model == "ar1" else [])
     se = np.sqrt(np.maximum(np.diag(extras["vcov"]), 0.0))
-    ds = _dataset(areas, periods, estimate, mse, y_all, d_all, synthetic,
-                  np.repeat(u1, n_periods), u2, level, model)
+    ds = eblup_dataset(
+        {"area": areas, "period": periods}, estimate, mse, y_all, d_all, synthetic,
+        level=level, attrs={"method": "reml", "model": f"spatio-temporal Fay-Herriot ({model})"},
+        estimate_description="spatio-temporal EBLUP",
+        extra={"area_effect": (np.repeat(u1, n_periods), "predicted spatial area effect u1_d"),
+               "area_period_effect": (u2, "predicted area-by-period effect u2_dt")},
+    )
     return SpatioTemporalResult(
         estimates=ds, model=model, method="reml", sigma2_area=float(theta[0]),
         rho_space=float(theta[1]), sigma2_time=float(theta[2]),
@@ -617,34 +622,3 @@ def _mse(theta: np.ndarray, st: _Structure, sigma_inv: _SigmaInverse, q: np.ndar
     return mse, {"g1": g1, "g2": g2, "g3": g3, "vcov": vcov}
 
 
-def _dataset(areas: np.ndarray, periods: np.ndarray, estimate: np.ndarray, mse: np.ndarray,
-             direct: np.ndarray, variance: np.ndarray, synthetic: np.ndarray, u1: np.ndarray,
-             u2: np.ndarray, level: float, model: str) -> xr.Dataset:
-    shape = (areas.shape[0], periods.shape[0])
-    rmse = np.sqrt(mse)
-    lower, upper = normal_interval(estimate, rmse, level)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cv = rmse / np.abs(estimate)
-    variables = {
-        "estimate": (estimate, "spatio-temporal EBLUP"),
-        "mse": (mse, "estimated mean squared error"),
-        "rmse": (rmse, "square root of mse"),
-        "lower": (lower, f"lower limit of the {level:.0%} normal interval"),
-        "upper": (upper, f"upper limit of the {level:.0%} normal interval"),
-        "cv": (cv, "coefficient of variation rmse / |estimate| (a proportion)"),
-        "direct": (direct, "direct (survey) estimate; NaN when out of sample"),
-        "direct_variance": (variance, "sampling variance of the direct estimate"),
-        "synthetic": (synthetic, "regression (synthetic) prediction x'beta"),
-        "area_effect": (u1, "predicted spatial area effect u1_d"),
-        "area_period_effect": (u2, "predicted area-by-period effect u2_dt"),
-        "in_sample": (~np.isnan(direct), "True if the area-period has a direct estimate"),
-    }
-    ds = xr.Dataset({name: (("area", "period"), np.reshape(values, shape),
-                            {"description": text})
-                     for name, (values, text) in variables.items()},
-                    coords={"area": areas, "period": periods})
-    ds.attrs.update({"level": level, "method": "reml",
-                     "model": f"spatio-temporal Fay-Herriot ({model})"})
-    for name in ("lower", "upper"):
-        ds[name].attrs["level"] = level
-    return ds

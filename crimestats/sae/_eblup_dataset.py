@@ -1,0 +1,59 @@
+"""The per-area dataset shared by the EBLUP-type area-level models (basic, spatial, spatio-temporal)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import xarray as xr
+
+from ..results import normal_interval
+
+
+def eblup_dataset(
+    coords: Mapping[str, np.ndarray],
+    estimate: np.ndarray,
+    mse: np.ndarray,
+    direct: np.ndarray,
+    variance: np.ndarray,
+    synthetic: np.ndarray,
+    *,
+    level: float,
+    attrs: Mapping[str, object],
+    estimate_description: str,
+    extra: Mapping[str, tuple[np.ndarray, str]] | None = None,
+) -> xr.Dataset:
+    """Dataset of an EBLUP fit: estimate, mse, rmse, normal interval, cv, inputs and ``extra``.
+
+    ``coords`` names the dimensions in order (``{"area": ...}`` or
+    ``{"area": ..., "period": ...}``); the value arrays are flat in that (row-major) order.
+    ``extra`` maps further variable names to ``(values, description)``.
+    """
+    dims = tuple(coords)
+    shape = tuple(len(values) for values in coords.values())
+    rmse = np.sqrt(mse)
+    lower, upper = normal_interval(estimate, rmse, level)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cv = rmse / np.abs(estimate)
+    variables = {
+        "estimate": (estimate, estimate_description),
+        "mse": (mse, "estimated mean squared error of the estimate"),
+        "rmse": (rmse, "square root of mse"),
+        "lower": (lower, f"lower limit of the {level:.0%} normal interval"),
+        "upper": (upper, f"upper limit of the {level:.0%} normal interval"),
+        "cv": (cv, "coefficient of variation rmse / |estimate| (a proportion)"),
+        "direct": (direct, "direct (survey) estimate; NaN when out of sample"),
+        "direct_variance": (variance, "sampling variance of the direct estimate"),
+        "synthetic": (synthetic, "regression (synthetic) prediction x'beta"),
+        **(extra or {}),
+        "in_sample": (~np.isnan(direct), "True if there is a direct estimate"),
+    }
+    ds = xr.Dataset(
+        {name: (dims, np.reshape(values, shape), {"description": text})
+         for name, (values, text) in variables.items()},
+        coords=dict(coords),
+    )
+    ds.attrs.update({"level": level, **attrs})
+    for name in ("lower", "upper"):
+        ds[name].attrs["level"] = level
+    return ds
