@@ -503,5 +503,3 @@ def fit_spatial_fay_herriot(direct: np.ndarray, variance: np.ndarray, X: np.ndar
         diagnostics=diagnostics, rho=rho, rho_se=float(se_theta[1]),
         sigma2_u_se=float(se_theta[0]),
     )
-
-

@@ -620,5 +620,3 @@ def _mse(theta: np.ndarray, st: _Structure, sigma_inv: _SigmaInverse, q: np.ndar
     g3 = sum(vcov[r, s] * _diag_of_product(ls[r], lmat[s]) for r in range(k) for s in range(k))
     mse = np.maximum(g1 + g2 + 2.0 * g3, 0.0)
     return mse, {"g1": g1, "g2": g2, "g3": g3, "vcov": vcov}
-
-
