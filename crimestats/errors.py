@@ -18,7 +18,14 @@ __all__ = [
 
 
 class CrimestatsError(Exception):
-    """Base class of every exception raised by crimestats."""
+    """Base class of every exception raised by crimestats.
+
+    Examples
+    --------
+    >>> from crimestats.errors import CrimestatsError, EstimationError, InputError
+    >>> issubclass(InputError, CrimestatsError), issubclass(EstimationError, CrimestatsError)
+    (True, True)
+    """
 
 
 class InputError(CrimestatsError, ValueError):
@@ -37,15 +44,40 @@ class InputError(CrimestatsError, ValueError):
 
 
 class EstimationError(CrimestatsError, RuntimeError):
-    """A model could not be fitted to valid data (for example, an estimate does not exist)."""
+    """A model could not be fitted to valid data (for example, an estimate does not exist).
+
+    Examples
+    --------
+    >>> from crimestats.errors import CrimestatsError, EstimationError
+    >>> issubclass(EstimationError, CrimestatsError), issubclass(EstimationError, RuntimeError)
+    (True, True)
+    """
 
 
 class CrimestatsWarning(UserWarning):
-    """Base class of every warning issued by crimestats."""
+    """Base class of every warning issued by crimestats.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from crimestats.errors import CrimestatsWarning, DataWarning
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warnings.warn("one respondent in area A", DataWarning)
+    >>> issubclass(caught[0].category, CrimestatsWarning)
+    True
+    """
 
 
 class ConvergenceWarning(CrimestatsWarning):
-    """An iterative fit or a sampler did not converge well (iterations, r-hat, ESS, divergences)."""
+    """An iterative fit or a sampler did not converge well (iterations, r-hat, ESS, divergences).
+
+    Examples
+    --------
+    >>> from crimestats.errors import ConvergenceWarning, CrimestatsWarning
+    >>> issubclass(ConvergenceWarning, CrimestatsWarning), issubclass(ConvergenceWarning, UserWarning)
+    (True, True)
+    """
 
 
 class DataWarning(CrimestatsWarning):

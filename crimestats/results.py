@@ -26,7 +26,16 @@ __all__ = ["Result", "normal_interval", "json_safe"]
 
 def normal_interval(estimate: np.ndarray, se: np.ndarray, level: float
                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Symmetric normal interval ``estimate ± z * se`` at the given level."""
+    """Symmetric normal interval ``estimate ± z * se`` at the given level.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from crimestats.results import normal_interval
+    >>> lower, upper = normal_interval(np.array([10.0]), np.array([1.0]), 0.95)
+    >>> lower.round(2).tolist(), upper.round(2).tolist()
+    ([8.04], [11.96])
+    """
     z = stats.norm.ppf(0.5 + level / 2.0)
     return estimate - z * se, estimate + z * se
 
@@ -35,6 +44,13 @@ def json_safe(obj: Any) -> Any:
     """Convert numpy, pandas and xarray objects to plain JSON-serialisable Python.
 
     NaN and infinities become ``None`` (JSON has no NaN).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from crimestats.results import json_safe
+    >>> json_safe({"rate": np.float64(0.5), "counts": np.array([1, 2]), "cv": np.nan})
+    {'rate': 0.5, 'counts': [1, 2], 'cv': None}
     """
     if isinstance(obj, xr.Dataset):
         return {
@@ -92,6 +108,16 @@ class Result:
     ----------
     estimates : xarray.Dataset
         Per-unit results over named dimensions (``area``, ``time``, ...).
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> from crimestats.results import Result
+    >>> res = Result(xr.Dataset({"estimate": ("area", [1.5, 2.0])}, coords={"area": ["A", "B"]}))
+    >>> res.to_dataframe()["estimate"].tolist()
+    [1.5, 2.0]
+    >>> res.to_dict()["type"], res.to_dict()["estimates"]["dims"]
+    ('Result', {'area': 2})
     """
 
     estimates: xr.Dataset

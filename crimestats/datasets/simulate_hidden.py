@@ -38,6 +38,13 @@ class SimulatedCaptures:
         People on at least one list.
     capture_probs : numpy.ndarray
         Per-class (classes × lists) or, for random effects, mean per-list capture probabilities.
+
+    Examples
+    --------
+    >>> from crimestats.datasets import simulate_capture_histories
+    >>> sim = simulate_capture_histories(total=500, n_lists=3, random_seed=0)
+    >>> sim.total, int(sim.table["count"].sum()) == sim.observed, sim.capture_probs.shape
+    (500, True, (2, 3))
     """
 
     table: pd.DataFrame
@@ -139,6 +146,15 @@ class SimulatedDarkFigure:
     truth : pandas.DataFrame
         Per area and crime type: true ``incidents``, ``reported`` (expected),
         ``reporting_rate``, ``recording_rate`` (recorded / reported) and ``hidden``.
+
+    Examples
+    --------
+    >>> from crimestats.datasets import simulate_dark_figure
+    >>> sim = simulate_dark_figure(n_areas=3, random_seed=0)
+    >>> sim.population.shape, list(sim.recorded.columns)
+    ((3, 2), ['area', 'crime_type', 'recorded'])
+    >>> bool((sim.truth["hidden"] >= 0).all())
+    True
     """
 
     survey: pd.DataFrame

@@ -35,6 +35,13 @@ class SimulatedSeries:
         True 0-based starts of new segments.
     mean : numpy.ndarray
         True mean of each observation.
+
+    Examples
+    --------
+    >>> from crimestats.datasets import simulate_changepoint_series
+    >>> sim = simulate_changepoint_series(100, 1, random_seed=0)
+    >>> sim.y.shape, len(sim.changepoints), sim.mean.shape
+    ((100,), 1, (100,))
     """
 
     y: np.ndarray
@@ -114,6 +121,13 @@ class SimulatedAttribution:
     truth : dict
         True relative change over the window of ``incidence``, ``reporting`` and
         ``recording`` (0 = unchanged), and the scenario name.
+
+    Examples
+    --------
+    >>> from crimestats.datasets import simulate_attribution
+    >>> sim = simulate_attribution("recording", random_seed=0)
+    >>> len(sim.recorded), list(sim.survey.columns), list(sim.controls)
+    (16, ['period', 'estimate', 'se'], ['vehicle theft'])
     """
 
     recorded: pd.Series
