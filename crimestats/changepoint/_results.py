@@ -52,6 +52,20 @@ class ChangepointResult(Result):
         Level of the intervals.
     diagnostics : dict
         Candidates kept by pruning, largest pruned weight, seasonal period, etc.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from crimestats.changepoint import detect
+    >>> rng = np.random.default_rng(3)
+    >>> y = np.r_[rng.poisson(20, 60), rng.poisson(40, 40)]
+    >>> res = detect(y, likelihood="poisson", method="pelt")
+    >>> type(res).__name__, res.changepoints, dict(res.estimates.sizes)
+    ('ChangepointResult', [60], {'time': 100})
+    >>> list(res.segments.columns[:4])
+    ['start', 'end', 'start_time', 'estimate']
+    >>> print(res.summary().splitlines()[0])
+    Change points: method='pelt', likelihood='poisson', n=100, changes=1
     """
 
     changepoints: list[int] = dataclasses.field(default_factory=list)

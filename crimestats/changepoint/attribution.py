@@ -113,6 +113,20 @@ class AttributionResult(Result):
         "reporting or recording" without them).
     level : float
         Interval level.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from crimestats.changepoint import attribute
+    >>> years = np.arange(2005, 2019)
+    >>> inc = 0.05 * 0.98 ** np.arange(14)
+    >>> recorded = pd.Series(np.round(1e6 * inc * np.where(years >= 2014, 0.6, 0.4)), index=years)
+    >>> survey = pd.DataFrame({"period": years, "estimate": inc, "se": 0.03 * inc})
+    >>> res = attribute(recorded, survey, population=np.full(14, 1e6), random_seed=0)
+    >>> type(res).__name__, res.components, res.explanation, round(res.explanation_prob, 2)
+    ('AttributionResult', ('incidence', 'reporting'), 'reporting', 0.97)
+    >>> list(res.effects.columns[:4])
+    ['component', 'prob_change', 'time', 'step']
     """
 
     effects: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)

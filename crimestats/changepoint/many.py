@@ -58,6 +58,21 @@ class ManyChangepointResult(Result):
         Log Bayes factor of a shared change against local changes only.
     results : dict
         Series label → :class:`ChangepointResult`.
+
+    Examples
+    --------
+    Three series with a shared 50% rise at time 20:
+
+    >>> import numpy as np
+    >>> from crimestats.changepoint import detect_many
+    >>> rng = np.random.default_rng(0)
+    >>> base = rng.uniform(20, 60, size=3)
+    >>> y = rng.poisson(base * np.where(np.arange(30)[:, None] >= 20, 1.5, 1.0))
+    >>> res = detect_many(y, "poisson", random_seed=0)
+    >>> type(res).__name__, res.national_time, round(res.prob_national_change, 2)
+    ('ManyChangepointResult', 20, 1.0)
+    >>> res.changepoints, dict(res.estimates.sizes)
+    ({0: [20], 1: [20], 2: [20]}, {'series': 3, 'time': 30})
     """
 
     changepoints: dict[Any, list[int]] = dataclasses.field(default_factory=dict)

@@ -56,6 +56,17 @@ class MultipleSystemsResult(Result):
         dga, 20,000 draws from the exact grid posterior).
     idata : xarray.DataTree or None
         ArviZ data of a Bayesian fit (posterior draws of the total and the dark figure).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crimestats.hidden import multiple_systems
+    >>> table = pd.DataFrame({"A": [1, 0, 1], "B": [0, 1, 1], "count": [60, 40, 20]})
+    >>> fit = multiple_systems(table, method="independence")
+    >>> type(fit).__name__, fit.lists, round(fit.observed), round(fit.total), round(fit.hidden)
+    ('MultipleSystemsResult', ('A', 'B'), 120, 240, 120)
+    >>> print(fit.summary().splitlines()[0])
+    Multiple-systems estimate, method='independence', lists=2 (A, B)
     """
 
     total: float = float("nan")
@@ -118,6 +129,18 @@ class ReportingRateResult(Result):
     diagnostics : dict
         Design information (strata, PSUs, degrees of freedom) and the fitted pooling
         distribution (mean and spread of the rates on the logit scale).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crimestats.hidden import reporting_rates
+    >>> df = pd.DataFrame({"type": ["a", "a", "b", "b", "b"], "told": [1, 0, 1, 1, 0],
+    ...                    "w": [2.0, 2.0, 1.0, 1.0, 2.0]})
+    >>> res = reporting_rates(df, reported="told", weight="w", by="type")
+    >>> type(res).__name__, res.by, dict(res.estimates.sizes)
+    ('ReportingRateResult', ('type',), {'group': 2})
+    >>> res.estimates["estimate"].round(2).values.tolist()
+    [0.5, 0.5]
     """
 
     level: float = 0.95
@@ -151,6 +174,20 @@ class DarkFigureResult(Result):
         Monte Carlo draws used.
     diagnostics : dict
         The offence mapping used and the cells flagged.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crimestats.hidden import dark_figure
+    >>> survey = pd.DataFrame({"area": ["A"], "survey_offence": ["assault"],
+    ...                        "incidents": [1000.0], "incidents_se": [100.0],
+    ...                        "reporting_rate": [0.4], "reporting_rate_se": [0.03]})
+    >>> recorded = pd.DataFrame({"area": ["A"], "crime_type": ["violence"], "recorded": [300]})
+    >>> res = dark_figure(survey, recorded, {"assault": "violence"}, random_seed=1)
+    >>> type(res).__name__, dict(res.estimates.sizes), res.n_draws, res.level
+    ('DarkFigureResult', {'area': 1, 'crime_type': 1}, 4000, 0.95)
+    >>> [v for v in res.estimates.data_vars if not v.endswith(("_lower", "_upper"))][:4]
+    ['incidents', 'reported', 'recorded', 'hidden']
     """
 
     level: float = 0.95

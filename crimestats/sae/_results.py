@@ -50,6 +50,20 @@ class FayHerriotResult(Result):
         Method-specific extras (e.g. for HB: the prior, r-hat, ESS, divergences when sampled).
     idata : xarray.DataTree or None
         ArviZ data of an HB fit (posterior draws of ``beta``, ``sigma2_u`` and ``theta``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from crimestats.sae import fay_herriot
+    >>> direct = np.array([0.10, 0.31, 0.12, 0.36, 0.17, 0.29, 0.22, np.nan])
+    >>> variance = np.array([0.0010, 0.0030, 0.0008, 0.0040, 0.0012, 0.0020, 0.0030, np.nan])
+    >>> fit = fay_herriot(direct, variance)
+    >>> type(fit).__name__, fit.method, round(fit.sigma2_u, 5), fit.beta.round(3).tolist()
+    ('FayHerriotResult', 'reml', 0.00772, [0.215])
+    >>> fit.to_dataframe()[["estimate", "rmse", "in_sample"]].shape
+    (8, 3)
+    >>> print(fit.summary().splitlines()[0])
+    Fay–Herriot model, method='reml', areas=8 (out of sample: 1)
     """
 
     method: str = "reml"

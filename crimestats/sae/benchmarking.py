@@ -76,6 +76,15 @@ class BenchmarkResult(Result):
         Level of the intervals (NaN when no intervals were computed).
     draws : numpy.ndarray or None
         Benchmarked posterior draws, shape ``(n_draws, m)`` (:func:`benchmark_draws` only).
+
+    Examples
+    --------
+    >>> from crimestats.sae import benchmark
+    >>> fit = benchmark([0.10, 0.20, 0.30], 0.24, weights=[0.5, 0.3, 0.2])
+    >>> type(fit).__name__, fit.method, round(fit.ratios["all"], 4)
+    ('BenchmarkResult', 'ratio', 1.4118)
+    >>> list(fit.to_dataframe().columns)
+    ['estimate', 'unbenchmarked', 'adjustment', 'weight', 'group']
     """
 
     method: str = "ratio"

@@ -67,6 +67,23 @@ class MRPResult(Result):
     covariate_names : tuple of str
     level : float
     converged : bool
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from crimestats.sae import mrp
+    >>> rng = np.random.default_rng(0)
+    >>> people = pd.DataFrame({"area": rng.choice(["a", "b", "c"], 300),   # area d: no sample
+    ...                        "age": rng.choice(["16-34", "35+"], 300)})
+    >>> people["victim"] = rng.uniform(size=300) < np.where(people["age"] == "16-34", 0.2, 0.1)
+    >>> cells = pd.DataFrame({"area": np.repeat(["a", "b", "c", "d"], 2),
+    ...                       "age": ["16-34", "35+"] * 4, "adults": [500, 700] * 4})
+    >>> fit = mrp(people, cells, outcome="victim", area="area", covariates=["age"],
+    ...           population="adults")
+    >>> type(fit).__name__, fit.estimates["in_sample"].values.tolist()
+    ('MRPResult', [True, True, True, False])
+    >>> print(fit.summary().splitlines()[0])
+    MRP (logistic mixed model), areas=4 (no respondents: 1), respondents=300
     """
 
     beta: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0))

@@ -55,6 +55,19 @@ class MultivariateFayHerriotResult(Result):
     loglik : float
         Maximised (restricted) log-likelihood.
     converged : bool
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from crimestats.sae import multivariate_fay_herriot
+    >>> rng = np.random.default_rng(2)
+    >>> u = rng.multivariate_normal([0, 0], [[1.0, 0.8], [0.8, 1.0]], 50)
+    >>> y = np.array([10.0, 6.0]) + u + rng.normal(0, 1.0, (50, 2))
+    >>> fit = multivariate_fay_herriot(y, np.ones((50, 2)), crime_types=["burglary", "vehicle"])
+    >>> type(fit).__name__, dict(fit.estimates.sizes)
+    ('MultivariateFayHerriotResult', {'area': 50, 'crime_type': 2})
+    >>> fit.correlation_u.shape, fit.sigma_u.shape
+    ((2, 2), (2, 2))
     """
 
     sigma_u: np.ndarray = dataclasses.field(default_factory=lambda: np.empty((0, 0)))

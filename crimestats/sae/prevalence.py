@@ -90,6 +90,20 @@ class PrevalenceResult(Result):
     diagnostics : dict
         Extras: the grid of :math:`\\sigma_u` and its posterior weights, the posterior mode
         of :math:`\\sigma_u`; the transformed-scale fit for arcsine.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from crimestats.sae import logit_binomial
+    >>> p = np.array([0.02, 0.05, 0.0, 0.08, 0.04, 0.03, 0.06, np.nan])
+    >>> n = np.array([400, 150, 60, 300, 200, 500, 90, 0])
+    >>> fit = logit_binomial(p, n, design_effect=1.2)
+    >>> type(fit).__name__, fit.model
+    ('PrevalenceResult', 'logit-binomial')
+    >>> fit.estimates["estimate"].values.round(3).tolist()
+    [0.023, 0.047, 0.021, 0.074, 0.04, 0.031, 0.053, 0.062]
+    >>> print(fit.summary().splitlines()[0])
+    logit-binomial model, areas=8 (out of sample: 1)
     """
 
     model: str = "logit-binomial"

@@ -37,6 +37,16 @@ class VariancePrior(abc.ABC):
 
     A prior is described through its density on the standard deviation :math:`\\sigma_u \\ge 0`
     (up to a constant), which is what the exact HB fit integrates over.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from crimestats.sae.priors import HalfCauchy, VariancePrior
+    >>> prior = HalfCauchy(scale=0.5)
+    >>> isinstance(prior, VariancePrior), prior.min_residual_df
+    (True, 2)
+    >>> bool(prior.log_density(np.array([0.1]))[0] > prior.log_density(np.array([2.0]))[0])
+    True
     """
 
     #: Power :math:`k` of the prior's tail, :math:`p(\\sigma_u^2) \\sim (\\sigma_u^2)^{-k}` as

@@ -66,6 +66,21 @@ class SpatialFayHerriotResult(FayHerriotResult):
         Its asymptotic standard error (inverse Fisher information).
     sigma2_u_se : float
         Asymptotic standard error of ``sigma2_u``.
+
+    Examples
+    --------
+    A 4 × 4 grid of areas (rook neighbours):
+
+    >>> import numpy as np
+    >>> from crimestats.sae import fay_herriot
+    >>> pairs = [(r * 4 + c, r * 4 + c + 1) for r in range(4) for c in range(3)]
+    >>> pairs += [(r * 4 + c, (r + 1) * 4 + c) for r in range(3) for c in range(4)]
+    >>> direct = 5 + np.random.default_rng(0).normal(size=16)
+    >>> fit = fay_herriot(direct, np.full(16, 0.5), proximity=pairs)
+    >>> type(fit).__name__, fit.method, bool(-1 < fit.rho <= 1)
+    ('SpatialFayHerriotResult', 'reml', True)
+    >>> print(fit.summary().splitlines()[0])
+    Spatial (SAR) Fay–Herriot model, method='reml', areas=16 (out of sample: 0)
     """
 
     rho: float = float("nan")

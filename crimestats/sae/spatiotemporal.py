@@ -81,6 +81,23 @@ class SpatioTemporalResult(Result):
         Log-likelihood at the estimates (as R ``sae`` reports it).
     diagnostics : dict
         MSE terms ``g1``, ``g2``, ``g3`` and the covariance of the variance components.
+
+    Examples
+    --------
+    A 4 × 4 grid of areas (rook neighbours) observed in three years:
+
+    >>> import numpy as np
+    >>> from crimestats.sae import spatio_temporal_fay_herriot
+    >>> pairs = [(r * 4 + c, r * 4 + c + 1) for r in range(4) for c in range(3)]
+    >>> pairs += [(r * 4 + c, (r + 1) * 4 + c) for r in range(3) for c in range(4)]
+    >>> area, year = np.repeat(np.arange(16), 3), np.tile([2019, 2020, 2021], 16)
+    >>> direct = 1 + np.random.default_rng(0).normal(size=48)
+    >>> fit = spatio_temporal_fay_herriot(direct, np.full(48, 0.04), area=area, period=year,
+    ...                                   proximity=pairs)
+    >>> type(fit).__name__, fit.model, dict(fit.estimates.sizes)
+    ('SpatioTemporalResult', 'ar1', {'area': 16, 'period': 3})
+    >>> print(fit.summary().splitlines()[0])
+    Spatio-temporal Fay–Herriot model (ar1), method='reml', areas=16, periods=3
     """
 
     model: str = "ar1"

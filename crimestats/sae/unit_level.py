@@ -73,6 +73,21 @@ class UnitLevelResult(Result):
     diagnostics : dict
         Extras: asymptotic covariance of the variance components, MSE terms, bootstrap
         replicates used.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from crimestats.sae import unit_level
+    >>> rng = np.random.default_rng(2)
+    >>> dom = np.repeat(["a", "b", "c", "d", "e", "f"], [2, 3, 4, 5, 6, 8])
+    >>> x = rng.normal(size=dom.size)
+    >>> y = 1 + 2 * x + rng.normal(size=dom.size)
+    >>> means = pd.DataFrame({"x": np.zeros(6)}, index=list("abcdef"))
+    >>> fit = unit_level(y, pd.DataFrame({"x": x}), dom, means, pd.Series(50, index=list("abcdef")))
+    >>> type(fit).__name__, fit.method, fit.estimates["estimate"].shape
+    ('UnitLevelResult', 'reml', (6,))
+    >>> print(fit.summary().splitlines()[0])
+    Nested-error unit-level model (BHF), method='reml', domains=6 (no sample: 0), units=28
     """
 
     method: str = "reml"
