@@ -456,6 +456,35 @@ def _covariates(covariates: Any, m: int, intercept: bool, labels: np.ndarray | N
     return _design_matrix(covariates, m, intercept, None, labels)
 
 
+def _proportion_inputs(direct: Any, sample_size: Any, areas: Any
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+    """Checked direct proportions and sample sizes: ``(p_hat, n, labels, shown, in_sample)``.
+
+    ``shown`` is the labels to name in messages (None when the caller gave none); an area is in
+    sample when it has both a direct estimate and a positive sample size.
+    """
+    p_hat = v.as_float_array(direct, "direct", allow_nan=True)
+    m = p_hat.shape[0]
+    labels = v.area_labels(areas, m)
+    shown = None if areas is None else labels
+    n = v.as_float_array(sample_size, "sample_size", allow_nan=True, labels=shown)
+    v.check_length(n, m, "sample_size", "direct")
+    v.check_positive(n, "sample_size", shown, strict=False)
+    with np.errstate(invalid="ignore"):
+        outside = (p_hat < 0) | (p_hat > 1)
+    if outside.any():
+        raise InputError(f"`direct` must hold proportions in [0, 1]; "
+                         f"{v.describe_rows(np.flatnonzero(outside), shown)} are outside. "
+                         "Divide percentages by 100.")
+    in_sample = np.isfinite(p_hat) & np.isfinite(n) & (n > 0)
+    odd = np.isfinite(p_hat) != (np.isfinite(n) & (n > 0))
+    if odd.any():
+        raise InputError(f"{v.describe_rows(np.flatnonzero(odd), shown)} ha"
+                         f"{'s' if odd.sum() == 1 else 've'} a direct estimate but no sample "
+                         "size (or the reverse); give both, or NaN/0 for areas with no sample.")
+    return p_hat, n, labels, shown, in_sample
+
+
 def _design_effect(design_effect: Any, m: int, labels: np.ndarray | None) -> np.ndarray:
     if np.ndim(design_effect) == 0:
         deff = np.full(m, v.as_float_array([design_effect], "design_effect")[0])
@@ -588,25 +617,8 @@ def logit_binomial(direct: Any, sample_size: Any, covariates: Any = None, *,
     (0.021, 0.062)
     """
     level = v.check_level(level)
-    p_hat = v.as_float_array(direct, "direct", allow_nan=True)
+    p_hat, n, labels, shown, in_sample = _proportion_inputs(direct, sample_size, areas)
     m = p_hat.shape[0]
-    labels = v.area_labels(areas, m)
-    shown = None if areas is None else labels
-    n = v.as_float_array(sample_size, "sample_size", allow_nan=True, labels=shown)
-    v.check_length(n, m, "sample_size", "direct")
-    v.check_positive(n, "sample_size", shown, strict=False)
-    with np.errstate(invalid="ignore"):
-        outside = (p_hat < 0) | (p_hat > 1)
-    if outside.any():
-        raise InputError(f"`direct` must hold proportions in [0, 1]; "
-                         f"{v.describe_rows(np.flatnonzero(outside), shown)} are outside. "
-                         "Divide percentages by 100.")
-    in_sample = np.isfinite(p_hat) & np.isfinite(n) & (n > 0)
-    odd = np.isfinite(p_hat) != (np.isfinite(n) & (n > 0))
-    if odd.any():
-        raise InputError(f"{v.describe_rows(np.flatnonzero(odd), shown)} ha"
-                         f"{'s' if odd.sum() == 1 else 've'} a direct estimate but no sample "
-                         "size (or the reverse); give both, or NaN/0 for areas with no sample.")
     if variance is not None:
         var = v.as_float_array(variance, "variance", allow_nan=True, labels=shown)
         v.check_length(var, m, "variance", "direct")
@@ -779,23 +791,8 @@ def arcsin_fay_herriot(direct: Any, sample_size: Any, covariates: Any = None, *,
 
     level = v.check_level(level)
     method = v.check_choice(method, "method", ("reml", "ml", "fh"))
-    p_hat = v.as_float_array(direct, "direct", allow_nan=True)
+    p_hat, n, labels, shown, in_sample = _proportion_inputs(direct, sample_size, areas)
     m = p_hat.shape[0]
-    labels = v.area_labels(areas, m)
-    shown = None if areas is None else labels
-    n = v.as_float_array(sample_size, "sample_size", allow_nan=True, labels=shown)
-    v.check_length(n, m, "sample_size", "direct")
-    v.check_positive(n, "sample_size", shown, strict=False)
-    with np.errstate(invalid="ignore"):
-        outside = (p_hat < 0) | (p_hat > 1)
-    if outside.any():
-        raise InputError(f"`direct` must hold proportions in [0, 1]; "
-                         f"{v.describe_rows(np.flatnonzero(outside), shown)} are outside.")
-    in_sample = np.isfinite(p_hat) & np.isfinite(n) & (n > 0)
-    odd = np.isfinite(p_hat) != (np.isfinite(n) & (n > 0))
-    if odd.any():
-        raise InputError(f"{v.describe_rows(np.flatnonzero(odd), shown)}: a direct estimate "
-                         "needs a positive sample size, and no sample needs a NaN estimate.")
     deff = _design_effect(design_effect, m, shown)
     n_eff = np.where(in_sample, n / deff, np.nan)
     y_t = np.where(in_sample, np.arcsin(np.sqrt(np.where(in_sample, p_hat, 0.0))), np.nan)
