@@ -197,3 +197,35 @@ def test_poststratified_posterior_matches_brute_force():
         q05 = np.interp(0.05, cdf, theta)  # theta is increasing in u
         assert post["estimate"][a] == pytest.approx(mean, rel=1e-7)
         assert post["lower"][a] == pytest.approx(q05, rel=2e-3)
+
+
+def test_poststratification_kernel_matches_numpy() -> None:
+    """The compiled per-area loop equals the plain NumPy/SciPy computation it replaces."""
+    from scipy import integrate, special
+
+    from crimestats.sae._mrp_kernel import accumulate_node
+
+    rng = np.random.default_rng(5)
+    grid, n_edges = 41, 30
+    u = np.linspace(-3, 3, grid)[None, :] + rng.normal(size=(2, 1))  # two areas
+    row_ptr, cell_ptr = np.array([0, 2, 2]), np.array([0, 2, 5])  # area 1 has no respondents
+    row_eta, y, n = np.array([-2.0, -1.0]), np.array([1.0, 3.0]), np.array([9.0, 12.0])
+    cell_eta, pop = rng.normal(-2, 0.5, 5), rng.uniform(100, 900, 5)
+    pop_area = np.array([pop[:2].sum(), pop[2:].sum()])
+    edges = np.sort(rng.uniform(-4, 0, (2, n_edges)), axis=1)
+    first, second, cdf_edges = np.zeros(2), np.zeros(2), np.zeros((2, n_edges))
+    accumulate_node(u, 1 / 0.8**2, row_ptr, row_eta, y, n, cell_ptr, cell_eta, pop, pop_area,
+                    edges, 0.25, first, second, cdf_edges)
+    for a in range(2):
+        logp = -0.5 * (u[a] / 0.8) ** 2
+        rows = slice(row_ptr[a], row_ptr[a + 1])
+        eta = row_eta[rows, None] + u[a][None, :]
+        logp = logp + np.sum(y[rows, None] * eta - n[rows, None] * np.logaddexp(0, eta), axis=0)
+        mass = np.exp(logp - special.logsumexp(logp))
+        cells = slice(cell_ptr[a], cell_ptr[a + 1])
+        theta = pop[cells] @ special.expit(cell_eta[cells, None] + u[a][None, :]) / pop_area[a]
+        np.testing.assert_allclose(first[a], 0.25 * mass @ theta, rtol=1e-12)
+        np.testing.assert_allclose(second[a], 0.25 * mass @ theta**2, rtol=1e-12)
+        cdf = integrate.cumulative_simpson(mass, dx=1.0, initial=0.0)
+        expected = np.interp(edges[a], special.logit(theta), cdf / cdf[-1])
+        np.testing.assert_allclose(cdf_edges[a], 0.25 * expected, rtol=1e-10, atol=1e-14)

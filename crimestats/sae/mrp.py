@@ -31,11 +31,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy import integrate, special
+from scipy import special
 
 from .. import _validate as v
 from ..errors import ConvergenceWarning, InputError
 from ..results import Result
+from ._mrp_kernel import accumulate_node
 from .prevalence import (
     _GH_NODES,
     _GH_WEIGHTS,
@@ -233,42 +234,22 @@ def _poststratified_posteriors(x_rows: np.ndarray, y: np.ndarray, n: np.ndarray,
     ref = special.logit(np.clip(theta_of(hyper.betas[k_mode]), 1e-300, 1 - 1e-16))
     edges = ref[:, 0][:, None] + (ref[:, -1] - ref[:, 0])[:, None] * np.linspace(
         0.0, 1.0, _PS_EDGES)[None, :]  # (areas, E), increasing in logit(theta)
-    shift = (np.arange(n_areas) * 1e4)[:, None]  # rows apart, for one global searchsorted
-    flat_edges = (edges + shift).ravel()
     cdf_edges = np.zeros_like(edges)
     first = np.zeros(n_areas)
     second = np.zeros(n_areas)
+    row_area = sampled_ids[groups.index] if len(y) else np.zeros(0, dtype=int)
+    row_ptr = np.searchsorted(row_area, np.arange(n_areas + 1))
+    cell_ptr = np.searchsorted(c_area, np.arange(n_areas + 1))
     keep = hyper.weights >= _PS_MIN_WEIGHT * hyper.weights.max()
     node_weights = hyper.weights[keep] / hyper.weights[keep].sum()
     for ls, weight, beta_k, cov_k in zip(hyper.log_sigma[keep], node_weights,
                                          hyper.betas[keep], hyper.covs[keep], strict=True):
-        s_k = float(np.exp(ls))
         points = _cubature_points(beta_k, cov_k)
         for point in points:
-            logp = -0.5 * (u / s_k) ** 2
-            if len(y):
-                eta = (x_rows @ point)[:, None] + u[sampled_ids][groups.index]
-                logp[sampled_ids] += groups.sum(_loglik("binomial", eta, y[:, None],
-                                                        n[:, None]))
-            logp -= special.logsumexp(logp, axis=1)[:, None]
-            mass = np.exp(logp)
-            theta = theta_of(point)
-            share = weight / len(points)
-            first += share * np.sum(mass * theta, axis=1)
-            second += share * np.sum(mass * theta**2, axis=1)
-            # this component's CDF of logit(theta) at the common edges (theta increases in u)
-            cdf = integrate.cumulative_simpson(mass, dx=1.0, axis=1, initial=0.0)
-            cdf /= cdf[:, -1:]
-            z = special.logit(np.clip(theta, 1e-300, 1 - 1e-16)) + shift
-            flat_z, flat_cdf = z.ravel(), cdf.ravel()
-            pos = np.clip(np.searchsorted(flat_z, flat_edges), 1, flat_z.size - 1)
-            pos = pos.reshape(edges.shape)
-            row_start = (np.arange(n_areas) * _PS_GRID)[:, None]
-            pos = np.clip(pos, row_start + 1, row_start + _PS_GRID - 1).ravel()
-            z0, z1 = flat_z[pos - 1], flat_z[pos]
-            frac = np.clip((flat_edges - z0) / np.maximum(z1 - z0, 1e-300), 0.0, 1.0)
-            cdf_edges += share * (flat_cdf[pos - 1] + frac * (flat_cdf[pos] - flat_cdf[pos - 1])
-                                  ).reshape(edges.shape)
+            accumulate_node(u, float(np.exp(-2.0 * ls)), row_ptr, x_rows @ point,
+                            y.astype(float), n.astype(float), cell_ptr, c_x @ point,
+                            c_pop.astype(float), pop_area.astype(float), edges,
+                            weight / len(points), first, second, cdf_edges)
     rows = np.arange(n_areas)
 
     def quantile(prob: float) -> np.ndarray:
