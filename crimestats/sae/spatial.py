@@ -37,6 +37,8 @@ from scipy import linalg
 from ..errors import ConvergenceWarning, DataWarning, InputError
 from ._eblup_dataset import eblup_dataset
 from ._results import FayHerriotResult
+from ._sar_sfh import fit_sparse_sfh
+from ._sar_sparse import DEFAULT_PROBES
 from .adjacency import (
     Adjacency,
     _as_sparse_weights,
@@ -48,6 +50,8 @@ from .adjacency import (
 __all__ = ["SpatialFayHerriotResult", "fit_spatial_fay_herriot", "proximity_matrix"]
 
 _ROW_SUM_TOL = 1e-8
+#: above this many areas ``algorithm="auto"`` uses the sparse precision-form path
+SPARSE_AREAS = 500
 
 
 @dataclasses.dataclass(frozen=True)
@@ -392,8 +396,9 @@ def fit_spatial_fay_herriot(direct: np.ndarray, variance: np.ndarray, X: np.ndar
                             proximity: Any, *, method: str = "reml",
                             areas: Sequence[Hashable] | None = None,
                             covariate_names: Sequence[str] | None = None, level: float = 0.95,
-                            max_iter: int = 100, tol: float = 1e-10
-                            ) -> SpatialFayHerriotResult:
+                            max_iter: int = 100, tol: float = 1e-10, algorithm: str = "auto",
+                            traces: str = "auto", probes: int = DEFAULT_PROBES,
+                            random_seed: Any = 0) -> SpatialFayHerriotResult:
     """Fit the spatial (SAR) Fay–Herriot model on validated arrays.
 
     Called by :func:`crimestats.sae.fay_herriot` when ``proximity`` is given (that function
@@ -421,6 +426,22 @@ def fit_spatial_fay_herriot(direct: np.ndarray, variance: np.ndarray, X: np.ndar
     tol : float
         Stop when the largest relative change of :math:`(\\sigma_u^2, \\rho)` is below ``tol``
         (R ``sae`` uses ``PRECISION = 1e-4``; ``tol=1e-4`` reproduces its numbers).
+    algorithm : {"auto", "dense", "sparse"}
+        ``"dense"``: dense ``m × m`` algebra with Fisher scoring, as R ``sae`` (matches it to
+        round-off). ``"sparse"``: precision form with sparse Cholesky factors (no ``m × m``
+        matrix; see :mod:`crimestats.sae._sar_sparse`), average-information scoring to the
+        same optimum. ``"auto"`` (default) is dense up to 500 areas, sparse above.
+    traces : {"auto", "exact", "monte_carlo"}
+        Sparse path only: how the second-order traces (Fisher information, hence the
+        standard errors of :math:`\\sigma_u^2, \\rho`, and the :math:`g_3, g_4` MSE terms)
+        are computed. ``"exact"`` costs O(m) sparse solves; ``"monte_carlo"`` uses ``probes``
+        seeded draws (relative error of order ``sqrt(2 / (probes m))`` in the information and
+        ``sqrt(2 / probes)`` in each area's :math:`g_3`, a term of order 1/m);
+        ``"auto"``: exact up to 2,000 sampled areas.
+    probes : int
+        Monte Carlo draws for ``traces="monte_carlo"``.
+    random_seed : int or numpy.random.Generator
+        Seed of those draws (the default 0 makes the result reproducible).
 
     Returns
     -------
@@ -466,7 +487,17 @@ def fit_spatial_fay_herriot(direct: np.ndarray, variance: np.ndarray, X: np.ndar
     labels = np.arange(m) if areas is None else np.asarray(areas)
     names = tuple(covariate_names) if covariate_names is not None else tuple(
         f"x{j + 1}" for j in range(x_all.shape[1]))
-    w = proximity_matrix(proximity, labels, m=m).toarray()
+    if algorithm not in ("auto", "dense", "sparse"):
+        raise InputError(f"`algorithm` must be 'auto', 'dense' or 'sparse'; received "
+                         f"{algorithm!r}.")
+    if traces not in ("auto", "exact", "monte_carlo"):
+        raise InputError(f"`traces` must be 'auto', 'exact' or 'monte_carlo'; received "
+                         f"{traces!r}.")
+    w_sparse = proximity_matrix(proximity, labels, m=m)
+    if algorithm == "sparse" or (algorithm == "auto" and m > SPARSE_AREAS):
+        return _fit_sparse(method, y_all, d_all, x_all, w_sparse, labels, names, level,
+                           int(max_iter), float(tol), traces, int(probes), random_seed)
+    w = w_sparse.toarray()
     inside = ~np.isnan(y_all)
     y, d, x = y_all[inside], d_all[inside], x_all[inside]
 
@@ -501,7 +532,7 @@ def fit_spatial_fay_herriot(direct: np.ndarray, variance: np.ndarray, X: np.ndar
                       DataWarning, stacklevel=3)
     diagnostics: dict[str, Any] = {
         "g1": extras["g1"], "g2": extras["g2"], "g3": extras["g3"], "g4": extras["g4"],
-        "theta_vcov_for_mse": vcov,
+        "theta_vcov_for_mse": vcov, "algorithm": "dense",
         "mse_note": ("in-sample areas: g1 + g2 + 2 g3 - g4"
                      + (" - b_ML' grad g1" if method == "ml" else "")
                      + "; out-of-sample areas: g1 + g2 + 2 g3"),
@@ -516,5 +547,48 @@ def fit_spatial_fay_herriot(direct: np.ndarray, variance: np.ndarray, X: np.ndar
         beta_se=np.sqrt(np.diag(terms.q)), covariate_names=names, level=level,
         converged=converged, iterations=iterations, loglik=float(loglik),
         diagnostics=diagnostics, rho=rho, rho_se=float(se_theta[1]),
+        sigma2_u_se=float(se_theta[0]),
+    )
+
+
+def _fit_sparse(method: str, y_all: np.ndarray, d_all: np.ndarray, x_all: np.ndarray,
+                w: sp.csr_array, labels: np.ndarray, names: tuple[str, ...], level: float,
+                max_iter: int, tol: float, traces: str, probes: int, random_seed: Any
+                ) -> SpatialFayHerriotResult:
+    """The sparse (precision-form) path; same result fields as the dense path."""
+    fit = fit_sparse_sfh(method, y_all, d_all, x_all, w, max_iter, tol,
+                         traces=traces,
+                         probes=probes, random_seed=random_seed)
+    if not fit.converged:
+        warnings.warn(
+            f"Scoring for the spatial Fay–Herriot model did not converge in {max_iter} "
+            f"iterations (sigma2_u={fit.sigma2_u:.6g}, rho={fit.rho:.4f}); increase `max_iter` "
+            "or check the proximity matrix.", ConvergenceWarning, stacklevel=4)
+    se_theta = fit.se_theta.copy()
+    if fit.sigma2_u == 0.0:
+        se_theta[1] = np.nan
+        warnings.warn("sigma2_u was estimated as 0: the area effects vanish, every estimate is "
+                      "its regression (synthetic) part and rho is not identified.",
+                      DataWarning, stacklevel=4)
+    ex = fit.extras
+    diagnostics: dict[str, Any] = {
+        "g1": ex["g1"], "g2": ex["g2"], "g3": ex["g3"], "g4": ex["g4"],
+        "theta_vcov_for_mse": ex["vcov_theta"], "algorithm": "sparse",
+        "second_order_traces": ex["traces"],
+        "mse_note": ("in-sample areas: g1 + g2 + 2 g3 - g4"
+                     + (" - b_ML' grad g1" if method == "ml" else "")
+                     + "; out-of-sample areas: g1 + g2 + 2 g3"),
+    }
+    synthetic = x_all @ fit.beta
+    estimates = eblup_dataset(
+        {"area": labels}, fit.estimate, fit.mse, y_all, d_all, synthetic, level=level,
+        attrs={"method": method, "model": "spatial Fay-Herriot (SAR)"},
+        estimate_description="spatial EBLUP of the area's true value",
+    )
+    return SpatialFayHerriotResult(
+        estimates=estimates, method=method, sigma2_u=fit.sigma2_u, beta=fit.beta,
+        beta_se=np.sqrt(np.diag(fit.q)), covariate_names=names, level=level,
+        converged=fit.converged, iterations=fit.iterations, loglik=fit.loglik,
+        diagnostics=diagnostics, rho=fit.rho, rho_se=float(se_theta[1]),
         sigma2_u_se=float(se_theta[0]),
     )

@@ -40,9 +40,14 @@ from .. import _validate as v
 from ..errors import ConvergenceWarning, InputError
 from ..results import Result
 from ._eblup_dataset import eblup_dataset
+from ._sar_sparse import DEFAULT_PROBES
+from ._sar_stfh import fit_sparse_stfh, sparse_predictions
 from .spatial import _diag_of_product, proximity_matrix
 
 __all__ = ["SpatioTemporalResult", "spatio_temporal_fay_herriot"]
+
+#: above this many area-periods ``algorithm="auto"`` uses the sparse precision-form path
+SPARSE_CELLS = 300
 
 _MODELS = {"ar1": "ar1", "st": "ar1", "independent": "independent", "s": "independent"}
 
@@ -475,7 +480,9 @@ def spatio_temporal_fay_herriot(direct: Any, variance: Any, covariates: Any = No
                                 model: str = "ar1", intercept: bool = True,
                                 covariate_names: Sequence[str] | None = None,
                                 data: pd.DataFrame | None = None, level: float = 0.95,
-                                max_iter: int = 200, tol: float = 1e-8
+                                max_iter: int = 200, tol: float = 1e-8,
+                                algorithm: str = "auto", traces: str = "auto",
+                                probes: int = DEFAULT_PROBES, random_seed: Any = 0
                                 ) -> SpatioTemporalResult:
     """EBLUP under the spatio-temporal Fay–Herriot model (SAR in space, AR(1) in time).
 
@@ -507,6 +514,23 @@ def spatio_temporal_fay_herriot(direct: Any, variance: Any, covariates: Any = No
     max_iter, tol : int, float
         Fisher scoring stops when the largest relative change of the variance components is
         below ``tol`` (R uses ``PRECISION = 1e-4``; ``tol=1e-4`` reproduces its numbers).
+    algorithm : {"auto", "dense", "sparse"}
+        ``"dense"``: Fisher scoring with the dense ``D × D`` SAR part and Kronecker products
+        over area-periods, as R ``sae`` (matches it to round-off; O((DT)²) memory).
+        ``"sparse"``: precision form with sparse Cholesky factors of ``D × D`` matrices (no
+        dense matrix of areas or area-periods), average-information scoring to the same
+        optimum. ``"auto"`` (default): dense up to 300 area-periods, sparse above.
+    traces : {"auto", "exact", "monte_carlo"}
+        Sparse path only: how the Fisher information (standard errors of the variance
+        components) and the :math:`g_3` MSE term are computed: exactly (O(DT) solves) or from
+        ``probes`` seeded Monte Carlo draws (relative error of order
+        ``sqrt(2 / (probes · DT))`` in the information and ``sqrt(2 / probes)`` in each
+        cell's :math:`g_3`, itself a term of order 1/D). ``"auto"``: exact up to 2,000
+        sampled area-periods.
+    probes : int
+        Monte Carlo draws for ``traces="monte_carlo"``.
+    random_seed : int or numpy.random.Generator
+        Seed of those draws (the default 0 makes results reproducible).
 
     Returns
     -------
@@ -560,7 +584,13 @@ def spatio_temporal_fay_herriot(direct: Any, variance: Any, covariates: Any = No
     if model == "ar1" and n_periods < 2:
         raise InputError("The AR(1) time model needs at least two periods; use "
                          "model='independent' or the spatial Fay–Herriot model.")
-    w = proximity_matrix(proximity, areas, m=n_areas).toarray()
+    if algorithm not in ("auto", "dense", "sparse"):
+        raise InputError(f"`algorithm` must be 'auto', 'dense' or 'sparse'; received "
+                         f"{algorithm!r}.")
+    if traces not in ("auto", "exact", "monte_carlo"):
+        raise InputError(f"`traces` must be 'auto', 'exact' or 'monte_carlo'; received "
+                         f"{traces!r}.")
+    w_sparse = proximity_matrix(proximity, areas, m=n_areas)
     y_all, d_all = table["y"].to_numpy(), table["d"].to_numpy()
     inside = ~np.isnan(y_all)
     y, d, x = y_all[inside], d_all[inside], x_all[inside]
@@ -570,13 +600,26 @@ def spatio_temporal_fay_herriot(direct: Any, variance: Any, covariates: Any = No
     if np.linalg.matrix_rank(x) < x.shape[1]:
         raise InputError(f"The covariates {list(names)} are collinear; drop redundant ones.")
 
-    theta, converged, iterations = _fit_reml(model, w, n_periods, y, x, d, inside,
-                                             int(max_iter), float(tol))
+    sparse = algorithm == "sparse" or (algorithm == "auto" and y_all.size > SPARSE_CELLS)
+    if sparse:
+        fit = fit_sparse_stfh(model, w_sparse, n_periods, y, x, d, inside, int(max_iter),
+                              float(tol), traces=traces, probes=int(probes),
+                              random_seed=random_seed)
+        theta, converged, iterations = fit.theta.copy(), fit.converged, fit.iterations
+    else:
+        w = w_sparse.toarray()
+        theta, converged, iterations = _fit_reml(model, w, n_periods, y, x, d, inside,
+                                                 int(max_iter), float(tol))
     if not converged:
         warnings.warn(f"Fisher scoring did not converge in {max_iter} iterations "
                       f"(last values {np.round(theta, 6).tolist()}).", ConvergenceWarning,
                       stacklevel=2)
     theta[0], theta[2] = max(theta[0], 0.0), max(theta[2], 0.0)
+    param_names = ["sigma2_area", "rho_space", "sigma2_time"] + (
+        ["rho_time"] if model == "ar1" else [])
+    if sparse:
+        return _sparse_result(fit, theta, model, x_all, x, y, y_all, d_all, areas, periods,
+                              names, level, param_names)
     wtw = w.T @ w
     _, info, st, sigma_inv, q = _reml_step(theta, model, w, wtw, n_periods, y, x, d, inside)
     beta = q @ (x.T @ (sigma_inv.dense @ y))
@@ -593,8 +636,6 @@ def spatio_temporal_fay_herriot(direct: Any, variance: Any, covariates: Any = No
     mse, extras = _mse(theta, st, sigma_inv, q, info, x_all, inside)
     loglik = -0.5 * (y.shape[0] * np.log(2.0 * np.pi) + sigma_inv.logdet
                      + resid @ sigma_inv.dense @ resid)
-    param_names = ["sigma2_area", "rho_space", "sigma2_time"] + (
-        ["rho_time"] if model == "ar1" else [])
     se = np.sqrt(np.maximum(np.diag(extras["vcov"]), 0.0))
     ds = eblup_dataset(
         {"area": areas, "period": periods}, estimate, mse, y_all, d_all, synthetic,
@@ -611,7 +652,40 @@ def spatio_temporal_fay_herriot(direct: Any, variance: Any, covariates: Any = No
         beta=beta, beta_se=np.sqrt(np.diag(q)), covariate_names=names, level=level,
         converged=converged, iterations=iterations, loglik=float(loglik),
         diagnostics={"g1": extras["g1"], "g2": extras["g2"], "g3": extras["g3"],
-                     "variance_components_vcov": extras["vcov"]},
+                     "variance_components_vcov": extras["vcov"], "algorithm": "dense"},
+    )
+
+
+def _sparse_result(fit: Any, theta: np.ndarray, model: str, x_all: np.ndarray, x: np.ndarray,
+                   y: np.ndarray, y_all: np.ndarray, d_all: np.ndarray, areas: np.ndarray,
+                   periods: np.ndarray, names: tuple[str, ...], level: float,
+                   param_names: list[str]) -> SpatioTemporalResult:
+    """Result of the sparse (precision-form) path; same fields as the dense path."""
+    out = sparse_predictions(fit, x_all, x, y)
+    n_periods = periods.shape[0]
+    u1 = np.repeat(out["u1"], n_periods)
+    se = np.sqrt(np.maximum(np.diag(out["vcov"]), 0.0))
+    ds = eblup_dataset(
+        {"area": areas, "period": periods}, out["estimate"], out["mse"], y_all, d_all,
+        out["synthetic"], level=level,
+        attrs={"method": "reml", "model": f"spatio-temporal Fay-Herriot ({model})"},
+        estimate_description="spatio-temporal EBLUP",
+        extra={"area_effect": (u1, "predicted spatial area effect u1_d"),
+               "area_period_effect": (out["estimate"] - out["synthetic"] - u1,
+                                      "predicted area-by-period effect u2_dt")},
+    )
+    traces = "exact" if fit.exact else f"monte carlo ({fit.second.probes} draws)"
+    return SpatioTemporalResult(
+        estimates=ds, model=model, method="reml", sigma2_area=float(theta[0]),
+        rho_space=float(theta[1]), sigma2_time=float(theta[2]),
+        rho_time=float(theta[3]) if model == "ar1" else float("nan"),
+        variance_components_se=dict(zip(param_names, se.tolist(), strict=True)),
+        beta=out["beta"], beta_se=np.sqrt(np.diag(out["q"])), covariate_names=names,
+        level=level, converged=fit.converged, iterations=fit.iterations,
+        loglik=float(out["loglik"]),
+        diagnostics={"g1": out["g1"], "g2": out["g2"], "g3": out["g3"],
+                     "variance_components_vcov": out["vcov"], "algorithm": "sparse",
+                     "second_order_traces": traces},
     )
 
 
