@@ -9,6 +9,7 @@ from .adjacency import (
     row_standardise,
 )
 from .benchmarking import BenchmarkResult, benchmark, benchmark_draws
+from .bym2 import BYM2Result, bym2
 from .diagnostics import DiagnosticsResult, diagnostics, loo, posterior_predictive_check
 from .fay_herriot import fay_herriot
 from .mrp import MRPResult, mrp
@@ -52,4 +53,6 @@ __all__ = [
     "UnitLevelResult",
     "spatio_temporal_fay_herriot",
     "SpatioTemporalResult",
+    "bym2",
+    "BYM2Result",
 ]
