@@ -73,6 +73,20 @@ def test_factor_solve_and_selected_entries():
     assert abs(pattern.trace_with(chol, pattern.dc_values(0.7)) - np.trace(inv @ dc)) < 1e-11
 
 
+def test_factor_keeps_fill_entries_that_cancel_exactly():
+    """On a 40 x 40 grid at rho = 0.5 one fill entry of L is exactly 0 and SciPy drops it."""
+    from crimestats.sae._sparse import SparseCholesky
+
+    pattern = SarPattern(sp.csr_array(_grid_w(40)))
+    c = pattern.matrix(pattern.c_values(0.5))
+    chol = Factor(c)
+    assert chol.nnz == SparseCholesky(c).nnz + 1
+    inv = np.linalg.inv(c.toarray())
+    np.testing.assert_allclose(chol.inverse_diagonal(), np.diag(inv), rtol=1e-12)
+    dc = pattern.dc_values(0.5)
+    assert abs(pattern.trace_with(chol, dc) - np.sum(inv * pattern.matrix(dc).toarray())) < 1e-9
+
+
 @pytest.mark.parametrize("method", ["reml", "ml"])
 def test_sfh_sparse_equals_dense_at_the_same_parameters(method):
     """Every MSE term, the EBLUP, SEs and log-likelihood: exact traces agree to round-off."""
@@ -127,10 +141,11 @@ def test_sfh_monte_carlo_traces_against_exact():
         # estimates and g1, g2 do not depend on the draws
         np.testing.assert_array_equal(mc.estimates["estimate"], exact.estimates["estimate"])
         np.testing.assert_array_equal(mc.diagnostics["g1"], exact.diagnostics["g1"])
-        # measured: MSE within 0.15%, SEs within 1% (see the validation page)
+        # measured: MSE within 0.13%, SEs within 0.1%, g3 within 11% of its largest value
+        # (g3 is 0.4% of the MSE here); see the validation page
         assert _rel(mc.estimates["mse"], exact.estimates["mse"]) < 3e-3
-        assert _rel([mc.sigma2_u_se, mc.rho_se], [exact.sigma2_u_se, exact.rho_se]) < 0.02
-        assert _scaled(mc.diagnostics["g3"], exact.diagnostics["g3"]) < 0.3
+        assert _rel([mc.sigma2_u_se, mc.rho_se], [exact.sigma2_u_se, exact.rho_se]) < 5e-3
+        assert _scaled(mc.diagnostics["g3"], exact.diagnostics["g3"]) < 0.2
     again = fit_spatial_fay_herriot(y, d, x, w, method="ml", algorithm="sparse",
                                     traces="monte_carlo", tol=1e-10)
     np.testing.assert_array_equal(again.estimates["mse"], mc.estimates["mse"])
@@ -245,10 +260,12 @@ def test_stfh_monte_carlo_traces_against_exact():
     mc = spatio_temporal_fay_herriot(y, d, x, traces="monte_carlo", **kw)
     assert exact.diagnostics["second_order_traces"] == "exact"
     np.testing.assert_array_equal(mc.estimates["estimate"], exact.estimates["estimate"])
-    # measured: MSE within 0.2%, SEs within 1.5% (see the validation page)
-    assert _rel(mc.estimates["mse"], exact.estimates["mse"]) < 4e-3
+    # measured: MSE within 0.36%, SEs within 0.17%, g3 within 12% of its largest value (g3 is
+    # up to 1.4% of the MSE here); see the validation page
+    assert _rel(mc.estimates["mse"], exact.estimates["mse"]) < 6e-3
     se_mc = list(mc.variance_components_se.values())
-    assert _rel(se_mc, list(exact.variance_components_se.values())) < 0.03
+    assert _rel(se_mc, list(exact.variance_components_se.values())) < 5e-3
+    assert _scaled(mc.diagnostics["g3"], exact.diagnostics["g3"]) < 0.2
     with pytest.raises(InputError, match="algorithm"):
         spatio_temporal_fay_herriot(y, d, x, area=area, period=period, proximity=w,
                                     algorithm="dense-ish")

@@ -66,8 +66,87 @@ def _ldl_solve(indptr: np.ndarray, indices: np.ndarray, lower: np.ndarray, pivot
     return x
 
 
+@numba.njit(cache=True)
+def _symbolic_cholesky(indptr: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pattern of the Cholesky factor of a symmetric pattern (CSC, both triangles).
+
+    Elimination tree by Liu's algorithm with path compression, then the row subtrees: row
+    ``i`` of ``L`` holds every node on the tree paths from the columns ``k < i`` of row ``i``
+    of ``A`` up to ``i``. Returns CSC ``indptr``/``indices`` of ``L`` with the diagonal first
+    and rows sorted within columns.
+    """
+    n = indptr.shape[0] - 1
+    parent = -np.ones(n, dtype=np.int64)
+    ancestor = -np.ones(n, dtype=np.int64)
+    for i in range(n):
+        for p in range(indptr[i], indptr[i + 1]):
+            k = indices[p]
+            while k != -1 and k < i:
+                nxt = ancestor[k]
+                ancestor[k] = i
+                if nxt == -1:
+                    parent[k] = i
+                k = nxt
+    mark = -np.ones(n, dtype=np.int64)
+    counts = np.ones(n, dtype=np.int64)            # the diagonal
+    for i in range(n):
+        mark[i] = i
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            while j != -1 and j < i and mark[j] != i:
+                counts[j] += 1
+                mark[j] = i
+                j = parent[j]
+    out_ptr = np.zeros(n + 1, dtype=np.int64)
+    out_ptr[1:] = np.cumsum(counts)
+    out_idx = np.empty(out_ptr[n], dtype=np.int64)
+    fill = out_ptr[:-1].copy()
+    for j in range(n):
+        out_idx[fill[j]] = j
+        fill[j] += 1
+    mark[:] = -1
+    for i in range(n):
+        mark[i] = i
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            while j != -1 and j < i and mark[j] != i:
+                out_idx[fill[j]] = i
+                fill[j] += 1
+                mark[j] = i
+                j = parent[j]
+    return out_ptr, out_idx
+
+
 class Factor(SparseCholesky):
-    """:class:`SparseCholesky` with a fast multi-column solve and traces on a fixed pattern."""
+    """:class:`SparseCholesky` with a fast multi-column solve and traces on a fixed pattern.
+
+    SciPy drops entries of SuperLU's factor that are exactly zero; on very regular graphs
+    (a square grid at some values of rho) a structural fill entry cancels exactly and the
+    selected inversion would then miss it. The factor is therefore put back on its full
+    symbolic pattern (the dropped entries are zeros of ``L``, restored as explicit zeros).
+    """
+
+    def __init__(self, matrix: sp.sparray | sp.spmatrix) -> None:
+        super().__init__(matrix)
+        a = sp.csc_array(matrix)
+        n = self.n
+        coo = sp.coo_array(a)
+        permuted = sp.csc_array((np.ones(coo.nnz), (self._perm[coo.row], self._perm[coo.col])),
+                                shape=(n, n))
+        permuted.sort_indices()
+        full_ptr, full_idx = _symbolic_cholesky(permuted.indptr.astype(np.int64),
+                                                permuted.indices.astype(np.int64))
+        if full_idx.shape[0] == self._indices.shape[0]:
+            return
+        full_keys = np.repeat(np.arange(n, dtype=np.int64), np.diff(full_ptr)) * n + full_idx
+        keys = np.repeat(np.arange(n, dtype=np.int64), np.diff(self._indptr)) * n + self._indices
+        pos = np.searchsorted(full_keys, keys)
+        if np.any(pos >= full_keys.size) or np.any(full_keys[np.minimum(pos, full_keys.size - 1)]
+                                                   != keys):
+            raise np.linalg.LinAlgError("factor entries outside the symbolic pattern")
+        lower = np.zeros(full_idx.shape[0])
+        lower[pos] = self._lower
+        self._indptr, self._indices, self._lower = full_ptr, full_idx, lower
 
     def solve(self, rhs: np.ndarray) -> np.ndarray:
         """``A^{-1} rhs`` for a vector (n,) or a matrix (n, k) (compiled triangular solves)."""
