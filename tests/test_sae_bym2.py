@@ -1,0 +1,333 @@
+"""Spatial hierarchical Bayes Fay–Herriot model with BYM2 / ICAR effects (`crimestats.sae.bym2`).
+
+Every number is checked against a computation that shares none of the fit's formulas: dense
+Gaussian conditioning with the prior covariance built from a Moore–Penrose inverse, and a
+brute-force tensor Gauss–Legendre integration over (sigma, phi).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from scipy import special
+
+from crimestats import InputError
+from crimestats.sae import Adjacency, BYM2Result, HalfCauchy, adjacency_from_pairs, bym2
+from crimestats.sae._icar import icar_structure
+
+bym2_module = importlib.import_module("crimestats.sae.bym2")
+
+
+# --------------------------------------------------------------------------------------------
+# A small geography: a 4 x 5 grid, a separate 3 x 3 grid and an island (30 areas)
+# --------------------------------------------------------------------------------------------
+
+
+def grid_pairs(rows: int, cols: int, offset: int = 0) -> list[tuple[int, int]]:
+    pairs = []
+    for r in range(rows):
+        for c in range(cols):
+            i = offset + r * cols + c
+            if c + 1 < cols:
+                pairs.append((i, i + 1))
+            if r + 1 < rows:
+                pairs.append((i, i + cols))
+    return pairs
+
+
+M = 30
+PAIRS = grid_pairs(4, 5) + grid_pairs(3, 3, 20)       # area 29 is an island
+
+
+def dense_prior_covariance(weights: np.ndarray) -> tuple[np.ndarray, list[float]]:
+    """Covariance of the scaled field: pinv of each component's Laplacian / s_c; 1 for islands."""
+    m = weights.shape[0]
+    n_comp, comp = sp.csgraph.connected_components(sp.csr_array(weights), directed=False)
+    cov, factors = np.zeros((m, m)), []
+    for c in range(n_comp):
+        idx = np.flatnonzero(comp == c)
+        if idx.size == 1:
+            cov[idx, idx] = 1.0
+            continue
+        w = weights[np.ix_(idx, idx)]
+        pinv = np.linalg.pinv(np.diag(w.sum(axis=1)) - w)
+        s = float(np.exp(np.mean(np.log(np.diag(pinv)))))
+        cov[np.ix_(idx, idx)] = pinv / s
+        factors.append(s)
+    return cov, factors
+
+
+def dense_posterior(y, D, X, prior_cov, sigma, phi):
+    """Restricted log-likelihood, beta's posterior and theta's posterior given (sigma, phi),
+    by dense Gaussian conditioning (flat prior on beta)."""
+    m = y.size
+    inside = ~np.isnan(y)
+    cov_b = sigma**2 * phi * prior_cov + sigma**2 * (1.0 - phi) * np.eye(m)
+    V = cov_b[np.ix_(inside, inside)] + np.diag(D[inside])
+    Vi = np.linalg.inv(V)
+    Xi = X[inside]
+    info = Xi.T @ Vi @ Xi
+    beta_cov = np.linalg.inv(info)
+    beta = beta_cov @ Xi.T @ Vi @ y[inside]
+    resid = y[inside] - Xi @ beta
+    C = cov_b[:, inside]
+    mean = X @ beta + C @ Vi @ resid
+    K = X - C @ Vi @ Xi
+    var = np.diag(cov_b - C @ Vi @ C.T + K @ beta_cov @ K.T)
+    loglik = (-0.5 * np.linalg.slogdet(V)[1] - 0.5 * np.linalg.slogdet(info)[1]
+              - 0.5 * resid @ Vi @ resid)
+    return loglik, beta, beta_cov, mean, var
+
+
+@pytest.fixture(scope="module")
+def problem():
+    rng = np.random.default_rng(7)
+    adj = adjacency_from_pairs(PAIRS, areas=range(M))
+    X = np.column_stack([np.ones(M), rng.normal(size=M)])
+    D = rng.uniform(0.2, 1.0, M)
+    prior_cov, _ = dense_prior_covariance(adj.to_dense())
+    field = np.linalg.cholesky(prior_cov + 1e-12 * np.eye(M)) @ rng.normal(size=M)
+    theta = X @ [1.0, 0.5] + 0.8 * (np.sqrt(0.7) * field + np.sqrt(0.3) * rng.normal(size=M))
+    y = theta + rng.normal(size=M) * np.sqrt(D)
+    y[[3, 25]] = np.nan                     # two areas without a sample
+    D[[3, 25]] = np.nan
+    return adj, y, D, X, prior_cov
+
+
+# --------------------------------------------------------------------------------------------
+# 1. Exactness
+# --------------------------------------------------------------------------------------------
+
+
+def test_scaling_factors_match_dense_generalised_inverse(problem):
+    adj, *_ = problem
+    icar = icar_structure(adj)
+    _, factors = dense_prior_covariance(adj.to_dense())
+    np.testing.assert_allclose(icar.scaling_factors, factors, rtol=1e-12)
+    assert icar.island.tolist() == [False] * 29 + [True]
+    for c in icar.constrained:
+        members = icar.component == c
+        assert np.exp(np.mean(np.log(icar.prior_variance[members]))) == pytest.approx(1, 1e-12)
+    # The larger Delaunay-like case: a 12 x 12 grid with one extra diagonal per cell.
+    pairs = grid_pairs(12, 12) + [(r * 12 + c, (r + 1) * 12 + c + 1)
+                                  for r in range(11) for c in range(11)]
+    big = adjacency_from_pairs(pairs, areas=range(144))
+    _, factors = dense_prior_covariance(big.to_dense())
+    np.testing.assert_allclose(icar_structure(big).scaling_factors, factors, rtol=1e-11)
+
+
+@pytest.mark.parametrize("free_component", [False, True])
+def test_conditional_posterior_matches_dense_conditioning(problem, free_component):
+    """Given (sigma, phi): beta, every theta_i (mean and variance) and the marginal likelihood
+    (up to one constant) equal dense Gaussian conditioning with explicit constraints."""
+    adj, y, D, X, prior_cov = problem
+    y, D = y.copy(), D.copy()
+    if free_component:                      # the 3 x 3 component has no sample at all
+        y[20:29] = np.nan
+        D[20:29] = np.nan
+    cond = bym2_module._Conditional(y, D, X, icar_structure(adj))
+    assert cond.free.size == (9 if free_component else 0)
+    offsets = []
+    for sigma, phi in [(0.7, 0.6), (1.3, 0.2), (0.2, 0.95), (1.0, 1.0), (0.05, 0.5),
+                       (5.0, 0.999)]:
+        system = cond._system(sigma, phi)
+        beta, beta_cov, mean, var = cond.moments(system)
+        ref_ll, ref_beta, ref_cov, ref_mean, ref_var = dense_posterior(y, D, X, prior_cov,
+                                                                       sigma, phi)
+        scale = np.sqrt(ref_var)
+        np.testing.assert_allclose(beta, ref_beta, atol=1e-10 * np.sqrt(np.diag(ref_cov)).min())
+        np.testing.assert_allclose(beta_cov, ref_cov, rtol=1e-9)
+        np.testing.assert_allclose(mean, ref_mean, atol=1e-10 * scale.min())
+        np.testing.assert_allclose(var, ref_var, rtol=1e-9)
+        offsets.append(cond.log_likelihood(system) - ref_ll)
+    assert np.ptp(offsets) < 1e-8
+
+
+def _brute_force(y, D, X, prior_cov, n_sigma=120, n_phi=80, sigma_max=6.0):
+    """Posterior means and SDs of theta and of (sigma, phi) by tensor Gauss-Legendre over
+    sigma in (0, sigma_max) and phi in (0, 1), default priors (flat on sigma^2, uniform phi)."""
+    xs, ws = np.polynomial.legendre.leggauss(n_sigma)
+    xp, wp = np.polynomial.legendre.leggauss(n_phi)
+    sigmas, w_sigma = 0.5 * sigma_max * (xs + 1), 0.5 * sigma_max * ws
+    phis, w_phi = 0.5 * (xp + 1), 0.5 * wp
+    log_w, means, variances, hyper = [], [], [], []
+    for s, ws_ in zip(sigmas, w_sigma, strict=True):
+        for f, wf in zip(phis, w_phi, strict=True):
+            ll, _, _, mean, var = dense_posterior(y, D, X, prior_cov, s, f)
+            log_w.append(ll + np.log(s) + np.log(ws_ * wf))      # p(sigma) ∝ sigma
+            means.append(mean)
+            variances.append(var)
+            hyper.append((s, f))
+    log_w = np.array(log_w)
+    w = np.exp(log_w - log_w.max())
+    w /= w.sum()
+    means, variances, hyper = np.array(means), np.array(variances), np.array(hyper)
+    mean = w @ means
+    sd = np.sqrt(w @ (variances + (means - mean) ** 2))
+    edge = w.reshape(n_sigma, n_phi)[-1].sum()
+    return dict(w=w, means=means, sds=np.sqrt(variances), mean=mean, sd=sd,
+                sigma=w @ hyper[:, 0], phi=w @ hyper[:, 1], edge=edge)
+
+
+@pytest.fixture(scope="module")
+def brute(problem):
+    _, y, D, X, prior_cov = problem
+    return _brute_force(y, D, X, prior_cov)
+
+
+def test_full_posterior_matches_brute_force_integration(problem, brute):
+    """Area means, SDs, interval ends and hyperparameter means against an independent
+    integration over (sigma, phi) on a 120 x 80 Gauss-Legendre grid."""
+    adj, y, D, X, _ = problem
+    assert brute["edge"] < 1e-12                         # sigma_max holds all the mass
+    fit = bym2(y, D, X[:, 1:], adjacency=adj, level=0.9)
+    est = fit.estimates
+    np.testing.assert_allclose(est["estimate"], brute["mean"], atol=1e-3 * brute["sd"].min())
+    np.testing.assert_allclose(est["sd"], brute["sd"], rtol=1e-3)
+    for name, prob in (("lower", 0.05), ("upper", 0.95)):
+        z = (est[name].values - brute["means"]) / brute["sds"]
+        np.testing.assert_allclose(brute["w"] @ special.ndtr(z), prob, atol=2e-4)
+    assert fit.sigma == pytest.approx(brute["sigma"], rel=2e-3)
+    assert fit.phi == pytest.approx(brute["phi"], rel=2e-3)
+    assert fit.scaling_factors == pytest.approx({0: icar_structure(adj).scaling_factors[0],
+                                                 1: icar_structure(adj).scaling_factors[1]})
+    assert fit.islands == (29,)
+    assert not est["in_sample"].values[[3, 25]].any()
+
+
+def test_icar_model_matches_one_dimensional_integration(problem):
+    adj, y, D, X, prior_cov = problem
+    x, wx = np.polynomial.legendre.leggauss(400)
+    sigmas, w_s = 2.0 * (x + 1), 2.0 * wx
+    rows = [dense_posterior(y, D, X, prior_cov, s, 1.0) for s in sigmas]
+    log_w = np.array([r[0] for r in rows]) + np.log(sigmas) + np.log(w_s)
+    w = np.exp(log_w - log_w.max())
+    w /= w.sum()
+    means = np.array([r[3] for r in rows])
+    mean = w @ means
+    sd = np.sqrt(w @ (np.array([r[4] for r in rows]) + (means - mean) ** 2))
+    fit = bym2(y, D, X[:, 1:], adjacency=adj, model="icar")
+    np.testing.assert_allclose(fit.estimates["estimate"], mean, atol=1e-5 * sd.min())
+    np.testing.assert_allclose(fit.estimates["sd"], sd, rtol=1e-5)
+    assert fit.sigma == pytest.approx(w @ sigmas, rel=1e-5)
+    assert fit.phi == 1.0 and fit.model == "icar"
+
+
+def test_posterior_draws_follow_the_exact_posterior(problem):
+    adj, y, D, X, _ = problem
+    fit = bym2(y, D, X[:, 1:], adjacency=adj, draws=4000, random_seed=3)
+    post = fit.idata["posterior"]
+    theta = post["theta"].values.reshape(-1, M)
+    se = fit.estimates["sd"].values / np.sqrt(theta.shape[0])
+    assert np.abs((theta.mean(axis=0) - fit.estimates["estimate"].values) / se).max() < 4.5
+    assert float(post["sigma"].mean()) == pytest.approx(fit.sigma, abs=4.5 * fit.sigma_sd / 63)
+    below = (theta < fit.estimates["lower"].values).mean(axis=0)
+    assert np.abs(below - 0.025).max() < 4.5 * np.sqrt(0.025 * 0.975 / theta.shape[0])
+    again = bym2(y, D, X[:, 1:], adjacency=adj, draws=4000, random_seed=3)
+    np.testing.assert_array_equal(again.idata["posterior"]["theta"].values,
+                                  post["theta"].values)
+
+
+def test_equivariant_under_change_of_units(problem):
+    adj, y, D, X, _ = problem
+    base = bym2(y, D, X[:, 1:], adjacency=adj)
+    for a in (1e-3, 1e3):
+        fit = bym2(a * y + 5.0 * a, a * a * D, X[:, 1:], adjacency=adj)
+        for name in ("estimate", "sd", "lower", "upper"):
+            shift = 5.0 * a if name in ("estimate", "lower", "upper") else 0.0
+            np.testing.assert_allclose(fit.estimates[name], a * base.estimates[name] + shift,
+                                       rtol=1e-6, atol=1e-6 * a)
+        assert fit.phi == pytest.approx(base.phi, rel=1e-6)
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs and result
+# --------------------------------------------------------------------------------------------
+
+
+def test_adjacency_formats_give_the_same_fit(problem):
+    adj, y, D, X, _ = problem
+    labels = [f"A{i:02d}" for i in range(M)]
+    named = Adjacency(np.array(labels), adj.weights)
+    ref = bym2(y, D, X[:, 1:], adjacency=named, areas=labels).estimates["estimate"].values
+    pairs = pd.DataFrame([(labels[i], labels[j]) for i, j in PAIRS], columns=["a", "b"])
+    dense = adj.to_dense()
+    order = np.random.default_rng(0).permutation(M)
+    shuffled = pd.DataFrame(dense[np.ix_(order, order)], index=np.array(labels)[order],
+                            columns=np.array(labels)[order])
+    for given in (pairs, dense, sp.csr_array(dense), shuffled, named.subset(labels[::-1])):
+        est = bym2(y, D, X[:, 1:], adjacency=given, areas=labels).estimates
+        np.testing.assert_allclose(est["estimate"].values, ref, rtol=1e-10)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (lambda adj, labels: Adjacency(np.array([*labels[:-1], "ZZ"]), adj.weights),
+     r"not in the data: \['ZZ'\].*missing from it: \['A29'\]"),
+    (lambda adj, labels: adj.subset(list(range(M - 1))) and Adjacency(
+        np.array(labels[:-1]), adj.subset(list(range(M - 1))).weights),
+     r"missing from it: \['A29'\]"),
+    (lambda adj, labels: [("A00", "A01"), ("A01", "Nowhere")], r"Nowhere"),
+    (lambda adj, labels: np.eye(4)[:, :3], r"square"),
+    (lambda adj, labels: np.ones((5, 5)) - np.eye(5), r"must be 30 × 30"),
+    (lambda adj, labels: np.triu(adj.to_dense()), r"not symmetric"),
+    (lambda adj, labels: None, r"`adjacency` is required"),
+])
+def test_bad_adjacency_is_an_input_error(problem, bad, message):
+    adj, y, D, X, _ = problem
+    labels = [f"A{i:02d}" for i in range(M)]
+    with pytest.raises(InputError, match=message):
+        bym2(y, D, X[:, 1:], adjacency=bad(adj, labels), areas=labels)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"model": "leroux"}, r"`model` must be one of"),
+    ({"phi_prior": (0.0, 1.0)}, r"positive and finite"),
+    ({"phi_prior": "uniform"}, r"Beta prior"),
+    ({"model": "icar", "phi_prior": (2.0, 2.0)}, r"only to model='bym2'"),
+    ({"prior": 0.5}, r"`prior` must be"),
+    ({"draws": -1}, r"`draws` must be"),
+    ({"level": 1.5}, r"`level` must be in"),
+])
+def test_bad_options_are_input_errors(problem, kwargs, message):
+    adj, y, D, X, _ = problem
+    with pytest.raises(InputError, match=message):
+        bym2(y, D, X[:, 1:], adjacency=adj, **kwargs)
+
+
+def test_bad_data_are_input_errors(problem):
+    adj, y, D, X, _ = problem
+    bad = D.copy()
+    bad[0] = -1.0
+    with pytest.raises(InputError, match="positive"):
+        bym2(y, bad, adjacency=adj)
+    only_one = y.copy()
+    only_one[0] = np.nan
+    with pytest.raises(InputError, match="missing together"):
+        bym2(only_one, D, adjacency=adj)
+    with pytest.raises(InputError, match="at least"):
+        bym2(y[:4], D[:4], adjacency=[(0, 1), (1, 2), (2, 3)])
+
+
+def test_result_reads_like_the_fay_herriot_result(problem):
+    adj, y, D, X, _ = problem
+    fit = bym2(y, D, X[:, 1:], adjacency=adj, prior=HalfCauchy(scale=1.0), phi_prior=(2, 2))
+    assert isinstance(fit, BYM2Result)
+    assert fit.method == "hb" and fit.level == 0.95
+    est = fit.estimates
+    for name in ("estimate", "sd", "rmse", "lower", "upper", "cv", "direct", "direct_variance",
+                 "synthetic", "area_effect", "in_sample", "component", "island"):
+        assert name in est and est[name].dims == ("area",)
+    assert est["lower"].attrs["level"] == 0.95
+    assert (est["lower"] < est["estimate"]).all() and (est["estimate"] < est["upper"]).all()
+    assert fit.sigma_interval[0] < fit.sigma < fit.sigma_interval[1]
+    assert fit.phi_interval[0] < fit.phi < fit.phi_interval[1]
+    assert fit.coefficients().shape == (2, 4)
+    text = fit.summary()
+    assert "BYM2" in text and "islands=1" in text and "components=3" in text
+    assert "Beta(2, 2)" in fit.diagnostics["prior_phi"]
+    json.dumps(fit.to_dict())
