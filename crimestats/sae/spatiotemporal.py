@@ -19,10 +19,11 @@ neighbouring areas and from the same area's other periods.
 
 :math:`(\\sigma_1^2, \\rho_1, \\sigma_2^2, \\rho_2)` are fitted by REML with Fisher scoring from
 R's starting values; the MSE is the second-order :math:`g_1 + g_2 + 2 g_3` of Marhuenda et al.
-(2013). :math:`\\Sigma^{-1}` is formed by the Woodbury identity from the ``D × D`` SAR part and
-the ``T × T`` AR(1) blocks, and the derivatives are applied in Kronecker form, so each iteration
-costs O((DT)²T + D³) time and O((DT)²) memory (the dense SAR part is intrinsic): seconds for
-the 314 CSPs over several years.
+(2013). Up to 300 area-periods (``algorithm="auto"``) :math:`\\Sigma^{-1}` is formed densely by the
+Woodbury identity from the ``D × D`` SAR part and the ``T × T`` AR(1) blocks, as R ``sae``;
+above that the precision form of :mod:`crimestats.sae._sar_stfh` keeps every ``D × D`` matrix
+sparse (the 7,201 MSOAs over five years take seconds), with exact estimates, variance
+components, :math:`g_1`, :math:`g_2` and exact or seeded Monte Carlo :math:`g_3` (``traces``).
 """
 
 from __future__ import annotations
