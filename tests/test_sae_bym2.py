@@ -169,9 +169,14 @@ def _brute_force(y, D, X, prior_cov, n_sigma=120, n_phi=80, sigma_max=6.0):
     means, variances, hyper = np.array(means), np.array(variances), np.array(hyper)
     mean = w @ means
     sd = np.sqrt(w @ (variances + (means - mean) ** 2))
-    edge = w.reshape(n_sigma, n_phi)[-1].sum()
+    grid = w.reshape(n_sigma, n_phi)
+
+    def quantiles(x, mass):            # 5% and 95% from the marginal masses at the nodes
+        return np.interp([0.05, 0.95], np.cumsum(mass) - 0.5 * mass, x)
+
     return dict(w=w, means=means, sds=np.sqrt(variances), mean=mean, sd=sd,
-                sigma=w @ hyper[:, 0], phi=w @ hyper[:, 1], edge=edge)
+                sigma=w @ hyper[:, 0], phi=w @ hyper[:, 1], edge=grid[-1].sum(),
+                sigma_q=quantiles(sigmas, grid.sum(axis=1)), phi_q=quantiles(phis, grid.sum(axis=0)))
 
 
 @pytest.fixture(scope="module")
@@ -192,8 +197,12 @@ def test_full_posterior_matches_brute_force_integration(problem, brute):
     for name, prob in (("lower", 0.05), ("upper", 0.95)):
         z = (est[name].values - brute["means"]) / brute["sds"]
         np.testing.assert_allclose(brute["w"] @ special.ndtr(z), prob, atol=2e-4)
-    assert fit.sigma == pytest.approx(brute["sigma"], rel=2e-3)
-    assert fit.phi == pytest.approx(brute["phi"], rel=2e-3)
+    assert fit.sigma == pytest.approx(brute["sigma"], rel=2e-4)
+    assert fit.phi == pytest.approx(brute["phi"], rel=2e-4)
+    print("sigma interval", fit.sigma_interval, brute["sigma_q"], "phi interval",
+          fit.phi_interval, brute["phi_q"])
+    np.testing.assert_allclose(fit.sigma_interval, brute["sigma_q"], atol=0.03 * fit.sigma_sd)
+    np.testing.assert_allclose(fit.phi_interval, brute["phi_q"], atol=0.03 * fit.phi_sd)
     assert fit.scaling_factors == pytest.approx({0: icar_structure(adj).scaling_factors[0],
                                                  1: icar_structure(adj).scaling_factors[1]})
     assert fit.islands == (29,)

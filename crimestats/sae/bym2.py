@@ -114,8 +114,9 @@ class BYM2Result(FayHerriotResult):
     sigma_sd : float
         Its posterior standard deviation.
     sigma_interval : tuple of float
-        Equal-tailed credible interval for :math:`\\sigma` at ``level`` (from the grid of
-        nodes smoothed over each node's cell: accurate to a few per cent of ``sigma_sd``).
+        Equal-tailed credible interval for :math:`\\sigma` at ``level``, read from the grid
+        of nodes with the density spread within each node's cell (ends within about 2% of
+        ``sigma_sd`` of a brute-force integration).
     phi : float
         Posterior mean of :math:`\\phi`, the spatial share of the area-effect variance
         (1 for ``model="icar"``).
@@ -519,20 +520,41 @@ def _grid(hyper: _Hyper, mode: np.ndarray, f_mode: float, E: np.ndarray
     return [node for node in nodes if node[1] >= top[0] - drop]
 
 
-def _smoothed_interval(values: np.ndarray, weights: np.ndarray, spread: float, tail: float
-                       ) -> tuple[float, float]:
-    """Equal-tailed interval of one coordinate of psi: each node spread over its cell.
+def _hyper_intervals(z: np.ndarray, log_post: np.ndarray, to_psi: Any, step: float,
+                     tail: float) -> list[tuple[float, float]]:
+    """Equal-tailed intervals of each coordinate of psi from the grid nodes.
 
-    A node stands for a cell of side _STEP in z; projected onto this coordinate that cell
-    has variance ``spread**2``, approximated by a Gaussian kernel.
+    Each node stands for a cell of side ``step`` around it (in z). Within a cell the log
+    density is spread by the shape of a least-squares polynomial (total degree 4, or 2 with
+    few nodes) fitted to all nodes, anchored at the node's own value; the marginal CDF of
+    each coordinate of psi is then read from the sub-cell points.
     """
-    mu = values[:, None]
-    sd = np.full_like(mu, max(spread, 1e-12))
-    centre = np.array([float(weights @ values)])
-    tol = np.array([1e-8 * max(spread, 1e-12)])
-    lo = _mixture_quantiles(weights, mu, sd, tail, centre, tol)[0]
-    hi = _mixture_quantiles(weights, mu, sd, 1.0 - tail, centre, tol)[0]
-    return float(lo), float(hi)
+    K, d = z.shape
+    n_sub = 20 if d == 1 else 10
+    for degree in (4, 2, 0):
+        powers = np.array([q for q in np.ndindex(*(degree + 1,) * d) if sum(q) <= degree])
+        if K >= 2 * len(powers):
+            break
+
+    def features(points: np.ndarray) -> np.ndarray:
+        return np.prod(points[:, None, :] ** powers[None, :, :], axis=2)
+
+    coef = np.linalg.lstsq(features(z), log_post, rcond=None)[0]
+    offsets = step * ((np.arange(n_sub) + 0.5) / n_sub - 0.5)
+    cell = np.stack(np.meshgrid(*(offsets,) * d, indexing="ij"), axis=-1).reshape(-1, d)
+    points = (z[:, None, :] + cell[None]).reshape(-1, d)
+    shape = (features(points) @ coef).reshape(K, -1) - (features(z) @ coef)[:, None]
+    log_w = (log_post[:, None] + shape).ravel()
+    w = np.exp(log_w - log_w.max())
+    w /= w.sum()
+    psi = to_psi(points)
+    out = []
+    for j in range(psi.shape[1]):
+        order = np.argsort(psi[:, j])
+        cdf = np.cumsum(w[order]) - 0.5 * w[order]
+        lo, hi = np.interp([tail, 1.0 - tail], cdf, psi[order, j])
+        out.append((float(lo), float(hi)))
+    return out
 
 
 def _check_phi_prior(phi_prior: Any, model: str) -> tuple[float, float]:
@@ -737,17 +759,17 @@ def _fit(y: np.ndarray, D: np.ndarray, X: np.ndarray, icar: IcarStructure, *,
     beta_cov = np.einsum("k,kpq->pq", weights, cov_k) + np.einsum("k,kp,kq->pq", weights, dev,
                                                                   dev)
     sigma_k = np.exp(psi[:, 0])
-    spread = _STEP[hyper.dim] * np.linalg.norm(E, axis=1) / math.sqrt(12.0)
+    z_nodes = np.linalg.solve(E, (psi - mode).T).T
+    intervals = _hyper_intervals(z_nodes, log_w, lambda zz: mode + zz @ E.T,
+                                 _STEP[hyper.dim], tail)
     sigma = float(weights @ sigma_k)
     sigma_sd = math.sqrt(float(weights @ (sigma_k - sigma) ** 2))
-    sigma_interval = tuple(math.exp(t) for t in _smoothed_interval(psi[:, 0], weights,
-                                                                   spread[0], tail))
+    sigma_interval = tuple(math.exp(t) for t in intervals[0])
     if hyper.dim == 2:
         phi_k = special.expit(psi[:, 1])
         phi = float(weights @ phi_k)
         phi_sd = math.sqrt(float(weights @ (phi_k - phi) ** 2))
-        phi_interval = tuple(float(special.expit(t)) for t in _smoothed_interval(
-            psi[:, 1], weights, spread[1], tail))
+        phi_interval = tuple(float(special.expit(t)) for t in intervals[1])
     else:
         phi_k = np.ones_like(sigma_k)
         phi, phi_sd, phi_interval = 1.0, 0.0, (1.0, 1.0)
