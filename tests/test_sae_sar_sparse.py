@@ -269,3 +269,20 @@ def test_stfh_monte_carlo_traces_against_exact():
     with pytest.raises(InputError, match="algorithm"):
         spatio_temporal_fay_herriot(y, d, x, area=area, period=period, proximity=w,
                                     algorithm="dense-ish")
+
+
+def test_stfh_sparse_variance_at_zero_boundary():
+    """No area effect in the data: sigma1² = 0 on both paths, the rest agrees with the dense fit."""
+    rng = np.random.default_rng(3)
+    w = _grid_w(8)
+    area, period = np.repeat(np.arange(64), 3), np.tile(np.arange(3), 64)
+    x = rng.normal(size=area.size)
+    d = np.full(area.size, 0.3)
+    y = 1 + x + rng.normal(scale=0.4, size=area.size) + rng.normal(scale=np.sqrt(d))
+    kw = dict(area=area, period=period, proximity=w, tol=1e-10)
+    dense = spatio_temporal_fay_herriot(y, d, x, algorithm="dense", **kw)
+    fit = spatio_temporal_fay_herriot(y, d, x, algorithm="sparse", **kw)
+    assert fit.converged and dense.sigma2_area == 0.0 and fit.sigma2_area == 0.0
+    assert _rel([fit.sigma2_time, fit.rho_time], [dense.sigma2_time, dense.rho_time]) < 1e-6
+    assert _scaled(fit.estimates["estimate"], dense.estimates["estimate"]) < 1e-7
+    np.testing.assert_allclose(fit.diagnostics["g1"], dense.diagnostics["g1"], rtol=1e-6)

@@ -301,8 +301,8 @@ def fit_scoring(make_ops: Callable[[np.ndarray], Any], theta0: np.ndarray, y: np
                 ) -> tuple[Point, bool, int]:
     """Average-information scoring with a line search and the stopping rule of the dense fits.
 
-    ``groups`` maps each variance index to the parameters fixed with it when it reaches 0 (its
-    score at 0 is not positive); a correlation whose step reaches ±0.999 twice is fixed there.
+    ``groups`` maps each variance index to the parameters held with it while it sits at 0 with
+    a score there that is not positive; a correlation whose step reaches ±0.999 twice is fixed.
     The average information can be far from the Hessian along one direction (a flat ridge
     between the variance components), where the full step overshoots to the mirror point and
     scoring cycles. The exact score at the trial point detects that (its slope along the step
@@ -310,31 +310,42 @@ def fit_scoring(make_ops: Callable[[np.ndarray], Any], theta0: np.ndarray, y: np
     the likelihood is halved.
     """
     theta = np.asarray(theta0, float).copy()
-    active = np.ones(theta.size, dtype=bool)
+    rho_free = np.ones(theta.size, dtype=bool)
     pt = evaluate(make_ops(theta), theta, y, x, reml)
     derivs = score_and_ai(pt, x, reml)
     for iteration in range(1, max_iter + 1):
         score, ai = derivs
+        # a variance at 0 (with its correlation) stays there while the likelihood falls into
+        # the interior, and re-enters when its score at 0 turns positive
+        active = rho_free.copy()
+        for r, members in groups.items():
+            if theta[r] == 0.0 and score[r] <= 0.0:
+                active[members] = False
+        if not active.any():
+            return pt, True, iteration
         idx = np.flatnonzero(active)
         new = theta.copy()
         if idx.size:
             new[idx] += np.linalg.lstsq(ai[np.ix_(idx, idx)], score[idx], rcond=None)[0]
         for r in rho_index:
             if active[r] and abs(new[r]) >= 0.999 and abs(theta[r]) >= 0.999:
-                active[r] = False
+                rho_free[r] = active[r] = False
+                new[r] = theta[r]
             new[r] = min(max(new[r], -0.999), 0.999)
-        for r, members in groups.items():
+        restart = False
+        for r in groups:
             if active[r] and new[r] < 0.0:
                 trial = theta.copy()
                 trial[r] = 0.0
-                at_zero = score_and_ai(evaluate(make_ops(trial), trial, y, x, reml), x,
-                                       reml)[0][r]
-                if at_zero <= 0.0:
-                    new[members] = theta[members]
-                    new[r] = 0.0
-                    active[members] = False
-                else:
-                    new[r] = 0.5 * theta[r]
+                at_zero = evaluate(make_ops(trial), trial, y, x, reml)
+                zero_derivs = score_and_ai(at_zero, x, reml)
+                if zero_derivs[0][r] <= 0.0:
+                    # the likelihood falls into the interior: go on from the boundary point
+                    theta, pt, derivs, restart = trial, at_zero, zero_derivs, True
+                    break
+                new[r] = 0.5 * theta[r]
+        if restart:
+            continue
         trial_pt = None
         floor = 1e-12 * (1.0 + abs(pt.objective))
         for _ in range(40):
