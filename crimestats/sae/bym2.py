@@ -84,8 +84,8 @@ _MODELS = ("bym2", "icar")
 #: is within _LOG_DROP of its maximum, and are _STEP apart in standardised coordinates
 #: (posterior SDs of psi). The truncation error is about e^-drop; the trapezoidal rule on a
 #: smooth density is far more accurate than that at these steps.
-_LOG_DROP = {1: 16.0, 2: 9.0}
-_STEP = {1: 0.5, 2: 1.0}
+_LOG_DROP = {1: 16.0, 2: 11.0}
+_STEP = {1: 0.5, 2: 0.75}
 #: Largest finite-difference step (in psi) for the gradient and Hessian.
 _HESSIAN_STEP = 0.02
 #: Newton iterations of the mode search, and the longest step (in psi).
