@@ -286,3 +286,81 @@ def test_stfh_sparse_variance_at_zero_boundary():
     assert _rel([fit.sigma2_time, fit.rho_time], [dense.sigma2_time, dense.rho_time]) < 1e-6
     assert _scaled(fit.estimates["estimate"], dense.estimates["estimate"]) < 1e-7
     np.testing.assert_allclose(fit.diagnostics["g1"], dense.diagnostics["g1"], rtol=1e-6)
+
+
+def _delaunay_w(m: int, rng: np.random.Generator) -> sp.csr_array:
+    from scipy.spatial import Delaunay
+
+    tri = Delaunay(rng.uniform(size=(m, 2))).simplices
+    pairs = np.vstack([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [0, 2]]])
+    return adjacency_from_pairs(pairs, areas=range(m)).row_standardised()
+
+
+def _coverage_summary(cover: list[float]) -> tuple[float, float]:
+    arr = np.asarray(cover)
+    return float(arr.mean()), float(arr.std(ddof=1) / np.sqrt(arr.size))
+
+
+@pytest.mark.slow
+def test_sparse_sfh_simulation_coverage_at_2500_areas():
+    """SAR truth on 2,500 Delaunay areas (sparse path, Monte Carlo traces): 90% coverage."""
+    from scipy.sparse.linalg import splu
+
+    rng = np.random.default_rng(2027)
+    m = 2500
+    w = _delaunay_w(m, rng)
+    lu = splu(sp.csc_array(sp.eye_array(m) - 0.7 * w))
+    x = rng.normal(size=m)
+    d = rng.uniform(0.3, 2.0, size=m)
+    xmat = np.column_stack([np.ones(m), x])
+    cover, err_sfh, err_dir = [], [], []
+    for _ in range(40):
+        theta = 1.0 + 0.5 * x + lu.solve(rng.normal(scale=np.sqrt(0.5), size=m))
+        y = theta + rng.normal(scale=np.sqrt(d))
+        fit = fit_spatial_fay_herriot(y, d, xmat, w, level=0.90, tol=1e-8)
+        assert fit.diagnostics["second_order_traces"].startswith("monte carlo")
+        est = fit.estimates
+        cover.append(np.mean((est["lower"].values <= theta) & (theta <= est["upper"].values)))
+        err_sfh.append(np.mean((est["estimate"].values - theta) ** 2))
+        err_dir.append(np.mean((y - theta) ** 2))
+    mean, mc_se = _coverage_summary(cover)
+    print(f"sparse SFH 2,500 areas: coverage {mean:.4f} (MC SE {mc_se:.4f}), RMSE "
+          f"{np.sqrt(np.mean(err_sfh)):.4f} direct {np.sqrt(np.mean(err_dir)):.4f}")
+    assert abs(mean - 0.90) < 2 * mc_se + 0.005
+    assert np.mean(err_sfh) < np.mean(err_dir)
+
+
+@pytest.mark.slow
+def test_sparse_stfh_simulation_coverage_at_700_areas_3_years():
+    """SAR + AR(1) truth, 700 Delaunay areas x 3 years (sparse, Monte Carlo traces)."""
+    from scipy.sparse.linalg import splu
+
+    rng = np.random.default_rng(2028)
+    m, years = 700, 3
+    w = _delaunay_w(m, rng)
+    lu = splu(sp.csc_array(sp.eye_array(m) - 0.6 * w))
+    area, period = np.repeat(np.arange(m), years), np.tile(np.arange(years), m)
+    x = rng.normal(size=area.size)
+    d = rng.uniform(0.1, 0.5, size=area.size)
+    cover, err_st, err_dir = [], [], []
+    for _ in range(40):
+        u1 = lu.solve(rng.normal(scale=np.sqrt(0.3), size=m))
+        u2 = np.empty((m, years))
+        u2[:, 0] = rng.normal(scale=np.sqrt(0.1 / 0.75), size=m)      # stationary AR(1) start
+        for t in range(1, years):
+            u2[:, t] = 0.5 * u2[:, t - 1] + rng.normal(scale=np.sqrt(0.1), size=m)
+        theta = 1.0 + x + u1[area] + u2.ravel()
+        y = theta + rng.normal(scale=np.sqrt(d))
+        fit = spatio_temporal_fay_herriot(y, d, x, area=area, period=period, proximity=w,
+                                          level=0.90, tol=1e-6)
+        assert fit.diagnostics["second_order_traces"].startswith("monte carlo")
+        est = fit.estimates
+        lo, hi = est["lower"].values.ravel(), est["upper"].values.ravel()
+        cover.append(np.mean((lo <= theta) & (theta <= hi)))
+        err_st.append(np.mean((est["estimate"].values.ravel() - theta) ** 2))
+        err_dir.append(np.mean((y - theta) ** 2))
+    mean, mc_se = _coverage_summary(cover)
+    print(f"sparse STFH 700 x 3: coverage {mean:.4f} (MC SE {mc_se:.4f}), RMSE "
+          f"{np.sqrt(np.mean(err_st)):.4f} direct {np.sqrt(np.mean(err_dir)):.4f}")
+    assert abs(mean - 0.90) < 2 * mc_se + 0.005
+    assert np.mean(err_st) < np.mean(err_dir)

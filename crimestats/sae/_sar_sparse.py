@@ -17,8 +17,11 @@ information :math:`\\tfrac12\\mathrm{tr}(P\\Sigma_r P\\Sigma_s)` and the per-are
 (columns of the identity, in blocks: O(n) solves, no O(n²) memory) or by a seeded Monte Carlo
 (Hutchinson-type) estimator with ``probes`` draws :math:`\\zeta \\sim N(0, \\Sigma)`, used above
 a size threshold. The variance components are found by average-information scoring
-(:math:`\\tfrac12 y^\\top P\\Sigma_r P\\Sigma_s P y`, solves only) with step halving on the exact
-(restricted) log-likelihood, so the estimates do not depend on the Monte Carlo.
+(:math:`\\tfrac12 y^\\top P\\Sigma_r P\\Sigma_s P y`, solves only) with a secant line search
+on the exact score and step halving on the exact (restricted) log-likelihood, so the
+estimates do not depend on the Monte Carlo. In the operators below the non-area part is
+split as :math:`\\Sigma = S G S^\\top + \\Psi`, :math:`\\Psi` the diagonal sampling variances
+(for the spatio-temporal model :math:`G` includes the area-by-period effects).
 """
 
 from __future__ import annotations
@@ -230,6 +233,7 @@ class Operators(Protocol):
     n_params: int
     logdet: float
     rows: np.ndarray
+    g1_size: int                                                # M
 
     def psi_inv(self, b: np.ndarray) -> np.ndarray: ...         # Psi^-1 b (sampling), (n, k)
     def sigma_inv(self, b: np.ndarray) -> np.ndarray: ...       # Sigma^-1 b, (n, k)
