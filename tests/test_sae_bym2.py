@@ -135,7 +135,7 @@ def test_conditional_posterior_matches_dense_conditioning(problem, free_componen
     offsets = []
     for sigma, phi in [(0.7, 0.6), (1.3, 0.2), (0.2, 0.95), (1.0, 1.0), (0.05, 0.5),
                        (5.0, 0.999)]:
-        system = cond._system(sigma, phi)
+        system = cond.system(sigma, phi)
         beta, beta_cov, mean, var = cond.moments(system)
         ref_ll, ref_beta, ref_cov, ref_mean, ref_var = dense_posterior(y, D, X, prior_cov,
                                                                        sigma, phi)

@@ -184,6 +184,37 @@ class BYM2Result(FayHerriotResult):
 # --------------------------------------------------------------------------------------------
 
 
+@dataclasses.dataclass
+class _System:
+    """The Gaussian model at one (sigma, phi), before the sum-to-zero constraints.
+
+    ``c = sigma sqrt(phi)`` multiplies the scaled field, ``a = sigma^2 (1 - phi)`` is the iid
+    variance, ``w`` the weights 1 / (D + a) (0 without a sample). ``beta``, ``mu_u`` are the
+    unconstrained posterior means, ``G = c S_k^-1 W X``, ``F_u`` and ``F_beta`` the
+    covariances of u and beta with N'u, ``C`` = Var(N'u) (through its Cholesky factor).
+    """
+
+    c: float
+    a: float
+    w: np.ndarray
+    chol: SparseCholesky
+    logdet: float
+    SN_raw: np.ndarray | None
+    M_chol: np.ndarray | None
+    b_u: np.ndarray
+    b_beta: np.ndarray
+    beta: np.ndarray
+    mu_u: np.ndarray
+    G: np.ndarray
+    G0: np.ndarray
+    z_b: np.ndarray
+    H_chol: np.ndarray
+    Hinv: np.ndarray
+    F_beta: np.ndarray
+    F_u: np.ndarray
+    C_chol: np.ndarray | None
+
+
 class _Conditional:
     """The model given (sigma, phi): marginal likelihood and exact conditional moments.
 
@@ -215,7 +246,7 @@ class _Conditional:
         self.D = np.where(self.in_sample, D, 1.0)[L]
         self.X, self.XL = X, X[L]
 
-    def _system(self, sigma: float, phi: float) -> dict[str, Any]:
+    def system(self, sigma: float, phi: float) -> _System:
         """Factorisation and the unconstrained posterior pieces at (sigma, phi)."""
         c = sigma * math.sqrt(phi)
         a = sigma**2 * (1.0 - phi)
@@ -247,41 +278,41 @@ class _Conditional:
         F_u = Nz + G @ (Hinv @ GtN)               # Cov(u, N'u), (m_L, k)
         C = N.T @ F_u
         C_chol = np.linalg.cholesky(0.5 * (C + C.T)) if k else None
-        return dict(c=c, a=a, w=w, chol=chol, logdet=logdet, SN_raw=SN_raw,
-                    M_chol=M_chol, b_u=b_u, b_beta=b_beta, beta=beta, mu_u=mu_u, G=G,
-                    G0=G0, z_b=z_b, H_chol=H_chol, Hinv=Hinv, F_beta=F_beta, F_u=F_u,
-                    C_chol=C_chol)
+        return _System(c=c, a=a, w=w, chol=chol, logdet=logdet, SN_raw=SN_raw,
+                       M_chol=M_chol, b_u=b_u, b_beta=b_beta, beta=beta, mu_u=mu_u, G=G,
+                       G0=G0, z_b=z_b, H_chol=H_chol, Hinv=Hinv, F_beta=F_beta, F_u=F_u,
+                       C_chol=C_chol)
 
-    def log_likelihood(self, sys: dict[str, Any]) -> float:
+    def log_likelihood(self, sys: _System) -> float:
         """log p(y | sigma, phi) up to a constant, with beta and the constrained field
         integrated out."""
-        w, y = sys["w"], self.y
+        w, y = sys.w, self.y
         value = (0.5 * np.log(w[self.sampled]).sum() - 0.5 * (w * y**2).sum()
-                 + 0.5 * (sys["mu_u"] @ sys["b_u"] + sys["beta"] @ sys["b_beta"])
-                 - 0.5 * sys["logdet"] - np.log(np.diagonal(sys["H_chol"])).sum())
-        if sys["C_chol"] is not None:
-            white = np.linalg.solve(sys["C_chol"], self.N.T @ sys["mu_u"])
-            value += -0.5 * white @ white - np.log(np.diagonal(sys["C_chol"])).sum()
+                 + 0.5 * (sys.mu_u @ sys.b_u + sys.beta @ sys.b_beta)
+                 - 0.5 * sys.logdet - np.log(np.diagonal(sys.H_chol)).sum())
+        if sys.C_chol is not None:
+            white = np.linalg.solve(sys.C_chol, self.N.T @ sys.mu_u)
+            value += -0.5 * white @ white - np.log(np.diagonal(sys.C_chol)).sum()
         return float(value)
 
-    def moments(self, sys: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    def moments(self, sys: _System) -> tuple[np.ndarray, ...]:
         """Exact posterior moments given (sigma, phi), after conditioning on N'u = 0.
 
         Returns the mean and covariance of beta and the means and variances of every
         theta_i (all m areas).
         """
-        c, a, w = sys["c"], sys["a"], sys["w"]
-        G, Hinv, F_u, F_beta = sys["G"], sys["Hinv"], sys["F_u"], sys["F_beta"]
-        mu_u, beta = sys["mu_u"], sys["beta"]
-        var_s = sys["chol"].inverse_diagonal()
-        if sys["M_chol"] is not None:
-            SN = sys["SN_raw"]
-            var_s = var_s - np.einsum("ik,ik->i", SN, _chol_solve(sys["M_chol"], SN.T).T)
+        c, a, w = sys.c, sys.a, sys.w
+        G, Hinv, F_u, F_beta = sys.G, sys.Hinv, sys.F_u, sys.F_beta
+        mu_u, beta = sys.mu_u, sys.beta
+        var_s = sys.chol.inverse_diagonal()
+        if sys.M_chol is not None:
+            SN = sys.SN_raw
+            var_s = var_s - np.einsum("ik,ik->i", SN, _chol_solve(sys.M_chol, SN.T).T)
         beta_cov = Hinv
         cov_u_beta = -G @ Hinv
         var_u = var_s + np.einsum("ip,pq,iq->i", G, Hinv, G)
-        if sys["C_chol"] is not None:
-            Cinv = _chol_solve(sys["C_chol"], np.eye(self.N.shape[1]))
+        if sys.C_chol is not None:
+            Cinv = _chol_solve(sys.C_chol, np.eye(self.N.shape[1]))
             shift = Cinv @ (self.N.T @ mu_u)
             mu_u = mu_u - F_u @ shift
             beta = beta - F_beta @ shift
@@ -307,30 +338,29 @@ class _Conditional:
                               + c * c * self.prior_variance_free + a)
         return beta, beta_cov, mean, var
 
-    def sample(self, sys: dict[str, Any], size: int, rng: np.random.Generator
+    def sample(self, sys: _System, size: int, rng: np.random.Generator
                ) -> tuple[np.ndarray, np.ndarray]:
         """Exact joint draws of (beta, theta) given (sigma, phi): shapes (size, p), (size, m).
 
         An unconstrained draw of (beta, u) from precision P, then the kriging correction
         ``x - Cov(x, N'u) C^-1 N'u`` that maps it to a draw given N'u = 0.
         """
-        c, a, w, N = sys["c"], sys["a"], sys["w"], self.N
+        c, a, w, N = sys.c, sys.a, sys.w, self.N
         p = self.p
-        beta = sys["beta"] + np.linalg.solve(sys["H_chol"].T,
-                                             rng.standard_normal((p, size))).T
-        # u | beta has precision S + kappa N N' and mean S_k^-1 (b_u - c W X beta).
-        noise = sys["chol"].sample(rng, size)
-        if sys["M_chol"] is not None:
-            # A draw from N(0, (S + kappa N N')^-1): x - S^-1 N (I/kappa + N'S^-1 N)^-1 ...
-            # via the stochastic Woodbury form x - SN M^-1 (N'x - e / sqrt(kappa)).
+        beta = sys.beta + np.linalg.solve(sys.H_chol.T, rng.standard_normal((p, size))).T
+        # u | beta has precision S_k = S + kappa N N' and mean S_k^-1 (b_u - c W X beta).
+        noise = sys.chol.sample(rng, size)
+        if sys.M_chol is not None:
+            # x ~ N(0, S^-1) and e ~ N(0, I_k) give x - S^-1 N M^-1 (N'x - e / sqrt(kappa))
+            # ~ N(0, S_k^-1), with M = I / kappa + N' S^-1 N (perturbation form of Woodbury).
             e = rng.standard_normal((N.shape[1], size))
-            noise = noise - (sys["SN_raw"] @ _chol_solve(
-                sys["M_chol"], N.T @ noise.T - e / math.sqrt(_KAPPA))).T
-        u = sys["z_b"][None, :] - c * beta @ sys["G0"].T + noise
-        if sys["C_chol"] is not None:
-            shift = _chol_solve(sys["C_chol"], N.T @ u.T).T        # (size, k)
-            u = u - shift @ sys["F_u"].T
-            beta = beta - shift @ sys["F_beta"].T
+            noise = noise - (sys.SN_raw @ _chol_solve(
+                sys.M_chol, N.T @ noise.T - e / math.sqrt(_KAPPA))).T
+        u = sys.z_b[None, :] - c * beta @ sys.G0.T + noise
+        if sys.C_chol is not None:
+            shift = _chol_solve(sys.C_chol, N.T @ u.T).T        # (size, k)
+            u = u - shift @ sys.F_u.T
+            beta = beta - shift @ sys.F_beta.T
         m = self.X.shape[0]
         theta = np.empty((size, m))
         gamma = a * w
@@ -378,14 +408,14 @@ class _Hyper:
             value += -a * np.logaddexp(0.0, -psi[1]) - b * np.logaddexp(0.0, psi[1])
         return value
 
-    def system(self, psi: np.ndarray) -> tuple[float, dict[str, Any] | None]:
+    def system(self, psi: np.ndarray) -> tuple[float, _System | None]:
         """Log posterior of psi (up to a constant) and the Gaussian system at psi."""
         self.evaluations += 1
         prior = self.log_prior(psi)
         if not np.isfinite(prior):
             return -math.inf, None
         try:
-            sys = self.cond._system(*self.sigma_phi(psi))
+            sys = self.cond.system(*self.sigma_phi(psi))
         except np.linalg.LinAlgError:
             return -math.inf, None
         return prior + self.cond.log_likelihood(sys), sys
@@ -853,7 +883,7 @@ def _posterior_draws(hyper: _Hyper, psi: np.ndarray, weights: np.ndarray, labels
     sigma, phi, beta, theta = [], [], [], []
     for k in np.flatnonzero(counts):
         s, f = hyper.sigma_phi(psi[k])
-        sys = hyper.cond._system(s, f)
+        sys = hyper.cond.system(s, f)
         b, t = hyper.cond.sample(sys, int(counts[k]), rng)
         sigma.append(np.full(counts[k], s))
         phi.append(np.full(counts[k], f))
