@@ -27,7 +27,9 @@ model is Gaussian. The iid part is integrated analytically,
 \\{1 / (D_i + a)\\}` over sampled areas) is factorised by :class:`~crimestats.sae._sparse.
 SparseCholesky`; :math:`\\beta` is eliminated through its :math:`p \\times p` Schur complement,
 and the sum-to-zero constraints are imposed by conditioning by kriging (Rue & Held 2005,
-§2.3.3), which also gives the exact marginal likelihood
+§2.3.3) — a penalty :math:`\\kappa (N^\\top \\tilde u)^2`, zero under the constraints and added
+through the Woodbury identity, keeps the unconstrained posterior proper when a component's
+level is confounded with the intercept — which also gives the exact marginal likelihood
 :math:`p(y \\mid \\psi) \\propto |W|^{1/2} |P|^{-1/2} \\exp\\{\\tfrac12 (\\mu^\\top b - y^\\top W y)\\}
 \\, N_k(0; A\\mu, A P^{-1} A^\\top)` (:math:`P, b, \\mu` the unconstrained posterior
 precision, canonical mean and mean, :math:`A` the orthonormal constraint rows). The exact
