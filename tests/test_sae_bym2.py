@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+import xarray as xr
 from scipy import special
 
 from crimestats import InputError
@@ -352,7 +353,7 @@ def test_bad_data_are_input_errors(problem):
         bym2(y[:4], D[:4], adjacency=[(0, 1), (1, 2), (2, 3)])
 
 
-def test_result_reads_like_the_fay_herriot_result(problem):
+def test_result_reads_like_the_fay_herriot_result(problem, tmp_path):
     adj, y, D, X, _ = problem
     fit = bym2(y, D, X[:, 1:], adjacency=adj, prior=HalfCauchy(scale=1.0), phi_prior=(2, 2))
     assert isinstance(fit, BYM2Result)
@@ -369,7 +370,11 @@ def test_result_reads_like_the_fay_herriot_result(problem):
     text = fit.summary()
     assert "BYM2" in text and "islands=1" in text and "components=3" in text
     assert "Beta(2, 2)" in fit.diagnostics["prior_phi"]
-    json.dumps(fit.to_dict())
+    assert json.loads(fit.to_json())["scaling_factors"] == {"0": fit.scaling_factors[0],
+                                                            "1": fit.scaling_factors[1]}
+    fit.to_netcdf(tmp_path / "bym2.nc")
+    with xr.open_dataset(tmp_path / "bym2.nc") as back:
+        np.testing.assert_allclose(back["estimate"].values, est["estimate"].values)
 
 
 # --------------------------------------------------------------------------------------------
