@@ -88,6 +88,8 @@ _MODELS = ("bym2", "icar")
 #: smooth density is far more accurate than that at these steps.
 _LOG_DROP = {1: 16.0, 2: 11.0}
 _STEP = {1: 0.5, 2: 0.75}
+#: Largest grid index (in steps from the mode, per coordinate) before the fit gives up.
+_MAX_GRID_INDEX = 200
 #: Largest finite-difference step (in psi) for the gradient and Hessian.
 _HESSIAN_STEP = 0.02
 #: Newton iterations of the mode search, and the longest step (in psi).
@@ -420,7 +422,8 @@ class _Hyper:
             sys = self.cond.system(*self.sigma_phi(psi))
         except np.linalg.LinAlgError:
             return -math.inf, None
-        return prior + self.cond.log_likelihood(sys), sys
+        value = prior + self.cond.log_likelihood(sys)
+        return (value, sys) if np.isfinite(value) else (-math.inf, None)
 
     def __call__(self, psi: np.ndarray) -> float:
         return self.system(np.asarray(psi, dtype=float))[0]
@@ -517,6 +520,11 @@ def _grid(hyper: _Hyper, mode: np.ndarray, f_mode: float, E: np.ndarray
     step, drop = _STEP[hyper.dim], _LOG_DROP[hyper.dim]
 
     def visit(z: np.ndarray) -> float:
+        if np.abs(z).max() > _MAX_GRID_INDEX:
+            raise EstimationError(
+                "The posterior of the hyperparameters does not fall off within "
+                f"{_MAX_GRID_INDEX} grid steps of its mode; it is too flat to integrate. Use a "
+                "proper prior on sigma, e.g. prior=HalfNormal(scale=...).")
         psi = mode + E @ (step * z)
         value, sys = hyper.system(psi)
         top[0] = max(top[0], value)
