@@ -307,6 +307,11 @@ def test_adjacency_formats_give_the_same_fit(problem):
                   row_standardised):
         est = bym2(y, D, X[:, 1:], adjacency=given, areas=labels, model="icar").estimates
         np.testing.assert_allclose(est["estimate"].values, ref, rtol=1e-10)
+    frame = pd.DataFrame({"csp": labels, "rate": y, "var": D, "deprivation": X[:, 1]})
+    est = bym2("rate", "var", ["deprivation"], data=frame, areas="csp", adjacency=pairs,
+               model="icar").estimates
+    np.testing.assert_allclose(est["estimate"].values, ref, rtol=1e-10)
+    assert est["area"].values.tolist() == labels
 
 
 @pytest.mark.parametrize("bad, message", [
@@ -316,6 +321,8 @@ def test_adjacency_formats_give_the_same_fit(problem):
         np.array(labels[:-1]), adj.subset(list(range(M - 1))).weights),
      r"missing from it: \['A29'\]"),
     (lambda adj, labels: [("A00", "A01"), ("A01", "Nowhere")], r"Nowhere"),
+    (lambda adj, labels: pd.DataFrame(adj.to_dense()[:-1, :-1], index=labels[:-1],
+                                      columns=labels[:-1]), r"missing from it: \['A29'\]"),
     (lambda adj, labels: np.eye(4)[:, :3], r"square"),
     (lambda adj, labels: np.ones((5, 5)) - np.eye(5), r"must be 30 × 30"),
     (lambda adj, labels: np.triu(adj.to_dense()), r"not symmetric"),

@@ -181,7 +181,9 @@ def _looks_like_pairs(adjacency: Any, m: int) -> bool:
         return False
     if isinstance(adjacency, pd.DataFrame):
         numeric = all(pd.api.types.is_numeric_dtype(t) for t in adjacency.dtypes)
-        return not (numeric and adjacency.shape == (m, m))
+        labelled = adjacency.shape[0] == adjacency.shape[1] and pd.Index(
+            adjacency.index).equals(pd.Index(adjacency.columns))
+        return not (numeric and (adjacency.shape == (m, m) or labelled))
     if isinstance(adjacency, np.ndarray):
         return adjacency.dtype.kind not in "biuf"
     if isinstance(adjacency, (list, tuple)) and len(adjacency) > 0:
