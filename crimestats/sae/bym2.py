@@ -394,7 +394,7 @@ class _Hyper:
 
     def __init__(self, cond: _Conditional, model: str, prior: VariancePrior,
                  phi_prior: tuple[float, float]) -> None:
-        self.cond, self.model, self.prior, self.phi_prior = cond, model, prior, phi_prior
+        self.cond, self.prior, self.phi_prior = cond, prior, phi_prior
         self.dim = 2 if model == "bym2" else 1
         self.evaluations = 0
 
