@@ -12,14 +12,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from scipy.sparse.linalg import splu
 from threadpoolctl import threadpool_limits
 
 from crimestats import InputError
 from crimestats.sae import adjacency_from_pairs, fay_herriot, spatio_temporal_fay_herriot
 from crimestats.sae import spatiotemporal as stm
 from crimestats.sae._sar_sfh import SfhOperators, _assemble
-from crimestats.sae._sar_sparse import Factor, SarPattern, evaluate, second_order_terms
+from crimestats.sae._sar_sparse import SarPattern, evaluate, second_order_terms
 from crimestats.sae._sar_stfh import SparseStfhFit, StfhOperators, sparse_predictions
+from crimestats.sae._sparse import SparseCholesky
 from crimestats.sae.spatial import fit_spatial_fay_herriot
 
 
@@ -62,7 +64,7 @@ def test_factor_solve_and_selected_entries():
     w = sp.csr_array(_grid_w(6))
     pattern = SarPattern(w)
     c = pattern.matrix(pattern.c_values(0.7)).toarray() + np.diag(np.linspace(0.5, 2.0, 36))
-    chol = Factor(sp.csc_array(c))
+    chol = SparseCholesky(sp.csc_array(c))
     rhs = np.random.default_rng(0).normal(size=(36, 5))
     np.testing.assert_allclose(chol.solve(rhs), np.linalg.solve(c, rhs), rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(chol.solve(rhs[:, 0]), np.linalg.solve(c, rhs[:, 0]), rtol=1e-12)
@@ -75,16 +77,26 @@ def test_factor_solve_and_selected_entries():
 
 def test_factor_keeps_fill_entries_that_cancel_exactly():
     """On a 40 x 40 grid at rho = 0.5 one fill entry of L is exactly 0 and SciPy drops it."""
-    from crimestats.sae._sparse import SparseCholesky
-
     pattern = SarPattern(sp.csr_array(_grid_w(40)))
     c = pattern.matrix(pattern.c_values(0.5))
-    chol = Factor(c)
-    assert chol.nnz == SparseCholesky(c).nnz + 1
+    chol = pattern.factor(pattern.c_values(0.5))
+    scipy_factor = splu(sp.csc_array(c), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                        options={"SymmetricMode": True}).L
+    assert chol.nnz == scipy_factor.nnz + 1          # the case still arises
     inv = np.linalg.inv(c.toarray())
     np.testing.assert_allclose(chol.inverse_diagonal(), np.diag(inv), rtol=1e-12)
     dc = pattern.dc_values(0.5)
     assert abs(pattern.trace_with(chol, dc) - np.sum(inv * pattern.matrix(dc).toarray())) < 1e-9
+
+
+def test_pattern_reuses_its_ordering():
+    pattern = SarPattern(sp.csr_array(_grid_w(9)))
+    first = pattern.factor(pattern.c_values(0.3))
+    second = pattern.factor(pattern.c_values(0.8))
+    np.testing.assert_array_equal(first.ordering, second.ordering)
+    c = pattern.matrix(pattern.c_values(0.8)).toarray()
+    np.testing.assert_allclose(second.logdet, np.linalg.slogdet(c)[1], rtol=1e-12)
+    np.testing.assert_allclose(second.inverse_diagonal(), np.diag(np.linalg.inv(c)), rtol=1e-11)
 
 
 @pytest.mark.parametrize("method", ["reml", "ml"])

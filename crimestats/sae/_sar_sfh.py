@@ -21,7 +21,6 @@ import scipy.sparse as sp
 from ._sar_sparse import (
     DEFAULT_PROBES,
     EXACT_TRACE_LIMIT,
-    Factor,
     Point,
     SarPattern,
     combine_g3,
@@ -30,6 +29,7 @@ from ._sar_sparse import (
     leverage_term,
     second_order_terms,
 )
+from ._sparse import SparseCholesky
 
 
 class SfhOperators:
@@ -47,16 +47,16 @@ class SfhOperators:
         self.dc = sp.csr_array(pattern.matrix(self.dc_v))
         self.wtw = sp.csr_array(pattern.matrix(pattern.wtw_v))
         self.c_mat = sp.csr_array(pattern.matrix(c_v))
-        self.c_chol = Factor(pattern.matrix(c_v))
+        self.c_chol = pattern.factor(c_v)
         e = np.zeros(m)
         e[idx] = 1.0 / d
         self.e = e
-        self.h_chol: Factor | None = None
+        self.h_chol: SparseCholesky | None = None
         logdet = float(np.sum(np.log(d)))
         if self.s > 0.0:
             h_v = c_v / self.s
             h_v[pattern.diag_pos] += e
-            self.h_chol = Factor(pattern.matrix(h_v))
+            self.h_chol = pattern.factor(h_v)
             logdet += self.h_chol.logdet - self.c_chol.logdet + m * np.log(self.s)
         self.logdet = logdet
 

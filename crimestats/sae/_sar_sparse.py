@@ -30,7 +30,6 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, Protocol
 
-import numba
 import numpy as np
 import scipy.sparse as sp
 
@@ -43,144 +42,13 @@ DEFAULT_PROBES = 400
 _BLOCK = 128
 
 
-@numba.njit(cache=True)
-def _ldl_solve(indptr: np.ndarray, indices: np.ndarray, lower: np.ndarray, pivots: np.ndarray,
-               rhs: np.ndarray) -> np.ndarray:
-    """Solve ``L D L^T x = rhs`` in place order for unit lower-triangular CSC ``L``; (n, k)."""
-    n = indptr.shape[0] - 1
-    x = rhs.copy()
-    k = x.shape[1]
-    for j in range(n):
-        for p in range(indptr[j] + 1, indptr[j + 1]):
-            i = indices[p]
-            v = lower[p]
-            for c in range(k):
-                x[i, c] -= v * x[j, c]
-    for j in range(n):
-        inv = 1.0 / pivots[j]
-        for c in range(k):
-            x[j, c] *= inv
-    for j in range(n - 1, -1, -1):
-        for p in range(indptr[j] + 1, indptr[j + 1]):
-            i = indices[p]
-            v = lower[p]
-            for c in range(k):
-                x[j, c] -= v * x[i, c]
-    return x
-
-
-@numba.njit(cache=True)
-def _symbolic_cholesky(indptr: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pattern of the Cholesky factor of a symmetric pattern (CSC, both triangles).
-
-    Elimination tree by Liu's algorithm with path compression, then the row subtrees: row
-    ``i`` of ``L`` holds every node on the tree paths from the columns ``k < i`` of row ``i``
-    of ``A`` up to ``i``. Returns CSC ``indptr``/``indices`` of ``L`` with the diagonal first
-    and rows sorted within columns.
-    """
-    n = indptr.shape[0] - 1
-    parent = -np.ones(n, dtype=np.int64)
-    ancestor = -np.ones(n, dtype=np.int64)
-    for i in range(n):
-        for p in range(indptr[i], indptr[i + 1]):
-            k = indices[p]
-            while k != -1 and k < i:
-                nxt = ancestor[k]
-                ancestor[k] = i
-                if nxt == -1:
-                    parent[k] = i
-                k = nxt
-    mark = -np.ones(n, dtype=np.int64)
-    counts = np.ones(n, dtype=np.int64)            # the diagonal
-    for i in range(n):
-        mark[i] = i
-        for p in range(indptr[i], indptr[i + 1]):
-            j = indices[p]
-            while j != -1 and j < i and mark[j] != i:
-                counts[j] += 1
-                mark[j] = i
-                j = parent[j]
-    out_ptr = np.zeros(n + 1, dtype=np.int64)
-    out_ptr[1:] = np.cumsum(counts)
-    out_idx = np.empty(out_ptr[n], dtype=np.int64)
-    fill = out_ptr[:-1].copy()
-    for j in range(n):
-        out_idx[fill[j]] = j
-        fill[j] += 1
-    mark[:] = -1
-    for i in range(n):
-        mark[i] = i
-        for p in range(indptr[i], indptr[i + 1]):
-            j = indices[p]
-            while j != -1 and j < i and mark[j] != i:
-                out_idx[fill[j]] = i
-                fill[j] += 1
-                mark[j] = i
-                j = parent[j]
-    return out_ptr, out_idx
-
-
-class Factor(SparseCholesky):
-    """:class:`SparseCholesky` with a fast multi-column solve and traces on a fixed pattern.
-
-    SciPy drops entries of SuperLU's factor that are exactly zero; on very regular graphs
-    (a square grid at some values of rho) a structural fill entry cancels exactly and the
-    selected inversion would then miss it. The factor is therefore put back on its full
-    symbolic pattern (the dropped entries are zeros of ``L``, restored as explicit zeros).
-    """
-
-    def __init__(self, matrix: sp.sparray | sp.spmatrix) -> None:
-        super().__init__(matrix)
-        a = sp.csc_array(matrix)
-        n = self.n
-        coo = sp.coo_array(a)
-        permuted = sp.csc_array((np.ones(coo.nnz), (self._perm[coo.row], self._perm[coo.col])),
-                                shape=(n, n))
-        permuted.sort_indices()
-        full_ptr, full_idx = _symbolic_cholesky(permuted.indptr.astype(np.int64),
-                                                permuted.indices.astype(np.int64))
-        if full_idx.shape[0] == self._indices.shape[0]:
-            return
-        full_keys = np.repeat(np.arange(n, dtype=np.int64), np.diff(full_ptr)) * n + full_idx
-        keys = np.repeat(np.arange(n, dtype=np.int64), np.diff(self._indptr)) * n + self._indices
-        pos = np.searchsorted(full_keys, keys)
-        if np.any(pos >= full_keys.size) or np.any(full_keys[np.minimum(pos, full_keys.size - 1)]
-                                                   != keys):
-            raise np.linalg.LinAlgError("factor entries outside the symbolic pattern")
-        lower = np.zeros(full_idx.shape[0])
-        lower[pos] = self._lower
-        self._indptr, self._indices, self._lower = full_ptr, full_idx, lower
-
-    def solve(self, rhs: np.ndarray) -> np.ndarray:
-        """``A^{-1} rhs`` for a vector (n,) or a matrix (n, k) (compiled triangular solves)."""
-        b = np.asarray(rhs, dtype=float)
-        flat = b.ndim == 1
-        b2 = b[:, None] if flat else b
-        permuted = np.empty_like(b2)
-        permuted[self._perm] = b2
-        x = _ldl_solve(self._indptr, self._indices, self._lower, self._pivots,
-                       np.ascontiguousarray(permuted))[self._perm]
-        return x[:, 0] if flat else x
-
-    def inverse_on(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """Entries of ``A^{-1}`` at ``(rows, cols)``, which must lie on the pattern of ``A``."""
-        pr, pc = self._perm[rows], self._perm[cols]
-        lo, hi = np.minimum(pr, pc), np.maximum(pr, pc)
-        keys = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self._indptr)) * self.n
-        keys += self._indices
-        wanted = lo.astype(np.int64) * self.n + hi
-        pos = np.searchsorted(keys, wanted)
-        if np.any(pos >= keys.size) or np.any(keys[np.minimum(pos, keys.size - 1)] != wanted):
-            raise np.linalg.LinAlgError("requested entries are off the factor's pattern")
-        return self._selected_values()[pos]
-
-
 class SarPattern:
     """:math:`C(\\rho) = I - \\rho(W + W^\\top) + \\rho^2 W^\\top W` and its derivatives on one pattern.
 
     The pattern is the union of those of :math:`I`, :math:`W + W^\\top` and :math:`W^\\top W`, kept
     fixed (explicit zeros included) so that traces against the selected inverse never miss an
-    entry whatever :math:`\\rho` is.
+    entry whatever :math:`\\rho` is, and so that one fill-reducing ordering serves every
+    factorisation (see :meth:`factor`).
     """
 
     def __init__(self, w: sp.sparray) -> None:
@@ -208,9 +76,20 @@ class SarPattern:
         self.sym_v = on_pattern(sym)
         self.wtw_v = on_pattern(wtw)
         self.diag_pos = np.flatnonzero(self.cols == self.indices)
+        self._ordering: np.ndarray | None = None
 
     def matrix(self, values: np.ndarray) -> sp.csc_array:
         return sp.csc_array((values, self.indices, self.indptr), shape=(self.m, self.m))
+
+    def factor(self, values: np.ndarray) -> SparseCholesky:
+        """Sparse Cholesky of the matrix with ``values`` on the pattern.
+
+        The ordering of the first factorisation is kept and reused by the later ones.
+        """
+        chol = SparseCholesky(self.matrix(values), ordering=self._ordering)
+        if self._ordering is None:
+            self._ordering = chol.ordering
+        return chol
 
     def c_values(self, rho: float) -> np.ndarray:
         return self.eye_v - rho * self.sym_v + rho * rho * self.wtw_v
@@ -218,7 +97,7 @@ class SarPattern:
     def dc_values(self, rho: float) -> np.ndarray:
         return -self.sym_v + 2.0 * rho * self.wtw_v
 
-    def trace_with(self, factor: Factor, values: np.ndarray) -> float:
+    def trace_with(self, factor: SparseCholesky, values: np.ndarray) -> float:
         """``tr(A^{-1} B)`` for ``B`` symmetric with ``values`` on this pattern."""
         return float(values @ factor.inverse_on(self.indices, self.cols))
 

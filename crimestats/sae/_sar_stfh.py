@@ -25,7 +25,6 @@ import scipy.sparse as sp
 from ._sar_sparse import (
     DEFAULT_PROBES,
     EXACT_TRACE_LIMIT,
-    Factor,
     Point,
     SarPattern,
     SecondOrder,
@@ -34,6 +33,7 @@ from ._sar_sparse import (
     leverage_term,
     second_order_terms,
 )
+from ._sparse import SparseCholesky
 
 
 def ar1_parts(rho: float, periods: int) -> tuple[np.ndarray, np.ndarray]:
@@ -83,13 +83,13 @@ class StfhOperators:
         c_v = pattern.c_values(r1)
         self.dc_v = pattern.dc_values(r1)
         self.dc = sp.csr_array(pattern.matrix(self.dc_v))
-        self.c_chol = Factor(pattern.matrix(c_v))
+        self.c_chol = pattern.factor(c_v)
         logdet = float(np.sum(logdets))
-        self.h_chol: Factor | None = None
+        self.h_chol: SparseCholesky | None = None
         if s1 > 0.0:
             h_v = c_v / s1
             h_v[pattern.diag_pos] += self.c
-            self.h_chol = Factor(pattern.matrix(h_v))
+            self.h_chol = pattern.factor(h_v)
             logdet += self.h_chol.logdet - self.c_chol.logdet + self.areas * np.log(s1)
         self.logdet = logdet
 

@@ -243,6 +243,8 @@ class _Conditional:
         L = self.linked
         self.icar = icar
         self.R = sp.csr_array(icar.precision[L][:, L])
+        # every (sigma, phi) factorises R + diagonal: one fill-reducing ordering serves all
+        self.ordering = SparseCholesky(sp.csc_array(self.R + sp.eye_array(L.size))).ordering
         self.N = icar.constraint_basis(L)[0]
         self.prior_variance_free = icar.prior_variance[self.free]
         self.sampled = self.in_sample[L]
@@ -256,7 +258,8 @@ class _Conditional:
         a = sigma**2 * (1.0 - phi)
         w = np.where(self.sampled, 1.0 / (self.D + a), 0.0)
         X, N, p, k = self.XL, self.N, self.p, self.N.shape[1]
-        chol = SparseCholesky(sp.csc_array(self.R + sp.diags_array(c * c * w)))
+        chol = SparseCholesky(sp.csc_array(self.R + sp.diags_array(c * c * w)),
+                              ordering=self.ordering)
         wX = w[:, None] * X
         b_u = c * w * self.y
         raw = chol.solve(np.column_stack([b_u, wX, N]))
