@@ -140,8 +140,7 @@ def _normality(resid: np.ndarray) -> dict[str, Any]:
             "n": int(r.size)}
 
 
-def _calibration(direct: np.ndarray, model: np.ndarray, shrinkage: np.ndarray,
-                 synthetic: np.ndarray | None, sigma2_u: float) -> dict[str, float]:
+def _calibration(direct: np.ndarray, model: np.ndarray, mse: np.ndarray) -> dict[str, float]:
     keep = np.isfinite(direct) & np.isfinite(model)
     y, x = direct[keep], model[keep]
     if y.size < 3:
@@ -153,11 +152,10 @@ def _calibration(direct: np.ndarray, model: np.ndarray, shrinkage: np.ndarray,
     bread = np.linalg.inv(design.T @ design)
     meat = (design * resid[:, None] ** 2).T @ design
     cov = bread @ meat @ bread
-    expected = 1.0
-    if synthetic is not None and np.isfinite(sigma2_u) and np.all(np.isfinite(shrinkage[keep])):
-        s_ss = np.var(synthetic[keep])
-        expected = float((s_ss + sigma2_u)
-                         / (s_ss + sigma2_u * np.mean(1.0 - shrinkage[keep])))
+    spread = np.var(x)
+    known = mse[keep]
+    expected = 1.0 + float(np.mean(known)) / spread \
+        if spread > 0 and np.all(np.isfinite(known)) else float("nan")
     se = np.sqrt(np.diag(cov))
     z = (coef[1] - expected) / se[1]
     return {"intercept": float(coef[0]), "slope": float(coef[1]), "intercept_se": float(se[0]),
@@ -328,15 +326,26 @@ def diagnostics(fit: Any, *, n_draws: int = 1000, random_seed: Any = None,
     Notes
     -----
     The calibration regression :math:`y_i = a + b\\hat\\theta_i + \\varepsilon_i` (Brown et al.
-    2001; used by the ONS) is run by OLS. For a shrinkage estimator the slope is **not** 1
-    when the model is right: writing :math:`s_i` for the synthetic part,
-    :math:`\\hat\\theta_i = s_i + (1-B_i)(y_i - s_i)`, and the expected OLS slope is
-    :math:`(S_{ss} + \\sigma_u^2) / (S_{ss} + \\sigma_u^2\\,\\overline{(1-B_i)})` with
-    :math:`S_{ss}` the variance of the synthetic estimates across areas. This is reported as
-    ``slope_under_model`` and used as the null value of the slope test (1 when the fit has no
-    synthetic part or :math:`\\sigma_u^2`, and for the prevalence models, whose
-    :math:`\\sigma_u^2` is on the link scale). A slope well below it means the model
-    over-smooths; well above, it under-smooths.
+    2001; used by the ONS) is run by OLS over the areas with a direct estimate. For a shrinkage
+    estimator the slope is **not** 1 when the model is right. If :math:`\\hat\\theta` is the
+    posterior mean (or BLUP), the model error :math:`\\theta_i - \\hat\\theta_i` is
+    uncorrelated with :math:`\\hat\\theta` while the sampling error :math:`e_i = y_i - \\theta_i`
+    has :math:`\\mathrm{Cov}(e_i, \\hat\\theta_i) = D_i\\,\\partial\\hat\\theta_i/\\partial y_i =
+    \\mathrm{MSE}_i` (exact for Gaussian models with known variance parameters), so the
+    expected slope is
+
+    .. math::
+
+        b_{\\text{model}} = 1 + \\overline{\\mathrm{MSE}_i} \\big/ \\widehat{\\mathrm{Var}}(\\hat\\theta_i),
+
+    the mean MSE (``rmse**2`` or ``sd**2``) over the spread of the estimates. It needs no model
+    internals, so it applies alike to the basic, spatial, spatio-temporal and BYM2 models and,
+    approximately, to the prevalence models. For the basic Fay–Herriot model with known
+    :math:`\\beta` and :math:`\\sigma_u^2` (:math:`\\mathrm{MSE}_i = \\sigma_u^2 B_i`) it reduces to
+    :math:`(S_{ss} + \\sigma_u^2)/(S_{ss} + \\sigma_u^2\\,\\overline{(1-B_i)})`, :math:`S_{ss}`
+    the variance of the synthetic estimates. It is reported as ``slope_under_model`` and used
+    as the null value of the slope test. A slope well below it means the model over-smooths;
+    well above, it under-smooths.
 
     References
     ----------
@@ -359,12 +368,8 @@ def diagnostics(fit: Any, *, n_draws: int = 1000, random_seed: Any = None,
     >>> diag.residual_normality["test"]
     'shapiro-wilk'
     """
-    from .prevalence import PrevalenceResult
-
     level = check_level(level)
     ds = _fit_dataset(fit)
-    # the model-implied calibration slope needs sigma_u^2 on the scale of the estimates
-    linear = not isinstance(fit, PrevalenceResult)
     est = ds["estimate"].values.astype(float)
     direct = ds["direct"].values.astype(float)
     dvar = ds["direct_variance"].values.astype(float)
@@ -397,9 +402,7 @@ def diagnostics(fit: Any, *, n_draws: int = 1000, random_seed: Any = None,
         estimates=out,
         median_cv_gain=float(np.median(finite_gain)) if finite_gain.size else float("nan"),
         residual_normality=_normality(resid),
-        calibration=_calibration(direct, est, shrink,
-                                 ds["synthetic"].values if linear and "synthetic" in ds
-                                 else None, float(getattr(fit, "sigma2_u", np.nan))),
+        calibration=_calibration(direct, est, err**2),
         ppc=ppc, loo=loo_res,
     )
 
