@@ -17,14 +17,12 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sae_models import simulate, simulate_respondents
+from sae_models import simulate, simulate_respondents, timed
 from scipy import sparse
 from scipy.spatial import Delaunay
 
@@ -112,15 +110,6 @@ def tasks_for(adj: sae.Adjacency) -> dict[str, Callable[[], object]]:
             y, d, x, adjacency=adj, areas=adj.areas),
     }
     return tasks
-
-
-def timed(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def seconds(value: float) -> str:

@@ -1,4 +1,8 @@
-"""The per-area dataset shared by the EBLUP-type area-level models (basic, spatial, spatio-temporal)."""
+"""The per-area datasets shared by the area-level models.
+
+:func:`eblup_dataset` serves the EBLUP-type fits (basic, spatial, spatio-temporal Fay–Herriot),
+:func:`hb_dataset` the exact hierarchical Bayes ones (Fay–Herriot HB, BYM2/ICAR).
+"""
 
 from __future__ import annotations
 
@@ -54,6 +58,49 @@ def eblup_dataset(
         coords=dict(coords),
     )
     ds.attrs.update({"level": level, **attrs})
+    for name in ("lower", "upper"):
+        ds[name].attrs["level"] = level
+    return ds
+
+
+def hb_dataset(
+    areas: np.ndarray,
+    estimate: np.ndarray,
+    sd: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    direct: np.ndarray,
+    variance: np.ndarray,
+    synthetic: np.ndarray,
+    *,
+    level: float,
+    attrs: Mapping[str, object],
+    extra: Mapping[str, tuple[np.ndarray, str]] | None = None,
+) -> xr.Dataset:
+    """Dataset of an HB fit over ``area``: posterior mean, sd (also as ``rmse``), credible
+    interval, cv, inputs, the synthetic part and ``extra`` (name -> ``(values, description)``).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cv = sd / np.abs(estimate)
+    variables = {
+        "estimate": (estimate, "posterior mean of the area's true value"),
+        "sd": (sd, "posterior standard deviation"),
+        "rmse": (sd, "posterior standard deviation (the HB measure of uncertainty)"),
+        "lower": (lower, f"lower limit of the {level:.0%} equal-tailed credible interval"),
+        "upper": (upper, f"upper limit of the {level:.0%} equal-tailed credible interval"),
+        "cv": (cv, "coefficient of variation sd / |estimate| (a proportion)"),
+        "direct": (direct, "direct (survey) estimate; NaN when out of sample"),
+        "direct_variance": (variance, "sampling variance of the direct estimate"),
+        "synthetic": (synthetic, "regression (synthetic) prediction x'E(beta | y)"),
+        **(extra or {}),
+        "in_sample": (~np.isnan(direct), "True if the area has a direct estimate"),
+    }
+    ds = xr.Dataset(
+        {name: ("area", values, {"description": text})
+         for name, (values, text) in variables.items()},
+        coords={"area": areas},
+        attrs={"level": level, "method": "hb", **attrs},
+    )
     for name in ("lower", "upper"):
         ds[name].attrs["level"] = level
     return ds

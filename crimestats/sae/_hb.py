@@ -44,6 +44,7 @@ from scipy import interpolate, optimize, special
 
 from .._validate import as_rng, check_choice, check_level
 from ..errors import ConvergenceWarning, EstimationError, InputError
+from ._eblup_dataset import hb_dataset
 from ._results import FayHerriotResult
 from .priors import FlatSD, FlatVariance, HalfCauchy, HalfNormal, VariancePrior
 
@@ -527,7 +528,7 @@ def fit_hb(direct: np.ndarray, variance: np.ndarray, X: np.ndarray, *, areas: np
         diagnostics["theta_draws"] = store_theta
 
     estimates = _estimates_dataset(areas, estimate, sd, lower, upper, direct, variance,
-                                   shrinkage, X @ beta, in_sample, level)
+                                   shrinkage, X @ beta, level)
     return FayHerriotResult(
         estimates=estimates, method="hb", sigma2_u=sigma2_u, beta=beta,
         beta_se=np.sqrt(np.diag(beta_cov)), covariate_names=tuple(covariate_names), level=level,
@@ -538,33 +539,12 @@ def fit_hb(direct: np.ndarray, variance: np.ndarray, X: np.ndarray, *, areas: np
 def _estimates_dataset(areas: np.ndarray, estimate: np.ndarray, sd: np.ndarray,
                        lower: np.ndarray, upper: np.ndarray, direct: np.ndarray,
                        variance: np.ndarray, shrinkage: np.ndarray, synthetic: np.ndarray,
-                       in_sample: np.ndarray, level: float) -> xr.Dataset:
+                       level: float) -> xr.Dataset:
     """The per-area :class:`xarray.Dataset` of an HB fit."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cv = sd / np.abs(estimate)
-    variables = {
-        "estimate": (estimate, "posterior mean of the area's true value"),
-        "sd": (sd, "posterior standard deviation"),
-        "rmse": (sd, "posterior standard deviation (the HB measure of uncertainty)"),
-        "lower": (lower, f"lower limit of the {level:.0%} equal-tailed credible interval"),
-        "upper": (upper, f"upper limit of the {level:.0%} equal-tailed credible interval"),
-        "cv": (cv, "coefficient of variation sd / |estimate| (a proportion)"),
-        "direct": (direct, "direct (survey) estimate; NaN when out of sample"),
-        "direct_variance": (variance, "sampling variance of the direct estimate"),
-        "shrinkage": (shrinkage, "posterior mean of the weight on the synthetic part, "
-                                 "D / (sigma2_u + D)"),
-        "synthetic": (synthetic, "regression (synthetic) prediction x'E(beta | y)"),
-        "in_sample": (in_sample, "True if the area has a direct estimate"),
-    }
-    estimates = xr.Dataset(
-        {name: ("area", values, {"description": text})
-         for name, (values, text) in variables.items()},
-        coords={"area": areas},
-        attrs={"level": level, "method": "hb", "model": "Fay-Herriot"},
-    )
-    for name in ("lower", "upper"):
-        estimates[name].attrs["level"] = level
-    return estimates
+    extra = {"shrinkage": (shrinkage, "posterior mean of the weight on the synthetic part, "
+                                      "D / (sigma2_u + D)")}
+    return hb_dataset(areas, estimate, sd, lower, upper, direct, variance, synthetic,
+                      level=level, attrs={"model": "Fay-Herriot"}, extra=extra)
 
 
 def _posterior_draws(post: _Posterior, cdf: np.ndarray, t_fine: np.ndarray, X: np.ndarray,
@@ -708,7 +688,7 @@ def _fit_nuts(direct: np.ndarray, variance: np.ndarray, X: np.ndarray, *, areas:
     }
     return FayHerriotResult(
         estimates=_estimates_dataset(areas, estimate, sd, lower, upper, direct, variance,
-                                     shrinkage, X @ beta_mean, in_sample, level),
+                                     shrinkage, X @ beta_mean, level),
         method="hb", sigma2_u=float(A.mean()), beta=beta_mean,
         beta_se=beta_draws.std(axis=0, ddof=1), covariate_names=tuple(covariate_names),
         level=level, converged=rhat_max <= _RHAT_MAX, iterations=0, loglik=float("nan"),

@@ -33,6 +33,7 @@ from typing import Any, Protocol
 import numpy as np
 import scipy.sparse as sp
 
+from ..errors import InputError
 from ._sparse import SparseCholesky
 
 #: above this many in-sample cells the second-order traces are Monte Carlo estimates
@@ -40,6 +41,16 @@ EXACT_TRACE_LIMIT = 2000
 #: Monte Carlo draws for the second-order traces (information, g3, g4)
 DEFAULT_PROBES = 400
 _BLOCK = 128
+
+
+def check_path_options(algorithm: str, traces: str) -> None:
+    """Validate the ``algorithm`` and ``traces`` keywords of the spatial models."""
+    if algorithm not in ("auto", "dense", "sparse"):
+        raise InputError(f"`algorithm` must be 'auto', 'dense' or 'sparse'; received "
+                         f"{algorithm!r}.")
+    if traces not in ("auto", "exact", "monte_carlo"):
+        raise InputError(f"`traces` must be 'auto', 'exact' or 'monte_carlo'; received "
+                         f"{traces!r}.")
 
 
 class SarPattern:

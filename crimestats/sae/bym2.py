@@ -72,6 +72,7 @@ from scipy import special
 
 from .. import _validate as v
 from ..errors import EstimationError, InputError
+from ._eblup_dataset import hb_dataset
 from ._hb import _check_draws, _check_prior, _mixture_quantiles
 from ._icar import IcarStructure, icar_structure, resolve_adjacency
 from ._results import FayHerriotResult
@@ -859,32 +860,14 @@ def _estimates_dataset(labels: np.ndarray, estimate: np.ndarray, sd: np.ndarray,
                        variance: np.ndarray, synthetic: np.ndarray, icar: IcarStructure,
                        level: float) -> xr.Dataset:
     """The per-area :class:`xarray.Dataset` of a fit."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cv = sd / np.abs(estimate)
-    variables = {
-        "estimate": (estimate, "posterior mean of the area's true value"),
-        "sd": (sd, "posterior standard deviation"),
-        "rmse": (sd, "posterior standard deviation (the HB measure of uncertainty)"),
-        "lower": (lower, f"lower limit of the {level:.0%} equal-tailed credible interval"),
-        "upper": (upper, f"upper limit of the {level:.0%} equal-tailed credible interval"),
-        "cv": (cv, "coefficient of variation sd / |estimate| (a proportion)"),
-        "direct": (direct, "direct (survey) estimate; NaN when out of sample"),
-        "direct_variance": (variance, "sampling variance of the direct estimate"),
-        "synthetic": (synthetic, "regression (synthetic) prediction x'E(beta | y)"),
+    extra = {
         "area_effect": (estimate - synthetic, "posterior mean of the area effect b_i"),
-        "in_sample": (~np.isnan(direct), "True if the area has a direct estimate"),
         "component": (icar.component, "connected component of the adjacency (0 = largest)"),
         "island": (icar.island, "True if the area has no neighbour"),
     }
-    estimates = xr.Dataset(
-        {name: ("area", values, {"description": text})
-         for name, (values, text) in variables.items()},
-        coords={"area": labels},
-        attrs={"level": level, "method": "hb", "model": "Fay-Herriot with spatial effects"},
-    )
-    for name in ("lower", "upper"):
-        estimates[name].attrs["level"] = level
-    return estimates
+    return hb_dataset(labels, estimate, sd, lower, upper, direct, variance, synthetic,
+                      level=level, attrs={"model": "Fay-Herriot with spatial effects"},
+                      extra=extra)
 
 
 def _posterior_draws(hyper: _Hyper, psi: np.ndarray, weights: np.ndarray, labels: np.ndarray,

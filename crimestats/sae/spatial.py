@@ -40,7 +40,7 @@ from ..errors import ConvergenceWarning, DataWarning, InputError
 from ._eblup_dataset import eblup_dataset
 from ._results import FayHerriotResult
 from ._sar_sfh import fit_sparse_sfh
-from ._sar_sparse import DEFAULT_PROBES
+from ._sar_sparse import DEFAULT_PROBES, check_path_options
 from .adjacency import (
     Adjacency,
     _as_sparse_weights,
@@ -489,12 +489,7 @@ def fit_spatial_fay_herriot(direct: np.ndarray, variance: np.ndarray, X: np.ndar
     labels = np.arange(m) if areas is None else np.asarray(areas)
     names = tuple(covariate_names) if covariate_names is not None else tuple(
         f"x{j + 1}" for j in range(x_all.shape[1]))
-    if algorithm not in ("auto", "dense", "sparse"):
-        raise InputError(f"`algorithm` must be 'auto', 'dense' or 'sparse'; received "
-                         f"{algorithm!r}.")
-    if traces not in ("auto", "exact", "monte_carlo"):
-        raise InputError(f"`traces` must be 'auto', 'exact' or 'monte_carlo'; received "
-                         f"{traces!r}.")
+    check_path_options(algorithm, traces)
     w_sparse = proximity_matrix(proximity, labels, m=m)
     if algorithm == "sparse" or (algorithm == "auto" and m > SPARSE_AREAS):
         return _fit_sparse(method, y_all, d_all, x_all, w_sparse, labels, names, level,

@@ -41,8 +41,8 @@ from .. import _validate as v
 from ..errors import ConvergenceWarning, InputError
 from ..results import Result
 from ._eblup_dataset import eblup_dataset
-from ._sar_sparse import DEFAULT_PROBES
-from ._sar_stfh import fit_sparse_stfh, sparse_predictions
+from ._sar_sparse import DEFAULT_PROBES, check_path_options
+from ._sar_stfh import ar1_parts, fit_sparse_stfh, sparse_predictions
 from .spatial import _diag_of_product, proximity_matrix
 
 __all__ = ["SpatioTemporalResult", "spatio_temporal_fay_herriot"]
@@ -154,16 +154,6 @@ class SpatioTemporalResult(Result):
 # --------------------------------------------------------------------------------------------
 
 
-def _ar1(rho: float, periods: int) -> tuple[np.ndarray, np.ndarray]:
-    """AR(1) covariance with unit innovation variance and its derivative in rho."""
-    lag = np.abs(np.subtract.outer(np.arange(periods), np.arange(periods)))
-    one_minus = 1.0 - rho * rho
-    omega = rho**lag / one_minus
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dpow = np.where(lag > 0, lag * rho ** np.maximum(lag - 1, 0), 0.0)
-    return omega, dpow / one_minus + 2.0 * rho * omega / one_minus
-
-
 @dataclasses.dataclass
 class _Structure:
     """Covariance of the area-periods (area-major order) and its derivatives, kept factored.
@@ -214,7 +204,7 @@ def _structure(theta: np.ndarray, model: str, w: np.ndarray, wtw: np.ndarray, pe
     omega1 = linalg.cho_solve(c_factor, np.eye(areas))
     domega1 = -omega1 @ (-w - w.T + 2.0 * r1 * wtw) @ omega1
     if model == "ar1":
-        omega2, domega2 = _ar1(theta[3], periods)
+        omega2, domega2 = ar1_parts(theta[3], periods)
         time_parts = [omega2, s2 * domega2]
     else:
         omega2 = np.eye(periods)
@@ -585,12 +575,7 @@ def spatio_temporal_fay_herriot(direct: Any, variance: Any, covariates: Any = No
     if model == "ar1" and n_periods < 2:
         raise InputError("The AR(1) time model needs at least two periods; use "
                          "model='independent' or the spatial Fay–Herriot model.")
-    if algorithm not in ("auto", "dense", "sparse"):
-        raise InputError(f"`algorithm` must be 'auto', 'dense' or 'sparse'; received "
-                         f"{algorithm!r}.")
-    if traces not in ("auto", "exact", "monte_carlo"):
-        raise InputError(f"`traces` must be 'auto', 'exact' or 'monte_carlo'; received "
-                         f"{traces!r}.")
+    check_path_options(algorithm, traces)
     w_sparse = proximity_matrix(proximity, areas, m=n_areas)
     y_all, d_all = table["y"].to_numpy(), table["d"].to_numpy()
     inside = ~np.isnan(y_all)
