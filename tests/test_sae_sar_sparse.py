@@ -376,3 +376,22 @@ def test_sparse_stfh_simulation_coverage_at_700_areas_3_years():
           f"{np.sqrt(np.mean(err_st)):.4f} direct {np.sqrt(np.mean(err_dir)):.4f}")
     assert abs(mean - 0.90) < 2 * mc_se + 0.005
     assert np.mean(err_st) < np.mean(err_dir)
+
+
+def test_fay_herriot_passes_its_seed_to_the_monte_carlo_traces():
+    """Above 2,000 sampled areas g3 is a seeded Monte Carlo estimate: same seed, same MSE."""
+    side = 46
+    pairs = [(r * side + c, r * side + c + 1) for r in range(side) for c in range(side - 1)]
+    pairs += [(r * side + c, (r + 1) * side + c) for r in range(side - 1) for c in range(side)]
+    adj = adjacency_from_pairs(pairs, areas=range(side * side))
+    m = side * side
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=m)
+    d = rng.uniform(0.3, 2.0, size=m)
+    y = 1 + 0.5 * x + rng.normal(size=m) + rng.normal(scale=np.sqrt(d))
+    fits = [fay_herriot(y, d, x, proximity=adj, areas=adj.areas, random_seed=seed)
+            for seed in (None, 0, 7)]
+    assert "monte carlo" in fits[0].diagnostics["second_order_traces"]
+    np.testing.assert_array_equal(fits[0].estimates["mse"], fits[1].estimates["mse"])
+    np.testing.assert_array_equal(fits[0].estimates["estimate"], fits[2].estimates["estimate"])
+    assert not np.array_equal(fits[0].estimates["mse"], fits[2].estimates["mse"])
