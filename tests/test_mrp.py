@@ -162,6 +162,7 @@ def test_simulation_mrp_no_worse_than_synthetic_for_areas_without_respondents():
           f"{rmse_syn:.5f}; coverage (all areas) {cover.mean():.4f} "
           f"(MC se {cover.std(ddof=1) / np.sqrt(cover.size):.4f})")
     assert rmse_mrp <= rmse_syn
+    assert abs(cover.mean() - 0.9) < 2 * cover.std(ddof=1) / np.sqrt(cover.size)
 
 
 def test_poststratified_posterior_matches_brute_force():

@@ -338,7 +338,7 @@ def test_sparse_sfh_simulation_coverage_at_2500_areas():
     mean, mc_se = _coverage_summary(cover)
     print(f"sparse SFH 2,500 areas: coverage {mean:.4f} (MC SE {mc_se:.4f}), RMSE "
           f"{np.sqrt(np.mean(err_sfh)):.4f} direct {np.sqrt(np.mean(err_dir)):.4f}")
-    assert abs(mean - 0.90) < 2 * mc_se + 0.005
+    assert abs(mean - 0.90) < 2 * mc_se
     assert np.mean(err_sfh) < np.mean(err_dir)
 
 
@@ -374,7 +374,7 @@ def test_sparse_stfh_simulation_coverage_at_700_areas_3_years():
     mean, mc_se = _coverage_summary(cover)
     print(f"sparse STFH 700 x 3: coverage {mean:.4f} (MC SE {mc_se:.4f}), RMSE "
           f"{np.sqrt(np.mean(err_st)):.4f} direct {np.sqrt(np.mean(err_dir)):.4f}")
-    assert abs(mean - 0.90) < 2 * mc_se + 0.005
+    assert abs(mean - 0.90) < 2 * mc_se
     assert np.mean(err_st) < np.mean(err_dir)
 
 
@@ -395,3 +395,20 @@ def test_fay_herriot_passes_its_seed_to_the_monte_carlo_traces():
     np.testing.assert_array_equal(fits[0].estimates["mse"], fits[1].estimates["mse"])
     np.testing.assert_array_equal(fits[0].estimates["estimate"], fits[2].estimates["estimate"])
     assert not np.array_equal(fits[0].estimates["mse"], fits[2].estimates["mse"])
+
+
+def test_spatial_dense_scoring_that_fails_is_refitted_on_the_sparse_path(monkeypatch):
+    """With ``algorithm="auto"`` a dense fit that does not converge is redone sparse."""
+    from crimestats.sae import spatial
+
+    y, d, x, w = _sfh_data(8)
+    sparse = fit_spatial_fay_herriot(y, d, x, w, algorithm="sparse")
+
+    def cycling(method, y, d, x, w, inside, max_iter, tol):
+        return 0.5, 0.3, False, max_iter
+
+    monkeypatch.setattr(spatial, "_fit_variance_components", cycling)
+    auto = fit_spatial_fay_herriot(y, d, x, w)
+    assert auto.diagnostics["algorithm"] == "sparse (dense Fisher scoring did not converge)"
+    np.testing.assert_array_equal(auto.estimates["estimate"], sparse.estimates["estimate"])
+    assert auto.converged and auto.rho == sparse.rho

@@ -432,7 +432,9 @@ def fit_spatial_fay_herriot(direct: np.ndarray, variance: np.ndarray, X: np.ndar
         ``"dense"``: dense ``m × m`` algebra with Fisher scoring, as R ``sae`` (matches it to
         round-off). ``"sparse"``: precision form with sparse Cholesky factors (no ``m × m``
         matrix; see :mod:`crimestats.sae._sar_sparse`), average-information scoring to the
-        same optimum. ``"auto"`` (default) is dense up to 500 areas, sparse above.
+        same optimum. ``"auto"`` (default) is dense up to 500 areas, sparse above, and refits
+        with the sparse path when dense Fisher scoring does not converge (it can cycle on a
+        flat likelihood); ``diagnostics["algorithm"]`` says which path gave the result.
     traces : {"auto", "exact", "monte_carlo"}
         Sparse path only: how the second-order traces (Fisher information, hence the
         standard errors of :math:`\\sigma_u^2, \\rho`, and the :math:`g_3, g_4` MSE terms)
@@ -500,6 +502,13 @@ def fit_spatial_fay_herriot(direct: np.ndarray, variance: np.ndarray, X: np.ndar
 
     sigma2_u, rho, converged, iterations = _fit_variance_components(
         method, y, d, x, w, inside, int(max_iter), float(tol))
+    if not converged and algorithm == "auto":
+        # Fisher scoring can cycle on a flat likelihood; the sparse path's scoring has a
+        # line search on the exact likelihood and reaches the same maximum.
+        fit = _fit_sparse(method, y_all, d_all, x_all, w_sparse, labels, names, level,
+                          int(max_iter), float(tol), traces, int(probes), random_seed)
+        fit.diagnostics["algorithm"] = "sparse (dense Fisher scoring did not converge)"
+        return fit
     if not converged:
         warnings.warn(
             f"Fisher scoring for the spatial Fay–Herriot model did not converge in {max_iter} "

@@ -510,7 +510,9 @@ def spatio_temporal_fay_herriot(direct: Any, variance: Any, covariates: Any = No
         over area-periods, as R ``sae`` (matches it to round-off; O((DT)²) memory).
         ``"sparse"``: precision form with sparse Cholesky factors of ``D × D`` matrices (no
         dense matrix of areas or area-periods), average-information scoring to the same
-        optimum. ``"auto"`` (default): dense up to 300 area-periods, sparse above.
+        optimum. ``"auto"`` (default): dense up to 300 area-periods, sparse above, and the
+        sparse path again when dense Fisher scoring does not converge (it can cycle on a
+        likelihood flat in the time correlation); ``diagnostics["algorithm"]`` says which.
     traces : {"auto", "exact", "monte_carlo"}
         Sparse path only: how the Fisher information (standard errors of the variance
         components) and the :math:`g_3` MSE term are computed: exactly (O(DT) solves) or from
@@ -587,15 +589,19 @@ def spatio_temporal_fay_herriot(direct: Any, variance: Any, covariates: Any = No
         raise InputError(f"The covariates {list(names)} are collinear; drop redundant ones.")
 
     sparse = algorithm == "sparse" or (algorithm == "auto" and y_all.size > SPARSE_CELLS)
+    fallback = False
+    if not sparse:
+        w = w_sparse.toarray()
+        theta, converged, iterations = _fit_reml(model, w, n_periods, y, x, d, inside,
+                                                 int(max_iter), float(tol))
+        # Fisher scoring can cycle on a likelihood flat in rho_time; the sparse path's
+        # scoring has a line search on the exact likelihood and reaches the same maximum.
+        sparse = fallback = not converged and algorithm == "auto"
     if sparse:
         fit = fit_sparse_stfh(model, w_sparse, n_periods, y, x, d, inside, int(max_iter),
                               float(tol), traces=traces, probes=int(probes),
                               random_seed=random_seed)
         theta, converged, iterations = fit.theta.copy(), fit.converged, fit.iterations
-    else:
-        w = w_sparse.toarray()
-        theta, converged, iterations = _fit_reml(model, w, n_periods, y, x, d, inside,
-                                                 int(max_iter), float(tol))
     if not converged:
         warnings.warn(f"Fisher scoring did not converge in {max_iter} iterations "
                       f"(last values {np.round(theta, 6).tolist()}).", ConvergenceWarning,
@@ -604,8 +610,11 @@ def spatio_temporal_fay_herriot(direct: Any, variance: Any, covariates: Any = No
     param_names = ["sigma2_area", "rho_space", "sigma2_time"] + (
         ["rho_time"] if model == "ar1" else [])
     if sparse:
-        return _sparse_result(fit, theta, model, x_all, x, y, y_all, d_all, areas, periods,
-                              names, level, param_names)
+        result = _sparse_result(fit, theta, model, x_all, x, y, y_all, d_all, areas, periods,
+                                names, level, param_names)
+        if fallback:
+            result.diagnostics["algorithm"] = "sparse (dense Fisher scoring did not converge)"
+        return result
     wtw = w.T @ w
     _, info, st, sigma_inv, q = _reml_step(theta, model, w, wtw, n_periods, y, x, d, inside)
     beta = q @ (x.T @ (sigma_inv.dense @ y))
