@@ -391,7 +391,9 @@ def test_hb_and_spatial_dispatch_receive_validated_design(milk, monkeypatch):
     fay_herriot("yi", "var", ["MajorArea"], data=milk, method="ml", proximity=prox)
     (y, d, x, w), kwargs = calls["spatial"]
     assert w is prox and kwargs["method"] == "ml" and x.shape == (43, 4)
-    assert set(kwargs) == {"method", "areas", "covariate_names", "level", "max_iter", "tol"}
+    assert set(kwargs) == {"method", "areas", "covariate_names", "level", "max_iter", "tol",
+                           "random_seed"}
+    assert kwargs["random_seed"] == 0          # the Monte Carlo traces' default seed
 
 
 # ----------------------------------------------------------------------------- bad input
