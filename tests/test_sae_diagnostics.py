@@ -121,6 +121,22 @@ def test_calibration_null_of_spatial_fits_is_their_own(rng, model):
     assert abs(cal["z"]) < 3
 
 
+def test_effective_shrinkage_for_fits_without_independent_effects(rng):
+    """1 - MSE/D: equals B = D/(s2 + D) up to g2 + 2 g3 for Fay–Herriot; in [0, 1] for BYM2."""
+    x, d, _, y = _simulate(rng, 400)
+    fit = fay_herriot(y, d, x)
+    no_b = FayHerriotResult(estimates=fit.estimates.drop_vars("shrinkage"),
+                            sigma2_u=fit.sigma2_u)
+    effective = diagnostics(no_b).estimates["shrinkage"].values
+    np.testing.assert_allclose(effective, 1 - fit.estimates["rmse"].values ** 2 / d, rtol=1e-12)
+    extra = (fit.estimates["rmse"].values ** 2 - fit.sigma2_u * d / (fit.sigma2_u + d)) / d
+    np.testing.assert_allclose(effective, d / (fit.sigma2_u + d) - extra, rtol=1e-10)
+    assert 0 < extra.max() < 0.02                   # g2 + 2 g3 are small at m = 400
+    y_s, d_s, x_s, adj = _spatial_data(rng, side=8)
+    spatial = diagnostics(_spatial_fit("bym2", y_s, d_s, x_s, adj)).estimates["shrinkage"]
+    assert np.all((spatial > 0) & (spatial < 1))
+
+
 @pytest.mark.slow
 def test_calibration_test_holds_its_size_under_the_model():
     """40 replicates per model: the slope test's z is centred at 0 and rejects at most ~5%."""

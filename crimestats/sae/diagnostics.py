@@ -4,7 +4,11 @@
 ``direct``, ``direct_variance`` and ``rmse`` (or ``sd``), and reports
 
 * **shrinkage** :math:`B_i = D_i / (\\sigma_u^2 + D_i)`, the weight on the synthetic
-  (regression) part;
+  (regression) part; for fits without independent area effects (spatial, spatio-temporal,
+  BYM2, prevalence models) the *effective* shrinkage :math:`1 - \\mathrm{MSE}_i / D_i`, which
+  is the same thing for the Fay–Herriot model with known parameters and, for any Gaussian
+  model, one minus the weight :math:`\\partial\\hat\\theta_i/\\partial y_i` of the area's own
+  direct estimate;
 * **CV gain**: the direct estimate's CV, :math:`\\sqrt{D_i}/|y_i|`, over the model's,
   :math:`\\mathrm{RMSE}_i/|\\hat\\theta_i|` (above 1 means the model is more precise);
 * **standardised residuals** :math:`r_i = (y_i - x_i^\\top\\hat\\beta)/\\sqrt{\\hat\\sigma_u^2+D_i}`,
@@ -39,7 +43,8 @@ class DiagnosticsResult(Result):
     Attributes
     ----------
     estimates : xarray.Dataset
-        Over ``area``: ``estimate``, ``direct``, ``shrinkage`` (NaN when unknown),
+        Over ``area``: ``estimate``, ``direct``, ``shrinkage`` (the fit's own
+        :math:`B_i`, or the effective shrinkage :math:`1 - \\mathrm{MSE}_i/D_i`; see above),
         ``cv_direct``, ``cv_model``, ``cv_gain`` (direct CV / model CV),
         ``standardised_residual`` (NaN when the fit has no synthetic part and
         :math:`\\sigma_u^2`), and ``ppc_pvalue`` (per-area :math:`P(y^{rep}_i \\le y_i)`) for
@@ -374,9 +379,9 @@ def diagnostics(fit: Any, *, n_draws: int = 1000, random_seed: Any = None,
     direct = ds["direct"].values.astype(float)
     dvar = ds["direct_variance"].values.astype(float)
     err = (ds["rmse"] if "rmse" in ds else ds["sd"]).values.astype(float)
-    shrink = ds["shrinkage"].values.astype(float) if "shrinkage" in ds \
-        else np.full(est.size, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
+        shrink = ds["shrinkage"].values.astype(float) if "shrinkage" in ds \
+            else 1.0 - err**2 / dvar
         cv_direct = np.sqrt(dvar) / np.abs(direct)
         cv_model = err / np.abs(est)
         gain = cv_direct / cv_model
