@@ -392,7 +392,8 @@ def test_hb_and_spatial_dispatch_receive_validated_design(milk, monkeypatch):
     (y, d, x, w), kwargs = calls["spatial"]
     assert w is prox and kwargs["method"] == "ml" and x.shape == (43, 4)
     assert set(kwargs) == {"method", "areas", "covariate_names", "level", "max_iter", "tol",
-                           "random_seed"}
+                           "random_seed", "algorithm", "traces", "probes"}
+    assert (kwargs["algorithm"], kwargs["traces"], kwargs["probes"]) == ("auto", "auto", 400)
     assert kwargs["random_seed"] == 0          # the Monte Carlo traces' default seed
 
 
@@ -420,6 +421,7 @@ AREAS5 = ["north", "south", "east", "west", "centre"]
         (dict(method="bayes"), r"`method` must be one of"),
         (dict(level=95), r"`level` must be in \(0, 1\)"),
         (dict(prior={"sigma2_u": 1}), r"`prior` applies only to method='hb'"),
+        (dict(traces="exact"), r"apply only to the spatial model"),
     ],
 )
 def test_bad_input_raises_naming_the_problem(kwargs, pattern):

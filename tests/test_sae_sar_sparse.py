@@ -412,3 +412,14 @@ def test_spatial_dense_scoring_that_fails_is_refitted_on_the_sparse_path(monkeyp
     assert auto.diagnostics["algorithm"] == "sparse (dense Fisher scoring did not converge)"
     np.testing.assert_array_equal(auto.estimates["estimate"], sparse.estimates["estimate"])
     assert auto.converged and auto.rho == sparse.rho
+
+
+def test_fay_herriot_exposes_the_path_options():
+    """The public call reaches the same fits as the internal fitter's path options."""
+    y, d, x, w = _sfh_data(8)
+    public = fay_herriot(y, d, x[:, 1], proximity=w, algorithm="sparse", traces="exact")
+    internal = fit_spatial_fay_herriot(y, d, x, w, algorithm="sparse", traces="exact")
+    assert public.diagnostics["algorithm"] == "sparse"
+    np.testing.assert_allclose(public.estimates["mse"], internal.estimates["mse"], rtol=1e-10)
+    with pytest.raises(InputError, match="algorithm"):
+        fay_herriot(y, d, x[:, 1], proximity=w, algorithm="fast")

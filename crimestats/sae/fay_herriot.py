@@ -59,6 +59,9 @@ def fay_herriot(
     theta_draws: bool | None = None,
     max_iter: int = 100,
     tol: float = 1e-12,
+    algorithm: str = "auto",
+    traces: str = "auto",
+    probes: int = 400,
 ) -> FayHerriotResult:
     """Fit the Fay–Herriot area-level model and predict every area's true value.
 
@@ -144,6 +147,16 @@ def fay_herriot(
     tol : float
         Convergence tolerance: iterations stop when the change in :math:`\\hat\\sigma_u^2` is below
         ``tol * (sigma2_u + min(D))``.
+    algorithm : {"auto", "dense", "sparse"}
+        Spatial model only (``proximity``): dense ``m × m`` algebra as R ``sae``, or the sparse
+        precision form that needs no ``m × m`` matrix; ``"auto"`` is dense up to 500 areas
+        (see :func:`crimestats.sae.spatial.fit_spatial_fay_herriot`).
+    traces : {"auto", "exact", "monte_carlo"}
+        Spatial model only: how the sparse path computes the second-order MSE terms and the
+        standard errors of :math:`\\sigma_u^2, \\rho` (``"auto"``: exact up to 2,000 sampled
+        areas, a seeded Monte Carlo estimate above).
+    probes : int
+        Spatial model only: Monte Carlo draws for ``traces="monte_carlo"``.
 
     Returns
     -------
@@ -214,6 +227,9 @@ def fay_herriot(
                          f"received method={method!r}.")
     if proximity is not None and method == "hb":
         raise InputError("The spatial model (`proximity`) is fitted by 'reml' or 'ml', not 'hb'.")
+    if proximity is None and (algorithm, traces, probes) != ("auto", "auto", 400):
+        raise InputError("`algorithm`, `traces` and `probes` apply only to the spatial model "
+                         "(`proximity`).")
     if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 1):
         raise InputError(f"`max_iter` must be a positive integer; received {max_iter!r}.")
     if not (np.isfinite(tol) and tol > 0):
@@ -229,8 +245,8 @@ def fay_herriot(
 
         return fit_spatial_fay_herriot(
             y, d, x, proximity, method=method, areas=labels, covariate_names=names,
-            level=level, max_iter=max_iter, tol=tol,
-            random_seed=0 if random_seed is None else random_seed,
+            level=level, max_iter=max_iter, tol=tol, algorithm=algorithm, traces=traces,
+            probes=probes, random_seed=0 if random_seed is None else random_seed,
         )
     if method == "hb":
         from ._hb import fit_hb
