@@ -77,7 +77,13 @@ from .bym2 import (
     _start,
     _System,
 )
-from .prevalence import PrevalenceResult, _loglik, _loglik_derivs, _prior_moments
+from .prevalence import (
+    PrevalenceResult,
+    _grid_quantile,
+    _loglik,
+    _loglik_derivs,
+    _prior_moments,
+)
 
 __all__ = ["SpatialPrevalenceResult"]
 
@@ -88,6 +94,9 @@ _MAX_NEWTON, _NEWTON_TOL = 100, 1e-9
 #: Gauss–Hermite nodes for E[g(eta)] under each node's Gaussian.
 _GH_X, _GH_W = np.polynomial.hermite_e.hermegauss(40)
 _GH_W = _GH_W / _GH_W.sum()
+#: Grid of the locally corrected area marginals: points, and half-width in SDs of the
+#: Gaussian mixture (the correction moves the marginal by a fraction of an SD).
+_CORR_POINTS, _CORR_HALF_WIDTH = 161, 10.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,6 +183,8 @@ class _LaplaceState:
     sys: _System
     correction: float
     iterations: int
+    sigma: float
+    phi: float
 
 
 class _LaplaceConditional:
@@ -259,15 +270,51 @@ class _LaplaceConditional:
         s = self.sampled
         correction = float(np.sum(_loglik(self.family, theta[s], self.y[s], self.n[s])
                                   + 0.5 * g * g / d - 0.5 * np.log(d)))
-        return _LaplaceState(sys=sys, correction=correction, iterations=iterations)
+        return _LaplaceState(sys=sys, correction=correction, iterations=iterations,
+                             sigma=sigma, phi=phi)
 
     def log_likelihood(self, state: _LaplaceState) -> float:
         """Laplace approximation of log p(y | sigma, phi), up to a constant."""
         return self.gauss.log_likelihood(state.sys) + state.correction
 
     def moments(self, state: _LaplaceState) -> tuple[np.ndarray, ...]:
-        """Gaussian approximation: mean and covariance of beta, means and variances of eta."""
-        return self.gauss.moments(state.sys)
+        """Gaussian approximation: mean and covariance of beta, means and variances of eta,
+        and each area's Gaussianised likelihood term (precision d_i and d_i y*_i; 0 for an
+        area without sample) for the local correction of the marginals."""
+        beta, beta_cov, mean, var = self.gauss.moments(state.sys)
+        m = mean.shape[0]
+        s, L = self.sampled, self.gauss.linked
+        rows = L[s]
+        d_s = 1.0 / state.sys.D[s]
+        # First-order skewness correction of the means (third-order term of the
+        # log-likelihood): E[x] - x* = H^-1 A' r with r_j = l3_j Var(eta_j) / 2 (l3 the third
+        # derivative), one more solve of the Gaussian model with pseudo-data r / d.
+        l3 = _loglik_third(self.family, mean[rows], self.n[s])
+        r = 0.5 * l3 * var[rows]
+        y_shift = np.zeros(L.size)
+        y_shift[s] = r / d_s
+        shift_sys = self.gauss.system(state.sigma, state.phi, y_shift, state.sys.D)
+        d_beta, _, d_theta = self.gauss.posterior_mean(shift_sys)
+        mean = mean.copy()
+        mean[L] += d_theta
+        if self.gauss.free.size:
+            mean[self.gauss.free] += self.X[self.gauss.free] @ d_beta
+        # The area's own term (l3_i Var(eta_i)^2 / 2) is left to the local correction, which
+        # replaces the area's Gaussianised likelihood by the exact one: the canonical data
+        # term d y* absorbs it, so that the cavity excludes it.
+        own = 0.5 * l3 * var[rows] ** 2
+        d, dy = np.zeros(m), np.zeros(m)
+        d[rows] = d_s
+        dy[rows] = state.sys.y[s] * d_s + own / var[rows]
+        return beta + d_beta, beta_cov, mean, var, d, dy
+
+
+def _loglik_third(family: str, eta: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Third derivative of the log-likelihood in eta (binomial logit or Poisson log link)."""
+    if family == "binomial":
+        p = special.expit(eta)
+        return -n * p * (1.0 - p) * (1.0 - 2.0 * p)
+    return -n * np.exp(np.minimum(eta, 700.0))
 
 
 def check_spatial_options(adjacency: Any, spatial: Any, prior: Any, phi_prior: Any
@@ -290,8 +337,8 @@ def check_spatial_options(adjacency: Any, spatial: Any, prior: Any, phi_prior: A
 def fit_spatial(family: str, direct_rate: np.ndarray, y_eff: np.ndarray, n_eff: np.ndarray,
                 x: np.ndarray, names: tuple[str, ...], labels: np.ndarray, level: float,
                 scale_out: float, in_sample: np.ndarray, direct_variance: np.ndarray,
-                model: str, adjacency: Any, options: tuple[str, Any, tuple[float, float]]
-                ) -> SpatialPrevalenceResult:
+                model: str, adjacency: Any, options: tuple[str, Any, tuple[float, float]],
+                *, correct: bool = True) -> SpatialPrevalenceResult:
     """Fit the spatial binomial/Poisson model on validated arrays (see the module notes)."""
     spatial, prior, phi_prior = options
     adj = resolve_adjacency(adjacency, labels)
@@ -329,26 +376,19 @@ def fit_spatial(family: str, direct_rate: np.ndarray, y_eff: np.ndarray, n_eff: 
     cov_k = np.array([node[2][1] for node in nodes])
     mean_k = np.array([node[2][2] for node in nodes])
     sd_k = np.sqrt(np.array([node[2][3] for node in nodes]))
-    del nodes
 
-    # Prevalence (rate) scale: E[g(eta)] and E[g(eta)^2] within each node by Gauss–Hermite.
-    first = np.zeros(labels.size)
-    second = np.zeros(labels.size)
-    for w_k, mu, sd in zip(weights, mean_k, sd_k, strict=True):
-        g = _inverse_link(family, mu[:, None] + sd[:, None] * _GH_X[None, :])
-        first += w_k * (g @ _GH_W)
-        second += w_k * ((g * g) @ _GH_W)
-    estimate = first * scale_out
-    sd_out = np.sqrt(np.clip(second - first**2, 0.0, None)) * scale_out
-    eta_mean = weights @ mean_k
-    eta_sd = np.sqrt(weights @ (sd_k**2 + (mean_k - eta_mean) ** 2))
+    d_k = np.array([node[2][4] for node in nodes])
+    dy_k = np.array([node[2][5] for node in nodes])
+    del nodes
     tail = 0.5 * (1.0 - level)
-    z = special.ndtri(1.0 - tail)
-    tol = 1e-10 * eta_sd
-    lower = _mixture_quantiles(weights, mean_k, sd_k, tail, eta_mean - z * eta_sd, tol)
-    upper = _mixture_quantiles(weights, mean_k, sd_k, 1.0 - tail, eta_mean + z * eta_sd, tol)
-    lower = _inverse_link(family, lower) * scale_out
-    upper = _inverse_link(family, upper) * scale_out
+    gaussian = _gaussian_marginals(family, weights, mean_k, sd_k, tail, scale_out)
+    if correct:
+        marg = _corrected_marginals(family, y, n, weights, mean_k, sd_k, d_k, dy_k, tail,
+                                    scale_out, gaussian["eta_mean"], gaussian["eta_sd"])
+    else:
+        marg = gaussian
+    estimate, sd_out, lower, upper = (marg[k] for k in ("estimate", "sd", "lower", "upper"))
+    eta_mean, eta_sd = marg["eta_mean"], marg["eta_sd"]
 
     beta = weights @ beta_k
     dev = beta_k - beta
@@ -397,6 +437,8 @@ def fit_spatial(family: str, direct_rate: np.ndarray, y_eff: np.ndarray, n_eff: 
         "newton_iterations_max": int(iterations.max()) if iterations.size else 0,
         "max_node_weight": float(weights.max()),
         "eta_mean": eta_mean, "eta_sd": eta_sd,
+        "local_correction": correct,
+        "gaussian_estimate": gaussian["estimate"], "gaussian_sd": gaussian["sd"],
     }
     if not np.all(np.isfinite(estimate)):  # pragma: no cover - defensive
         raise EstimationError("the spatial model produced non-finite estimates")
@@ -410,6 +452,77 @@ def fit_spatial(family: str, direct_rate: np.ndarray, y_eff: np.ndarray, n_eff: 
         phi=phi, phi_sd=phi_sd, phi_interval=phi_interval, scaling_factors=scaling,
         n_nodes=int(weights.size), islands=tuple(v._plain(a) for a in labels[icar.island]),
     )
+
+
+def _gaussian_marginals(family: str, weights: np.ndarray, mean_k: np.ndarray,
+                        sd_k: np.ndarray, tail: float, scale_out: float
+                        ) -> dict[str, np.ndarray]:
+    """Area summaries from the mixture over nodes of the Gaussian approximations of eta.
+
+    E[g(eta)] and E[g(eta)^2] by Gauss–Hermite within each node; the interval is g of the
+    mixture's quantiles.
+    """
+    first = np.zeros(mean_k.shape[1])
+    second = np.zeros(mean_k.shape[1])
+    for w_k, mu, sd in zip(weights, mean_k, sd_k, strict=True):
+        g = _inverse_link(family, mu[:, None] + sd[:, None] * _GH_X[None, :])
+        first += w_k * (g @ _GH_W)
+        second += w_k * ((g * g) @ _GH_W)
+    eta_mean = weights @ mean_k
+    eta_sd = np.sqrt(weights @ (sd_k**2 + (mean_k - eta_mean) ** 2))
+    z = special.ndtri(1.0 - tail)
+    tol = 1e-10 * eta_sd
+    lower = _mixture_quantiles(weights, mean_k, sd_k, tail, eta_mean - z * eta_sd, tol)
+    upper = _mixture_quantiles(weights, mean_k, sd_k, 1.0 - tail, eta_mean + z * eta_sd, tol)
+    return {"estimate": first * scale_out,
+            "sd": np.sqrt(np.clip(second - first**2, 0.0, None)) * scale_out,
+            "lower": _inverse_link(family, lower) * scale_out,
+            "upper": _inverse_link(family, upper) * scale_out,
+            "eta_mean": eta_mean, "eta_sd": eta_sd}
+
+
+def _corrected_marginals(family: str, y: np.ndarray, n: np.ndarray, weights: np.ndarray,
+                         mean_k: np.ndarray, sd_k: np.ndarray, d_k: np.ndarray,
+                         dy_k: np.ndarray, tail: float, scale_out: float,
+                         centre: np.ndarray, spread: np.ndarray) -> dict[str, np.ndarray]:
+    """Area marginals with each area's own likelihood term exact (local correction).
+
+    Within a node, the Gaussian approximation of eta_i is the product of a Gaussian
+    "cavity" (everything but area i's data: precision 1/var - d, canonical mean
+    mean/var - d y*) and the Gaussianised likelihood of area i; that factor is replaced by
+    the exact binomial or Poisson likelihood, and the product is normalised on a grid. For
+    areas without sample nothing changes. The grid is common to the nodes (``_CORR_POINTS``
+    points over the Gaussian mixture's mean +- ``_CORR_HALF_WIDTH`` SDs); the nodes' densities
+    are mixed with their weights.
+    """
+    t = np.linspace(-_CORR_HALF_WIDTH, _CORR_HALF_WIDTH, _CORR_POINTS)
+    eta = centre[:, None] + spread[:, None] * t[None, :]
+    sampled = n > 0
+    loglik = np.zeros_like(eta)
+    loglik[sampled] = _loglik(family, eta[sampled], y[sampled, None], n[sampled, None])
+    density = np.zeros_like(eta)
+    for w_k, mu, sd, d, dy in zip(weights, mean_k, sd_k, d_k, dy_k, strict=True):
+        precision = 1.0 / sd**2
+        cav_prec = np.maximum(precision - d, 1e-12 * precision)
+        cav_mean = (mu * precision - dy) / cav_prec
+        logp = np.where(d[:, None] > 0, loglik, 0.0)
+        logp = logp - 0.5 * cav_prec[:, None] * (eta - cav_mean[:, None]) ** 2
+        logp -= special.logsumexp(logp, axis=1, keepdims=True)
+        density += w_k * np.exp(logp)
+    density /= density.sum(axis=1, keepdims=True)
+    g = _inverse_link(family, eta)
+    first = np.sum(density * g, axis=1)
+    second = np.sum(density * g * g, axis=1)
+    eta_mean = np.sum(density * eta, axis=1)
+    eta_sd = np.sqrt(np.clip(np.sum(density * (eta - eta_mean[:, None]) ** 2, axis=1), 0, None))
+    lower = _grid_quantile(eta, density, tail)
+    upper = _grid_quantile(eta, density, 1.0 - tail)
+    return {"estimate": first * scale_out,
+            "sd": np.sqrt(np.clip(second - first**2, 0.0, None)) * scale_out,
+            "lower": _inverse_link(family, lower) * scale_out,
+            "upper": _inverse_link(family, upper) * scale_out,
+            "eta_mean": eta_mean, "eta_sd": eta_sd,
+            "edge_mass": np.maximum(density[:, 0], density[:, -1])}
 
 
 def _inverse_link(family: str, eta: np.ndarray) -> np.ndarray:
