@@ -86,7 +86,7 @@ def dense_prior_covariance(weights: np.ndarray) -> np.ndarray:
     return cov
 
 
-def small_data(seed: int = 3, family: str = "binomial"):
+def small_data(seed: int = 3, family: str = "binomial", n_range: tuple[int, int] = (20, 300)):
     """Counts from a BYM2 truth on the 30-area map: (y, n, x, truth prevalence)."""
     rng = np.random.default_rng(seed)
     cov = dense_prior_covariance(weights_matrix(PAIRS, M))
@@ -95,7 +95,7 @@ def small_data(seed: int = 3, family: str = "binomial"):
     x = rng.normal(size=M)
     b = 0.5 * (math.sqrt(0.7) * u + math.sqrt(0.3) * rng.normal(size=M))
     eta = -2.7 + 0.3 * x + b
-    n = rng.integers(20, 300, size=M).astype(float)
+    n = rng.integers(*n_range, size=M).astype(float)
     if family == "binomial":
         y = rng.binomial(n.astype(int), special.expit(eta)).astype(float)
     else:
@@ -378,10 +378,14 @@ def nuts_fit(y, n, x, *, draws: int, seed: int):
 
 
 @pytest.mark.slow
-def test_against_pymc_nuts():
+@pytest.mark.parametrize("design", ["moderate", "sparse"])
+def test_against_pymc_nuts(design):
+    """Moderate: n from 20 to 300 (about 1 to 20 victims per area). Sparse: n from 10 to 40
+    (expected victims about 0.3 to 3 per area), where the Gaussian approximation is weakest;
+    its tolerances are doubled (set before the run)."""
     import arviz as az
 
-    y, n, x, _ = small_data()
+    y, n, x, _ = small_data(n_range=(20, 300) if design == "moderate" else (10, 40))
     p = np.where(n > 0, y / np.where(n > 0, n, 1.0), np.nan)
     fit = logit_binomial(p, n, x[:, None], adjacency=PAIRS)
     idata = nuts_fit(y, n, x, draws=2500, seed=20261203)
@@ -400,7 +404,9 @@ def test_against_pymc_nuts():
     z_sd = (ours_sd - nuts_sd) / mcse_sd
     rel_mean = (ours_mean - nuts_mean) / nuts_sd
     rel_sd = ours_sd / nuts_sd - 1.0
-    print(f"\nNUTS divergences: {int(idata.sample_stats['diverging'].sum())}; "
+    print(f"\n{design}: victims per sampled area {np.nanmin(y):.0f}-{np.nanmax(y):.0f} "
+          f"(median {np.nanmedian(y):.0f})")
+    print(f"NUTS divergences: {int(idata.sample_stats['diverging'].sum())}; "
           f"min ESS bulk {summary['ess_bulk'].min():.0f}")
     print(f"sigma: ours {fit.sigma:.4f} ({fit.sigma_sd:.4f})  NUTS {nuts_mean[0]:.4f} "
           f"({nuts_sd[0]:.4f})  z_mean {z_mean[0]:.2f}  z_sd {z_sd[0]:.2f}")
@@ -416,13 +422,15 @@ def test_against_pymc_nuts():
     # prevalences must agree within 4 MC SEs or 5% of the posterior SD (whichever is larger),
     # their SDs within 4 MC SEs or 5%; sigma and phi (whose posteriors are skewed and rest on
     # the Laplace marginal likelihood) within 4 MC SEs or 10% of their posterior SD.
-    tol_prev = np.maximum(4 * mcse_mean[2:], 0.05 * nuts_sd[2:])
+    factor = 1.0 if design == "moderate" else 2.0
+    tol_prev = np.maximum(4 * mcse_mean[2:], factor * 0.05 * nuts_sd[2:])
     assert np.all(np.abs(ours_mean[2:] - nuts_mean[2:]) < tol_prev)
     assert np.all(np.abs(ours_sd[2:] - nuts_sd[2:]) < np.maximum(4 * mcse_sd[2:],
-                                                                  0.05 * nuts_sd[2:]))
+                                                                  factor * 0.05 * nuts_sd[2:]))
     for k in (0, 1):
-        assert abs(ours_mean[k] - nuts_mean[k]) < max(4 * mcse_mean[k], 0.10 * nuts_sd[k])
-        assert abs(ours_sd[k] - nuts_sd[k]) < max(4 * mcse_sd[k], 0.10 * nuts_sd[k])
+        assert abs(ours_mean[k] - nuts_mean[k]) < max(4 * mcse_mean[k],
+                                                      factor * 0.10 * nuts_sd[k])
+        assert abs(ours_sd[k] - nuts_sd[k]) < max(4 * mcse_sd[k], factor * 0.10 * nuts_sd[k])
 
 
 # --------------------------------------------------------------------------------------------

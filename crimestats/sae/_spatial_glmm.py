@@ -38,16 +38,24 @@ Computation, without MCMC (the approach of INLA: Rue, Martino & Chopin 2009).
    likelihood at the pseudo-data.
 3. :math:`\\psi` is integrated on the same INLA-style grid as :func:`~crimestats.sae.bym2`
    (mode, Hessian, standardised grid explored until the log density drops by a fixed
-   amount), and each area's posterior of :math:`\\eta_i` is the mixture over the nodes of
-   the Gaussian approximations. The reported prevalence (or rate) is the posterior mean of
-   :math:`g(\\eta_i)` (:math:`g` the inverse link), computed by Gauss–Hermite quadrature within
-   each node, not :math:`g` of the mean; the interval is :math:`g` of the mixture's
-   equal-tailed interval (:math:`g` is monotone).
+   amount).
+4. At each grid node the Gaussian approximation is improved in two ways. The means (of
+   :math:`\\beta` and every :math:`\\eta_i`) get the first-order skewness correction
+   :math:`E(x) - x^* \\approx \\tfrac12 H^{-1} A^\\top (l_3 \\odot \\operatorname{Var}\\eta)`,
+   :math:`l_3` the third derivatives of the log-likelihood (one more solve of the Gaussian
+   system); and each area's marginal replaces its own Gaussianised likelihood term by the
+   exact one: the Gaussian marginal divided by that term (the "cavity", everything but the
+   area's data) times the exact binomial or Poisson likelihood, normalised on a grid. The
+   area's posterior is the mixture of these over the nodes. The reported prevalence (or rate)
+   is the posterior mean of :math:`g(\\eta_i)` (:math:`g` the inverse link), not :math:`g` of
+   the mean; the interval is :math:`g` of the equal-tailed interval of :math:`\\eta_i`
+   (:math:`g` is monotone).
 
-The Gaussian approximation of :math:`\\eta \\mid y, \\psi` is the approximation: it is exact
-for Gaussian data and accurate when the counts are moderate; with very small counts (a
-handful of expected cases per area) its area marginals are slightly too light-tailed on the
-side of the data. ``docs/validation/spatial-hb.md`` measures it against NUTS.
+The result is an approximation, not exact like :func:`~crimestats.sae.bym2`: the Laplace
+approximation of :math:`p(y \\mid \\psi)` and the corrected Gaussian approximation of the
+field are accurate when counts are moderate and degrade slowly as they shrink.
+``docs/validation/spatial-hb.md`` measures them against exact quadrature (no neighbours) and
+PyMC NUTS.
 """
 
 from __future__ import annotations
