@@ -282,8 +282,33 @@ class _LaplaceConditional:
                              sigma=sigma, phi=phi)
 
     def log_likelihood(self, state: _LaplaceState) -> float:
-        """Laplace approximation of log p(y | sigma, phi), up to a constant."""
-        return self.gauss.log_likelihood(state.sys) + state.correction
+        """Laplace approximation of log p(y | sigma, phi), up to a constant, with the
+        second-order correction (see :meth:`_second_order`)."""
+        return (self.gauss.log_likelihood(state.sys) + state.correction
+                + self._second_order(state))
+
+    def _second_order(self, state: _LaplaceState) -> float:
+        """Next term of the Laplace expansion of log p(y | psi) (Shun & McCullagh 1995).
+
+        With z = eta - eta* Gaussian (covariance V) and the log-likelihood's third and fourth
+        derivatives l3, l4 at the mode, log E exp(sum l3 z^3 / 6 + l4 z^4 / 24) is about
+        sum l4 V_ii^2 / 8 + sum_ij l3_i l3_j (9 V_ii V_ij V_jj + 6 V_ij^3) / 72. The first
+        double sum is a'Va with a = l3 diag(V) (one solve on the factorisation already made);
+        of the second only the diagonal i = j is kept (the rest, cubes of correlations, is
+        below 0.01 log units and nearly constant in psi on the validation map).
+        """
+        s, L = self.sampled, self.gauss.linked
+        _, _, mean, var = self.gauss.moments(state.sys)
+        rows = L[s]
+        eta, v = mean[rows], var[rows]
+        l3 = _loglik_third(self.family, eta, self.n[s])
+        l4 = _loglik_fourth(self.family, eta, self.n[s])
+        a = l3 * v
+        y_shift = np.zeros(L.size)
+        y_shift[s] = a * state.sys.D[s]
+        _, _, Va = self.gauss.posterior_mean(self.gauss.refit(state.sys, y_shift))
+        return float(np.sum(l4 * v**2) / 8.0
+                     + (9.0 * float(a @ Va[s]) + 6.0 * np.sum(l3**2 * v**3)) / 72.0)
 
     def moments(self, state: _LaplaceState) -> tuple[np.ndarray, ...]:
         """Gaussian approximation: mean and covariance of beta, means and variances of eta,
@@ -301,8 +326,7 @@ class _LaplaceConditional:
         r = 0.5 * l3 * var[rows]
         y_shift = np.zeros(L.size)
         y_shift[s] = r / d_s
-        shift_sys = self.gauss.system(state.sigma, state.phi, y_shift, state.sys.D)
-        d_beta, _, d_theta = self.gauss.posterior_mean(shift_sys)
+        d_beta, _, d_theta = self.gauss.posterior_mean(self.gauss.refit(state.sys, y_shift))
         mean = mean.copy()
         mean[L] += d_theta
         if self.gauss.free.size:
@@ -322,6 +346,15 @@ def _loglik_third(family: str, eta: np.ndarray, n: np.ndarray) -> np.ndarray:
     if family == "binomial":
         p = special.expit(eta)
         return -n * p * (1.0 - p) * (1.0 - 2.0 * p)
+    return -n * np.exp(np.minimum(eta, 700.0))
+
+
+def _loglik_fourth(family: str, eta: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Fourth derivative of the log-likelihood in eta."""
+    if family == "binomial":
+        p = special.expit(eta)
+        q = p * (1.0 - p)
+        return -n * q * (1.0 - 6.0 * q)
     return -n * np.exp(np.minimum(eta, 700.0))
 
 

@@ -302,6 +302,22 @@ class _Conditional:
                        G0=G0, z_b=z_b, H_chol=H_chol, Hinv=Hinv, F_beta=F_beta, F_u=F_u,
                        C_chol=C_chol)
 
+    def refit(self, sys: _System, y: np.ndarray) -> _System:
+        """The system at the same (sigma, phi) and variances with other data ``y`` (linked
+        areas), reusing the factorisation: only the right-hand sides change."""
+        c, w = sys.c, sys.w
+        X, N = self.XL, self.N
+        wX = w[:, None] * X
+        b_u = c * w * y
+        z_b = sys.chol.solve(b_u)
+        if sys.M_chol is not None:
+            z_b = z_b - sys.SN_raw @ _chol_solve(sys.M_chol, N.T @ z_b)
+        b_beta = wX.T @ y
+        beta = _chol_solve(sys.H_chol, b_beta - c * (wX.T @ z_b))
+        mu_u = z_b - c * (sys.G0 @ beta)
+        return dataclasses.replace(sys, y=y, b_u=b_u, b_beta=b_beta, beta=beta, mu_u=mu_u,
+                                   z_b=z_b)
+
     def log_likelihood(self, sys: _System) -> float:
         """log p(y | sigma, phi) up to a constant, with beta and the constrained field
         integrated out."""
