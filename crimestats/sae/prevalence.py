@@ -31,6 +31,10 @@ with flat priors on :math:`\\beta` and on the variance :math:`\\sigma_u^2`:
 
 Estimates are posterior means of the prevalence or rate (not :math:`\\mathrm{expit}` of a
 mean) and intervals are equal-tailed posterior intervals, so both stay in range.
+
+With ``adjacency=``, :func:`logit_binomial` and :func:`poisson_lognormal` replace the
+independent area effects by BYM2 or ICAR effects; that model is fitted by a Laplace
+approximation instead (see :mod:`crimestats.sae._spatial_glmm`).
 """
 
 from __future__ import annotations
