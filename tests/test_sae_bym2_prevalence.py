@@ -212,7 +212,7 @@ def test_fixed_hyperparameters_match_dense_laplace(family):
         ours.append(cond.log_likelihood(state))
         dense.append(ll_d + second)
     # equal up to one additive constant (independent of sigma and phi): the plain Laplace
-    # formula, and with its second-order term
+    # formula, and with its correction
     assert np.ptp(plain) < 1e-8
     assert np.ptp(np.asarray(ours) - np.asarray(dense)) < 1e-8
 
@@ -258,7 +258,7 @@ def test_newton_converges_from_a_cold_start_and_warm_start_agrees():
 def test_all_islands_reduce_to_independent_effects():
     """No neighbours: b_i ~ N(0, sigma^2) iid, the model of logit_binomial without adjacency.
 
-    The difference is the approximation: Laplace (second-order marginal likelihood,
+    The difference is the approximation: Laplace (corrected marginal likelihood,
     skewness-corrected means, exact own likelihood per area) here against quadrature there.
     Measured on three data sets (seeds 5, 3, 7; n 20-300): estimates within 2.1% of the
     posterior SD, SDs within 0.9%, interval ends within 2.3%, beta within 3% of its SD,
@@ -288,7 +288,7 @@ def test_all_islands_sparse_counts_against_exact():
     weakest case. Measured (seeds 5, 3, 7): estimates within 9% of the posterior SD, SDs
     within 4.4%, lower ends within 4.2%, upper ends within 18% (largest for the areas
     without a sample, whose upper tail rests on that of sigma; 17% among sampled areas),
-    intercept within 11% of its SD, sigma^2 within 0.7% (the plain Laplace formula: 10.5%)."""
+    intercept within 11% of its SD, sigma^2 within 1.1% (the plain Laplace formula: 10.5%)."""
     y, n, x, _ = small_data(seed=3, n_range=(10, 40))
     p = np.where(n > 0, y / np.where(n > 0, n, 1.0), np.nan)
     exact = logit_binomial(p, n, x[:, None])

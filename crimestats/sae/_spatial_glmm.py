@@ -298,7 +298,7 @@ class _LaplaceConditional:
 
     def log_likelihood(self, state: _LaplaceState) -> float:
         """Laplace approximation of log p(y | sigma, phi), up to a constant, with the
-        second-order correction (see :meth:`_second_order`)."""
+        correction for the non-Gaussian likelihood (see :meth:`_second_order`)."""
         return (self.gauss.log_likelihood(state.sys) + state.correction
                 + self._second_order(state))
 
