@@ -1,9 +1,10 @@
-"""Benchmark of the exact spatial HB Fay–Herriot fit (`crimestats.sae.bym2`).
+"""Benchmark of the spatial HB fits: `crimestats.sae.bym2` and the binomial BYM2/ICAR model.
 
 Run by hand: ``python benchmarks/bym2.py``. Prints a table of wall-clock times for the 314
 community safety partnerships (real adjacency, simulated direct estimates), a Delaunay
 triangulation of 7,201 random points (MSOA-sized) and an 85 × 85 grid, for the BYM2 and
-ICAR models, with the machine's load average.
+ICAR models, with the machine's load average; then a second table for
+``logit_binomial(..., adjacency=...)`` (Laplace approximation) on the first two graphs.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import Delaunay
 
-from crimestats.sae import adjacency_from_pairs, bym2
+from crimestats.sae import adjacency_from_pairs, bym2, logit_binomial
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "sae"
 
@@ -55,6 +56,21 @@ def simulate(adj, rng: np.random.Generator):
     return theta + rng.normal(size=m) * np.sqrt(D), D, x
 
 
+def simulate_binomial(adj, rng: np.random.Generator):
+    """Binomial counts from a BYM2 truth on the logit scale (sigma 0.5, phi 0.7, prevalence
+    around 3-10%), n from 20 to 300, 30 areas unsampled."""
+    from crimestats.sae._icar import icar_structure
+
+    m = adj.n_areas
+    u = icar_structure(adj).sample_prior(np.arange(m), 1, rng)[0]
+    x = rng.normal(size=m)
+    eta = -2.9 + 0.25 * x + 0.5 * (np.sqrt(0.7) * u + np.sqrt(0.3) * rng.normal(size=m))
+    n = rng.integers(20, 301, size=m).astype(float)
+    y = rng.binomial(n.astype(int), 1.0 / (1.0 + np.exp(-eta)))
+    n[rng.choice(m, size=30, replace=False)] = 0.0
+    return np.where(n > 0, y / np.where(n > 0, n, 1.0), np.nan), n, x
+
+
 def main() -> None:
     rng = np.random.default_rng(2026)
     cases = [("314 CSPs (real adjacency)", csp_adjacency()),
@@ -71,6 +87,21 @@ def main() -> None:
             elapsed = time.perf_counter() - start
             print(f"{name:28} {model:6} {adj.n_areas:6d} {adj.n_pairs:6d} {fit.n_nodes:6d} "
                   f"{fit.diagnostics['likelihood_evaluations']:6d} {elapsed:8.2f}")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    print()
+    print("logit_binomial(..., adjacency=...): Laplace approximation per (sigma, phi)")
+    print(f"{'graph':28} {'model':6} {'areas':>6} {'nodes':>6} {'evals':>6} {'newton':>6} "
+          f"{'seconds':>8}")
+    for name, adj in cases[:2]:
+        p, n, x = simulate_binomial(adj, rng)
+        for model in ("bym2", "icar"):
+            start = time.perf_counter()
+            fit = logit_binomial(p, n, x[:, None], areas=adj.areas, adjacency=adj,
+                                 spatial=model)
+            elapsed = time.perf_counter() - start
+            print(f"{name:28} {model:6} {adj.n_areas:6d} {fit.n_nodes:6d} "
+                  f"{fit.diagnostics['likelihood_evaluations']:6d} "
+                  f"{fit.diagnostics['newton_iterations_mean']:6.1f} {elapsed:8.2f}")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

@@ -1,6 +1,7 @@
 """Small-area estimation: Fay–Herriot (EBLUP and hierarchical Bayes) and its extensions."""
 
 from ._results import FayHerriotResult
+from ._spatial_glmm import SpatialPrevalenceResult
 from .adjacency import (
     Adjacency,
     adjacency_from_geojson,
@@ -39,6 +40,7 @@ __all__ = [
     "poisson_lognormal",
     "arcsin_fay_herriot",
     "PrevalenceResult",
+    "SpatialPrevalenceResult",
     "mrp",
     "MRPResult",
     "multivariate_fay_herriot",

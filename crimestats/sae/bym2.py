@@ -197,10 +197,13 @@ class _System:
     variance, ``w`` the weights 1 / (D + a) (0 without a sample). ``beta``, ``mu_u`` are the
     unconstrained posterior means, ``G = c S_k^-1 W X``, ``F_u`` and ``F_beta`` the
     covariances of u and beta with N'u, ``C`` = Var(N'u) (through its Cholesky factor).
+    ``y`` and ``D`` are the data and sampling variances used (over the linked areas).
     """
 
     c: float
     a: float
+    y: np.ndarray
+    D: np.ndarray
     w: np.ndarray
     chol: SparseCholesky
     logdet: float
@@ -253,16 +256,24 @@ class _Conditional:
         self.D = np.where(self.in_sample, D, 1.0)[L]
         self.X, self.XL = X, X[L]
 
-    def system(self, sigma: float, phi: float) -> _System:
-        """Factorisation and the unconstrained posterior pieces at (sigma, phi)."""
+    def system(self, sigma: float, phi: float, y: np.ndarray | None = None,
+               D: np.ndarray | None = None) -> _System:
+        """Factorisation and the unconstrained posterior pieces at (sigma, phi).
+
+        ``y`` and ``D`` (over the linked areas, finite where sampled) replace the data given
+        at construction: the Laplace approximation of the binomial and Poisson models solves
+        this Gaussian model with pseudo-data at every Newton step.
+        """
+        y = self.y if y is None else y
+        D = self.D if D is None else D
         c = sigma * math.sqrt(phi)
         a = sigma**2 * (1.0 - phi)
-        w = np.where(self.sampled, 1.0 / (self.D + a), 0.0)
+        w = np.where(self.sampled, 1.0 / (D + a), 0.0)
         X, N, p, k = self.XL, self.N, self.p, self.N.shape[1]
         chol = SparseCholesky(sp.csc_array(self.R + sp.diags_array(c * c * w)),
                               ordering=self.ordering)
         wX = w[:, None] * X
-        b_u = c * w * self.y
+        b_u = c * w * y
         raw = chol.solve(np.column_stack([b_u, wX, N]))
         logdet = chol.logdet
         M_chol = SN_raw = None
@@ -276,7 +287,7 @@ class _Conditional:
         z_b, G0, Nz = raw[:, 0], raw[:, 1:1 + p], raw[:, 1 + p:]
         H = X.T @ wX - c * c * (wX.T @ G0)
         H_chol = np.linalg.cholesky(0.5 * (H + H.T))
-        b_beta = wX.T @ self.y
+        b_beta = wX.T @ y
         beta = _chol_solve(H_chol, b_beta - c * (wX.T @ z_b))
         mu_u = z_b - c * (G0 @ beta)
         G = c * G0
@@ -286,15 +297,31 @@ class _Conditional:
         F_u = Nz + G @ (Hinv @ GtN)               # Cov(u, N'u), (m_L, k)
         C = N.T @ F_u
         C_chol = np.linalg.cholesky(0.5 * (C + C.T)) if k else None
-        return _System(c=c, a=a, w=w, chol=chol, logdet=logdet, SN_raw=SN_raw,
+        return _System(c=c, a=a, y=y, D=D, w=w, chol=chol, logdet=logdet, SN_raw=SN_raw,
                        M_chol=M_chol, b_u=b_u, b_beta=b_beta, beta=beta, mu_u=mu_u, G=G,
                        G0=G0, z_b=z_b, H_chol=H_chol, Hinv=Hinv, F_beta=F_beta, F_u=F_u,
                        C_chol=C_chol)
 
+    def refit(self, sys: _System, y: np.ndarray) -> _System:
+        """The system at the same (sigma, phi) and variances with other data ``y`` (linked
+        areas), reusing the factorisation: only the right-hand sides change."""
+        c, w = sys.c, sys.w
+        X, N = self.XL, self.N
+        wX = w[:, None] * X
+        b_u = c * w * y
+        z_b = sys.chol.solve(b_u)
+        if sys.M_chol is not None:
+            z_b = z_b - sys.SN_raw @ _chol_solve(sys.M_chol, N.T @ z_b)
+        b_beta = wX.T @ y
+        beta = _chol_solve(sys.H_chol, b_beta - c * (wX.T @ z_b))
+        mu_u = z_b - c * (sys.G0 @ beta)
+        return dataclasses.replace(sys, y=y, b_u=b_u, b_beta=b_beta, beta=beta, mu_u=mu_u,
+                                   z_b=z_b)
+
     def log_likelihood(self, sys: _System) -> float:
         """log p(y | sigma, phi) up to a constant, with beta and the constrained field
         integrated out."""
-        w, y = sys.w, self.y
+        w, y = sys.w, sys.y
         value = (0.5 * np.log(w[self.sampled]).sum() - 0.5 * (w * y**2).sum()
                  + 0.5 * (sys.mu_u @ sys.b_u + sys.beta @ sys.b_beta)
                  - 0.5 * sys.logdet - np.log(np.diagonal(sys.H_chol)).sum())
@@ -302,6 +329,20 @@ class _Conditional:
             white = np.linalg.solve(sys.C_chol, self.N.T @ sys.mu_u)
             value += -0.5 * white @ white - np.log(np.diagonal(sys.C_chol)).sum()
         return float(value)
+
+    def posterior_mean(self, sys: _System) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Posterior means given (sigma, phi) after conditioning on N'u = 0, without variances.
+
+        Returns ``(beta, u, theta)`` over the linked areas (theta includes the iid part).
+        """
+        mu_u, beta = sys.mu_u, sys.beta
+        if sys.C_chol is not None:
+            shift = _chol_solve(sys.C_chol, self.N.T @ mu_u)
+            mu_u = mu_u - sys.F_u @ shift
+            beta = beta - sys.F_beta @ shift
+        gamma = sys.a * sys.w
+        theta = (1.0 - gamma) * (self.XL @ beta + sys.c * mu_u) + gamma * sys.y
+        return beta, mu_u, theta
 
     def moments(self, sys: _System) -> tuple[np.ndarray, ...]:
         """Exact posterior moments given (sigma, phi), after conditioning on N'u = 0.
@@ -336,9 +377,9 @@ class _Conditional:
         gamma = a * w                                     # weight of y_i in theta_i | eta_i
         m = self.X.shape[0]
         mean, var = np.empty(m), np.empty(m)
-        mean[self.linked] = (1.0 - gamma) * eta_mean + gamma * self.y
+        mean[self.linked] = (1.0 - gamma) * eta_mean + gamma * sys.y
         var[self.linked] = (1.0 - gamma) ** 2 * eta_var + np.where(
-            self.sampled, gamma * self.D, a)
+            self.sampled, gamma * sys.D, a)
         if self.free.size:
             X_free = self.X[self.free]
             mean[self.free] = X_free @ beta
@@ -372,9 +413,9 @@ class _Conditional:
         m = self.X.shape[0]
         theta = np.empty((size, m))
         gamma = a * w
-        sd = np.sqrt(np.where(self.sampled, gamma * self.D, a))
+        sd = np.sqrt(np.where(self.sampled, gamma * sys.D, a))
         eta = beta @ self.XL.T + c * u
-        theta[:, self.linked] = ((1.0 - gamma) * eta + gamma * self.y
+        theta[:, self.linked] = ((1.0 - gamma) * eta + gamma * sys.y
                                  + sd * rng.standard_normal(eta.shape))
         if self.free.size:
             theta[:, self.free] = (beta @ self.X[self.free].T
@@ -601,6 +642,31 @@ def _hyper_intervals(z: np.ndarray, log_post: np.ndarray, to_psi: Any, step: flo
     return out
 
 
+def _hyper_summary(psi: np.ndarray, log_w: np.ndarray, weights: np.ndarray, mode: np.ndarray,
+                   E: np.ndarray, tail: float) -> dict[str, tuple[float, float, tuple]]:
+    """Posterior mean, SD and equal-tailed interval of sigma and phi from the grid nodes.
+
+    ``psi`` (K, d) are the nodes, ``log_w`` their log densities, ``weights`` their normalised
+    weights, ``mode`` and ``E`` the standardisation of :func:`_grid`. For the ICAR model
+    (d = 1) phi is reported as 1 with SD 0.
+    """
+    dim = psi.shape[1]
+    z_nodes = np.linalg.solve(E, (psi - mode).T).T
+    intervals = _hyper_intervals(z_nodes, log_w, lambda zz: mode + zz @ E.T, _STEP[dim], tail)
+    sigma_k = np.exp(psi[:, 0])
+    sigma = float(weights @ sigma_k)
+    out = {"sigma": (sigma, math.sqrt(float(weights @ (sigma_k - sigma) ** 2)),
+                     tuple(math.exp(t) for t in intervals[0]))}
+    if dim == 2:
+        phi_k = special.expit(psi[:, 1])
+        phi = float(weights @ phi_k)
+        out["phi"] = (phi, math.sqrt(float(weights @ (phi_k - phi) ** 2)),
+                      tuple(float(special.expit(t)) for t in intervals[1]))
+    else:
+        out["phi"] = (1.0, 0.0, (1.0, 1.0))
+    return out
+
+
 def _check_phi_prior(phi_prior: Any, model: str) -> tuple[float, float]:
     try:
         a, b = (float(t) for t in phi_prior)
@@ -803,20 +869,9 @@ def _fit(y: np.ndarray, D: np.ndarray, X: np.ndarray, icar: IcarStructure, *,
     beta_cov = np.einsum("k,kpq->pq", weights, cov_k) + np.einsum("k,kp,kq->pq", weights, dev,
                                                                   dev)
     sigma_k = np.exp(psi[:, 0])
-    z_nodes = np.linalg.solve(E, (psi - mode).T).T
-    intervals = _hyper_intervals(z_nodes, log_w, lambda zz: mode + zz @ E.T,
-                                 _STEP[hyper.dim], tail)
-    sigma = float(weights @ sigma_k)
-    sigma_sd = math.sqrt(float(weights @ (sigma_k - sigma) ** 2))
-    sigma_interval = tuple(math.exp(t) for t in intervals[0])
-    if hyper.dim == 2:
-        phi_k = special.expit(psi[:, 1])
-        phi = float(weights @ phi_k)
-        phi_sd = math.sqrt(float(weights @ (phi_k - phi) ** 2))
-        phi_interval = tuple(float(special.expit(t)) for t in intervals[1])
-    else:
-        phi_k = np.ones_like(sigma_k)
-        phi, phi_sd, phi_interval = 1.0, 0.0, (1.0, 1.0)
+    summary = _hyper_summary(psi, log_w, weights, mode, E, tail)
+    sigma, sigma_sd, sigma_interval = summary["sigma"]
+    phi, phi_sd, phi_interval = summary["phi"]
 
     diagnostics: dict[str, Any] = {
         "sampler": "exact: Gaussian given (sigma, phi) by sparse Cholesky; grid over "

@@ -31,6 +31,10 @@ with flat priors on :math:`\\beta` and on the variance :math:`\\sigma_u^2`:
 
 Estimates are posterior means of the prevalence or rate (not :math:`\\mathrm{expit}` of a
 mean) and intervals are equal-tailed posterior intervals, so both stay in range.
+
+With ``adjacency=``, :func:`logit_binomial` and :func:`poisson_lognormal` replace the
+independent area effects by BYM2 or ICAR effects; that model is fitted by a Laplace
+approximation instead (see :mod:`crimestats.sae._spatial_glmm`).
 """
 
 from __future__ import annotations
@@ -549,7 +553,9 @@ def _fit_glmm(family: str, direct_rate: np.ndarray, y_eff: np.ndarray, n_eff: np
 
 def logit_binomial(direct: Any, sample_size: Any, covariates: Any = None, *,
                    design_effect: Any = 1.0, variance: Any = None, intercept: bool = True,
-                   areas: Any = None, level: float = 0.95) -> PrevalenceResult:
+                   areas: Any = None, level: float = 0.95, adjacency: Any = None,
+                   spatial: str | None = None, prior: Any = None,
+                   phi_prior: tuple[float, float] | None = None) -> PrevalenceResult:
     """Area-level logit-normal model for prevalences, with effective binomial sample sizes.
 
     Model, for areas :math:`i = 1, \\dots, m`:
@@ -588,6 +594,22 @@ def logit_binomial(direct: Any, sample_size: Any, covariates: Any = None, *,
         Area labels.
     level : float
         Level of the posterior intervals.
+    adjacency : Adjacency, table of neighbour pairs, or (m, m) matrix, optional
+        Who borders whom (as for :func:`~crimestats.sae.bym2`). When given, the area effects
+        are spatial (BYM2 or ICAR, see ``spatial``) instead of independent, and areas with no
+        sample borrow from their neighbours as well as from the covariates. The result is a
+        :class:`~crimestats.sae.SpatialPrevalenceResult`, fitted by a Laplace approximation
+        (see :mod:`crimestats.sae._spatial_glmm`).
+    spatial : {"bym2", "icar"}, optional
+        Spatial model when ``adjacency`` is given (default ``"bym2"``): BYM2 area effects
+        :math:`\\sigma(\\sqrt{1-\\phi}\\, v + \\sqrt{\\phi}\\, \\tilde u)` or the pure ICAR
+        :math:`\\sigma\\tilde u` (scaled per connected component, islands iid).
+    prior : VariancePrior, optional
+        Prior on :math:`\\sigma` of the spatial model (default
+        :class:`~crimestats.sae.FlatVariance`, flat on :math:`\\sigma^2`); only with
+        ``adjacency``.
+    phi_prior : (a, b), optional
+        Beta prior on :math:`\\phi` (BYM2 only; default (1, 1)); only with ``adjacency``.
 
     Returns
     -------
@@ -616,7 +638,10 @@ def logit_binomial(direct: Any, sample_size: Any, covariates: Any = None, *,
     >>> round(float(est[2]), 3), round(float(est[7]), 3)
     (0.021, 0.062)
     """
+    from ._spatial_glmm import check_spatial_options, fit_spatial
+
     level = v.check_level(level)
+    options = check_spatial_options(adjacency, spatial, prior, phi_prior)
     p_hat, n, labels, shown, in_sample = _proportion_inputs(direct, sample_size, areas)
     m = p_hat.shape[0]
     if variance is not None:
@@ -638,13 +663,19 @@ def logit_binomial(direct: Any, sample_size: Any, covariates: Any = None, *,
         direct_var = np.where(in_sample, p_hat * (1 - p_hat) / n_eff, np.nan)
     x, names = _covariates(covariates, m, intercept, shown)
     y_eff = np.where(in_sample, p_hat * n_eff, 0.0)
+    if options is not None:
+        return fit_spatial("binomial", p_hat, y_eff, np.where(in_sample, n_eff, 0.0), x, names,
+                           labels, level, 1.0, in_sample, direct_var, "logit-binomial",
+                           adjacency, options)
     return _fit_glmm("binomial", p_hat, y_eff, np.where(in_sample, n_eff, 0.0), x, names,
                      labels, level, 1.0, in_sample, direct_var, "logit-binomial")
 
 
 def poisson_lognormal(counts: Any, exposure: Any, covariates: Any = None, *,
                       design_effect: Any = 1.0, per: float = 1.0, intercept: bool = True,
-                      areas: Any = None, level: float = 0.95) -> PrevalenceResult:
+                      areas: Any = None, level: float = 0.95, adjacency: Any = None,
+                      spatial: str | None = None, prior: Any = None,
+                      phi_prior: tuple[float, float] | None = None) -> PrevalenceResult:
     """Area-level Poisson log-normal model for incidence rates with an exposure.
 
     Model: :math:`\\tilde y_i \\mid \\lambda_i \\sim \\mathrm{Poisson}(\\tilde E_i \\lambda_i)`,
@@ -675,6 +706,22 @@ def poisson_lognormal(counts: Any, exposure: Any, covariates: Any = None, *,
         Area labels.
     level : float
         Level of the posterior intervals.
+    adjacency : Adjacency, table of neighbour pairs, or (m, m) matrix, optional
+        Who borders whom (as for :func:`~crimestats.sae.bym2`). When given, the area effects
+        are spatial (BYM2 or ICAR, see ``spatial``) instead of independent, and areas with no
+        sample borrow from their neighbours as well as from the covariates. The result is a
+        :class:`~crimestats.sae.SpatialPrevalenceResult`, fitted by a Laplace approximation
+        (see :mod:`crimestats.sae._spatial_glmm`).
+    spatial : {"bym2", "icar"}, optional
+        Spatial model when ``adjacency`` is given (default ``"bym2"``): BYM2 area effects
+        :math:`\\sigma(\\sqrt{1-\\phi}\\, v + \\sqrt{\\phi}\\, \\tilde u)` or the pure ICAR
+        :math:`\\sigma\\tilde u` (scaled per connected component, islands iid).
+    prior : VariancePrior, optional
+        Prior on :math:`\\sigma` of the spatial model (default
+        :class:`~crimestats.sae.FlatVariance`, flat on :math:`\\sigma^2`); only with
+        ``adjacency``.
+    phi_prior : (a, b), optional
+        Beta prior on :math:`\\phi` (BYM2 only; default (1, 1)); only with ``adjacency``.
 
     Returns
     -------
@@ -697,7 +744,10 @@ def poisson_lognormal(counts: Any, exposure: Any, covariates: Any = None, *,
     >>> fit.estimates["estimate"].values.round(2).tolist()
     [5.85, 5.92, 1.86, 7.34, 3.5, 6.48]
     """
+    from ._spatial_glmm import check_spatial_options, fit_spatial
+
     level = v.check_level(level)
+    options = check_spatial_options(adjacency, spatial, prior, phi_prior)
     y = v.as_float_array(counts, "counts", allow_nan=True)
     m = y.shape[0]
     labels = v.area_labels(areas, m)
@@ -716,6 +766,9 @@ def poisson_lognormal(counts: Any, exposure: Any, covariates: Any = None, *,
     direct = np.where(in_sample, y / expo * per, np.nan)
     direct_var = np.where(in_sample, y * deff / expo**2 * per**2, np.nan)
     x, names = _covariates(covariates, m, intercept, shown)
+    if options is not None:
+        return fit_spatial("poisson", direct, y_eff, e_eff, x, names, labels, level, per,
+                           in_sample, direct_var, "poisson-lognormal", adjacency, options)
     fit = _fit_glmm("poisson", direct, y_eff, e_eff, x, names, labels, level, per,
                     in_sample, direct_var, "poisson-lognormal")
     return fit
