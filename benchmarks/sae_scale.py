@@ -108,6 +108,9 @@ def tasks_for(adj: sae.Adjacency) -> dict[str, Callable[[], object]]:
         "diagnostics (shrinkage, CV gain, residuals)": lambda: sae.diagnostics(fit),
         "BYM2 spatial hierarchical Bayes (exact)": lambda: sae.bym2(
             y, d, x, adjacency=adj, areas=adj.areas),
+        "logit_binomial with BYM2 effects (Laplace)": lambda: sae.logit_binomial(
+            prev["direct"], prev["n"], prev["x"], design_effect=deff, adjacency=adj,
+            areas=adj.areas),
     }
     return tasks
 
