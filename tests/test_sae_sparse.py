@@ -86,3 +86,24 @@ def test_entries_off_the_pattern_are_refused() -> None:
     h = grid_precision(6, 0.5, np.random.default_rng(6))
     with pytest.raises(np.linalg.LinAlgError, match="off the factor"):
         SparseCholesky(h).inverse_on(np.array([0]), np.array([35]))
+
+
+def test_refactor_reuses_the_analysis_and_stays_exact() -> None:
+    rng = np.random.default_rng(7)
+    h = grid_precision(9, 0.6, rng, dense_rows=2)
+    first = SparseCholesky(h)
+    same_pattern = sp.csc_array(h + sp.diags_array(rng.uniform(0.1, 1.0, h.shape[0])))
+    again = first.refactor(same_pattern)
+    assert again._layout is first._layout                 # no new symbolic analysis
+    dense = same_pattern.toarray()
+    np.testing.assert_allclose(again.logdet, np.linalg.slogdet(dense)[1], rtol=1e-12)
+    np.testing.assert_allclose(again.inverse_diagonal(), np.diag(np.linalg.inv(dense)),
+                               rtol=1e-11)
+    # another pattern (an extra pair of entries) is laid out afresh, in the same ordering
+    extra = sp.lil_array(same_pattern)
+    extra[0, 40] = extra[40, 0] = 0.05
+    other = first.refactor(sp.csc_array(extra))
+    assert other._layout is not first._layout
+    np.testing.assert_array_equal(other.ordering, first.ordering)
+    np.testing.assert_allclose(other.inverse_diagonal(),
+                               np.diag(np.linalg.inv(extra.toarray())), rtol=1e-11)

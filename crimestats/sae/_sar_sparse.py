@@ -58,7 +58,7 @@ class SarPattern:
 
     The pattern is the union of those of :math:`I`, :math:`W + W^\\top` and :math:`W^\\top W`, kept
     fixed (explicit zeros included) so that traces against the selected inverse never miss an
-    entry whatever :math:`\\rho` is, and so that one fill-reducing ordering serves every
+    entry whatever :math:`\\rho` is, and so that one ordering and symbolic analysis serve every
     factorisation (see :meth:`factor`).
     """
 
@@ -87,7 +87,7 @@ class SarPattern:
         self.sym_v = on_pattern(sym)
         self.wtw_v = on_pattern(wtw)
         self.diag_pos = np.flatnonzero(self.cols == self.indices)
-        self._ordering: np.ndarray | None = None
+        self._first: SparseCholesky | None = None
 
     def matrix(self, values: np.ndarray) -> sp.csc_array:
         return sp.csc_array((values, self.indices, self.indptr), shape=(self.m, self.m))
@@ -95,12 +95,12 @@ class SarPattern:
     def factor(self, values: np.ndarray) -> SparseCholesky:
         """Sparse Cholesky of the matrix with ``values`` on the pattern.
 
-        The ordering of the first factorisation is kept and reused by the later ones.
+        The first factorisation's ordering and symbolic analysis serve all later ones.
         """
-        chol = SparseCholesky(self.matrix(values), ordering=self._ordering)
-        if self._ordering is None:
-            self._ordering = chol.ordering
-        return chol
+        if self._first is None:
+            self._first = SparseCholesky(self.matrix(values))
+            return self._first
+        return self._first.refactor(self.matrix(values))
 
     def c_values(self, rho: float) -> np.ndarray:
         return self.eye_v - rho * self.sym_v + rho * rho * self.wtw_v

@@ -27,6 +27,8 @@ on the pattern of ``L`` itself, so the cost is that of the factorisation, not of
 
 from __future__ import annotations
 
+import dataclasses
+
 import numba
 import numpy as np
 import scipy.sparse as sp
@@ -169,6 +171,55 @@ def _upper_unit_solve(indptr: np.ndarray, indices: np.ndarray, lower: np.ndarray
     return x
 
 
+def _canonical_csc(matrix: sp.sparray | sp.spmatrix) -> sp.csc_array:
+    """CSC copy with sorted indices and no duplicates (explicitly stored zeros are kept)."""
+    a = sp.csc_array(matrix, dtype=float, copy=True)
+    a.sum_duplicates()
+    return a
+
+
+@dataclasses.dataclass(frozen=True)
+class _Layout:
+    """A CSC pattern in a symmetric ordering: where its entries go and the factor's pattern.
+
+    ``perm[i]`` is the position of original index ``i``; the permuted matrix has data
+    ``a.data[gather]`` on ``(p_indptr, p_indices)``; ``(l_indptr, l_indices)`` is the symbolic
+    Cholesky factor of that pattern (diagonal first, rows sorted).
+    """
+
+    perm: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    gather: np.ndarray
+    p_indptr: np.ndarray
+    p_indices: np.ndarray
+    l_indptr: np.ndarray
+    l_indices: np.ndarray
+
+    @classmethod
+    def build(cls, a: sp.csc_array, perm: np.ndarray) -> _Layout:
+        n = a.shape[0]
+        cols = np.repeat(np.arange(n, dtype=np.int64), np.diff(a.indptr))
+        rows_p, cols_p = perm[a.indices], perm[cols]
+        gather = np.argsort(cols_p * n + rows_p)          # CSC order: column, then row
+        p_indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(cols_p, minlength=n), out=p_indptr[1:])
+        p_indices = rows_p[gather]
+        l_indptr, l_indices = _symbolic_cholesky(p_indptr, p_indices)
+        return cls(perm, a.indptr.copy(), a.indices.copy(), gather, p_indptr, p_indices,
+                   l_indptr, l_indices)
+
+    def matches(self, a: sp.csc_array) -> bool:
+        return (np.array_equal(a.indptr, self.indptr)
+                and np.array_equal(a.indices, self.indices))
+
+    def permuted(self, a: sp.csc_array) -> sp.csc_array:
+        out = sp.csc_array((a.data[self.gather], self.p_indices, self.p_indptr),
+                           shape=a.shape)
+        out.has_sorted_indices = True
+        return out
+
+
 class SparseCholesky:
     """Factorisation ``P A P^T = L D L^T`` of a sparse symmetric positive-definite matrix.
 
@@ -181,9 +232,9 @@ class SparseCholesky:
     ordering : ndarray of int, shape (n,), optional
         A fill-reducing ordering to reuse (the :attr:`ordering` of an earlier factorisation
         of a matrix with the same pattern): original index ``i`` goes to position
-        ``ordering[i]``. Computing the ordering is about half the cost of a factorisation,
-        so a loop over values on one pattern should pass it. By default a minimum-degree
-        ordering of ``A + A^T`` is computed.
+        ``ordering[i]``. By default a minimum-degree ordering of ``A + A^T`` is computed.
+        A loop over values on one pattern should rather use :meth:`refactor`, which also
+        keeps the symbolic analysis (together about half the cost of a factorisation).
 
     Raises
     ------
@@ -208,39 +259,55 @@ class SparseCholesky:
     True
     >>> bool(np.allclose(chol.inverse_diagonal(), np.diag(np.linalg.inv(a.toarray()))))
     True
-    >>> again = SparseCholesky(2 * a, ordering=chol.ordering)
+    >>> again = chol.refactor(2 * a)
     >>> bool(np.isclose(again.logdet, chol.logdet + 3 * np.log(2)))
     True
     """
 
     def __init__(self, matrix: sp.sparray | sp.spmatrix,
                  ordering: np.ndarray | None = None) -> None:
-        coo = sp.coo_array(matrix, dtype=float)
-        n = coo.shape[0]
-        self.n = n
-        if ordering is None:
-            given = np.arange(n, dtype=np.int64)
-            spec = "MMD_AT_PLUS_A"
+        a = _canonical_csc(matrix)
+        self.n = a.shape[0]
+        self._factorise(a, None if ordering is None
+                        else _Layout.build(a, np.asarray(ordering, dtype=np.int64)))
+
+    def refactor(self, matrix: sp.sparray | sp.spmatrix) -> SparseCholesky:
+        """Factorisation of another matrix with the same pattern, reusing this one's analysis.
+
+        The ordering, the placement of the entries in it and the symbolic factor are kept, so
+        only the numerical factorisation is repeated: for a loop over values on one pattern
+        (a grid of hyperparameters). A matrix with a different pattern is still factorised
+        correctly, with this ordering.
+        """
+        a = _canonical_csc(matrix)
+        layout = self._layout if self._layout.matches(a) else _Layout.build(a, self._perm)
+        new = SparseCholesky.__new__(SparseCholesky)
+        new.n = self.n
+        new._factorise(a, layout)
+        return new
+
+    def _factorise(self, a: sp.csc_array, layout: _Layout | None) -> None:
+        """Factor ``a`` (canonical CSC) in ``layout``'s ordering, or a minimum-degree one."""
+        options = {"diag_pivot_thresh": 0.0, "options": {"SymmetricMode": True}}
+        if layout is None:
+            lu = splu(a, permc_spec="MMD_AT_PLUS_A", **options)
+            given = np.arange(self.n, dtype=np.int64)
         else:
-            given = np.asarray(ordering, dtype=np.int64)
-            spec = "NATURAL"
-        permuted = sp.csc_array((coo.data, (given[coo.row], given[coo.col])), shape=(n, n))
-        permuted.sort_indices()
-        lu = splu(permuted, permc_spec=spec, diag_pivot_thresh=0.0,
-                  options={"SymmetricMode": True})
+            lu = splu(layout.permuted(a), permc_spec="NATURAL", **options)
+            given = layout.perm
         pivots = lu.U.diagonal()
         if not np.array_equal(lu.perm_r, lu.perm_c) or not np.all(pivots > 0):
             raise np.linalg.LinAlgError("matrix is not symmetric positive definite")
         step = np.asarray(lu.perm_c, dtype=np.int64)
+        if layout is None or not np.array_equal(step, np.arange(self.n)):
+            # SuperLU chose or post-ordered the ordering: lay the pattern out in its final one
+            layout = _Layout.build(a, step[given])
+        self._layout = layout
         # original index i sits at position perm[i] of the factorised ordering
-        self._perm = step[given]
+        self._perm = layout.perm
+        self._indptr, self._indices = layout.l_indptr, layout.l_indices
         lower = sp.csc_array(lu.L)
         lower.sort_indices()
-        pattern = sp.csc_array((np.ones(coo.nnz), (self._perm[coo.row], self._perm[coo.col])),
-                               shape=(n, n))
-        pattern.sort_indices()
-        self._indptr, self._indices = _symbolic_cholesky(pattern.indptr.astype(np.int64),
-                                                         pattern.indices.astype(np.int64))
         self._lower = _on_pattern(self._indptr, self._indices, lower)
         self._pivots = pivots
         self._selected: np.ndarray | None = None

@@ -247,8 +247,8 @@ class _Conditional:
         L = self.linked
         self.icar = icar
         self.R = sp.csr_array(icar.precision[L][:, L])
-        # every (sigma, phi) factorises R + diagonal: one fill-reducing ordering serves all
-        self.ordering = SparseCholesky(sp.csc_array(self.R + sp.eye_array(L.size))).ordering
+        # every (sigma, phi) factorises R + diagonal: one ordering and symbolic analysis serve all
+        self.template = SparseCholesky(self.R + sp.eye_array(L.size))
         self.N = icar.constraint_basis(L)[0]
         self.prior_variance_free = icar.prior_variance[self.free]
         self.sampled = self.in_sample[L]
@@ -270,8 +270,7 @@ class _Conditional:
         a = sigma**2 * (1.0 - phi)
         w = np.where(self.sampled, 1.0 / (D + a), 0.0)
         X, N, p, k = self.XL, self.N, self.p, self.N.shape[1]
-        chol = SparseCholesky(sp.csc_array(self.R + sp.diags_array(c * c * w)),
-                              ordering=self.ordering)
+        chol = self.template.refactor(self.R + sp.diags_array(c * c * w))
         wX = w[:, None] * X
         b_u = c * w * y
         raw = chol.solve(np.column_stack([b_u, wX, N]))
