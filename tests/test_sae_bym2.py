@@ -506,3 +506,27 @@ def test_simulation_on_the_csp_geography(data_dir):
     for ours, theirs in (("bym2", "fh"), ("bym2_out", "fh_out")):
         gain = np.array(sq[theirs]) - np.array(sq[ours])
         assert gain.mean() > 3.0 * gain.std(ddof=1) / np.sqrt(reps)
+
+
+def test_simulated_effects_follow_the_bym2_prior():
+    """Per-area variances sigma^2 ((1 - phi) + phi * scaled ICAR variance); components sum
+    to zero when phi = 1; the same seed gives the same draws."""
+    from crimestats.sae import adjacency_from_pairs, simulate_bym2_effects
+    from crimestats.sae._icar import icar_structure
+
+    pairs = grid_pairs(4, 5) + grid_pairs(3, 3, offset=20)        # two components + island 29
+    adj = adjacency_from_pairs(pairs, areas=range(30))
+    draws = simulate_bym2_effects(adj, sigma=0.8, phi=0.6, size=40_000, random_seed=3)
+    assert draws.shape == (40_000, 30)
+    expected = 0.64 * (0.4 + 0.6 * icar_structure(adj).prior_variance)
+    # relative MC SE of a variance from 40,000 draws: sqrt(2 / 40,000) = 0.7%
+    np.testing.assert_allclose(draws.var(axis=0), expected, rtol=0.035)
+    icar_only = simulate_bym2_effects(adj, sigma=0.8, phi=1.0, size=5, random_seed=4)
+    assert np.abs(icar_only[:, :20].sum(axis=1)).max() < 1e-12
+    assert np.abs(icar_only[:, 20:29].sum(axis=1)).max() < 1e-12
+    np.testing.assert_array_equal(simulate_bym2_effects(adj, random_seed=5),
+                                  simulate_bym2_effects(adj, random_seed=5))
+    with pytest.raises(InputError, match="phi"):
+        simulate_bym2_effects(adj, phi=1.5)
+    with pytest.raises(InputError, match="Adjacency"):
+        simulate_bym2_effects(pairs)

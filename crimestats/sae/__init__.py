@@ -10,7 +10,7 @@ from .adjacency import (
     row_standardise,
 )
 from .benchmarking import BenchmarkResult, benchmark, benchmark_draws
-from .bym2 import BYM2Result, bym2
+from .bym2 import BYM2Result, bym2, simulate_bym2_effects
 from .diagnostics import DiagnosticsResult, diagnostics, loo, posterior_predictive_check
 from .fay_herriot import fay_herriot
 from .mrp import MRPResult, mrp
@@ -57,4 +57,5 @@ __all__ = [
     "SpatioTemporalResult",
     "bym2",
     "BYM2Result",
+    "simulate_bym2_effects",
 ]

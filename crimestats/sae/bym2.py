@@ -77,10 +77,11 @@ from ._hb import _check_draws, _check_prior, _mixture_quantiles
 from ._icar import IcarStructure, icar_structure, resolve_adjacency
 from ._results import FayHerriotResult
 from ._sparse import SparseCholesky
+from .adjacency import Adjacency
 from .fay_herriot import _prepare_inputs
 from .priors import VariancePrior
 
-__all__ = ["bym2", "BYM2Result"]
+__all__ = ["bym2", "BYM2Result", "simulate_bym2_effects"]
 
 _MODELS = ("bym2", "icar")
 #: By dimension of psi (1: ICAR, 2: BYM2): grid nodes are kept while the log posterior density
@@ -832,6 +833,64 @@ def bym2(
     icar = icar_structure(adj)
     return _fit(y, d, X, icar, labels=labels, names=names, model=model, level=level,
                 prior=prior, phi_prior=phi_prior, random_seed=random_seed, draws=draws)
+
+
+def simulate_bym2_effects(adjacency: Adjacency, *, sigma: float = 1.0, phi: float = 0.5,
+                          size: int | None = None, random_seed: Any = None) -> np.ndarray:
+    """Draw area effects from the BYM2 prior on an adjacency, for simulation studies.
+
+    :math:`b = \\sigma(\\sqrt{1-\\phi}\\, v + \\sqrt{\\phi}\\, \\tilde u)` with
+    :math:`v \\sim N(0, I)` and :math:`\\tilde u` the scaled ICAR field (each connected
+    component scaled so that the geometric mean of its marginal variances is 1 and summing to
+    zero; islands independent :math:`N(0, 1)`): the prior of :func:`bym2` and of the
+    ``adjacency=`` prevalence models, so data simulated from it have a known truth.
+
+    Parameters
+    ----------
+    adjacency : Adjacency
+        Neighbour structure; the draws follow ``adjacency.areas``.
+    sigma : float
+        Standard deviation scale of the effects (positive).
+    phi : float
+        Spatial share of their variance, in [0, 1] (1: ICAR, 0: independent effects).
+    size : int, optional
+        Number of draws; ``None`` gives one draw of shape ``(m,)``.
+    random_seed : int or numpy.random.Generator, optional
+        Seed of the draws.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(m,)``, or ``(size, m)``.
+
+    Raises
+    ------
+    crimestats.InputError
+        ``sigma`` not positive, ``phi`` outside [0, 1] or ``size`` not a positive integer.
+
+    Examples
+    --------
+    >>> from crimestats.sae import adjacency_from_pairs, simulate_bym2_effects
+    >>> ring = adjacency_from_pairs([(i, (i + 1) % 6) for i in range(6)], areas=range(6))
+    >>> b = simulate_bym2_effects(ring, sigma=0.5, phi=1.0, random_seed=1)
+    >>> b.shape, bool(abs(b.sum()) < 1e-12)
+    ((6,), True)
+    """
+    if not (np.isfinite(sigma) and sigma > 0):
+        raise InputError(f"`sigma` must be a positive number; received {sigma!r}.")
+    if not (np.isfinite(phi) and 0.0 <= phi <= 1.0):
+        raise InputError(f"`phi` must be in [0, 1]; received {phi!r}.")
+    if size is not None and not (isinstance(size, (int, np.integer)) and size >= 1):
+        raise InputError(f"`size` must be a positive integer or None; received {size!r}.")
+    if not isinstance(adjacency, Adjacency):
+        raise InputError("`adjacency` must be an Adjacency (see adjacency_from_pairs).")
+    rng = v.as_rng(random_seed)
+    m = adjacency.n_areas
+    count = 1 if size is None else int(size)
+    field = icar_structure(adjacency).sample_prior(np.arange(m), count, rng)
+    effects = sigma * (math.sqrt(1.0 - phi) * rng.standard_normal((count, m))
+                       + math.sqrt(phi) * field)
+    return effects[0] if size is None else effects
 
 
 def _fit(y: np.ndarray, D: np.ndarray, X: np.ndarray, icar: IcarStructure, *,
