@@ -96,6 +96,7 @@ from .bym2 import (
     _Hyper,
     _hyper_summary,
     _mode,
+    _SpatialEffects,
     _standardisation,
     _start,
     _System,
@@ -123,7 +124,7 @@ _CORR_POINTS, _CORR_HALF_WIDTH = 161, 10.0
 
 
 @dataclasses.dataclass(frozen=True)
-class SpatialPrevalenceResult(PrevalenceResult):
+class SpatialPrevalenceResult(_SpatialEffects, PrevalenceResult):
     """A binomial or Poisson area-level model with spatial (BYM2 or ICAR) area effects.
 
     All attributes of :class:`~crimestats.sae.PrevalenceResult`; ``sigma2_u`` and
@@ -166,29 +167,14 @@ class SpatialPrevalenceResult(PrevalenceResult):
     """
 
     spatial: str = "bym2"
-    sigma: float = float("nan")
-    sigma_sd: float = float("nan")
-    sigma_interval: tuple[float, float] = (float("nan"), float("nan"))
-    phi: float = float("nan")
-    phi_sd: float = float("nan")
-    phi_interval: tuple[float, float] = (float("nan"), float("nan"))
-    scaling_factors: dict[int, float] = dataclasses.field(default_factory=dict)
-    n_nodes: int = 0
-    islands: tuple = ()
 
     def summary(self) -> str:
         """Plain-text report: model, hyperparameters, coefficients, estimates."""
         est = self.estimates
-        lo, hi = self.sigma_interval
         lines = [f"{self.model} model with {self.spatial.upper()} area effects, "
                  f"areas={est.sizes['area']} (out of sample: {int((~est['in_sample']).sum())}"
                  f"), islands={len(self.islands)}",
-                 f"sigma = {self.sigma:.4g} (sd {self.sigma_sd:.3g}, {self.level:.0%} "
-                 f"interval {lo:.4g}–{hi:.4g}), link scale"]
-        if self.spatial == "bym2":
-            plo, phi_hi = self.phi_interval
-            lines.append(f"phi   = {self.phi:.3f} (sd {self.phi_sd:.3f}, {self.level:.0%} "
-                         f"interval {plo:.3f}–{phi_hi:.3f})   spatial share of the variance")
+                 *self._hyper_lines(self.spatial, ", link scale")]
         lines.append(f"{'term':<20} {'coef':>10} {'se':>10}")
         lines += [f"{n:<20} {b:>10.4g} {s:>10.4g}"
                   for n, b, s in zip(self.covariate_names, self.beta, self.beta_se, strict=True)]

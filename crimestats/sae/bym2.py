@@ -104,7 +104,37 @@ _LOGIT_BOUND = 15.0
 
 
 @dataclasses.dataclass(frozen=True)
-class BYM2Result(FayHerriotResult):
+class _SpatialEffects:
+    """Posterior summaries of the BYM2/ICAR hyperparameters, shared by the spatial results.
+
+    The attributes are documented on :class:`BYM2Result`.
+    """
+
+    sigma: float = float("nan")
+    sigma_sd: float = float("nan")
+    sigma_interval: tuple[float, float] = (float("nan"), float("nan"))
+    phi: float = float("nan")
+    phi_sd: float = float("nan")
+    phi_interval: tuple[float, float] = (float("nan"), float("nan"))
+    scaling_factors: dict[int, float] = dataclasses.field(default_factory=dict)
+    n_nodes: int = 0
+    islands: tuple = ()
+
+    def _hyper_lines(self, spatial: str, scale: str = "") -> list[str]:
+        """Report lines for sigma (and phi for BYM2); ``scale`` is appended to sigma's."""
+        level = getattr(self, "level", 0.95)
+        lo, hi = self.sigma_interval
+        lines = [f"sigma = {self.sigma:.4g} (sd {self.sigma_sd:.3g}, {level:.0%} interval "
+                 f"{lo:.4g}–{hi:.4g}){scale}"]
+        if spatial == "bym2":
+            plo, phi_hi = self.phi_interval
+            lines.append(f"phi   = {self.phi:.3f} (sd {self.phi_sd:.3f}, {level:.0%} "
+                         f"interval {plo:.3f}–{phi_hi:.3f})   spatial share of the variance")
+        return lines
+
+
+@dataclasses.dataclass(frozen=True)
+class BYM2Result(_SpatialEffects, FayHerriotResult):
     """A fitted spatial hierarchical Bayes Fay–Herriot model (ICAR or BYM2 area effects).
 
     All attributes of :class:`~crimestats.sae.FayHerriotResult` (``estimates``, ``beta``,
@@ -152,32 +182,17 @@ class BYM2Result(FayHerriotResult):
     """
 
     model: str = "bym2"
-    sigma: float = float("nan")
-    sigma_sd: float = float("nan")
-    sigma_interval: tuple[float, float] = (float("nan"), float("nan"))
-    phi: float = float("nan")
-    phi_sd: float = float("nan")
-    phi_interval: tuple[float, float] = (float("nan"), float("nan"))
-    scaling_factors: dict[int, float] = dataclasses.field(default_factory=dict)
-    n_nodes: int = 0
-    islands: tuple = ()
 
     def summary(self) -> str:
         """A short plain-text report: model, hyperparameters, coefficients."""
         est = self.estimates
         n_out = int((~est["in_sample"]).sum())
         n_comp = int(np.unique(est["component"].values).size)
-        lo, hi = self.sigma_interval
         lines = [
             f"Spatial HB Fay–Herriot model ({self.model.upper()}), areas={est.sizes['area']} "
             f"(out of sample: {n_out}), islands={len(self.islands)}, components={n_comp}",
-            f"sigma = {self.sigma:.4g} (sd {self.sigma_sd:.3g}, {self.level:.0%} interval "
-            f"{lo:.4g}–{hi:.4g})",
+            *self._hyper_lines(self.model),
         ]
-        if self.model == "bym2":
-            plo, phi_hi = self.phi_interval
-            lines.append(f"phi   = {self.phi:.3f} (sd {self.phi_sd:.3f}, {self.level:.0%} "
-                         f"interval {plo:.3f}–{phi_hi:.3f})   spatial share of the variance")
         factors = ", ".join(f"{c}: {s:.4g}" for c, s in self.scaling_factors.items())
         lines += [f"scaling factors by component: {factors or 'none (no component)'}",
                   f"quadrature nodes: {self.n_nodes}", "",
