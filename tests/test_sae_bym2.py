@@ -16,6 +16,7 @@ import pytest
 import scipy.sparse as sp
 import xarray as xr
 from scipy import special
+from spatial_maps import PAIRS, M, grid_pairs
 
 from crimestats import InputError
 from crimestats.sae import Adjacency, BYM2Result, HalfCauchy, adjacency_from_pairs, bym2
@@ -25,24 +26,8 @@ bym2_module = importlib.import_module("crimestats.sae.bym2")
 
 
 # --------------------------------------------------------------------------------------------
-# A small geography: a 4 x 5 grid, a separate 3 x 3 grid and an island (30 areas)
+# The small geography of spatial_maps.py: a 4 x 5 grid, a separate 3 x 3 grid and an island
 # --------------------------------------------------------------------------------------------
-
-
-def grid_pairs(rows: int, cols: int, offset: int = 0) -> list[tuple[int, int]]:
-    pairs = []
-    for r in range(rows):
-        for c in range(cols):
-            i = offset + r * cols + c
-            if c + 1 < cols:
-                pairs.append((i, i + 1))
-            if r + 1 < rows:
-                pairs.append((i, i + cols))
-    return pairs
-
-
-M = 30
-PAIRS = grid_pairs(4, 5) + grid_pairs(3, 3, 20)       # area 29 is an island
 
 
 def dense_prior_covariance(weights: np.ndarray) -> tuple[np.ndarray, list[float]]:

@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 from scipy import integrate, special
+from spatial_maps import PAIRS, M
 
 from crimestats import InputError
 from crimestats.sae import (
@@ -42,24 +43,10 @@ DATA = Path(__file__).resolve().parent / "data" / "sae"
 
 
 # --------------------------------------------------------------------------------------------
-# A small geography: a 4 x 5 grid, a separate 3 x 3 grid and an island (30 areas)
+# The small geography of spatial_maps.py: a 4 x 5 grid, a separate 3 x 3 grid and an island
 # --------------------------------------------------------------------------------------------
 
 
-def grid_pairs(rows: int, cols: int, offset: int = 0) -> list[tuple[int, int]]:
-    pairs = []
-    for r in range(rows):
-        for c in range(cols):
-            i = offset + r * cols + c
-            if c + 1 < cols:
-                pairs.append((i, i + 1))
-            if r + 1 < rows:
-                pairs.append((i, i + cols))
-    return pairs
-
-
-M = 30
-PAIRS = grid_pairs(4, 5) + grid_pairs(3, 3, 20)       # area 29 is an island
 UNSAMPLED = [3, 12, 24]                                # two in the grid, one in the 3 x 3
 
 

@@ -92,12 +92,10 @@ from .bym2 import (
     _STEP,
     _check_phi_prior,
     _Conditional,
-    _grid,
     _Hyper,
     _hyper_summary,
-    _mode,
+    _integrate,
     _SpatialEffects,
-    _standardisation,
     _start,
     _System,
 )
@@ -408,21 +406,11 @@ def fit_spatial(family: str, direct_rate: np.ndarray, y_eff: np.ndarray, n_eff: 
     D_start = np.full(labels.size, np.nan)
     y_start[L[cond.sampled]] = theta0[cond.sampled]
     D_start[L[cond.sampled]] = D0[cond.sampled]
-    mode, f_mode, hess = _mode(hyper, _start(y_start, D_start, x, hyper.dim))
-    E = _standardisation(hess)
-    nodes = _grid(hyper, mode, f_mode, E)
-    psi = np.array([node[0] for node in nodes])
-    log_w = np.array([node[1] for node in nodes])
-    weights = np.exp(log_w - log_w.max())
-    weights /= weights.sum()
-    beta_k = np.array([node[2][0] for node in nodes])
-    cov_k = np.array([node[2][1] for node in nodes])
-    mean_k = np.array([node[2][2] for node in nodes])
-    sd_k = np.sqrt(np.array([node[2][3] for node in nodes]))
-
-    d_k = np.array([node[2][4] for node in nodes])
-    dy_k = np.array([node[2][5] for node in nodes])
-    del nodes
+    grid = _integrate(hyper, _start(y_start, D_start, x, hyper.dim))
+    mode, E, psi, log_w, weights = grid.mode, grid.E, grid.psi, grid.log_w, grid.weights
+    beta_k, cov_k, mean_k, var_k, d_k, dy_k = (np.array(part)
+                                               for part in zip(*grid.moments, strict=True))
+    sd_k = np.sqrt(var_k)
     tail = 0.5 * (1.0 - level)
     gaussian = _gaussian_marginals(family, weights, mean_k, sd_k, tail, scale_out)
     if correct:

@@ -620,6 +620,31 @@ def _grid(hyper: _Hyper, mode: np.ndarray, f_mode: float, E: np.ndarray
     return [node for node in nodes if node[1] >= top[0] - drop]
 
 
+@dataclasses.dataclass
+class _Integration:
+    """The grid over the hyperparameters: mode, standardisation, nodes and their weights,
+    and the conditional moments each node's evaluation returned."""
+
+    mode: np.ndarray
+    E: np.ndarray
+    psi: np.ndarray
+    log_w: np.ndarray
+    weights: np.ndarray
+    moments: list[Any]
+
+
+def _integrate(hyper: Any, start: np.ndarray) -> _Integration:
+    """Find the posterior mode of the hyperparameters from ``start`` and lay the grid."""
+    mode, f_mode, hess = _mode(hyper, start)
+    E = _standardisation(hess)
+    nodes = _grid(hyper, mode, f_mode, E)
+    psi = np.array([node[0] for node in nodes])
+    log_w = np.array([node[1] for node in nodes])
+    weights = np.exp(log_w - log_w.max())
+    return _Integration(mode, E, psi, log_w, weights / weights.sum(),
+                        [node[2] for node in nodes])
+
+
 def _hyper_intervals(z: np.ndarray, log_post: np.ndarray, to_psi: Any, step: float,
                      tail: float) -> list[tuple[float, float]]:
     """Equal-tailed intervals of each coordinate of psi from the grid nodes.
@@ -915,18 +940,10 @@ def _fit(y: np.ndarray, D: np.ndarray, X: np.ndarray, icar: IcarStructure, *,
     """The exact fit on validated arrays (see :func:`bym2`)."""
     cond = _Conditional(y, D, X, icar)
     hyper = _Hyper(cond, model, prior, phi_prior)
-    mode, f_mode, hess = _mode(hyper, _start(y, D, X, hyper.dim))
-    E = _standardisation(hess)
-    nodes = _grid(hyper, mode, f_mode, E)
-    psi = np.array([node[0] for node in nodes])
-    log_w = np.array([node[1] for node in nodes])
-    weights = np.exp(log_w - log_w.max())
-    weights /= weights.sum()
-    beta_k = np.array([node[2][0] for node in nodes])
-    cov_k = np.array([node[2][1] for node in nodes])
-    mean_k = np.array([node[2][2] for node in nodes])
-    sd_k = np.sqrt(np.array([node[2][3] for node in nodes]))
-    del nodes
+    grid = _integrate(hyper, _start(y, D, X, hyper.dim))
+    mode, psi, log_w, weights = grid.mode, grid.psi, grid.log_w, grid.weights
+    beta_k, cov_k, mean_k, var_k = (np.array(part) for part in zip(*grid.moments, strict=True))
+    sd_k = np.sqrt(var_k)
 
     # Areas: Gaussian mixtures over the nodes.
     estimate = weights @ mean_k
@@ -942,7 +959,7 @@ def _fit(y: np.ndarray, D: np.ndarray, X: np.ndarray, icar: IcarStructure, *,
     beta_cov = np.einsum("k,kpq->pq", weights, cov_k) + np.einsum("k,kp,kq->pq", weights, dev,
                                                                   dev)
     sigma_k = np.exp(psi[:, 0])
-    summary = _hyper_summary(psi, log_w, weights, mode, E, tail)
+    summary = _hyper_summary(psi, log_w, weights, mode, grid.E, tail)
     sigma, sigma_sd, sigma_interval = summary["sigma"]
     phi, phi_sd, phi_interval = summary["phi"]
 
