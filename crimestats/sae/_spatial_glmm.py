@@ -173,13 +173,7 @@ class SpatialPrevalenceResult(_SpatialEffects, PrevalenceResult):
                  f"areas={est.sizes['area']} (out of sample: {int((~est['in_sample']).sum())}"
                  f"), islands={len(self.islands)}",
                  *self._hyper_lines(self.spatial, ", link scale")]
-        lines.append(f"{'term':<20} {'coef':>10} {'se':>10}")
-        lines += [f"{n:<20} {b:>10.4g} {s:>10.4g}"
-                  for n, b, s in zip(self.covariate_names, self.beta, self.beta_se, strict=True)]
-        e = est["estimate"].values
-        lines.append(f"estimates (per {self.per:g}): median {np.median(e):.4g}, "
-                     f"range {e.min():.4g}–{e.max():.4g}")
-        return "\n".join(lines)
+        return "\n".join(lines + self._coefficient_lines())
 
 
 @dataclasses.dataclass
@@ -192,6 +186,14 @@ class _LaplaceState:
     iterations: int
     sigma: float
     phi: float
+    gaussian: tuple[np.ndarray, ...] | None = None     # the Gaussian moments, once computed
+
+    def gaussian_moments(self, gauss: _Conditional) -> tuple[np.ndarray, ...]:
+        """``gauss.moments(sys)``, computed on first use: the likelihood correction and the
+        node's moments both need it."""
+        if self.gaussian is None:
+            self.gaussian = gauss.moments(self.sys)
+        return self.gaussian
 
 
 class _LaplaceConditional:
@@ -302,7 +304,7 @@ class _LaplaceConditional:
         correlations) are dropped.
         """
         s, L = self.sampled, self.gauss.linked
-        _, _, mean, var = self.gauss.moments(state.sys)
+        _, _, mean, var = state.gaussian_moments(self.gauss)
         rows = L[s]
         eta, v = mean[rows], var[rows]
         d = 1.0 / state.sys.D[s]
@@ -323,7 +325,7 @@ class _LaplaceConditional:
         """Gaussian approximation: mean and covariance of beta, means and variances of eta,
         and each area's Gaussianised likelihood term (precision d_i and d_i y*_i; 0 for an
         area without sample) for the local correction of the marginals."""
-        beta, beta_cov, mean, var = self.gauss.moments(state.sys)
+        beta, beta_cov, mean, var = state.gaussian_moments(self.gauss)
         m = mean.shape[0]
         s, L = self.sampled, self.gauss.linked
         rows = L[s]

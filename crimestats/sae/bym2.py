@@ -367,7 +367,7 @@ class _Conditional:
         """
         c, a, w = sys.c, sys.a, sys.w
         G, Hinv, F_u, F_beta = sys.G, sys.Hinv, sys.F_u, sys.F_beta
-        mu_u, beta = sys.mu_u, sys.beta
+        beta, _, theta = self.posterior_mean(sys)
         var_s = sys.chol.inverse_diagonal()
         if sys.M_chol is not None:
             SN = sys.SN_raw
@@ -377,22 +377,18 @@ class _Conditional:
         var_u = var_s + np.einsum("ip,pq,iq->i", G, Hinv, G)
         if sys.C_chol is not None:
             Cinv = _chol_solve(sys.C_chol, np.eye(self.N.shape[1]))
-            shift = Cinv @ (self.N.T @ mu_u)
-            mu_u = mu_u - F_u @ shift
-            beta = beta - F_beta @ shift
             beta_cov = beta_cov - F_beta @ Cinv @ F_beta.T
             cov_u_beta = cov_u_beta - F_u @ (Cinv @ F_beta.T)
             var_u = var_u - np.einsum("ik,kl,il->i", F_u, Cinv, F_u)
         beta_cov = 0.5 * (beta_cov + beta_cov.T)
         X = self.XL
-        eta_mean = X @ beta + c * mu_u
         eta_var = (np.einsum("ip,pq,iq->i", X, beta_cov, X)
                    + 2.0 * c * np.einsum("ip,ip->i", X, cov_u_beta) + c * c * var_u)
         eta_var = np.maximum(eta_var, 0.0)
         gamma = a * w                                     # weight of y_i in theta_i | eta_i
         m = self.X.shape[0]
         mean, var = np.empty(m), np.empty(m)
-        mean[self.linked] = (1.0 - gamma) * eta_mean + gamma * sys.y
+        mean[self.linked] = theta
         var[self.linked] = (1.0 - gamma) ** 2 * eta_var + np.where(
             self.sampled, gamma * sys.D, a)
         if self.free.size:

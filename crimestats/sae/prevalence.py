@@ -127,14 +127,18 @@ class PrevalenceResult(Result):
         est = self.estimates
         lines = [f"{self.model} model, areas={est.sizes['area']} "
                  f"(out of sample: {int((~est['in_sample']).sum())})",
-                 f"sigma2_u = {self.sigma2_u:.4g} (link scale)   converged={self.converged}",
-                 f"{'term':<20} {'coef':>10} {'se':>10}"]
+                 f"sigma2_u = {self.sigma2_u:.4g} (link scale)   converged={self.converged}"]
+        return "\n".join(lines + self._coefficient_lines())
+
+    def _coefficient_lines(self) -> list[str]:
+        """The coefficient table and the range of the estimates, for :meth:`summary`."""
+        lines = [f"{'term':<20} {'coef':>10} {'se':>10}"]
         lines += [f"{n:<20} {b:>10.4g} {s:>10.4g}"
                   for n, b, s in zip(self.covariate_names, self.beta, self.beta_se, strict=True)]
-        e = est["estimate"].values
+        e = self.estimates["estimate"].values
         lines.append(f"estimates (per {self.per:g}): median {np.median(e):.4g}, "
                      f"range {e.min():.4g}–{e.max():.4g}")
-        return "\n".join(lines)
+        return lines
 
 
 # ------------------------------------------------------------------------------------------
