@@ -40,6 +40,9 @@ from ._sparse import SparseCholesky
 EXACT_TRACE_LIMIT = 2000
 #: Monte Carlo draws for the second-order traces (information, g3, g4)
 DEFAULT_PROBES = 400
+#: ``diagnostics["algorithm"]`` of a fit redone on the sparse path after dense Fisher scoring
+#: did not converge
+SPARSE_AFTER_DENSE = "sparse (dense Fisher scoring did not converge)"
 _BLOCK = 128
 
 

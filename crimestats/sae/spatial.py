@@ -40,7 +40,7 @@ from ..errors import ConvergenceWarning, DataWarning, InputError
 from ._eblup_dataset import eblup_dataset
 from ._results import FayHerriotResult
 from ._sar_sfh import fit_sparse_sfh
-from ._sar_sparse import DEFAULT_PROBES, check_path_options
+from ._sar_sparse import DEFAULT_PROBES, SPARSE_AFTER_DENSE, check_path_options
 from .adjacency import (
     Adjacency,
     _as_sparse_weights,
@@ -507,7 +507,7 @@ def fit_spatial_fay_herriot(direct: np.ndarray, variance: np.ndarray, X: np.ndar
         # line search on the exact likelihood and reaches the same maximum.
         fit = _fit_sparse(method, y_all, d_all, x_all, w_sparse, labels, names, level,
                           int(max_iter), float(tol), traces, int(probes), random_seed)
-        fit.diagnostics["algorithm"] = "sparse (dense Fisher scoring did not converge)"
+        fit.diagnostics["algorithm"] = SPARSE_AFTER_DENSE
         return fit
     if not converged:
         warnings.warn(

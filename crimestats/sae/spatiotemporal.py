@@ -41,7 +41,7 @@ from .. import _validate as v
 from ..errors import ConvergenceWarning, InputError
 from ..results import Result
 from ._eblup_dataset import eblup_dataset
-from ._sar_sparse import DEFAULT_PROBES, check_path_options
+from ._sar_sparse import DEFAULT_PROBES, SPARSE_AFTER_DENSE, check_path_options
 from ._sar_stfh import ar1_parts, fit_sparse_stfh, sparse_predictions
 from .spatial import _diag_of_product, proximity_matrix
 
@@ -613,7 +613,7 @@ def spatio_temporal_fay_herriot(direct: Any, variance: Any, covariates: Any = No
         result = _sparse_result(fit, theta, model, x_all, x, y, y_all, d_all, areas, periods,
                                 names, level, param_names)
         if fallback:
-            result.diagnostics["algorithm"] = "sparse (dense Fisher scoring did not converge)"
+            result.diagnostics["algorithm"] = SPARSE_AFTER_DENSE
         return result
     wtw = w.T @ w
     _, info, st, sigma_inv, q = _reml_step(theta, model, w, wtw, n_periods, y, x, d, inside)
