@@ -1,12 +1,13 @@
 """The per-area datasets shared by the area-level models.
 
 :func:`eblup_dataset` serves the EBLUP-type fits (basic, spatial, spatio-temporal Fay–Herriot),
-:func:`hb_dataset` the exact hierarchical Bayes ones (Fay–Herriot HB, BYM2/ICAR).
+:func:`hb_dataset` the exact hierarchical Bayes ones (Fay–Herriot HB, BYM2/ICAR); both, and
+the unit-level model, build it with :func:`described_dataset`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 
 import numpy as np
 import xarray as xr
@@ -33,8 +34,6 @@ def eblup_dataset(
     ``{"area": ..., "period": ...}``); the value arrays are flat in that (row-major) order.
     ``extra`` maps further variable names to ``(values, description)``.
     """
-    dims = tuple(coords)
-    shape = tuple(len(values) for values in coords.values())
     rmse = np.sqrt(mse)
     lower, upper = normal_interval(estimate, rmse, level)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -52,15 +51,7 @@ def eblup_dataset(
         **(extra or {}),
         "in_sample": (~np.isnan(direct), "True if there is a direct estimate"),
     }
-    ds = xr.Dataset(
-        {name: (dims, np.reshape(values, shape), {"description": text})
-         for name, (values, text) in variables.items()},
-        coords=dict(coords),
-    )
-    ds.attrs.update({"level": level, **attrs})
-    for name in ("lower", "upper"):
-        ds[name].attrs["level"] = level
-    return ds
+    return described_dataset(variables, coords, level=level, attrs=attrs)
 
 
 def hb_dataset(
@@ -95,12 +86,26 @@ def hb_dataset(
         **(extra or {}),
         "in_sample": (~np.isnan(direct), "True if the area has a direct estimate"),
     }
+    return described_dataset(variables, {"area": areas}, level=level,
+                             attrs={"method": "hb", **attrs})
+
+
+def described_dataset(variables: Mapping[Hashable, tuple[np.ndarray, str]],
+                      coords: Mapping[str, np.ndarray], *, level: float,
+                      attrs: Mapping[str, object]) -> xr.Dataset:
+    """Dataset of ``variables`` (name -> ``(values, description)``) over ``coords``.
+
+    The values are flat in the row-major order of the dimensions ``coords`` names; the
+    interval ``level`` is recorded on the dataset and on ``lower`` and ``upper``.
+    """
+    dims = tuple(coords)
+    shape = tuple(len(values) for values in coords.values())
     ds = xr.Dataset(
-        {name: ("area", values, {"description": text})
+        {name: (dims, np.reshape(values, shape), {"description": text})
          for name, (values, text) in variables.items()},
-        coords={"area": areas},
-        attrs={"level": level, "method": "hb", **attrs},
+        coords=dict(coords),
     )
+    ds.attrs.update({"level": level, **attrs})
     for name in ("lower", "upper"):
         ds[name].attrs["level"] = level
     return ds

@@ -37,6 +37,7 @@ from scipy import linalg, optimize
 from .. import _validate as v
 from ..errors import DataWarning, InputError
 from ..results import Result, normal_interval
+from ._eblup_dataset import described_dataset
 
 __all__ = ["UnitLevelResult", "unit_level"]
 
@@ -627,10 +628,6 @@ def _dataset(labels: np.ndarray, est: np.ndarray, mse: np.ndarray, n_d: np.ndarr
         "shrinkage_weight": (gamma, "gamma_d = sigma2_u / (sigma2_u + sigma2_e / n_d)"),
         "in_sample": (n_d > 0, "True if the domain has sampled units"),
     }
-    ds = xr.Dataset({name: ("area", values, {"description": text})
-                     for name, (values, text) in variables.items()}, coords={"area": labels})
-    ds.attrs.update({"level": level, "method": method,
-                     "model": "nested-error unit-level (Battese-Harter-Fuller)"})
-    for name in ("lower", "upper"):
-        ds[name].attrs["level"] = level
-    return ds
+    return described_dataset(variables, {"area": labels}, level=level,
+                             attrs={"method": method,
+                                    "model": "nested-error unit-level (Battese-Harter-Fuller)"})
