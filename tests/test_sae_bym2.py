@@ -16,7 +16,7 @@ import pytest
 import scipy.sparse as sp
 import xarray as xr
 from scipy import special
-from spatial_maps import PAIRS, M, grid_pairs
+from spatial_maps import PAIRS, M, dense_prior_covariance, grid_pairs
 
 from crimestats import InputError
 from crimestats.sae import Adjacency, BYM2Result, HalfCauchy, adjacency_from_pairs, bym2
@@ -28,24 +28,6 @@ bym2_module = importlib.import_module("crimestats.sae.bym2")
 # --------------------------------------------------------------------------------------------
 # The small geography of spatial_maps.py: a 4 x 5 grid, a separate 3 x 3 grid and an island
 # --------------------------------------------------------------------------------------------
-
-
-def dense_prior_covariance(weights: np.ndarray) -> tuple[np.ndarray, list[float]]:
-    """Covariance of the scaled field: pinv of each component's Laplacian / s_c; 1 for islands."""
-    m = weights.shape[0]
-    n_comp, comp = sp.csgraph.connected_components(sp.csr_array(weights), directed=False)
-    cov, factors = np.zeros((m, m)), []
-    for c in range(n_comp):
-        idx = np.flatnonzero(comp == c)
-        if idx.size == 1:
-            cov[idx, idx] = 1.0
-            continue
-        w = weights[np.ix_(idx, idx)]
-        pinv = np.linalg.pinv(np.diag(w.sum(axis=1)) - w)
-        s = float(np.exp(np.mean(np.log(np.diag(pinv)))))
-        cov[np.ix_(idx, idx)] = pinv / s
-        factors.append(s)
-    return cov, factors
 
 
 def dense_posterior(y, D, X, prior_cov, sigma, phi):

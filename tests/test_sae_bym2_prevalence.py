@@ -23,9 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
 from scipy import integrate, special
-from spatial_maps import PAIRS, M
+from spatial_maps import PAIRS, M, dense_prior_covariance
 
 from crimestats import InputError
 from crimestats.sae import (
@@ -57,26 +56,10 @@ def weights_matrix(pairs: list[tuple[int, int]], m: int) -> np.ndarray:
     return w
 
 
-def dense_prior_covariance(weights: np.ndarray) -> np.ndarray:
-    """Covariance of the scaled field: pinv of each component's Laplacian / s_c; 1 for islands."""
-    m = weights.shape[0]
-    n_comp, comp = sp.csgraph.connected_components(sp.csr_array(weights), directed=False)
-    cov = np.zeros((m, m))
-    for c in range(n_comp):
-        idx = np.flatnonzero(comp == c)
-        if idx.size == 1:
-            cov[idx, idx] = 1.0
-            continue
-        w = weights[np.ix_(idx, idx)]
-        pinv = np.linalg.pinv(np.diag(w.sum(axis=1)) - w)
-        cov[np.ix_(idx, idx)] = pinv / float(np.exp(np.mean(np.log(np.diag(pinv)))))
-    return cov
-
-
 def small_data(seed: int = 3, family: str = "binomial", n_range: tuple[int, int] = (20, 300)):
     """Counts from a BYM2 truth on the 30-area map: (y, n, x, truth prevalence)."""
     rng = np.random.default_rng(seed)
-    cov = dense_prior_covariance(weights_matrix(PAIRS, M))
+    cov = dense_prior_covariance(weights_matrix(PAIRS, M))[0]
     vals, vecs = np.linalg.eigh(cov)
     u = vecs @ (np.sqrt(np.clip(vals, 0.0, None)) * rng.normal(size=M))
     x = rng.normal(size=M)
@@ -177,7 +160,7 @@ def test_fixed_hyperparameters_match_dense_laplace(family):
     icar = icar_structure(adj)
     inside = n > 0
     cond = glmm._LaplaceConditional(family, np.where(inside, y, 0.0), n, X, icar, inside)
-    cov_u = dense_prior_covariance(weights_matrix(PAIRS, M))
+    cov_u = dense_prior_covariance(weights_matrix(PAIRS, M))[0]
     ours, dense, plain = [], [], []
     for sigma, phi in [(0.3, 0.2), (0.6, 0.7), (1.2, 0.99), (0.5, 0.5)]:
         state = cond.system(sigma, phi)
@@ -404,7 +387,7 @@ def nuts_fit(y, n, x, *, draws: int, seed: int):
     import pymc as pm
     import pytensor.tensor as pt
 
-    cov = dense_prior_covariance(weights_matrix(PAIRS, M))
+    cov = dense_prior_covariance(weights_matrix(PAIRS, M))[0]
     vals, vecs = np.linalg.eigh(cov)
     keep = vals > 1e-9
     root = vecs[:, keep] * np.sqrt(vals[keep])
