@@ -11,6 +11,8 @@ Chromium through the DevTools protocol and reports, page by page:
 * console errors and uncaught JavaScript exceptions;
 * resources that failed to load (404s and the like, as the browser logs them);
 * images that did not render (``naturalWidth == 0`` after the load event);
+* maths that did not render: reStructuredText left in the text (``:math:``, ``.. math::``,
+  ``:func:`` and other roles), formulas that KaTeX did not typeset and KaTeX parse errors;
 * broken links: internal links to a page or file that is not in the site, or to an anchor
   (``#id``) that the target page does not have (checked on the HTML, for every link).
 
@@ -214,6 +216,18 @@ _BROKEN_IMAGES_JS = (
     ".map(i => i.getAttribute('src'))"
 )
 
+# raw reST in the page text, maths that KaTeX left alone, and KaTeX parse errors
+_UNRENDERED_MATH_JS = r"""(() => {
+  const text = document.body.innerText;
+  const roles = (text.match(/:(math|func|class|mod|meth|attr|data):`/g) || []).length;
+  const blocks = (text.match(/\.\. math::/g) || []).length;
+  const plain = Array.from(document.querySelectorAll('.arithmatex'))
+    .filter(el => !el.querySelector('.katex')).map(el => el.textContent.slice(0, 60));
+  const errors = Array.from(document.querySelectorAll('.katex-error'))
+    .map(el => el.getAttribute('title') || el.textContent.slice(0, 60));
+  return {roles, blocks, plain, errors};
+})()"""
+
 
 def _serve(site: Path) -> tuple[http.server.ThreadingHTTPServer, int]:
     handler = functools.partial(_QuietHandler, directory=str(site))
@@ -268,6 +282,9 @@ def browser_problems(site: Path, binary: str) -> tuple[dict[str, list[str]], int
                     broken = tab.call("Runtime.evaluate", expression=_BROKEN_IMAGES_JS,
                                       returnByValue=True)["result"].get("value", [])
                     found += [f"image not shown: {src}" for src in broken]
+                    maths = tab.call("Runtime.evaluate", expression=_UNRENDERED_MATH_JS,
+                                     returnByValue=True)["result"].get("value", {})
+                    found += _math_problems(maths)
                     found += _console_errors(tab.events)
                 finally:
                     tab.ws.close()
@@ -281,6 +298,17 @@ def browser_problems(site: Path, binary: str) -> tuple[dict[str, list[str]], int
             proc.wait(timeout=30)
             server.shutdown()
     return problems, len(pages)
+
+
+def _math_problems(maths: dict[str, Any]) -> list[str]:
+    out = []
+    if maths.get("roles"):
+        out.append(f"{maths['roles']} raw reStructuredText roles (:math:`...` and the like)")
+    if maths.get("blocks"):
+        out.append(f"{maths['blocks']} raw '.. math::' blocks")
+    out += [f"formula not typeset: {t!r}" for t in maths.get("plain", [])]
+    out += [f"KaTeX error: {t}" for t in maths.get("errors", [])]
+    return out
 
 
 def _console_errors(events: list[dict[str, Any]]) -> list[str]:

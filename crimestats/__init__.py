@@ -1,9 +1,9 @@
 """crimestats: crime statistics done properly.
 
-Small-area estimation of victimisation (:mod:`crimestats.sae`), design-based direct estimates
-from survey microdata (:mod:`crimestats.survey`), hidden demand and multiple-systems estimation
-(:mod:`crimestats.hidden`), and change points that tell a real rise in crime from a rise in
-reporting or recording (:mod:`crimestats.changepoint`).
+Small-area estimation of victimisation ([`crimestats.sae`][crimestats.sae]), design-based direct estimates
+from survey microdata ([`crimestats.survey`][crimestats.survey]), hidden demand and multiple-systems estimation
+([`crimestats.hidden`][crimestats.hidden]), and change points that tell a real rise in crime from a rise in
+reporting or recording ([`crimestats.changepoint`][crimestats.changepoint]).
 
 ``import crimestats`` is light: PyMC, PyTensor, ArviZ and matplotlib are imported only by the
 functions that need them.

@@ -1,7 +1,7 @@
 """Input and output of the ``crimestats`` command: reading a user's CSV, JSON documents, progress.
 
 Everything that can be wrong with a user's file is reported as a one-line
-:class:`crimestats.InputError` naming the column and the rows (counted from 1 after the header).
+[`crimestats.InputError`][crimestats.InputError] naming the column and the rows (counted from 1 after the header).
 """
 
 from __future__ import annotations

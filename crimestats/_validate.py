@@ -1,6 +1,6 @@
 """Input checks shared by every public function (one place, used everywhere).
 
-Each check raises :class:`crimestats.InputError` with a message that says what was received,
+Each check raises [`crimestats.InputError`][crimestats.InputError] with a message that says what was received,
 which rows/areas are at fault (by label when labels are known) and what to do about it.
 Private module: the functions here are called at the public boundary, after which the library
 works on plain float arrays.

@@ -1,7 +1,7 @@
 """Exceptions and warnings raised by crimestats.
 
-Every error caused by the caller's data is a :class:`InputError`, which subclasses
-:class:`ValueError` so that ``except ValueError`` in existing code keeps working. Its message
+Every error caused by the caller's data is a [`InputError`][InputError], which subclasses
+`ValueError` so that ``except ValueError`` in existing code keeps working. Its message
 names the offending rows, areas or columns and says how to fix them.
 """
 

@@ -1,6 +1,6 @@
 """Matplotlib figures for crimestats results.
 
-Each function takes a result object, draws on a given :class:`matplotlib.axes.Axes` (or a new
+Each function takes a result object, draws on a given `matplotlib.axes.Axes` (or a new
 one) and returns the axes. Matplotlib is imported inside the functions, so importing this
 module is cheap and matplotlib is needed only to draw (``pip install crimestats[plot]``).
 """
@@ -116,7 +116,7 @@ def choropleth(values: Any, *, geojson: dict[str, Any] | None = None, key: str =
         a result whose ``estimates`` have an ``area`` dimension (``variable`` is mapped).
     geojson : dict, optional
         A GeoJSON ``FeatureCollection`` of Polygon/MultiPolygon features in lon/lat; default
-        the bundled police force areas (:func:`crimestats.datasets.load_pfa_boundaries`).
+        the bundled police force areas ([`crimestats.datasets.load_pfa_boundaries`][crimestats.datasets.load_pfa_boundaries]).
     key : str
         Feature property that names each area (``"force_code"`` or ``"force"`` for the bundled
         boundaries).
@@ -256,7 +256,7 @@ def changepoint_plot(result: Any, *, axes: Any = None, ylabel: str = "value") ->
     Parameters
     ----------
     result : ChangepointResult
-        From :func:`crimestats.changepoint.detect`.
+        From `crimestats.changepoint.detect`.
     axes : pair of matplotlib.axes.Axes, optional
         Two axes (series, probability); default a new figure with two stacked panels.
     ylabel : str
@@ -317,7 +317,7 @@ def decomposition_plot(result: Any, *, ax: Any = None) -> Any:
     Parameters
     ----------
     result : AttributionResult
-        From :func:`crimestats.changepoint.attribute`.
+        From [`crimestats.changepoint.attribute`][crimestats.changepoint.attribute].
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; default a new figure.
 

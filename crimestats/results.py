@@ -1,7 +1,7 @@
 """Shared pieces of every result object: xarray datasets, tables, JSON and netCDF.
 
-Each method returns a small frozen dataclass that subclasses :class:`Result`. Its ``estimates``
-field is an :class:`xarray.Dataset` with named dimensions (``area``, ``period``, ``crime_type``,
+Each method returns a small frozen dataclass that subclasses [`Result`][Result]. Its ``estimates``
+field is an `xarray.Dataset` with named dimensions (``area``, ``period``, ``crime_type``,
 ``list``, ``time``, ``series``) and the standard variable names ``estimate``, ``rmse`` or ``sd``,
 ``lower``, ``upper`` (interval level in ``attrs["level"]``), ``cv``, ``direct`` and
 ``direct_variance``.
@@ -122,7 +122,7 @@ class Result:
 
     estimates: xr.Dataset
 
-    #: Fields left out of :meth:`to_dict` (large or non-serialisable, e.g. ArviZ data).
+    #: Fields left out of [`to_dict`][to_dict] (large or non-serialisable, e.g. ArviZ data).
     _skip_in_dict: ClassVar[tuple[str, ...]] = ("idata",)
 
     def to_dataframe(self) -> pd.DataFrame:
@@ -142,11 +142,11 @@ class Result:
         return out
 
     def to_json(self, **kwargs: Any) -> str:
-        """:meth:`to_dict` as a JSON string (keyword arguments go to :func:`json.dumps`)."""
+        """[`to_dict`][to_dict] as a JSON string (keyword arguments go to `json.dumps`)."""
         return json.dumps(self.to_dict(), **kwargs)
 
     def to_netcdf(self, path: str | Path) -> None:
-        """Write ``estimates`` to a netCDF file (read back with :func:`xarray.open_dataset`).
+        """Write ``estimates`` to a netCDF file (read back with `xarray.open_dataset`).
 
         Attributes that netCDF cannot hold (dicts, lists of strings) are stored as JSON text.
         """

@@ -76,13 +76,17 @@ def test_factor_solve_and_selected_entries():
 
 
 def test_factor_keeps_fill_entries_that_cancel_exactly():
-    """On a 40 x 40 grid at rho = 0.5 one fill entry of L is exactly 0 and SciPy drops it."""
+    """On a 40 x 40 grid at rho = 0.5 fill entries of L cancel to exactly 0 and SciPy drops them.
+
+    How many cancel depends on the SciPy/BLAS build (one or two seen); the factor must keep
+    every entry of its symbolic pattern whatever the number.
+    """
     pattern = SarPattern(sp.csr_array(_grid_w(40)))
     c = pattern.matrix(pattern.c_values(0.5))
     chol = pattern.factor(pattern.c_values(0.5))
     scipy_factor = splu(sp.csc_array(c), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
                         options={"SymmetricMode": True}).L
-    assert chol.nnz == scipy_factor.nnz + 1          # the case still arises
+    assert chol.nnz > scipy_factor.nnz               # the case still arises
     inv = np.linalg.inv(c.toarray())
     np.testing.assert_allclose(chol.inverse_diagonal(), np.diag(inv), rtol=1e-12)
     dc = pattern.dc_values(0.5)

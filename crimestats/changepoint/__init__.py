@@ -1,11 +1,11 @@
 """Change-point detection and attribution of changes to incidence, reporting or recording.
 
-* :func:`detect` — change points of one series: exact Bayesian product-partition recursion
+* `detect` — change points of one series: exact Bayesian product-partition recursion
   (posterior probability of a change at each time) or PELT, with Poisson, negative binomial
   and normal segment models, exposure and seasonality.
-* :func:`detect_many` — all forces × offences in one call, with a change shared by every
+* [`detect_many`][detect_many] — all forces × offences in one call, with a change shared by every
   series (a national recording-standard change) tested against local changes.
-* :func:`attribute` — how much of a change in recorded crime is incidence (from the survey),
+* [`attribute`][attribute] — how much of a change in recorded crime is incidence (from the survey),
   reporting or recording (from control offences), with posterior probabilities.
 """
 

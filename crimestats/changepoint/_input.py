@@ -43,7 +43,7 @@ def time_labels(y: Any, n: int, time: Any = None) -> np.ndarray:
 
 def check_series(y: Any, likelihood: str, *, exposure: Any = None, time: Any = None,
                  missing: str = "error", min_size: int = 1, name: str = "y") -> Series:
-    """Validate one series for :func:`detect` and return it as float arrays."""
+    """Validate one series for [`detect`][detect] and return it as float arrays."""
     likelihood = check_choice(likelihood, "likelihood", LIKELIHOODS)
     missing = check_choice(missing, "missing", MISSING)
     values = y

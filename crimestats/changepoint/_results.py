@@ -45,7 +45,7 @@ class ChangepointResult(Result):
         segmentation dropped) or the optimal penalised cost (PELT).
     n_changes_prob : numpy.ndarray
         Posterior probability of 0, 1, 2, ... changes, estimated from ``draws`` exact posterior
-        draws (Monte Carlo SE at most :math:`0.5/\\sqrt{\\text{draws}}`).
+        draws (Monte Carlo SE at most $0.5/\\sqrt{\\text{draws}}$).
     size : float
         Negative binomial size used (NaN otherwise).
     level : float

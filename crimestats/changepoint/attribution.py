@@ -1,52 +1,54 @@
 """Attribution: is a change in recorded crime more crime, more reporting or more recording?
 
-Decomposition (per period :math:`t`, on the log scale):
+Decomposition (per period $t$, on the log scale):
 
-.. math::
+$$
+\\text{recorded}_t = \\text{population}_t \\times \\text{incidence}_t \\times
+\\text{reporting}_t \\times \\text{recording}_t .
+$$
 
-    \\text{recorded}_t = \\text{population}_t \\times \\text{incidence}_t \\times
-    \\text{reporting}_t \\times \\text{recording}_t .
+Model. With $y_t = \\log(\\text{recorded}_t/\\text{population}_t)$,
+$x_t$ the log survey incidence (rate or prevalence per person),
+$z_t$ the log survey share of incidents reported to the police (optional) and, for each
+control offence $j$ (reliably reported and recorded: vehicle theft, burglary),
+$y^{j}_t, x^{j}_t$:
 
-Model. With :math:`y_t = \\log(\\text{recorded}_t/\\text{population}_t)`,
-:math:`x_t` the log survey incidence (rate or prevalence per person),
-:math:`z_t` the log survey share of incidents reported to the police (optional) and, for each
-control offence :math:`j` (reliably reported and recorded: vehicle theft, burglary),
-:math:`y^{j}_t, x^{j}_t`:
+$$
+\\begin{aligned}
+y_t &= \\alpha_y + I_t + P_t + W_t + \\varepsilon_t, &
+x_t &= I_t + \\eta_t, &
+z_t &= \\alpha_z + P_t + \\zeta_t, \\\\
+y^{j}_t &= \\alpha_j + I^{j}_t + W_t + \\varepsilon^{j}_t, &
+x^{j}_t &= I^{j}_t + \\eta^{j}_t,
+\\end{aligned}
+$$
 
-.. math::
-
-    y_t &= \\alpha_y + I_t + P_t + W_t + \\varepsilon_t, &
-    x_t &= I_t + \\eta_t, &
-    z_t &= \\alpha_z + P_t + \\zeta_t, \\\\
-    y^{j}_t &= \\alpha_j + I^{j}_t + W_t + \\varepsilon^{j}_t, &
-    x^{j}_t &= I^{j}_t + \\eta^{j}_t,
-
-where :math:`I_t = \\beta_0 + \\beta_1 t + \\delta_I 1[t \\ge k_I]` is log incidence (trend plus
-at most one step), :math:`P_t = \\delta_P 1[t \\ge k_P]` an offence-specific step in reporting
-(or offence-specific recording), :math:`W_t = \\delta_W 1[t \\ge k_W]` a recording step shared
+where $I_t = \\beta_0 + \\beta_1 t + \\delta_I 1[t \\ge k_I]$ is log incidence (trend plus
+at most one step), $P_t = \\delta_P 1[t \\ge k_P]$ an offence-specific step in reporting
+(or offence-specific recording), $W_t = \\delta_W 1[t \\ge k_W]$ a recording step shared
 by every offence of the force or country (a change in recording practice), and
-:math:`I^{j}_t` a control's own log incidence (intercept and trend). Sampling errors:
-:math:`\\eta_t, \\zeta_t` normal with the survey's standard errors on the log scale
-(:math:`\\mathrm{se}/\\text{estimate}`); :math:`\\varepsilon_t` normal with variance
-:math:`1/\\text{recorded}_t + \\tau^2` (Poisson noise plus year-to-year noise
-:math:`\\tau`, averaged over :math:`\\tau \\in \\{0.01, 0.03, 0.1\\}` with equal prior weight).
-Priors: intercepts :math:`N(0, 10^2)`, trends :math:`N(0, 0.1^2)` per period, steps
-:math:`N(0, 0.5^2)`; each component changes with prior probability ``prior_change`` at a
+$I^{j}_t$ a control's own log incidence (intercept and trend). Sampling errors:
+$\\eta_t, \\zeta_t$ normal with the survey's standard errors on the log scale
+($\\mathrm{se}/\\text{estimate}$); $\\varepsilon_t$ normal with variance
+$1/\\text{recorded}_t + \\tau^2$ (Poisson noise plus year-to-year noise
+$\\tau$, averaged over $\\tau \\in \\{0.01, 0.03, 0.1\\}$ with equal prior weight).
+Priors: intercepts $N(0, 10^2)$, trends $N(0, 0.1^2)$ per period, steps
+$N(0, 0.5^2)$; each component changes with prior probability ``prior_change`` at a
 time uniform over the candidate dates (``shocks`` if given, else every period but the
 first).
 
 Identification.
 
-* The survey identifies incidence :math:`I_t`: it is measured independently of the police.
-* Recorded crime over survey incidence identifies the police *capture* :math:`P_t + W_t`.
-* Control offences identify the recording-wide part :math:`W_t`: their reporting is assumed
+* The survey identifies incidence $I_t$: it is measured independently of the police.
+* Recorded crime over survey incidence identifies the police *capture* $P_t + W_t$.
+* Control offences identify the recording-wide part $W_t$: their reporting is assumed
   stable, so a shift in their recorded-to-survey ratio is a recording change that also hits
-  the target offence. Without controls, :math:`W` and :math:`P` are not separable and only
+  the target offence. Without controls, $W$ and $P$ are not separable and only
   their sum ("reporting or recording") is reported.
-* The survey's share reported to the police, if given, identifies reporting :math:`P_t`
+* The survey's share reported to the police, if given, identifies reporting $P_t$
   directly.
 
-Everything is linear-Gaussian given the change configuration :math:`(k_I, k_P, k_W, \\tau)`,
+Everything is linear-Gaussian given the change configuration $(k_I, k_P, k_W, \\tau)$,
 so the marginal likelihood of each configuration is exact (a Gaussian integral) and the
 posterior is computed by enumerating all configurations — no MCMC.
 
@@ -104,8 +106,8 @@ class AttributionResult(Result):
         Its posterior probability.
     prob_not_incidence : float
         Posterior probability that the change in recorded crime over the window is due more
-        to reporting/recording than to incidence: :math:`P(|\\Delta P + \\Delta W| >
-        |\\Delta I|)`.
+        to reporting/recording than to incidence: $P(|\\Delta P + \\Delta W| >
+        |\\Delta I|)$.
     explanations : dict
         Posterior probability of every set of changed components.
     components : tuple of str

@@ -1,36 +1,36 @@
 """Exact Bayesian change-point recursions (product-partition model, Fearnhead 2006).
 
-Model: a segmentation of :math:`y_1, \\dots, y_n` into segments of at least :math:`m`
-observations has prior probability proportional to :math:`q^{k}`, where :math:`k` is the
+Model: a segmentation of $y_1, \\dots, y_n$ into segments of at least $m$
+observations has prior probability proportional to $q^{k}$, where $k$ is the
 number of changes; each segment's parameter is drawn independently from a conjugate prior
-and integrated out (:mod:`crimestats.changepoint.segment_models`), giving segment marginal
-likelihoods :math:`M(s, t)`. With :math:`q = p/(1-p)^{m}` this is the prior of a change at
-each time with probability :math:`p` (segment lengths geometric beyond :math:`m`).
+and integrated out ([`crimestats.changepoint.segment_models`][crimestats.changepoint.segment_models]), giving segment marginal
+likelihoods $M(s, t)$. With $q = p/(1-p)^{m}$ this is the prior of a change at
+each time with probability $p$ (segment lengths geometric beyond $m$).
 
 Forward and backward messages
 
-.. math::
+$$
+A(t) = \\log\\sum_{s} e^{A(s) + \\log q + \\log M(s, t)}, \\qquad
+B(s) = \\log\\sum_{t} e^{\\log q + \\log M(s, t) + B(t)},
+$$
 
-    A(t) = \\log\\sum_{s} e^{A(s) + \\log q + \\log M(s, t)}, \\qquad
-    B(s) = \\log\\sum_{t} e^{\\log q + \\log M(s, t) + B(t)},
-
-with :math:`A(0) = B(n) = 0`, give the evidence :math:`Z = A(n) = B(0)` and the posterior
-probability that a new segment starts at (0-based) index :math:`t`:
-:math:`\\exp(A(t) + B(t) - Z)`. Segmentations are drawn exactly from the posterior by
-walking forward with :math:`B` ("perfect simulation"; draws that reach the same segment start
+with $A(0) = B(n) = 0$, give the evidence $Z = A(n) = B(0)$ and the posterior
+probability that a new segment starts at (0-based) index $t$:
+$\\exp(A(t) + B(t) - Z)$. Segmentations are drawn exactly from the posterior by
+walking forward with $B$ ("perfect simulation"; draws that reach the same segment start
 share the computation of that segment's end distribution); the MAP segmentation is the Viterbi
-path (max instead of sum in :math:`A`).
+path (max instead of sum in $A$).
 
-**Pruning.** The exact recursion costs :math:`O(n^2)`. A start :math:`s` of the current
-segment is dropped for good once its term in :math:`A(t)` falls below :math:`\\varepsilon`
-times :math:`e^{A(t)}` (and likewise in :math:`B`); ``prune=0`` gives the exact recursion.
-At the step where it happens each dropped term is below :math:`\\varepsilon` relative to the
-sum, so the total dropped at one step is below :math:`K\\varepsilon` (:math:`K` terms
+**Pruning.** The exact recursion costs $O(n^2)$. A start $s$ of the current
+segment is dropped for good once its term in $A(t)$ falls below $\\varepsilon$
+times $e^{A(t)}$ (and likewise in $B$); ``prune=0`` gives the exact recursion.
+At the step where it happens each dropped term is below $\\varepsilon$ relative to the
+sum, so the total dropped at one step is below $K\\varepsilon$ ($K$ terms
 dropped); a dropped start could regain weight later only if later data favoured a segment
-starting there over every later start by a factor :math:`1/\\varepsilon`. The largest
+starting there over every later start by a factor $1/\\varepsilon$. The largest
 dropped term is reported (``diagnostics['largest_pruned_weight']``) and the tests check the
-pruned against the exact recursion (:math:`\\varepsilon = 10^{-12}`: identical MAP
-segmentations, ``prob_change`` within :math:`10^{-8}`).
+pruned against the exact recursion ($\\varepsilon = 10^{-12}$: identical MAP
+segmentations, ``prob_change`` within $10^{-8}$).
 
 References
 ----------
@@ -53,7 +53,7 @@ __all__ = ["BayesFit", "bayes_fit", "log_q_from_p"]
 
 @dataclasses.dataclass(frozen=True)
 class BayesFit:
-    """Raw output of the recursions (on the working scale; see :func:`bayes_fit`)."""
+    """Raw output of the recursions (on the working scale; see [`bayes_fit`][bayes_fit])."""
 
     prob_change: np.ndarray
     map_changepoints: list[int]
@@ -66,7 +66,7 @@ class BayesFit:
 
 
 def log_q_from_p(p: float, min_size: int) -> float:
-    """Log prior weight of one change, :math:`\\log q = \\log p - m\\log(1-p)`."""
+    """Log prior weight of one change, $\\log q = \\log p - m\\log(1-p)$."""
     return float(np.log(p) - min_size * np.log1p(-p))
 
 

@@ -1,4 +1,4 @@
-"""Change-point detection on one series: :func:`detect`."""
+"""Change-point detection on one series: [`detect`][detect]."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def detect(y: Any, likelihood: str = "auto", *, method: str = "bayes", exposure:
         The series in time order: counts (crimes per month, week, year) or real values
         (rates, indices). A pandas Series' index labels the ``time`` dimension.
     likelihood : {"auto", "poisson", "negbin", "normal", "normal_mean"}
-        Segment model (:mod:`crimestats.changepoint.segment_models`). ``"auto"`` (default)
+        Segment model ([`crimestats.changepoint.segment_models`][crimestats.changepoint.segment_models]). ``"auto"`` (default)
         picks ``"negbin"`` for non-negative whole numbers — recorded crime is nearly always
         overdispersed — and ``"normal"`` (mean and variance change) otherwise.
     method : {"bayes", "pelt"}
@@ -56,15 +56,15 @@ def detect(y: Any, likelihood: str = "auto", *, method: str = "bayes", exposure:
         Bayesian method: prior probability of a change at each time; default ``1/n`` (one
         change expected a priori in the whole series, whatever its length).
     penalty : {"MBIC", "BIC"} or float
-        PELT penalty (see :mod:`crimestats.changepoint.pelt`).
+        PELT penalty (see [`crimestats.changepoint.pelt`][crimestats.changepoint.pelt]).
     size : float or "estimate"
-        Negative binomial size :math:`r` (variance :math:`\\mu + \\mu^2/r`); by default
+        Negative binomial size $r$ (variance $\\mu + \\mu^2/r$); by default
         estimated robustly from first differences and then held fixed
-        (:func:`~crimestats.changepoint.segment_models.estimate_size`).
+        ([`estimate_size`][crimestats.changepoint.segment_models.estimate_size]).
     seasonal : int, optional
         Period of the seasonal cycle (12 monthly, 52 weekly, 4 quarterly). Seasonal factors
         are estimated robustly and alternated with the segmentation
-        (:mod:`crimestats.changepoint.seasonal`). Default: no seasonality.
+        ([`crimestats.changepoint.seasonal`][crimestats.changepoint.seasonal]). Default: no seasonality.
     missing : {"error", "skip"}
         NaN values raise (default) or, with ``"skip"``, mark unobserved periods that belong
         to a segment but add nothing to its likelihood.
@@ -75,10 +75,10 @@ def detect(y: Any, likelihood: str = "auto", *, method: str = "bayes", exposure:
         the number of changes and the averaged ``level``.
     prune : float
         Bayesian method: relative weight below which a candidate segment start is dropped
-        (0 = exact :math:`O(n^2)` recursion; see :mod:`crimestats.changepoint.bayes`).
+        (0 = exact $O(n^2)$ recursion; see [`crimestats.changepoint.bayes`][crimestats.changepoint.bayes]).
     prior : dict, optional
         Hyperparameters of the segment prior (see
-        :func:`~crimestats.changepoint.segment_models.make_segment_model`).
+        [`make_segment_model`][crimestats.changepoint.segment_models.make_segment_model]).
     random_seed : int, numpy.random.Generator or None
         Seed of the posterior draws (change points and ``prob_change`` are deterministic).
 

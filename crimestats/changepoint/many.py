@@ -1,21 +1,21 @@
 """Many series at once (all forces × offences), with a shared national change allowed.
 
-Each series gets its own product-partition model (:func:`~crimestats.changepoint.detect`);
+Each series gets its own product-partition model (`detect`);
 the series are independent given the model, so they are fitted one by one (or in threads,
 ``n_jobs``). On top, a *national* change — a recording-standard change that hits every
 force at the same time — is tested against local changes only:
 
-* :math:`M_0`: every series has its own changes (independent product-partition priors);
-* :math:`M_1`: in addition, every series changes at a common time :math:`\\tau` (within
-  ``window`` periods), :math:`\\tau` uniform over the interior times.
+* $M_0$: every series has its own changes (independent product-partition priors);
+* $M_1$: in addition, every series changes at a common time $\\tau$ (within
+  ``window`` periods), $\\tau$ uniform over the interior times.
 
 Because the Bayesian recursion gives each series' evidence and its posterior probability of
-a change near :math:`\\tau`, the evidence of :math:`M_1` needs no new recursion:
-:math:`p(y_i \\mid \\tau, M_1) = p(y_i \\mid M_0)\\, P_i(\\text{change near } \\tau \\mid y_i)
-/ P(\\text{change near } \\tau)`, where the prior probability of a change in a window of
-:math:`w` periods is taken as :math:`1-(1-p)^{w}` (exact without a minimum segment length).
-So :math:`\\log BF(\\tau) = \\sum_i [\\log P_i(\\text{change near }\\tau \\mid y_i) -
-\\log P(\\text{change near }\\tau)]` and :math:`P(M_1 \\mid y)` follows with prior odds 1.
+a change near $\\tau$, the evidence of $M_1$ needs no new recursion:
+$p(y_i \\mid \\tau, M_1) = p(y_i \\mid M_0)\\, P_i(\\text{change near } \\tau \\mid y_i)
+/ P(\\text{change near } \\tau)$, where the prior probability of a change in a window of
+$w$ periods is taken as $1-(1-p)^{w}$ (exact without a minimum segment length).
+So $\\log BF(\\tau) = \\sum_i [\\log P_i(\\text{change near }\\tau \\mid y_i) -
+\\log P(\\text{change near }\\tau)]$ and $P(M_1 \\mid y)$ follows with prior odds 1.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class ManyChangepointResult(Result):
     ----------
     estimates : xarray.Dataset
         Over ``series`` and ``time``: ``y``, ``prob_change``, ``estimate``, ``lower``,
-        ``upper`` (as in :class:`ChangepointResult`); over ``time``: ``prob_national``
+        ``upper`` (as in [`ChangepointResult`][ChangepointResult]); over ``time``: ``prob_national``
         (posterior probability that the national change is at ``t``, given there is one).
     changepoints : dict
         Series label → sorted list of change-point indices (MAP segmentation of each series).
@@ -57,7 +57,7 @@ class ManyChangepointResult(Result):
     log_bayes_factor : float
         Log Bayes factor of a shared change against local changes only.
     results : dict
-        Series label → :class:`ChangepointResult`.
+        Series label → [`ChangepointResult`][ChangepointResult].
 
     Examples
     --------
@@ -122,7 +122,7 @@ def detect_many(data: Any, likelihood: str = "auto", *, time: str | None = None,
         ``time``, ``series`` and ``value``. In long form, a (time, series) pair absent from
         the table becomes NaN, which raises unless ``missing='skip'`` is passed.
     likelihood : str
-        Segment likelihood of every series (see :func:`detect`).
+        Segment likelihood of every series (see `detect`).
     time, series, value : str, optional
         Column names of a long table.
     window : int
@@ -131,7 +131,7 @@ def detect_many(data: Any, likelihood: str = "auto", *, time: str | None = None,
     n_jobs : int
         Threads used to fit the series (the compiled recursions release the GIL).
     **kwargs
-        Passed to :func:`detect` (``method`` must stay ``"bayes"``).
+        Passed to `detect` (``method`` must stay ``"bayes"``).
 
     Returns
     -------

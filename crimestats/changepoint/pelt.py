@@ -1,26 +1,26 @@
 """PELT: the optimal segmentation under a penalised likelihood, in linear expected time.
 
-Minimises :math:`\\sum_{j} [C(y_{\\tau_{j-1}+1:\\tau_j}) + \\beta]` over segmentations with
-segments of at least ``min_size`` observations, where :math:`C` is twice the negative
+Minimises $\\sum_{j} [C(y_{\\tau_{j-1}+1:\\tau_j}) + \\beta]$ over segmentations with
+segments of at least ``min_size`` observations, where $C$ is twice the negative
 maximised log-likelihood of a segment. Costs follow R ``changepoint`` exactly:
 
-* Poisson: :math:`C = 2Y(\\log L - \\log Y)` (:math:`Y` the segment total, :math:`L` its
-  length; 0 when :math:`Y = 0`), with exposure :math:`L` is the summed exposure;
-* negative binomial with known size :math:`r`: :math:`C = -2[rE\\log \\hat p +
-  Y\\log(1-\\hat p)]`, :math:`\\hat p = rE/(rE + Y)`;
-* normal mean and variance: :math:`C = L(\\log 2\\pi + \\log\\hat\\sigma^2 + 1)` on the
-  scale of the robust noise SD, with :math:`\\hat\\sigma^2` floored at 0.01 (R uses
-  :math:`10^{-11}`, which lets two tied values form a segment of their own);
+* Poisson: $C = 2Y(\\log L - \\log Y)$ ($Y$ the segment total, $L$ its
+  length; 0 when $Y = 0$), with exposure $L$ is the summed exposure;
+* negative binomial with known size $r$: $C = -2[rE\\log \\hat p +
+  Y\\log(1-\\hat p)]$, $\\hat p = rE/(rE + Y)$;
+* normal mean and variance: $C = L(\\log 2\\pi + \\log\\hat\\sigma^2 + 1)$ on the
+  scale of the robust noise SD, with $\\hat\\sigma^2$ floored at 0.01 (R uses
+  $10^{-11}$, which lets two tied values form a segment of their own);
 * normal mean (variance 1 after dividing by the robust noise scale): the residual sum of squares.
 
-Penalties (:math:`d` parameters change at a change point: 1 for Poisson, negative binomial
+Penalties ($d$ parameters change at a change point: 1 for Poisson, negative binomial
 and normal mean, 2 for normal mean and variance):
 
-* ``"BIC"``: :math:`\\beta = (d + 1)\\log n`;
-* ``"MBIC"`` (default; Zhang & Siegmund 2007): :math:`\\beta = (d + 2)\\log n` plus
-  :math:`\\log L` for every segment — as in R, the Poisson cost of a segment with no events
-  carries no :math:`\\log L` term;
-* a number: a manual :math:`\\beta`.
+* ``"BIC"``: $\\beta = (d + 1)\\log n$;
+* ``"MBIC"`` (default; Zhang & Siegmund 2007): $\\beta = (d + 2)\\log n$ plus
+  $\\log L$ for every segment — as in R, the Poisson cost of a segment with no events
+  carries no $\\log L$ term;
+* a number: a manual $\\beta$.
 
 References
 ----------
@@ -40,7 +40,7 @@ _COST_CODE = {"poisson": 0, "negbin": 1, "normal": 2, "normal_mean": 3}
 
 
 def penalty_value(penalty: str | float, n: int, diffparam: int) -> tuple[float, bool]:
-    """The per-change penalty :math:`\\beta` and whether the MBIC segment-length term applies.
+    """The per-change penalty $\\beta$ and whether the MBIC segment-length term applies.
 
     Examples
     --------

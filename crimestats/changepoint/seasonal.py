@@ -4,15 +4,15 @@ Monthly and weekly crime is seasonal: more violence in summer, more burglary in 
 A segment model with a constant level sees each seasonal peak as a change. Seasonality
 enters the segment models as a known factor:
 
-* counts: :math:`E[y_t] = e_t\\, s_{m(t)}\\, \\lambda_{\\text{segment}}` — the seasonal factor
+* counts: $E[y_t] = e_t\\, s_{m(t)}\\, \\lambda_{\\text{segment}}$ — the seasonal factor
   multiplies the exposure, so the Poisson–gamma and negative binomial marginals stay
   conjugate;
-* normal data: :math:`y_t - a_{m(t)}` with an additive seasonal effect.
+* normal data: $y_t - a_{m(t)}$ with an additive seasonal effect.
 
 The factors are estimated robustly to level shifts: each observation is compared with the
 median of its own segment (or, before any segmentation, with a centred running median over
 one period), and the factor of each season is the median of those ratios (differences),
-normalised to geometric mean 1 (mean 0). :func:`crimestats.changepoint.detect` alternates
+normalised to geometric mean 1 (mean 0). `crimestats.changepoint.detect` alternates
 this with the segmentation twice, so a change in level is not mistaken for seasonality nor
 seasonality for a change.
 """

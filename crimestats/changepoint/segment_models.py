@@ -6,26 +6,26 @@ log-likelihood cost (for PELT) and the posterior of the segment's level. The pri
 to the scale of the data, so that the same defaults suit a series of 3 burglaries a month and
 one of 30,000 thefts a year:
 
-* ``"poisson"`` — :math:`y_t \\sim \\mathrm{Poisson}(e_t\\lambda)` with exposure
-  :math:`e_t` (population, days in the month; 1 when not given) and
-  :math:`\\lambda \\sim \\mathrm{Gamma}(1, 1/\\bar\\lambda)`, where
-  :math:`\\bar\\lambda = \\sum y / \\sum e` is the rate of the whole series (prior mean),
+* ``"poisson"`` — $y_t \\sim \\mathrm{Poisson}(e_t\\lambda)$ with exposure
+  $e_t$ (population, days in the month; 1 when not given) and
+  $\\lambda \\sim \\mathrm{Gamma}(1, 1/\\bar\\lambda)$, where
+  $\\bar\\lambda = \\sum y / \\sum e$ is the rate of the whole series (prior mean),
   so the segment rate has a prior coefficient of variation of 1.
-* ``"negbin"`` — :math:`y_t \\sim \\mathrm{NegBin}(r e_t, p)` (mean
-  :math:`e_t\\lambda` with :math:`\\lambda = r(1-p)/p`, variance
-  :math:`e_t\\lambda(1 + \\lambda/r)`), :math:`p \\sim \\mathrm{Beta}(1 + r/\\bar\\lambda, 1)`,
-  which gives :math:`\\lambda` prior mean :math:`\\bar\\lambda` and tends to the
-  Poisson model's gamma prior as :math:`r \\to \\infty`. The size :math:`r` is fixed: given, or
-  estimated robustly from first differences (:func:`estimate_size`).
-* ``"normal"`` — :math:`y_t \\sim N(\\mu, \\sigma^2)` with both changing between segments,
-  normal–inverse-gamma prior :math:`\\mu \\mid \\sigma^2 \\sim N(m_0, \\sigma^2/\\kappa_0)`,
-  :math:`\\sigma^2 \\sim \\mathrm{IG}(\\alpha_0, \\beta_0)` on the standardised scale
-  :math:`z = (y - \\mathrm{median}(y)) / \\hat\\sigma`, where :math:`\\hat\\sigma` is the
-  robust noise scale from first differences; :math:`m_0 = 0`,
-  :math:`\\kappa_0 = 1/\\max(1, \\mathrm{var}(z))` (prior spread of segment means equal to
-  the spread of the data), :math:`\\alpha_0 = \\beta_0 = 1`.
+* ``"negbin"`` — $y_t \\sim \\mathrm{NegBin}(r e_t, p)$ (mean
+  $e_t\\lambda$ with $\\lambda = r(1-p)/p$, variance
+  $e_t\\lambda(1 + \\lambda/r)$), $p \\sim \\mathrm{Beta}(1 + r/\\bar\\lambda, 1)$,
+  which gives $\\lambda$ prior mean $\\bar\\lambda$ and tends to the
+  Poisson model's gamma prior as $r \\to \\infty$. The size $r$ is fixed: given, or
+  estimated robustly from first differences ([`estimate_size`][estimate_size]).
+* ``"normal"`` — $y_t \\sim N(\\mu, \\sigma^2)$ with both changing between segments,
+  normal–inverse-gamma prior $\\mu \\mid \\sigma^2 \\sim N(m_0, \\sigma^2/\\kappa_0)$,
+  $\\sigma^2 \\sim \\mathrm{IG}(\\alpha_0, \\beta_0)$ on the standardised scale
+  $z = (y - \\mathrm{median}(y)) / \\hat\\sigma$, where $\\hat\\sigma$ is the
+  robust noise scale from first differences; $m_0 = 0$,
+  $\\kappa_0 = 1/\\max(1, \\mathrm{var}(z))$ (prior spread of segment means equal to
+  the spread of the data), $\\alpha_0 = \\beta_0 = 1$.
 * ``"normal_mean"`` — as ``"normal"`` but only the mean changes; the noise variance is fixed
-  at :math:`\\hat\\sigma^2` and :math:`\\mu \\sim N(0, \\max(1, \\mathrm{var}(z)))` on the
+  at $\\hat\\sigma^2$ and $\\mu \\sim N(0, \\max(1, \\mathrm{var}(z)))$ on the
   standardised scale.
 
 References
@@ -46,7 +46,7 @@ from ..errors import InputError
 __all__ = ["SegmentModel", "make_segment_model", "estimate_size", "robust_noise_sd",
            "LIKELIHOODS"]
 
-#: Likelihood names accepted by :func:`crimestats.changepoint.detect`.
+#: Likelihood names accepted by [`crimestats.changepoint.detect`][crimestats.changepoint.detect].
 LIKELIHOODS = ("poisson", "negbin", "normal", "normal_mean")
 _CODES = {"poisson": 0, "negbin": 1, "normal": 2, "normal_mean": 3}
 # number of parameters that change at a change point (BIC/MBIC "diffparam" of R changepoint)
@@ -56,7 +56,7 @@ _DIFFPARAM = {"poisson": 1, "negbin": 1, "normal": 2, "normal_mean": 1}
 def robust_noise_sd(y: np.ndarray) -> float:
     """Noise standard deviation from first differences, robust to level shifts.
 
-    :math:`\\hat\\sigma = \\mathrm{MAD}(\\Delta y) / (0.6745\\sqrt 2)`; differences across a
+    $\\hat\\sigma = \\mathrm{MAD}(\\Delta y) / (0.6745\\sqrt 2)$; differences across a
     change are a few outliers among many. Falls back to the MAD of ``y``, then its standard
     deviation, then 1 when the series has (nearly) no variation. NaN are ignored.
 
@@ -85,12 +85,12 @@ def robust_noise_sd(y: np.ndarray) -> float:
 
 
 def estimate_size(y: np.ndarray, exposure: np.ndarray | None = None) -> float:
-    """Negative binomial size :math:`r` from first differences, robust to level shifts.
+    """Negative binomial size $r$ from first differences, robust to level shifts.
 
-    For neighbouring periods in the same segment, :math:`u_t = (y_t - y_{t-1}) /
-    \\sqrt{m_t}` with :math:`m_t = (y_t + y_{t-1})/2` has variance
-    :math:`2(1 + m_t/r)`; a robust (MAD) variance of :math:`u` gives
-    :math:`1/r = (\\widehat{\\mathrm{var}}(u)/2 - 1) / \\mathrm{median}(m)`. Returns
+    For neighbouring periods in the same segment, $u_t = (y_t - y_{t-1}) /
+    \\sqrt{m_t}$ with $m_t = (y_t + y_{t-1})/2$ has variance
+    $2(1 + m_t/r)$; a robust (MAD) variance of $u$ gives
+    $1/r = (\\widehat{\\mathrm{var}}(u)/2 - 1) / \\mathrm{median}(m)$. Returns
     ``inf`` (no overdispersion: the Poisson model) when the estimate is not positive.
     With exposure, counts are first divided by exposure relative to its mean.
 
@@ -128,13 +128,13 @@ class SegmentModel:
     Attributes
     ----------
     likelihood : str
-        One of :data:`LIKELIHOODS`.
+        One of `LIKELIHOODS`.
     params : numpy.ndarray
         Prior hyperparameters on the working scale (see the module notes).
     loc, scale : float
         Working scale of the normal models: ``z = (y - loc) / scale`` (0 and 1 for counts).
     size : float
-        Negative binomial size :math:`r` (NaN for other likelihoods).
+        Negative binomial size $r$ (NaN for other likelihoods).
     """
 
     likelihood: str
@@ -219,7 +219,7 @@ class SegmentModel:
 
     def segment_mean(self, c0: np.ndarray, c1: np.ndarray, c2: np.ndarray,
                      starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-        """Posterior mean of each segment's level (cheap version of :meth:`segment_posterior`)."""
+        """Posterior mean of each segment's level (cheap version of [`segment_posterior`][segment_posterior])."""
         e = c0[ends] - c0[starts]
         y = c1[ends] - c1[starts]
         p = self.params
@@ -248,11 +248,11 @@ def make_segment_model(likelihood: str, y: np.ndarray, exposure: np.ndarray,
     Parameters
     ----------
     likelihood : str
-        One of :data:`LIKELIHOODS`.
+        One of `LIKELIHOODS`.
     y, exposure : numpy.ndarray
         The series (NaN where missing) and its exposure (ones when there is none).
     size : float or "estimate"
-        Negative binomial size :math:`r` (ignored by the other likelihoods).
+        Negative binomial size $r$ (ignored by the other likelihoods).
     prior : dict, optional
         Override hyperparameters: ``shape`` (of the gamma/beta-prime prior of a count rate,
         default 1), ``rate_mean`` (prior mean rate, default the series' rate), and for the

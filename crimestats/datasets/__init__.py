@@ -3,7 +3,7 @@
 Real data (see the "Bundled data" guide and the "Data licences" page): police recorded crime,
 hate crime, Crime Survey for England and Wales tables, police-force-area geography and Census
 2011 populations. Every loader returns a tidy pandas DataFrame (or parsed GeoJSON) read from the
-package with :mod:`importlib.resources`; its docstring names the source and licence.
+package with `importlib.resources`; its docstring names the source and licence.
 """
 
 from __future__ import annotations

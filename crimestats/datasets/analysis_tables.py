@@ -71,7 +71,7 @@ def load_violence_domains(sex: Any = "All adults", recorded_year: int = 2018) ->
     sex : {"All adults", "Female", "Male", "both"}, default "All adults"
         Domains for all adults, for one sex, or ``"both"`` (region × sex × age, 140 domains).
     recorded_year : int, default 2018
-        Financial year of the recorded-crime covariate (see :func:`load_force_violence`).
+        Financial year of the recorded-crime covariate (see [`load_force_violence`][load_force_violence]).
 
     Returns
     -------

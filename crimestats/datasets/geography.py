@@ -162,7 +162,7 @@ def load_csp_adjacency(as_matrix: bool = False) -> pd.DataFrame:
 
     Notes
     -----
-    Same source and licence as :func:`load_pfa_adjacency` (CC BY 4.0, Crown copyright). The
+    Same source and licence as [`load_pfa_adjacency`][load_pfa_adjacency] (CC BY 4.0, Crown copyright). The
     Isle of Wight (``E22000116``) and the Isles of Scilly (``E22000050``) have no neighbours:
     spatial models must treat them as islands.
 
@@ -197,7 +197,7 @@ def load_pfa_boundaries() -> dict[str, Any]:
     Dissolved from 2013 local-authority boundaries (ONS/OS via martinjc/UK-GeoJSON), CC BY 4.0,
     "Contains National Statistics data © Crown copyright and database right; contains OS
     data © Crown copyright and database right". Draw it with
-    :func:`crimestats.plotting.choropleth` (no geopandas needed).
+    [`crimestats.plotting.choropleth`][crimestats.plotting.choropleth] (no geopandas needed).
 
     Examples
     --------

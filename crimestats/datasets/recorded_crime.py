@@ -35,7 +35,7 @@ def load_recorded_crime(level: str = "force", *, offence: Any = None,
         ``"force"``: one row per force, offence and year; ``"england_wales"``: totals over the
         43 territorial forces.
     offence : str or list of str, optional
-        Keep only these offence groups (e.g. :data:`VIOLENCE_OFFENCES`); all 22 by default.
+        Keep only these offence groups (e.g. `VIOLENCE_OFFENCES`); all 22 by default.
     years : int or list of int, optional
         Keep only these financial years, named by the year in which they end (``2018`` is
         April 2017 – March 2018); 2003–2018 by default.
@@ -62,7 +62,7 @@ def load_recorded_crime(level: str = "force", *, offence: Any = None,
       burglary* in 2017/18. Both pairs appear from 2014/15 with zeros in the years a category
       did not exist: these are structural zeros, not an absence of burglary.
     - Recording practice improved sharply after the HMIC inspection of 2014, inflating rises in
-      violence, sexual and public order offences (see :mod:`crimestats.changepoint`).
+      violence, sexual and public order offences (see [`crimestats.changepoint`][crimestats.changepoint]).
 
     Source: Home Office, police recorded crime by police force area (data.gov.uk open data
     tables); Open Government Licence v3.0 ("Contains public sector information licensed under

@@ -1,9 +1,9 @@
 """Simulators with known truth for hidden demand: capture histories and survey-vs-recorded worlds.
 
-* :func:`simulate_capture_histories` — a population of known size ``N`` whose members are
+* [`simulate_capture_histories`][simulate_capture_histories] — a population of known size ``N`` whose members are
   caught by each list with probabilities that differ between people (latent classes, or
   individual logit-normal random effects); returns the observed capture-history table.
-* :func:`simulate_dark_figure` — areas × crime types with known incidence, reporting rate and
+* [`simulate_dark_figure`][simulate_dark_figure] — areas × crime types with known incidence, reporting rate and
   recording rate; returns survey estimates (with standard errors) of incidents and of the
   share reported, police recorded counts, and the truth.
 """
@@ -71,8 +71,8 @@ def simulate_capture_histories(total: int = 2000, n_lists: int = 4, *,
         ``class_weights[k]`` and is on list ``j`` independently with probability
         ``capture_probs[k, j]`` (the LCMCR data model; default: a hard-to-reach class with
         probabilities 0.05–0.15 and an easier class with 0.3–0.5). ``"random_effects"``:
-        :math:`\\operatorname{logit} p_{ij} = \\operatorname{logit} q_j + \\epsilon_i`,
-        :math:`\\epsilon_i \\sim N(0, \\mathrm{sd}^2)`, with ``q = capture_probs`` (default
+        $\\operatorname{logit} p_{ij} = \\operatorname{logit} q_j + \\epsilon_i$,
+        $\\epsilon_i \\sim N(0, \\mathrm{sd}^2)$, with ``q = capture_probs`` (default
         0.2 for every list).
     class_weights, capture_probs, sd
         As above.
@@ -172,9 +172,9 @@ def simulate_dark_figure(n_areas: int = 10, *, rate_per_1000: Any = (60.0, 20.0)
 
     Two survey offences (``"assault"``, ``"sexual offence"``) map to recorded groups
     ``"violence"`` and ``"sexual offences"``. In area ``i`` and offence ``c``: true incidents
-    :math:`T_{ic} = \\text{population}_i \\times \\text{rate}_c / 1000` (area effects
-    log-normal, sd 0.2), reported :math:`T_{ic} r_{ic}` and recorded
-    :math:`\\sim \\text{Poisson}(T_{ic} r_{ic} q_c)`. The survey estimates
+    $T_{ic} = \\text{population}_i \\times \\text{rate}_c / 1000$ (area effects
+    log-normal, sd 0.2), reported $T_{ic} r_{ic}$ and recorded
+    $\\sim \\text{Poisson}(T_{ic} r_{ic} q_c)$. The survey estimates
     incidents with coefficient of variation ``survey_cv`` and reporting rates with standard
     error ``reporting_se`` (normal errors, truncated to the valid range).
 

@@ -19,7 +19,7 @@ from ..errors import InputError
 __all__ = ["SimulatedSeries", "SimulatedAttribution", "simulate_changepoint_series",
            "simulate_attribution", "ATTRIBUTION_SCENARIOS"]
 
-#: Scenarios of :func:`simulate_attribution`.
+#: Scenarios of [`simulate_attribution`][simulate_attribution].
 ATTRIBUTION_SCENARIOS = ("none", "incidence", "reporting", "recording", "incidence+reporting")
 
 
@@ -54,8 +54,8 @@ def simulate_changepoint_series(n: int, n_changes: int, *, likelihood: str = "po
                                 random_seed: Any = None) -> SimulatedSeries:
     """Piecewise-constant counts or normal values with ``n_changes`` changes at random times.
 
-    Segment levels multiply the previous level by :math:`e^{\\pm u}` with
-    :math:`u \\sim U(0.2, 0.7)` (counts; 20–100% changes) or shift it by :math:`\\pm U(1, 3)`
+    Segment levels multiply the previous level by $e^{\\pm u}$ with
+    $u \\sim U(0.2, 0.7)$ (counts; 20–100% changes) or shift it by $\\pm U(1, 3)$
     noise SDs (normal). Change points are at least ``min_gap`` apart and from the ends.
 
     Parameters
@@ -69,7 +69,7 @@ def simulate_changepoint_series(n: int, n_changes: int, *, likelihood: str = "po
     min_gap : int
         Minimum distance between changes and from the ends.
     size : float
-        Negative binomial size (variance :math:`\\mu + \\mu^2/\\text{size}`).
+        Negative binomial size (variance $\\mu + \\mu^2/\\text{size}$).
     random_seed : int, numpy.random.Generator or None
         Seed.
 
@@ -106,7 +106,7 @@ def simulate_changepoint_series(n: int, n_changes: int, *, likelihood: str = "po
 
 @dataclasses.dataclass(frozen=True)
 class SimulatedAttribution:
-    """Inputs of :func:`crimestats.changepoint.attribute` with the true component changes.
+    """Inputs of [`crimestats.changepoint.attribute`][crimestats.changepoint.attribute] with the true component changes.
 
     Attributes
     ----------

@@ -1,6 +1,6 @@
 """A victimisation survey with known truth: areas, strata, clusters and unequal weights.
 
-:func:`simulate_survey` draws a superpopulation of areas whose victimisation prevalence and
+[`simulate_survey`][simulate_survey] draws a superpopulation of areas whose victimisation prevalence and
 incidence rate follow a logistic / count model of area covariates with a normal area effect,
 then a stratified, clustered sample of respondents with unequal (informative) weights. It is
 the test bed for direct estimates (bias, variance, interval coverage), Fay–Herriot models
@@ -35,9 +35,9 @@ class SimulatedSurvey:
     areas : pandas.DataFrame
         One row per area: ``area``, ``stratum``, the covariates ``x1`` (deprivation score,
         standard normal) and ``x2`` (urban share, in (0, 1)), ``population`` (adults),
-        ``young_share``, ``area_effect`` (:math:`u_i`), ``true_prevalence``
-        (:math:`\\theta_i`), ``true_incidence_rate`` (incidents per adult, :math:`\\lambda_i`),
-        ``repeat_rate`` (:math:`\\kappa_i`), ``n_psu`` and ``n_sampled`` (PSUs and respondents
+        ``young_share``, ``area_effect`` ($u_i$), ``true_prevalence``
+        ($\\theta_i$), ``true_incidence_rate`` (incidents per adult, $\\lambda_i$),
+        ``repeat_rate`` ($\\kappa_i$), ``n_psu`` and ``n_sampled`` (PSUs and respondents
         in the sample, all periods together).
     covariate_names : tuple of str
         Area covariates of the model, ``("x1", "x2")``.
@@ -75,7 +75,7 @@ def _expit(x: np.ndarray) -> np.ndarray:
 
 
 def _mean_over_psu_effect(eta: np.ndarray, psu_sd: float) -> np.ndarray:
-    """:math:`E_v[\\mathrm{expit}(\\eta + v)]`, :math:`v \\sim N(0, \\sigma^2)`, by 40-point
+    """$E_v[\\mathrm{expit}(\\eta + v)]$, $v \\sim N(0, \\sigma^2)$, by 40-point
     Gauss–Hermite quadrature (exact to ~1e-12 for the spreads used here)."""
     if psu_sd == 0:
         return _expit(eta)
@@ -95,48 +95,52 @@ def simulate_survey(n_areas: int = 100, *, n_strata: int | None = None,
                     random_seed: Any = None, sample_seed: Any = None) -> SimulatedSurvey:
     """Simulate a stratified, clustered victimisation survey whose area truths are known.
 
-    Areas (superpopulation). For area :math:`i = 1..m` with covariates
-    :math:`x_{1i} \\sim N(0, 1)` (deprivation) and :math:`x_{2i} \\sim \\mathrm{Beta}(2, 2)`
-    (urban share), population :math:`N_i` (log-normal, median 20,000 adults), share of young
-    adults :math:`s_i = \\mathrm{expit}(\\mathrm{logit}(0.25) + 0.8 (x_{2i} - 0.5))` and area
-    effect :math:`u_i \\sim N(0, \\sigma_u^2)`, a respondent :math:`j` in PSU :math:`c` is a
+    Areas (superpopulation). For area $i = 1..m$ with covariates
+    $x_{1i} \\sim N(0, 1)$ (deprivation) and $x_{2i} \\sim \\mathrm{Beta}(2, 2)$
+    (urban share), population $N_i$ (log-normal, median 20,000 adults), share of young
+    adults $s_i = \\mathrm{expit}(\\mathrm{logit}(0.25) + 0.8 (x_{2i} - 0.5))$ and area
+    effect $u_i \\sim N(0, \\sigma_u^2)$, a respondent $j$ in PSU $c$ is a
     victim with probability
 
-    .. math:: p_{ij} = \\mathrm{expit}(\\beta_0 + \\beta_1 x_{1i} + \\beta_2 x_{2i} + u_i
-              + \\alpha\\, \\mathrm{young}_{j} + v_c), \\qquad v_c \\sim N(0, \\sigma_v^2),
+    $$
+    p_{ij} = \\mathrm{expit}(\\beta_0 + \\beta_1 x_{1i} + \\beta_2 x_{2i} + u_i
+    + \\alpha\\, \\mathrm{young}_{j} + v_c), \\qquad v_c \\sim N(0, \\sigma_v^2),
+    $$
 
-    and a victim suffers :math:`1 + K` incidents with
-    :math:`K \\sim \\mathrm{Poisson}(\\kappa_i)` (negative binomial with shape
-    ``repeat_dispersion`` if given), :math:`\\kappa_i = \\kappa\\, e^{\\gamma x_{1i}}`.
+    and a victim suffers $1 + K$ incidents with
+    $K \\sim \\mathrm{Poisson}(\\kappa_i)$ (negative binomial with shape
+    ``repeat_dispersion`` if given), $\\kappa_i = \\kappa\\, e^{\\gamma x_{1i}}$.
 
     **Truth.** ``true_prevalence`` is the superpopulation area parameter
 
-    .. math:: \\theta_i = (1 - s_i)\\, E_v[\\mathrm{expit}(\\eta_i + v)]
-              + s_i\\, E_v[\\mathrm{expit}(\\eta_i + \\alpha + v)],
-              \\quad \\eta_i = \\beta_0 + \\beta_1 x_{1i} + \\beta_2 x_{2i} + u_i,
+    $$
+    \\theta_i = (1 - s_i)\\, E_v[\\mathrm{expit}(\\eta_i + v)]
+    + s_i\\, E_v[\\mathrm{expit}(\\eta_i + \\alpha + v)],
+    \\quad \\eta_i = \\beta_0 + \\beta_1 x_{1i} + \\beta_2 x_{2i} + u_i,
+    $$
 
-    the expected proportion of adults victimised in area :math:`i` (integrated over PSU
+    the expected proportion of adults victimised in area $i$ (integrated over PSU
     effects by Gauss–Hermite quadrature, not a finite-population count), and
-    ``true_incidence_rate`` is :math:`\\lambda_i = \\theta_i (1 + \\kappa_i)` incidents per
+    ``true_incidence_rate`` is $\\lambda_i = \\theta_i (1 + \\kappa_i)$ incidents per
     adult. Hájek direct estimates are design-consistent for these. The model is linear on the
-    logit scale, so :math:`\\theta_i` is not exactly linear in :math:`x_i`: a Fay–Herriot
+    logit scale, so $\\theta_i$ is not exactly linear in $x_i$: a Fay–Herriot
     model of the prevalence is, as with real data, an approximation.
 
     **Design.** Areas are grouped in ``n_strata`` strata (contiguous blocks of areas). In each
-    period, stratum :math:`h` gets
-    :math:`n_h = \\max(2, \\mathrm{round}(\\text{psus\\_per\\_area} \\cdot N_h / \\bar N))`
-    PSUs (:math:`N_h` its population, :math:`\\bar N` the mean area population), drawn with
+    period, stratum $h$ gets
+    $n_h = \\max(2, \\mathrm{round}(\\text{psus\\_per\\_area} \\cdot N_h / \\bar N))$
+    PSUs ($N_h$ its population, $\\bar N$ the mean area population), drawn with
     replacement with probability proportional to area population: the number of PSUs in an
     area is random (areas are unplanned domains, as in the Crime Survey for England and
     Wales) and small areas often get none, so have no respondents. A PSU has
-    :math:`1 + \\mathrm{Poisson}(\\text{respondents\\_per\\_psu} - 1)` respondents. Young adults
-    are over-sampled by the factor ``oversample_young``. The weight of respondent :math:`j` in
-    area :math:`i` of stratum :math:`h` in period :math:`t` is the inverse of its inclusion
+    $1 + \\mathrm{Poisson}(\\text{respondents\\_per\\_psu} - 1)$ respondents. Young adults
+    are over-sampled by the factor ``oversample_young``. The weight of respondent $j$ in
+    area $i$ of stratum $h$ in period $t$ is the inverse of its inclusion
     probability, calibrated to the stratum population,
-    :math:`w_{ij} = N_h / n_{ht} \\cdot (r s_i + 1 - s_i) / r^{\\mathrm{young}_j}` (with
-    :math:`n_{ht}` the respondents of the stratum in the period), times a log-normal
+    $w_{ij} = N_h / n_{ht} \\cdot (r s_i + 1 - s_i) / r^{\\mathrm{young}_j}$ (with
+    $n_{ht}$ the respondents of the stratum in the period), times a log-normal
     non-response factor (mean 1, SD ``weight_noise_sd`` on the log scale, independent of the
-    outcome). Weights sum to about :math:`N_h` in each stratum, and to :math:`N_i` in an area
+    outcome). Weights sum to about $N_h$ in each stratum, and to $N_i$ in an area
     only on average over samples. The weights are
     **informative**: young adults are both over-sampled and more often victims, so the
     unweighted mean is biased upwards and the weighted mean is not. Periods are independent
@@ -145,7 +149,7 @@ def simulate_survey(n_areas: int = 100, *, n_strata: int | None = None,
     Parameters
     ----------
     n_areas : int
-        Number of areas :math:`m`.
+        Number of areas $m$.
     n_strata : int, optional
         Number of strata (at most ``n_areas``; default ``min(10, n_areas)``).
     n_periods : int
@@ -155,20 +159,20 @@ def simulate_survey(n_areas: int = 100, *, n_strata: int | None = None,
     respondents_per_psu : float
         Mean respondents per PSU (at least 1).
     beta : tuple of float
-        :math:`(\\beta_0, \\beta_1, \\beta_2)` on the logit scale (intercept, x1, x2).
+        $(\\beta_0, \\beta_1, \\beta_2)$ on the logit scale (intercept, x1, x2).
     sigma_u : float
-        SD of the area effect :math:`u_i` (logit scale).
+        SD of the area effect $u_i$ (logit scale).
     psu_sd : float
-        SD of the PSU effect :math:`v_c` (logit scale): the source of the design effect.
+        SD of the PSU effect $v_c$ (logit scale): the source of the design effect.
     young_effect : float
-        :math:`\\alpha`, log odds ratio of victimisation for young adults.
+        $\\alpha$, log odds ratio of victimisation for young adults.
     oversample_young : float
-        :math:`r`, the over-sampling factor of young adults. With 1 nobody is over-sampled and
+        $r$, the over-sampling factor of young adults. With 1 nobody is over-sampled and
         the weights vary only by stratum and non-response noise: they are not informative.
     weight_noise_sd : float
         SD of the log non-response adjustment of the weights.
     repeat_rate, repeat_slope : float
-        :math:`\\kappa` and :math:`\\gamma` of the repeat-victimisation rate.
+        $\\kappa$ and $\\gamma$ of the repeat-victimisation rate.
     repeat_dispersion : float, optional
         Shape of the negative-binomial number of repeat incidents (None: Poisson).
     random_seed : int, numpy.random.Generator or None

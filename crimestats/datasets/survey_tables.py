@@ -126,7 +126,7 @@ def load_csew_2018_table(measure: Any = None) -> pd.DataFrame:
     Parameters
     ----------
     measure : str or list of str, optional
-        Keep only these measure codes (keys of :data:`CSEW_MEASURES`, e.g. ``"violnr_p"``);
+        Keep only these measure codes (keys of `CSEW_MEASURES`, e.g. ``"violnr_p"``);
         all 32 by default.
 
     Returns
@@ -188,7 +188,7 @@ def load_csew_2018_by_region(measure: str = "violnr_p", *, sex: Any = "All adult
     Parameters
     ----------
     measure : str, default "violnr_p"
-        Measure code (see :data:`CSEW_MEASURES`); the default is violence.
+        Measure code (see `CSEW_MEASURES`); the default is violence.
     sex : str or list of str, default "All adults"
         ``"All adults"``, ``"Female"``, ``"Male"`` or a list of them.
     age : str or list of str, optional
@@ -210,7 +210,7 @@ def load_csew_2018_by_region(measure: str = "violnr_p", *, sex: Any = "All adult
 
     Notes
     -----
-    Source and licence as :func:`load_csew_2018_table` (ONS, Open Government Licence v3.0).
+    Source and licence as [`load_csew_2018_table`][load_csew_2018_table] (ONS, Open Government Licence v3.0).
     Zero estimates carry a zero standard error (no victim in the sample); see that function.
 
     Examples

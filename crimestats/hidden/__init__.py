@@ -2,9 +2,9 @@
 
 Two routes to "how much are we not seeing?":
 
-* the **survey route** — :func:`reporting_rates` from victimisation-survey incidents and
-  :func:`dark_figure`, which sets survey-estimated incidents against recorded crime;
-* the **lists route** — :func:`multiple_systems` (capture-recapture) from the overlap of
+* the **survey route** — [`reporting_rates`][reporting_rates] from victimisation-survey incidents and
+  [`dark_figure`][dark_figure], which sets survey-estimated incidents against recorded crime;
+* the **lists route** — [`multiple_systems`][multiple_systems] (capture-recapture) from the overlap of
   agencies' lists of known victims.
 """
 

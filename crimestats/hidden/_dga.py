@@ -7,15 +7,16 @@ likelihood of the completed table (observed cells plus ``n0`` people on no list)
 ``v_1, ..., v_t`` a maximum-cardinality-search order and ``P_i`` the earlier neighbours of
 ``v_i``,
 
-.. math::
-    \\log p(y, n_0 \\mid G) = \\sum_i L(\\{v_i\\} \\cup P_i) - L(P_i), \\qquad
-    L(A) = \\sum_{a} [\\log\\Gamma(y_{A,a} + \\alpha_A) - \\log\\Gamma(\\alpha_A)]
-           + \\log\\Gamma(2^t\\delta) - \\log\\Gamma(N + 2^t\\delta),
+$$
+\\log p(y, n_0 \\mid G) = \\sum_i L(\\{v_i\\} \\cup P_i) - L(P_i), \\qquad
+L(A) = \\sum_{a} [\\log\\Gamma(y_{A,a} + \\alpha_A) - \\log\\Gamma(\\alpha_A)]
++ \\log\\Gamma(2^t\\delta) - \\log\\Gamma(N + 2^t\\delta),
+$$
 
-where :math:`y_{A,a}` are the marginal counts over lists ``A`` (with ``n0`` in the all-zero
-cell), :math:`L(\\emptyset) = 0` and :math:`N = n + n_0`; this equals the clique/separator
+where $y_{A,a}$ are the marginal counts over lists ``A`` (with ``n0`` in the all-zero
+cell), $L(\\emptyset) = 0$ and $N = n + n_0$; this equals the clique/separator
 form of Madigan & York. The posterior over ``(G, n0)`` adds the multinomial coefficient
-:math:`\\log N! - \\log n_0! - \\sum \\log y_\\omega!`, the prior :math:`p(N) \\propto 1/N`
+$\\log N! - \\log n_0! - \\sum \\log y_\\omega!$, the prior $p(N) \\propto 1/N$
 and a uniform prior over graphs, all exactly on a grid of ``n0``.
 """
 

@@ -1,20 +1,20 @@
 """Dirichlet-process latent-class capture-recapture (LCMCR; Manrique-Vallier 2016).
 
-Model, for person :math:`i` with capture history :math:`x_i \\in \\{0,1\\}^J`:
+Model, for person $i$ with capture history $x_i \\in \\{0,1\\}^J$:
 
-.. math::
-    z_i \\sim \\text{Categorical}(\\pi), \\quad
-    x_{ij} \\mid z_i = k \\sim \\text{Bernoulli}(\\lambda_{jk}), \\quad
-    \\lambda_{jk} \\sim \\text{Beta}(1, 1),
-
-    \\pi \\sim \\text{SB}_K(\\alpha) \\ (\\text{truncated stick-breaking}), \\quad
-    \\alpha \\sim \\text{Gamma}(a, b), \\quad p(N) \\propto 1/N .
+$$
+z_i \\sim \\text{Categorical}(\\pi), \\quad
+x_{ij} \\mid z_i = k \\sim \\text{Bernoulli}(\\lambda_{jk}), \\quad
+\\lambda_{jk} \\sim \\text{Beta}(1, 1),
+\\pi \\sim \\text{SB}_K(\\alpha) \\ (\\text{truncated stick-breaking}), \\quad
+\\alpha \\sim \\text{Gamma}(a, b), \\quad p(N) \\propto 1/N .
+$$
 
 Lists are conditionally independent within a latent class, so heterogeneous capture
 probabilities (the rule in victim data) are modelled by the mixture. The Gibbs sampler augments
-the data with the :math:`n_0` unobserved people: given the parameters,
-:math:`n_0 \\sim \\text{NegBin}(n, 1 - \\pi_0)` with :math:`\\pi_0 = \\sum_k \\pi_k \\prod_j
-(1 - \\lambda_{jk})`, the probability of being on no list. Everything works on counts per
+the data with the $n_0$ unobserved people: given the parameters,
+$n_0 \\sim \\text{NegBin}(n, 1 - \\pi_0)$ with $\\pi_0 = \\sum_k \\pi_k \\prod_j
+(1 - \\lambda_{jk})$, the probability of being on no list. Everything works on counts per
 capture history and class, vectorised over chains, so an iteration costs a few numpy calls.
 The full conditionals are those of R's LCMCR; chains start from totals spread between about
 1.2 n and 20 n (``_dispersed_start``) so that slow movement along the posterior of N shows up

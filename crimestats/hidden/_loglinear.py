@@ -1,13 +1,15 @@
 """Log-linear multiple-systems estimation: Poisson GLMs, existence checks, stepwise selection.
 
-The expected count of capture history :math:`\\omega` (a 0/1 vector over ``t`` lists) is
+The expected count of capture history $\\omega$ (a 0/1 vector over ``t`` lists) is
 
-.. math:: \\log \\mu_\\omega = \\theta_0 + \\sum_j \\theta_j \\omega_j
-          + \\sum_{(j,k) \\in M} \\theta_{jk} \\omega_j \\omega_k ,
+$$
+\\log \\mu_\\omega = \\theta_0 + \\sum_j \\theta_j \\omega_j
++ \\sum_{(j,k) \\in M} \\theta_{jk} \\omega_j \\omega_k ,
+$$
 
 fitted by Poisson maximum likelihood to the ``2**t - 1`` observable cells; the dark figure
-(the unobserved all-zero cell) is :math:`\\exp(\\theta_0)`. A two-list term whose lists share
-no case has :math:`\\hat\\theta_{jk} = -\\infty`; as in Chan, Silverman & Vincent (2021) it is
+(the unobserved all-zero cell) is $\\exp(\\theta_0)$. A two-list term whose lists share
+no case has $\\hat\\theta_{jk} = -\\infty$; as in Chan, Silverman & Vincent (2021) it is
 fitted by dropping every cell containing both lists. Model selection follows SparseMSE's
 ``stepwisefit``: from main effects only, repeatedly add the two-list term with the smallest
 one-sided Poisson p-value of its overlap total, if below ``pthresh`` and if the enlarged model
@@ -200,7 +202,7 @@ def stepwise(histories: np.ndarray, counts: np.ndarray, pthresh: float = 0.02
     """SparseMSE's forward stepwise selection of two-list terms.
 
     At each step the candidate with the smallest p-value among those whose enlarged model
-    passes :func:`check_model` enters, if that p-value is below ``pthresh`` (ties: the first
+    passes [`check_model`][check_model] enters, if that p-value is below ``pthresh`` (ties: the first
     pair in list order). Returns the final fit and the entry path ``[(term, p_value), ...]``.
     """
     t = histories.shape[1]

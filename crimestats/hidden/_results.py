@@ -1,4 +1,4 @@
-"""Result objects of :mod:`crimestats.hidden`."""
+"""Result objects of [`crimestats.hidden`][crimestats.hidden]."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ class MultipleSystemsResult(Result):
         stratum plus ``"total"``): ``estimate`` (total population), ``lower``, ``upper``
         (interval at ``attrs["level"]``), ``observed`` (cases on at least one list), ``hidden``
         (``estimate - observed``, the dark figure) and ``sd`` (standard error of the total:
-        for log-linear Wald fits Rcapture's :math:`\sqrt{\hat d^2 \widehat{se}^2 + \hat d}`
-        with :math:`\hat d` the dark figure and :math:`\widehat{se}` the standard error of
+        for log-linear Wald fits Rcapture's $\sqrt{\hat d^2 \widehat{se}^2 + \hat d}$
+        with $\hat d$ the dark figure and $\widehat{se}$ the standard error of
         the intercept; bootstrap or posterior SD otherwise).
     total, lower, upper : float
         Estimated total population and its interval (persons).

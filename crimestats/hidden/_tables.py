@@ -70,7 +70,7 @@ def history_codes(histories: np.ndarray) -> np.ndarray:
 
 def capture_table(table: pd.DataFrame, lists: list[str] | None = None,
                   count: str | None = "count") -> CaptureTable:
-    """Validate a table of capture histories and return the full :class:`CaptureTable`.
+    """Validate a table of capture histories and return the full [`CaptureTable`][CaptureTable].
 
     ``table`` has one 0/1 column per list and a ``count`` column, or one row per person
     (``count=None`` or no such column). Duplicate histories are summed (with a note).
@@ -176,7 +176,7 @@ def diagnose(tab: CaptureTable) -> dict[str, object]:
 
 
 def warn_about(diag: dict[str, object]) -> None:
-    """Issue a :class:`DataWarning` for lists that overlap no other list or are empty."""
+    """Issue a [`DataWarning`][DataWarning] for lists that overlap no other list or are empty."""
     if diag["empty_lists"]:
         warnings.warn(
             f"List(s) {diag['empty_lists']} hold no cases and carry no information; "

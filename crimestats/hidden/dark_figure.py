@@ -87,7 +87,7 @@ def dark_figure(survey: pd.DataFrame, recorded: pd.DataFrame, mapping: Mapping[s
 
     Notes
     -----
-    recorded = incidents × P(reported) × P(recorded | reported). Draw :math:`s` takes
+    recorded = incidents × P(reported) × P(recorded | reported). Draw $s$ takes
     incidents from a log-normal with the survey mean and SE and the reporting rate from a
     Beta with the survey mean and SE (independently by area and offence), sums survey
     offences within each recorded group, and computes every quantity from the draws; the
@@ -95,7 +95,7 @@ def dark_figure(survey: pd.DataFrame, recorded: pd.DataFrame, mapping: Mapping[s
     estimate of reported incidents (completeness above 1: survey coverage gaps, offences
     outside the survey's scope, or recording of crimes the survey misses), the numbers are
     kept as they are, flagged in ``records_exceed_reports`` with the Monte Carlo probability
-    ``prob_records_exceed``, and a :class:`~crimestats.DataWarning` names the cells.
+    ``prob_records_exceed``, and a [`DataWarning`][crimestats.DataWarning] names the cells.
 
     Examples
     --------

@@ -41,7 +41,7 @@ def multiple_systems(table: pd.DataFrame, method: str = "loglinear", *,
         are summed (noted in ``diagnostics["notes"]``); histories not given have count 0.
     method : {"loglinear", "independence", "bayes", "lcmcr", "dga"}
         ``"independence"``: Poisson log-linear model with main effects only (Rcapture's
-        :math:`M_t`). ``"loglinear"``: SparseMSE's stepwise selection of two-list
+        $M_t$). ``"loglinear"``: SparseMSE's stepwise selection of two-list
         interactions (Chan, Silverman & Vincent 2021). ``"bayes"`` (recommended when capture
         probabilities vary between people) is the Dirichlet-process latent-class model
         ``"lcmcr"`` (Manrique-Vallier 2016), whose interval carries model uncertainty.
@@ -57,8 +57,8 @@ def multiple_systems(table: pd.DataFrame, method: str = "loglinear", *,
     level : float
         Interval level (default 95%).
     interval : {"wald", "bootstrap", "posterior"}, optional
-        Log-linear default ``"wald"``: :math:`n + \\exp(\\hat\\theta_0 \\pm z\\,
-        \\widehat{se})`, conditional on the chosen model, as SparseMSE's
+        Log-linear default ``"wald"``: $n + \\exp(\\hat\\theta_0 \\pm z\\,
+        \\widehat{se})$, conditional on the chosen model, as SparseMSE's
         ``estimatepopulation.0``. ``"bootstrap"``: BCa interval from ``n_boot`` multinomial
         resamples of the cases with the model selection re-run on each (so the interval
         includes model uncertainty), as SparseMSE's ``estimatepopulation``. Bayesian fits use
@@ -88,11 +88,11 @@ def multiple_systems(table: pd.DataFrame, method: str = "loglinear", *,
 
     Notes
     -----
-    Log-linear model for the expected count of capture history :math:`\\omega`:
-    :math:`\\log\\mu_\\omega = \\theta_0 + \\sum_j\\theta_j\\omega_j + \\sum_{(j,k)\\in M}
-    \\theta_{jk}\\omega_j\\omega_k`, fitted by Poisson IRLS to the observable cells; the dark
-    figure is :math:`e^{\\theta_0}`. A term whose two lists share no case is fitted at
-    :math:`-\\infty` by dropping the cells containing both. A candidate term enters the
+    Log-linear model for the expected count of capture history $\\omega$:
+    $\\log\\mu_\\omega = \\theta_0 + \\sum_j\\theta_j\\omega_j + \\sum_{(j,k)\\in M}
+    \\theta_{jk}\\omega_j\\omega_k$, fitted by Poisson IRLS to the observable cells; the dark
+    figure is $e^{\\theta_0}$. A term whose two lists share no case is fitted at
+    $-\\infty$ by dropping the cells containing both. A candidate term enters the
     stepwise model only if the maximum likelihood estimate exists (Fienberg & Rinaldo's
     linear program) and is identifiable (full-rank design).
 

@@ -50,16 +50,16 @@ def reporting_rates(incidents: pd.DataFrame, reported: str, weight: str, *,
 
     Notes
     -----
-    The rate is the ratio :math:`\\hat R = \\sum_i w_i y_i / \\sum_i w_i` over incidents in
+    The rate is the ratio $\\hat R = \\sum_i w_i y_i / \\sum_i w_i$ over incidents in
     the group. Its variance is by Taylor linearisation: with
-    :math:`z_i = w_i (y_i - \\hat R) d_i / \\sum_i w_i d_i` (:math:`d_i` the domain
-    indicator) and :math:`z_{hj}` its total over PSU :math:`j` of stratum :math:`h`,
-    :math:`\\widehat{V} = \\sum_h \\frac{n_h}{n_h - 1} \\sum_j (z_{hj} - \\bar z_h)^2`.
+    $z_i = w_i (y_i - \\hat R) d_i / \\sum_i w_i d_i$ ($d_i$ the domain
+    indicator) and $z_{hj}$ its total over PSU $j$ of stratum $h$,
+    $\\widehat{V} = \\sum_h \\frac{n_h}{n_h - 1} \\sum_j (z_{hj} - \\bar z_h)^2$.
     Intervals are built on the logit scale. The pooled model treats
-    :math:`\\tilde n_g = \\hat R_g(1-\\hat R_g)/\\widehat V_g` (effective sample size) and
-    :math:`\\tilde y_g = \\tilde n_g \\hat R_g` as binomial data with
-    :math:`R_g \\sim \\text{Beta}(a, b)`, fits :math:`(a, b)` by maximising the beta-binomial
-    marginal likelihood and reports the Beta posterior of each :math:`R_g`.
+    $\\tilde n_g = \\hat R_g(1-\\hat R_g)/\\widehat V_g$ (effective sample size) and
+    $\\tilde y_g = \\tilde n_g \\hat R_g$ as binomial data with
+    $R_g \\sim \\text{Beta}(a, b)$, fits $(a, b)$ by maximising the beta-binomial
+    marginal likelihood and reports the Beta posterior of each $R_g$.
 
     References
     ----------

@@ -1,8 +1,8 @@
 """The per-area datasets shared by the area-level models.
 
-:func:`eblup_dataset` serves the EBLUP-type fits (basic, spatial, spatio-temporal Fay–Herriot),
-:func:`hb_dataset` the exact hierarchical Bayes ones (Fay–Herriot HB, BYM2/ICAR); both, and
-the unit-level model, build it with :func:`described_dataset`.
+[`eblup_dataset`][eblup_dataset] serves the EBLUP-type fits (basic, spatial, spatio-temporal Fay–Herriot),
+[`hb_dataset`][hb_dataset] the exact hierarchical Bayes ones (Fay–Herriot HB, BYM2/ICAR); both, and
+the unit-level model, build it with [`described_dataset`][described_dataset].
 """
 
 from __future__ import annotations

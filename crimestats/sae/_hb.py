@@ -1,33 +1,33 @@
 """Exact hierarchical Bayes Fay–Herriot fit (called by ``fay_herriot(..., method="hb")``).
 
-Model, for areas :math:`i = 1, \\dots, m` with direct estimate :math:`y_i` and known sampling
-variance :math:`D_i`:
+Model, for areas $i = 1, \\dots, m$ with direct estimate $y_i$ and known sampling
+variance $D_i$:
 
-.. math::
+$$
+y_i \\mid \\theta_i \\sim N(\\theta_i, D_i), \\quad
+\\theta_i \\mid \\beta, \\sigma_u^2 \\sim N(x_i^\\top \\beta, \\sigma_u^2), \\quad
+p(\\beta) \\propto 1, \\quad \\sigma_u^2 \\sim \\text{prior}.
+$$
 
-    y_i \\mid \\theta_i \\sim N(\\theta_i, D_i), \\quad
-    \\theta_i \\mid \\beta, \\sigma_u^2 \\sim N(x_i^\\top \\beta, \\sigma_u^2), \\quad
-    p(\\beta) \\propto 1, \\quad \\sigma_u^2 \\sim \\text{prior}.
+Integrating out $\\theta$ and then $\\beta$ leaves a one-dimensional posterior,
 
-Integrating out :math:`\\theta` and then :math:`\\beta` leaves a one-dimensional posterior,
+$$
+p(\\sigma_u^2 \\mid y) \\propto p(\\sigma_u^2)\\, |X^\\top W X|^{-1/2}
+\\prod_i (\\sigma_u^2 + D_i)^{-1/2}
+\\exp\\{-\\tfrac12 (y - X\\hat\\beta)^\\top W (y - X\\hat\\beta)\\},
+\\qquad W = \\operatorname{diag}\\{1 / (\\sigma_u^2 + D_i)\\},
+$$
 
-.. math::
-
-    p(\\sigma_u^2 \\mid y) \\propto p(\\sigma_u^2)\\, |X^\\top W X|^{-1/2}
-    \\prod_i (\\sigma_u^2 + D_i)^{-1/2}
-    \\exp\\{-\\tfrac12 (y - X\\hat\\beta)^\\top W (y - X\\hat\\beta)\\},
-    \\qquad W = \\operatorname{diag}\\{1 / (\\sigma_u^2 + D_i)\\},
-
-with :math:`\\hat\\beta` the GLS estimate. It is integrated by Gauss–Legendre quadrature in
-:math:`t = \\operatorname{asinh}(\\sigma_u / c)` (:math:`c` the posterior's spread) over the
-range where the density, and on the right the density weighted by :math:`1 + \\sigma_u^2/c^2`,
-exceeds :math:`e^{-40}` of its value at the mode. Given :math:`\\sigma_u^2`, :math:`\\beta` is
-Gaussian with mean :math:`\\hat\\beta` and covariance :math:`(X^\\top W X)^{-1}`, and each :math:`\\theta_i` is Gaussian
-with mean :math:`\\gamma_i y_i + (1 - \\gamma_i) x_i^\\top \\hat\\beta` and variance
-:math:`\\gamma_i D_i + (1 - \\gamma_i)^2 x_i^\\top (X^\\top W X)^{-1} x_i`,
-:math:`\\gamma_i = \\sigma_u^2 / (\\sigma_u^2 + D_i)`. Posterior means, SDs and equal-tailed
-intervals of :math:`\\theta_i` follow from these Gaussian mixtures without sampling. The work is
-:math:`O(m K p^2)` for :math:`K` quadrature nodes; no :math:`m \\times m` matrix is formed.
+with $\\hat\\beta$ the GLS estimate. It is integrated by Gauss–Legendre quadrature in
+$t = \\operatorname{asinh}(\\sigma_u / c)$ ($c$ the posterior's spread) over the
+range where the density, and on the right the density weighted by $1 + \\sigma_u^2/c^2$,
+exceeds $e^{-40}$ of its value at the mode. Given $\\sigma_u^2$, $\\beta$ is
+Gaussian with mean $\\hat\\beta$ and covariance $(X^\\top W X)^{-1}$, and each $\\theta_i$ is Gaussian
+with mean $\\gamma_i y_i + (1 - \\gamma_i) x_i^\\top \\hat\\beta$ and variance
+$\\gamma_i D_i + (1 - \\gamma_i)^2 x_i^\\top (X^\\top W X)^{-1} x_i$,
+$\\gamma_i = \\sigma_u^2 / (\\sigma_u^2 + D_i)$. Posterior means, SDs and equal-tailed
+intervals of $\\theta_i$ follow from these Gaussian mixtures without sampling. The work is
+$O(m K p^2)$ for $K$ quadrature nodes; no $m \\times m$ matrix is formed.
 
 Reference: Rao, J. N. K. and Molina, I. (2015). *Small Area Estimation*, 2nd ed., Wiley, §10.3.
 """
@@ -78,10 +78,10 @@ def _weighted_sums(W: np.ndarray, columns: np.ndarray) -> np.ndarray:
 
 
 class _Marginal:
-    """Restricted likelihood of :math:`\\sigma_u^2` and GLS moments of :math:`\\beta`.
+    """Restricted likelihood of $\\sigma_u^2$ and GLS moments of $\\beta$.
 
     Holds the in-sample areas only; every method is vectorised over a 1-D array of
-    variances ``A`` and costs :math:`O(len(A) \\cdot m p^2)`.
+    variances ``A`` and costs $O(len(A) \\cdot m p^2)$.
     """
 
     def __init__(self, y: np.ndarray, D: np.ndarray, X: np.ndarray) -> None:
@@ -109,7 +109,7 @@ class _Marginal:
 
 
 class _Posterior:
-    """The log posterior density of :math:`\\sigma_u` and of :math:`t = asinh(\\sigma_u / c)`."""
+    """The log posterior density of $\\sigma_u$ and of $t = asinh(\\sigma_u / c)$."""
 
     def __init__(self, marginal: _Marginal, prior: VariancePrior) -> None:
         self.marginal, self.prior = marginal, prior
@@ -383,9 +383,9 @@ def fit_hb(direct: np.ndarray, variance: np.ndarray, X: np.ndarray, *, areas: np
     Parameters
     ----------
     direct, variance : numpy.ndarray
-        Direct estimates :math:`y_i` and their sampling variances :math:`D_i > 0` (length m,
+        Direct estimates $y_i$ and their sampling variances $D_i > 0$ (length m,
         validated). NaN in both marks an out-of-sample area, which gets its posterior
-        predictive estimate :math:`x_i^\\top\\beta + u_i`.
+        predictive estimate $x_i^\\top\\beta + u_i$.
     X : numpy.ndarray
         Design matrix (m, p), intercept column included; full column rank on the in-sample
         areas.
@@ -396,15 +396,15 @@ def fit_hb(direct: np.ndarray, variance: np.ndarray, X: np.ndarray, *, areas: np
     level : float
         Level of the equal-tailed credible intervals, e.g. 0.95.
     prior : VariancePrior or None
-        Prior on :math:`\\sigma_u^2` (see :mod:`crimestats.sae.priors`); None means
-        :class:`~crimestats.sae.priors.FlatVariance`. :math:`\\beta` has a flat prior.
+        Prior on $\\sigma_u^2$ (see [`crimestats.sae.priors`][crimestats.sae.priors]); None means
+        [`FlatVariance`][crimestats.sae.priors.FlatVariance]. $\\beta$ has a flat prior.
     random_seed : int, numpy.random.Generator or None
         Seed of the posterior draws stored in ``idata`` (the estimates themselves are exact
         and do not depend on it).
     draws : int
         Number of independent posterior draws stored in ``idata`` (0: no ``idata``).
     theta_draws : bool or None
-        Whether ``idata`` also holds draws of every area value :math:`\\theta_i`
+        Whether ``idata`` also holds draws of every area value $\\theta_i$
         (``draws`` x m numbers). None stores them when ``draws * m <= 10_000_000``.
     sampler : {"exact", "nuts"}
         ``"exact"`` (default): quadrature and independent draws as described above.
@@ -412,15 +412,15 @@ def fit_hb(direct: np.ndarray, variance: np.ndarray, X: np.ndarray, *, areas: np
         integrated out) with PyMC's own NUTS (``nuts_sampler="pymc"``), 2 chains of ``draws``
         draws after 1,000 tuning steps, then draws theta from its Gaussian conditional. Its
         summaries carry Monte Carlo error; r-hat, ESS and divergences are in ``diagnostics``
-        and a :class:`~crimestats.errors.ConvergenceWarning` is issued when they are poor.
+        and a [`ConvergenceWarning`][crimestats.errors.ConvergenceWarning] is issued when they are poor.
 
     Returns
     -------
     FayHerriotResult
         ``method="hb"``; ``estimates`` holds the posterior mean (``estimate``), posterior SD
         (``sd`` and ``rmse``), the credible interval (``lower``, ``upper``), ``cv``,
-        ``shrinkage`` (posterior mean of :math:`D_i/(\\sigma_u^2 + D_i)`) and ``synthetic``
-        (:math:`x_i^\\top E(\\beta \\mid y)`); ``sigma2_u`` and ``beta`` are posterior means,
+        ``shrinkage`` (posterior mean of $D_i/(\\sigma_u^2 + D_i)$) and ``synthetic``
+        ($x_i^\\top E(\\beta \\mid y)$); ``sigma2_u`` and ``beta`` are posterior means,
         ``beta_se`` posterior SDs.
 
     Examples
@@ -540,7 +540,7 @@ def _estimates_dataset(areas: np.ndarray, estimate: np.ndarray, sd: np.ndarray,
                        lower: np.ndarray, upper: np.ndarray, direct: np.ndarray,
                        variance: np.ndarray, shrinkage: np.ndarray, synthetic: np.ndarray,
                        level: float) -> xr.Dataset:
-    """The per-area :class:`xarray.Dataset` of an HB fit."""
+    """The per-area [`xarray.Dataset`][xarray.Dataset] of an HB fit."""
     extra = {"shrinkage": (shrinkage, "posterior mean of the weight on the synthetic part, "
                                       "D / (sigma2_u + D)")}
     return hb_dataset(areas, estimate, sd, lower, upper, direct, variance, synthetic,

@@ -1,20 +1,20 @@
 """Intrinsic CAR (Besag) structure of an adjacency: scaled precision, constraints, islands.
 
-For a connected component :math:`c` with at least two areas, the ICAR precision is the graph
-Laplacian :math:`Q_c = \\operatorname{diag}(W 1) - W` (binary or weighted neighbours). It is
+For a connected component $c$ with at least two areas, the ICAR precision is the graph
+Laplacian $Q_c = \\operatorname{diag}(W 1) - W$ (binary or weighted neighbours). It is
 singular along the constant vector, so the field carries a sum-to-zero constraint per component.
 Following Freni-Sterrantino, Ventrucci & Rue (2018), each component is *scaled separately*:
-:math:`s_c` is the geometric mean of the marginal variances of the sum-to-zero field with
-precision :math:`Q_c`, and the scaled field :math:`\\tilde u_c` has precision :math:`s_c Q_c`,
+$s_c$ is the geometric mean of the marginal variances of the sum-to-zero field with
+precision $Q_c$, and the scaled field $\\tilde u_c$ has precision $s_c Q_c$,
 whose marginal variances then have geometric mean 1. An island (an area with no neighbour)
 has no ICAR part; its scaled field is an independent standard normal, so in both the ICAR and
-the BYM2 model its effect is :math:`N(0, \\sigma^2)` (the iid part carries its whole variance).
+the BYM2 model its effect is $N(0, \\sigma^2)$ (the iid part carries its whole variance).
 
 The marginal variances are computed exactly without a dense inverse: grounding one area
-:math:`r` (fixing :math:`u_r = 0`) makes :math:`Q_c` minus row and column :math:`r` positive
-definite; its inverse :math:`\\Sigma_g` is the covariance of :math:`u - u_r 1`, and the
+$r$ (fixing $u_r = 0$) makes $Q_c$ minus row and column $r$ positive
+definite; its inverse $\\Sigma_g$ is the covariance of $u - u_r 1$, and the
 sum-to-zero field is its centred version, with variances
-:math:`\\Sigma_{g,ii} - 2 (\\Sigma_g 1)_i / n + 1^\\top \\Sigma_g 1 / n^2`.
+$\\Sigma_{g,ii} - 2 (\\Sigma_g 1)_i / n + 1^\\top \\Sigma_g 1 / n^2$.
 """
 
 from __future__ import annotations
@@ -43,16 +43,16 @@ class IcarStructure:
     Attributes
     ----------
     precision : scipy.sparse.csr_array
-        ``(m, m)`` precision of the scaled field :math:`\\tilde u`: :math:`s_c Q_c` on each
+        ``(m, m)`` precision of the scaled field $\\tilde u$: $s_c Q_c$ on each
         component, 1 on the diagonal for islands.
     component : numpy.ndarray
         Connected-component number of each area (0 = largest; islands included).
     constrained : numpy.ndarray
         Component numbers with a sum-to-zero constraint (those of two or more areas).
     scaling_factors : numpy.ndarray
-        :math:`s_c` of each constrained component (same order as ``constrained``).
+        $s_c$ of each constrained component (same order as ``constrained``).
     prior_variance : numpy.ndarray
-        Marginal prior variance of :math:`\\tilde u_i` (1 for islands).
+        Marginal prior variance of $\\tilde u_i$ (1 for islands).
     island : numpy.ndarray
         True for areas with no neighbour.
     """
@@ -65,7 +65,7 @@ class IcarStructure:
     island: np.ndarray
 
     def constraint_basis(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Orthonormal constraint vectors :math:`1_c / \\sqrt{n_c}` restricted to ``rows``.
+        """Orthonormal constraint vectors $1_c / \\sqrt{n_c}$ restricted to ``rows``.
 
         Returns ``(basis, kept)``: a dense ``(len(rows), k)`` array for the constrained
         components that lie entirely within ``rows``, and their component numbers.
@@ -217,9 +217,9 @@ def _check_same_areas(adjacency_areas: Sequence[Hashable], labels: np.ndarray) -
 
 
 def resolve_adjacency(adjacency: Any, labels: np.ndarray) -> Adjacency:
-    """An :class:`Adjacency` over exactly the data's areas, in the data's order.
+    """An [`Adjacency`][Adjacency] over exactly the data's areas, in the data's order.
 
-    ``adjacency`` may be an :class:`Adjacency` or a labelled ``DataFrame`` matrix (both must
+    ``adjacency`` may be an [`Adjacency`][Adjacency] or a labelled ``DataFrame`` matrix (both must
     name exactly the data's areas), a table of neighbour pairs (areas in no pair are islands;
     a pair naming an unknown area is an error), or an unlabelled dense/sparse ``(m, m)``
     symmetric matrix in the order of the data.

@@ -24,7 +24,7 @@ class FayHerriotResult(Result):
         the estimated MSE, or the posterior SD for HB), ``mse`` (EBLUP only), ``sd`` (HB only),
         ``lower`` and ``upper`` (interval at ``attrs["level"]``), ``cv``, ``direct``,
         ``direct_variance``, ``shrinkage`` (weight on the synthetic part,
-        :math:`D_i / (\\sigma_u^2 + D_i)`), ``synthetic`` (:math:`x_i^\\top \\hat\\beta`) and
+        $D_i / (\\sigma_u^2 + D_i)$), ``synthetic`` ($x_i^\\top \\hat\\beta$) and
         ``in_sample`` (False for areas with no direct estimate, which get the synthetic estimate).
     method : str
         ``"reml"``, ``"ml"``, ``"fh"`` or ``"hb"``.
@@ -44,7 +44,7 @@ class FayHerriotResult(Result):
         Iterations used by the variance estimation (0 for HB).
     loglik : float
         EBLUP methods: Gaussian log-likelihood of the direct estimates at the fitted
-        :math:`\\sigma_u^2` and :math:`\\beta` (as R ``sae`` reports it, for every method; the
+        $\\sigma_u^2$ and $\\beta$ (as R ``sae`` reports it, for every method; the
         restricted log-likelihood of a REML fit is in ``diagnostics``). NaN for HB.
     diagnostics : dict
         Method-specific extras (e.g. for HB: the prior, r-hat, ESS, divergences when sampled).

@@ -1,13 +1,13 @@
 """Sparse path of the spatial (SAR) Fay–Herriot model: precision form for thousands of areas.
 
-With :math:`Q = C(\\rho)/\\sigma_u^2`, :math:`E = \\mathrm{diag}(1/D_i)` over the sampled areas (0
-elsewhere) and :math:`H = Q + E`:
-:math:`G S^\\top\\Sigma^{-1} = H^{-1} S^\\top D^{-1}` (the EBLUP),
-:math:`g_1 = \\mathrm{diag}(H^{-1})` (selected inversion, exact),
-:math:`\\log|\\Sigma| = \\log|D| + \\log|H| - \\log|C| + m\\log\\sigma_u^2`,
-:math:`\\mathrm{tr}(\\Sigma^{-1}\\Sigma_{\\sigma}) = \\mathrm{tr}(E H^{-1})/\\sigma_u^2` and
-:math:`\\mathrm{tr}(\\Sigma^{-1}\\Sigma_{\\rho}) = \\mathrm{tr}(H^{-1}C_\\rho)/\\sigma_u^2 -
-\\mathrm{tr}(C^{-1}C_\\rho)` (exact). See :mod:`crimestats.sae._sar_sparse` for the rest.
+With $Q = C(\\rho)/\\sigma_u^2$, $E = \\mathrm{diag}(1/D_i)$ over the sampled areas (0
+elsewhere) and $H = Q + E$:
+$G S^\\top\\Sigma^{-1} = H^{-1} S^\\top D^{-1}$ (the EBLUP),
+$g_1 = \\mathrm{diag}(H^{-1})$ (selected inversion, exact),
+$\\log|\\Sigma| = \\log|D| + \\log|H| - \\log|C| + m\\log\\sigma_u^2$,
+$\\mathrm{tr}(\\Sigma^{-1}\\Sigma_{\\sigma}) = \\mathrm{tr}(E H^{-1})/\\sigma_u^2$ and
+$\\mathrm{tr}(\\Sigma^{-1}\\Sigma_{\\rho}) = \\mathrm{tr}(H^{-1}C_\\rho)/\\sigma_u^2 -
+\\mathrm{tr}(C^{-1}C_\\rho)$ (exact). See [`crimestats.sae._sar_sparse`][crimestats.sae._sar_sparse] for the rest.
 """
 
 from __future__ import annotations

@@ -1,27 +1,27 @@
 """Sparse (precision-form) algebra for the SAR spatial and spatio-temporal Fay–Herriot models.
 
-Both models have :math:`\\Sigma = S G S^\\top + \\Gamma` over the ``n`` in-sample cells, where the
-area part of :math:`G` is :math:`\\sigma^2 C(\\rho)^{-1}` with the *sparse* SAR precision
-:math:`C(\\rho) = (I - \\rho W)^\\top (I - \\rho W)` and :math:`\\Gamma` is diagonal (spatial model)
+Both models have $\\Sigma = S G S^\\top + \\Gamma$ over the ``n`` in-sample cells, where the
+area part of $G$ is $\\sigma^2 C(\\rho)^{-1}$ with the *sparse* SAR precision
+$C(\\rho) = (I - \\rho W)^\\top (I - \\rho W)$ and $\\Gamma$ is diagonal (spatial model)
 or block diagonal with small ``T × T`` blocks (spatio-temporal model). With
-:math:`Q = C/\\sigma^2` and :math:`E = Z^\\top \\Gamma^{-1} Z` (diagonal), the Woodbury identity
-gives :math:`\\Sigma^{-1} = \\Gamma^{-1} - \\Gamma^{-1} Z H^{-1} Z^\\top \\Gamma^{-1}` with the sparse
-:math:`H = Q + E`, and :math:`\\log|\\Sigma| = \\log|\\Gamma| + \\log|H| - \\log|Q|`.
+$Q = C/\\sigma^2$ and $E = Z^\\top \\Gamma^{-1} Z$ (diagonal), the Woodbury identity
+gives $\\Sigma^{-1} = \\Gamma^{-1} - \\Gamma^{-1} Z H^{-1} Z^\\top \\Gamma^{-1}$ with the sparse
+$H = Q + E$, and $\\log|\\Sigma| = \\log|\\Gamma| + \\log|H| - \\log|Q|$.
 
 Everything the fit needs is then either *exact and cheap* — solves with the sparse Cholesky
-factors of :math:`C` and :math:`H`, log-determinants, the diagonal of :math:`H^{-1}` (the
-comparative variance :math:`g_1`) and the traces :math:`\\mathrm{tr}(\\Sigma^{-1}\\Sigma_r)` of the
+factors of $C$ and $H$, log-determinants, the diagonal of $H^{-1}$ (the
+comparative variance $g_1$) and the traces $\\mathrm{tr}(\\Sigma^{-1}\\Sigma_r)$ of the
 score (selected inversion) — or a *trace of a product of several inverses*: the expected
-information :math:`\\tfrac12\\mathrm{tr}(P\\Sigma_r P\\Sigma_s)` and the per-area :math:`g_3` (and
-:math:`g_4`) terms of the MSE. Those are computed by :func:`second_order_terms` either exactly
+information $\\tfrac12\\mathrm{tr}(P\\Sigma_r P\\Sigma_s)$ and the per-area $g_3$ (and
+$g_4$) terms of the MSE. Those are computed by [`second_order_terms`][second_order_terms] either exactly
 (columns of the identity, in blocks: O(n) solves, no O(n²) memory) or by a seeded Monte Carlo
-(Hutchinson-type) estimator with ``probes`` draws :math:`\\zeta \\sim N(0, \\Sigma)`, used above
+(Hutchinson-type) estimator with ``probes`` draws $\\zeta \\sim N(0, \\Sigma)$, used above
 a size threshold. The variance components are found by average-information scoring
-(:math:`\\tfrac12 y^\\top P\\Sigma_r P\\Sigma_s P y`, solves only) with a secant line search
+($\\tfrac12 y^\\top P\\Sigma_r P\\Sigma_s P y$, solves only) with a secant line search
 on the exact score and step halving on the exact (restricted) log-likelihood, so the
 estimates do not depend on the Monte Carlo. In the operators below the non-area part is
-split as :math:`\\Sigma = S G S^\\top + \\Psi`, :math:`\\Psi` the diagonal sampling variances
-(for the spatio-temporal model :math:`G` includes the area-by-period effects).
+split as $\\Sigma = S G S^\\top + \\Psi$, $\\Psi$ the diagonal sampling variances
+(for the spatio-temporal model $G$ includes the area-by-period effects).
 """
 
 from __future__ import annotations
@@ -57,12 +57,12 @@ def check_path_options(algorithm: str, traces: str) -> None:
 
 
 class SarPattern:
-    """:math:`C(\\rho) = I - \\rho(W + W^\\top) + \\rho^2 W^\\top W` and its derivatives on one pattern.
+    """$C(\\rho) = I - \\rho(W + W^\\top) + \\rho^2 W^\\top W$ and its derivatives on one pattern.
 
-    The pattern is the union of those of :math:`I`, :math:`W + W^\\top` and :math:`W^\\top W`, kept
+    The pattern is the union of those of $I$, $W + W^\\top$ and $W^\\top W$, kept
     fixed (explicit zeros included) so that traces against the selected inverse never miss an
-    entry whatever :math:`\\rho` is, and so that one ordering and symbolic analysis serve every
-    factorisation (see :meth:`factor`).
+    entry whatever $\\rho$ is, and so that one ordering and symbolic analysis serve every
+    factorisation (see [`factor`][factor]).
     """
 
     def __init__(self, w: sp.sparray) -> None:
@@ -299,8 +299,8 @@ def second_order_terms(pt: Point, *, want_ml: bool, exact: bool, probes: int,
     """Expected information ``½ tr(P Σ_r P Σ_s)`` and ``diag(L_r Σ L_s')`` exactly or by Monte Carlo.
 
     Exact: sums over the columns ``e_j`` of the identity, in blocks. Monte Carlo: draws
-    :math:`\\zeta \\sim N(0, \\Sigma)`, using :math:`E[P\\zeta\\zeta^\\top P] = P` and
-    :math:`E[\\Sigma^{-1}\\zeta\\zeta^\\top] = I`, in the symmetric (non-negative) form of each
+    $\\zeta \\sim N(0, \\Sigma)$, using $E[P\\zeta\\zeta^\\top P] = P$ and
+    $E[\\Sigma^{-1}\\zeta\\zeta^\\top] = I$, in the symmetric (non-negative) form of each
     estimator. ``L_r = ∂(G S' Σ^{-1})/∂θ_r``, so ``L_r Σ u = G_r u - G S' Σ^{-1} Σ_r u``.
     ``Σ^{-1} b = Ψ^{-1}(b - S G S' Σ^{-1} b)`` (Ψ the sampling variances) saves solves. With ``d2_pairs`` and ``psi``
     also ``diag(Ψ Σ^{-1} Σ_rs Σ^{-1} Ψ)`` over the in-sample cells (the spatial g4 term).

@@ -1,17 +1,17 @@
 """Sparse path of the spatio-temporal Fay–Herriot model (SAR areas, AR(1) area-by-period effects).
 
-:math:`\\Sigma = \\Gamma + Z(\\sigma_1^2 C(\\rho_1)^{-1})Z^\\top` over the in-sample area-periods,
-with :math:`\\Gamma = \\mathrm{blockdiag}_d(\\sigma_2^2\\Omega_2 + \\Psi_d)` (``T × T`` blocks, rows and
-columns of unsampled periods removed) and :math:`Z = I_D \\otimes 1_T`. Integrating the
+$\\Sigma = \\Gamma + Z(\\sigma_1^2 C(\\rho_1)^{-1})Z^\\top$ over the in-sample area-periods,
+with $\\Gamma = \\mathrm{blockdiag}_d(\\sigma_2^2\\Omega_2 + \\Psi_d)$ (``T × T`` blocks, rows and
+columns of unsampled periods removed) and $Z = I_D \\otimes 1_T$. Integrating the
 area-by-period effects out area by area leaves the ``D × D`` sparse
-:math:`H = C/\\sigma_1^2 + \\mathrm{diag}(c_d)`, :math:`c_d = 1^\\top\\Gamma_d^{-1}1`, so
-:math:`\\Sigma^{-1} = \\Gamma^{-1} - \\Gamma^{-1}ZH^{-1}Z^\\top\\Gamma^{-1}` and
-:math:`\\log|\\Sigma| = \\sum_d\\log|\\Gamma_d| + \\log|H| - \\log|C| + D\\log\\sigma_1^2`: the same
-algebra as the spatial model (:mod:`crimestats.sae._sar_sparse`). The posterior variance of
-:math:`\\delta_{dt} = u_{1d} + u_{2dt}` is exact per cell:
-:math:`g_{1,dt} = (B_d)_{tt} + a_{dt}^2 (H^{-1})_{dd}` with
-:math:`B_d = \\sigma_2^2\\Omega_2 - \\sigma_2^2\\Omega_2\\Gamma_d^{-1}\\sigma_2^2\\Omega_2` and
-:math:`a_d = 1 - \\sigma_2^2\\Omega_2\\Gamma_d^{-1}1`.
+$H = C/\\sigma_1^2 + \\mathrm{diag}(c_d)$, $c_d = 1^\\top\\Gamma_d^{-1}1$, so
+$\\Sigma^{-1} = \\Gamma^{-1} - \\Gamma^{-1}ZH^{-1}Z^\\top\\Gamma^{-1}$ and
+$\\log|\\Sigma| = \\sum_d\\log|\\Gamma_d| + \\log|H| - \\log|C| + D\\log\\sigma_1^2$: the same
+algebra as the spatial model ([`crimestats.sae._sar_sparse`][crimestats.sae._sar_sparse]). The posterior variance of
+$\\delta_{dt} = u_{1d} + u_{2dt}$ is exact per cell:
+$g_{1,dt} = (B_d)_{tt} + a_{dt}^2 (H^{-1})_{dd}$ with
+$B_d = \\sigma_2^2\\Omega_2 - \\sigma_2^2\\Omega_2\\Gamma_d^{-1}\\sigma_2^2\\Omega_2$ and
+$a_d = 1 - \\sigma_2^2\\Omega_2\\Gamma_d^{-1}1$.
 """
 
 from __future__ import annotations

@@ -15,10 +15,10 @@ positive-definite matrix as ``P A P^T = L D L^T`` with ``L`` unit lower triangul
 inverse follows from the Takahashi recursions (Takahashi, Fagan & Chin 1973; Rue & Martino 2007,
 sec. 2): for columns ``j`` from last to first,
 
-.. math::
-
-    \\Sigma_{ij} = -\\sum_{k > j} L_{kj} \\Sigma_{ik} \\quad (i > j), \\qquad
-    \\Sigma_{jj} = 1 / D_j - \\sum_{k > j} L_{kj} \\Sigma_{kj},
+$$
+\\Sigma_{ij} = -\\sum_{k > j} L_{kj} \\Sigma_{ik} \\quad (i > j), \\qquad
+\\Sigma_{jj} = 1 / D_j - \\sum_{k > j} L_{kj} \\Sigma_{kj},
+$$
 
 where the sums run over the non-zeros of column ``j`` of ``L``. Because the non-zero rows of a
 column of a Cholesky factor form a clique in the filled graph, every ``\\Sigma_{ik}`` needed lies
@@ -230,10 +230,10 @@ class SparseCholesky:
         caller's responsibility; the factorisation uses both triangles). Explicitly stored
         zeros count as part of the pattern.
     ordering : ndarray of int, shape (n,), optional
-        A fill-reducing ordering to reuse (the :attr:`ordering` of an earlier factorisation
+        A fill-reducing ordering to reuse (the [`ordering`][ordering] of an earlier factorisation
         of a matrix with the same pattern): original index ``i`` goes to position
         ``ordering[i]``. By default a minimum-degree ordering of ``A + A^T`` is computed.
-        A loop over values on one pattern should rather use :meth:`refactor`, which also
+        A loop over values on one pattern should rather use [`refactor`][refactor], which also
         keeps the symbolic analysis (together about half the cost of a factorisation).
 
     Raises

@@ -1,62 +1,62 @@
 """BYM2 / ICAR area effects inside the binomial (logit) and Poisson (log) prevalence models.
 
-Model, for areas :math:`i = 1, \\dots, m` with effective counts :math:`\\tilde y_i` and
-effective sizes :math:`\\tilde n_i` (sample sizes, or exposures):
+Model, for areas $i = 1, \\dots, m$ with effective counts $\\tilde y_i$ and
+effective sizes $\\tilde n_i$ (sample sizes, or exposures):
 
-.. math::
+$$
+\\tilde y_i \\mid \\eta_i \\sim \\mathrm{Bin}(\\tilde n_i, \\operatorname{expit}\\eta_i)
+\\;\\text{or}\\; \\mathrm{Poisson}(\\tilde n_i e^{\\eta_i}), \\qquad
+\\eta_i = x_i^\\top\\beta + b_i, \\qquad p(\\beta) \\propto 1,
+$$
 
-    \\tilde y_i \\mid \\eta_i \\sim \\mathrm{Bin}(\\tilde n_i, \\operatorname{expit}\\eta_i)
-    \\;\\text{or}\\; \\mathrm{Poisson}(\\tilde n_i e^{\\eta_i}), \\qquad
-    \\eta_i = x_i^\\top\\beta + b_i, \\qquad p(\\beta) \\propto 1,
-
-with the area effects :math:`b = \\sigma(\\sqrt{1-\\phi}\\, v + \\sqrt\\phi\\, \\tilde u)`
-(BYM2) or :math:`b = \\sigma\\tilde u` (ICAR) exactly as in :mod:`crimestats.sae.bym2`
+with the area effects $b = \\sigma(\\sqrt{1-\\phi}\\, v + \\sqrt\\phi\\, \\tilde u)$
+(BYM2) or $b = \\sigma\\tilde u$ (ICAR) exactly as in [`crimestats.sae.bym2`][crimestats.sae.bym2]
 (scaled ICAR field per connected component, sum-to-zero constraints, islands iid).
 
 Computation, without MCMC (the approach of INLA: Rue, Martino & Chopin 2009).
 
-1. **Given** :math:`\\psi = (\\log\\sigma, \\operatorname{logit}\\phi)`, the posterior of the
-   latent field :math:`x = (\\beta, \\tilde u, v)` is approximated by a Gaussian at its mode.
+1. **Given** $\\psi = (\\log\\sigma, \\operatorname{logit}\\phi)$, the posterior of the
+   latent field $x = (\\beta, \\tilde u, v)$ is approximated by a Gaussian at its mode.
    The mode is found by Newton's method: expanding each area's log-likelihood to second
-   order at the current linear predictor :math:`\\eta^0` turns it into a Gaussian
-   pseudo-observation :math:`y^*_i = \\eta^0_i + g_i / d_i` with variance :math:`1/d_i`
-   (:math:`g, -d` the first two derivatives), and the Newton step is the exact posterior
+   order at the current linear predictor $\\eta^0$ turns it into a Gaussian
+   pseudo-observation $y^*_i = \\eta^0_i + g_i / d_i$ with variance $1/d_i$
+   ($g, -d$ the first two derivatives), and the Newton step is the exact posterior
    mean of the Gaussian Fay–Herriot model with these pseudo-data, which
-   :class:`crimestats.sae.bym2._Conditional` solves with one sparse Cholesky factorisation.
-   Because that solver integrates the iid part :math:`v` analytically, the only sparse
-   matrix factorised is :math:`R + c^2\\operatorname{diag}\\{d_i/(1 + a d_i)\\}`
-   (:math:`R` the scaled ICAR precision, :math:`c = \\sigma\\sqrt\\phi`, :math:`a =
-   \\sigma^2(1-\\phi)`): the Schur complement of the :math:`2m` precision of
-   :math:`(b, \\tilde u)`, well conditioned for every :math:`\\phi` (the :math:`2m` form has
-   entries :math:`1/(1-\\phi)`). Steps are halved until the log joint density
-   :math:`\\sum_i l_i(\\eta_i) - \\tfrac12\\tilde u^\\top R\\tilde u - \\tfrac12 v^\\top v`
+   [`crimestats.sae.bym2._Conditional`][crimestats.sae.bym2._Conditional] solves with one sparse Cholesky factorisation.
+   Because that solver integrates the iid part $v$ analytically, the only sparse
+   matrix factorised is $R + c^2\\operatorname{diag}\\{d_i/(1 + a d_i)\\}$
+   ($R$ the scaled ICAR precision, $c = \\sigma\\sqrt\\phi$, $a =
+   \\sigma^2(1-\\phi)$): the Schur complement of the $2m$ precision of
+   $(b, \\tilde u)$, well conditioned for every $\\phi$ (the $2m$ form has
+   entries $1/(1-\\phi)$). Steps are halved until the log joint density
+   $\\sum_i l_i(\\eta_i) - \\tfrac12\\tilde u^\\top R\\tilde u - \\tfrac12 v^\\top v$
    increases (it is concave, so Newton converges).
-2. The **Laplace approximation** of :math:`p(y \\mid \\psi)` is the exact Gaussian integral of
+2. The **Laplace approximation** of $p(y \\mid \\psi)$ is the exact Gaussian integral of
    the quadratic expansion at the mode:
-   :math:`\\log p(y\\mid\\psi) \\approx \\log p_G(y^*\\mid\\psi) + \\sum_i \\{l_i(\\eta^*_i) +
-   g_i^2/(2 d_i) - \\tfrac12\\log d_i\\}` + const, :math:`p_G` the Gaussian model's marginal
+   $\\log p(y\\mid\\psi) \\approx \\log p_G(y^*\\mid\\psi) + \\sum_i \\{l_i(\\eta^*_i) +
+   g_i^2/(2 d_i) - \\tfrac12\\log d_i\\}$ + const, $p_G$ the Gaussian model's marginal
    likelihood at the pseudo-data. A correction for the non-Gaussian likelihood is added: each
    area's own term exactly (a one-dimensional integral under the Gaussian approximation) and
    the cross terms of the next order of the Laplace expansion (Shun & McCullagh 1995).
-   Without it the posterior of :math:`\\sigma` is biased down when counts are small (by 10%
-   in :math:`\\sigma^2` with a median of one case per area, 1-3% with about ten).
-3. :math:`\\psi` is integrated on the same INLA-style grid as :func:`~crimestats.sae.bym2`
+   Without it the posterior of $\\sigma$ is biased down when counts are small (by 10%
+   in $\\sigma^2$ with a median of one case per area, 1-3% with about ten).
+3. $\\psi$ is integrated on the same INLA-style grid as [`bym2`][crimestats.sae.bym2]
    (mode, Hessian, standardised grid explored until the log density drops by a fixed
    amount).
 4. At each grid node the Gaussian approximation is improved in two ways. The means (of
-   :math:`\\beta` and every :math:`\\eta_i`) get the first-order skewness correction
-   :math:`E(x) - x^* \\approx \\tfrac12 H^{-1} A^\\top (l_3 \\odot \\operatorname{Var}\\eta)`,
-   :math:`l_3` the third derivatives of the log-likelihood (one more solve of the Gaussian
+   $\\beta$ and every $\\eta_i$) get the first-order skewness correction
+   $E(x) - x^* \\approx \\tfrac12 H^{-1} A^\\top (l_3 \\odot \\operatorname{Var}\\eta)$,
+   $l_3$ the third derivatives of the log-likelihood (one more solve of the Gaussian
    system); and each area's marginal replaces its own Gaussianised likelihood term by the
    exact one: the Gaussian marginal divided by that term (the "cavity", everything but the
    area's data) times the exact binomial or Poisson likelihood, normalised on a grid. The
    area's posterior is the mixture of these over the nodes. The reported prevalence (or rate)
-   is the posterior mean of :math:`g(\\eta_i)` (:math:`g` the inverse link), not :math:`g` of
-   the mean; the interval is :math:`g` of the equal-tailed interval of :math:`\\eta_i`
-   (:math:`g` is monotone).
+   is the posterior mean of $g(\\eta_i)$ ($g$ the inverse link), not $g$ of
+   the mean; the interval is $g$ of the equal-tailed interval of $\\eta_i$
+   ($g$ is monotone).
 
-The result is an approximation, not exact like :func:`~crimestats.sae.bym2`: the Laplace
-approximation of :math:`p(y \\mid \\psi)` and the corrected Gaussian approximation of the
+The result is an approximation, not exact like [`bym2`][crimestats.sae.bym2]: the Laplace
+approximation of $p(y \\mid \\psi)$ and the corrected Gaussian approximation of the
 field are accurate when counts are moderate and degrade slowly as they shrink.
 ``docs/validation/spatial-hb.md`` measures them against exact quadrature (no neighbours) and
 PyMC NUTS.
@@ -125,8 +125,8 @@ _CORR_POINTS, _CORR_HALF_WIDTH = 161, 10.0
 class SpatialPrevalenceResult(_SpatialEffects, PrevalenceResult):
     """A binomial or Poisson area-level model with spatial (BYM2 or ICAR) area effects.
 
-    All attributes of :class:`~crimestats.sae.PrevalenceResult`; ``sigma2_u`` and
-    ``sigma2_u_se`` are the posterior mean and SD of :math:`\\sigma^2` (the variance of the
+    All attributes of [`PrevalenceResult`][crimestats.sae.PrevalenceResult]; ``sigma2_u`` and
+    ``sigma2_u_se`` are the posterior mean and SD of $\\sigma^2$ (the variance of the
     area effects on the link scale), ``loglik`` is NaN. ``estimates`` also holds
     ``component`` (connected component of the adjacency) and ``island``. Plus:
 
@@ -135,18 +135,18 @@ class SpatialPrevalenceResult(_SpatialEffects, PrevalenceResult):
     spatial : str
         ``"bym2"`` or ``"icar"``.
     sigma, sigma_sd : float
-        Posterior mean and SD of :math:`\\sigma`, the SD of the area effects (link scale).
+        Posterior mean and SD of $\\sigma$, the SD of the area effects (link scale).
     sigma_interval : tuple of float
-        Equal-tailed credible interval for :math:`\\sigma` at ``level``.
+        Equal-tailed credible interval for $\\sigma$ at ``level``.
     phi, phi_sd : float
-        Posterior mean and SD of :math:`\\phi`, the spatial share of the area-effect variance
+        Posterior mean and SD of $\\phi$, the spatial share of the area-effect variance
         (1 and 0 for ICAR).
     phi_interval : tuple of float
-        Credible interval for :math:`\\phi`.
+        Credible interval for $\\phi$.
     scaling_factors : dict
         ICAR scaling factor of each connected component with two or more areas.
     n_nodes : int
-        Quadrature nodes over :math:`(\\log\\sigma, \\operatorname{logit}\\phi)`.
+        Quadrature nodes over $(\\log\\sigma, \\operatorname{logit}\\phi)$.
     islands : tuple
         Labels of the areas with no neighbour.
 
@@ -284,7 +284,7 @@ class _LaplaceConditional:
 
     def log_likelihood(self, state: _LaplaceState) -> float:
         """Laplace approximation of log p(y | sigma, phi), up to a constant, with the
-        correction for the non-Gaussian likelihood (see :meth:`_second_order`)."""
+        correction for the non-Gaussian likelihood (see [`_second_order`][_second_order])."""
         return (self.gauss.log_likelihood(state.sys) + state.correction
                 + self._second_order(state))
 

@@ -1,12 +1,12 @@
 """Neighbour structure of areas: who borders whom, for spatial small-area models.
 
-An :class:`Adjacency` holds the area labels and a symmetric sparse matrix of neighbour weights
+An [`Adjacency`][Adjacency] holds the area labels and a symmetric sparse matrix of neighbour weights
 (1 for a binary adjacency). Build one from a table of neighbour pairs
-(:func:`adjacency_from_pairs`), from a dense or sparse matrix (:func:`adjacency_from_matrix`)
-or from polygons in GeoJSON (:func:`adjacency_from_geojson`, no geopandas or shapely needed).
+([`adjacency_from_pairs`][adjacency_from_pairs]), from a dense or sparse matrix ([`adjacency_from_matrix`][adjacency_from_matrix])
+or from polygons in GeoJSON ([`adjacency_from_geojson`][adjacency_from_geojson], no geopandas or shapely needed).
 It reports islands (areas with no neighbours) and connected components, and gives the
-row-standardised proximity matrix :math:`W` that the SAR spatial Fay–Herriot model uses
-(:func:`row_standardise`). Everything is stored sparse: memory grows with the number of
+row-standardised proximity matrix $W$ that the SAR spatial Fay–Herriot model uses
+([`row_standardise`][row_standardise]). Everything is stored sparse: memory grows with the number of
 neighbour pairs, not with the square of the number of areas.
 """
 
@@ -108,7 +108,7 @@ class Adjacency:
         return [_plain(a) for a in self.areas[self.weights.indices[start:stop]]]
 
     def row_standardised(self) -> sp.csr_array:
-        """The proximity matrix :math:`W` with rows summing to 1 (rows of islands stay 0)."""
+        """The proximity matrix $W$ with rows summing to 1 (rows of islands stay 0)."""
         return row_standardise(self.weights)
 
     def to_dense(self) -> np.ndarray:
@@ -177,7 +177,7 @@ def row_standardise(weights: Any) -> sp.csr_array:
     Returns
     -------
     scipy.sparse.csr_array
-        :math:`W_{ij} = w_{ij} / \\sum_k w_{ik}`; rows of islands (all zero) stay zero.
+        $W_{ij} = w_{ij} / \\sum_k w_{ik}$; rows of islands (all zero) stay zero.
 
     Examples
     --------
@@ -256,7 +256,7 @@ def _check_symmetric_pattern(mat: sp.csr_array, name: str, labels: np.ndarray | 
 
 
 def adjacency_from_matrix(matrix: Any, areas: Sequence[Hashable] | None = None) -> Adjacency:
-    """Build an :class:`Adjacency` from a dense or sparse ``(m, m)`` matrix.
+    """Build an [`Adjacency`][Adjacency] from a dense or sparse ``(m, m)`` matrix.
 
     Parameters
     ----------
@@ -300,7 +300,7 @@ def adjacency_from_matrix(matrix: Any, areas: Sequence[Hashable] | None = None) 
 def adjacency_from_pairs(pairs: Any, areas: Sequence[Hashable] | None = None, *,
                          columns: Sequence[str] | None = None,
                          weight: str | None = None) -> Adjacency:
-    """Build an :class:`Adjacency` from a table of neighbour pairs.
+    """Build an [`Adjacency`][Adjacency] from a table of neighbour pairs.
 
     Parameters
     ----------
@@ -434,7 +434,7 @@ def _shared_key_pairs(keys: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, 
 
 def adjacency_from_geojson(geojson: str | Path | dict[str, Any], id_field: str, *,
                            rule: str = "vertex", precision: float = 1e-6) -> Adjacency:
-    """Build an :class:`Adjacency` from polygons in a GeoJSON FeatureCollection.
+    """Build an [`Adjacency`][Adjacency] from polygons in a GeoJSON FeatureCollection.
 
     Two areas are neighbours when their boundaries share a point (``rule="vertex"``, "queen"
     contiguity) or a boundary segment (``rule="edge"``, "rook" contiguity). Coordinates are

@@ -3,23 +3,25 @@
 Model-based area estimates rarely add up to the (reliable) direct estimate for the whole
 country or region. Benchmarking adjusts them so that the weighted sum
 
-.. math:: \\sum_{i \\in g} w_i \\, \\hat\\theta_i^{B} = T_g
+$$
+\\sum_{i \\in g} w_i \\, \\hat\\theta_i^{B} = T_g
+$$
 
-holds exactly in every group :math:`g` (the whole country, or each region), and reports the
+holds exactly in every group $g$ (the whole country, or each region), and reports the
 adjustment made to every area.
 
-* ``"ratio"``: :math:`\\hat\\theta_i^B = \\hat\\theta_i \\, T_g / \\sum_{j \\in g} w_j\\hat\\theta_j`
+* ``"ratio"``: $\\hat\\theta_i^B = \\hat\\theta_i \\, T_g / \\sum_{j \\in g} w_j\\hat\\theta_j$
   (the same factor for every area of the group; keeps zero at zero and signs unchanged).
-* ``"difference"``: :math:`\\hat\\theta_i^B = \\hat\\theta_i + (T_g - \\sum_j w_j\\hat\\theta_j)
-  / \\sum_j w_j` (the same additive shift for every area).
+* ``"difference"``: $\\hat\\theta_i^B = \\hat\\theta_i + (T_g - \\sum_j w_j\\hat\\theta_j)
+  / \\sum_j w_j$ (the same additive shift for every area).
 * ``"mse"``: the additive adjustment that minimises
-  :math:`\\sum_i (\\hat\\theta_i^B - \\hat\\theta_i)^2 / \\mathrm{MSE}_i` subject to the benchmark,
-  :math:`\\hat\\theta_i^B = \\hat\\theta_i + a_i (T_g - \\sum_j w_j\\hat\\theta_j)` with
-  :math:`a_i = w_i \\mathrm{MSE}_i / \\sum_j w_j^2 \\mathrm{MSE}_j`: imprecise areas move
-  most (Wang, Fuller & Qu 2008, with their :math:`\\phi_i = 1/\\mathrm{MSE}_i`; the
+  $\\sum_i (\\hat\\theta_i^B - \\hat\\theta_i)^2 / \\mathrm{MSE}_i$ subject to the benchmark,
+  $\\hat\\theta_i^B = \\hat\\theta_i + a_i (T_g - \\sum_j w_j\\hat\\theta_j)$ with
+  $a_i = w_i \\mathrm{MSE}_i / \\sum_j w_j^2 \\mathrm{MSE}_j$: imprecise areas move
+  most (Wang, Fuller & Qu 2008, with their $\\phi_i = 1/\\mathrm{MSE}_i$; the
   Pfeffermann & Barnard 1991 allocation when the area errors are uncorrelated).
 
-For Bayesian fits, :func:`benchmark_draws` benchmarks every posterior draw, so that the
+For Bayesian fits, [`benchmark_draws`][benchmark_draws] benchmarks every posterior draw, so that the
 benchmarked posterior is coherent: every draw adds up to the target (or to a draw of the
 target when its standard error is given), and the summaries come from the benchmarked draws.
 """
@@ -66,16 +68,16 @@ class BenchmarkResult(Result):
     method : str
         ``"ratio"``, ``"difference"`` or ``"mse"``.
     targets : dict
-        Benchmark :math:`T_g` per group (``{"all": T}`` without groups).
+        Benchmark $T_g$ per group (``{"all": T}`` without groups).
     totals_before : dict
-        Weighted sum :math:`\\sum_{i\\in g} w_i\\hat\\theta_i` per group before benchmarking
+        Weighted sum $\\sum_{i\\in g} w_i\\hat\\theta_i$ per group before benchmarking
         (posterior mean of the sum for draws).
     ratios : dict
-        :math:`T_g / \\sum_{i\\in g} w_i\\hat\\theta_i` per group (how far off the model was).
+        $T_g / \\sum_{i\\in g} w_i\\hat\\theta_i$ per group (how far off the model was).
     level : float
         Level of the intervals (NaN when no intervals were computed).
     draws : numpy.ndarray or None
-        Benchmarked posterior draws, shape ``(n_draws, m)`` (:func:`benchmark_draws` only).
+        Benchmarked posterior draws, shape ``(n_draws, m)`` ([`benchmark_draws`][benchmark_draws] only).
 
     Examples
     --------
@@ -162,7 +164,7 @@ def _weights(weights: Any, m: int, labels: Any) -> np.ndarray:
 
 def _allocation(method: str, w: np.ndarray, gidx: np.ndarray, n_groups: int,
                 mse: np.ndarray | None) -> np.ndarray:
-    """Share :math:`a_i` of its group's shortfall given to each area (additive methods)."""
+    """Share $a_i$ of its group's shortfall given to each area (additive methods)."""
     if method == "difference":
         denom = np.bincount(gidx, weights=w, minlength=n_groups)
         return np.ones_like(w) / denom[gidx]
@@ -204,15 +206,15 @@ def benchmark(estimates: Any, target: float | Mapping[Hashable, float], *,
     Parameters
     ----------
     estimates : array-like of shape (m,) or fitted result
-        Area estimates :math:`\\hat\\theta_i` (e.g. prevalences as proportions, or totals), or
+        Area estimates $\\hat\\theta_i$ (e.g. prevalences as proportions, or totals), or
         a fitted crimestats result whose ``estimates`` holds ``estimate`` and ``mse`` /
         ``rmse`` (its area labels and MSEs are then used).
     target : float or mapping
-        The benchmark :math:`T` (same unit as ``estimates``): e.g. the national direct
+        The benchmark $T$ (same unit as ``estimates``): e.g. the national direct
         estimate of prevalence. With ``groups``, a mapping group label → benchmark.
     weights : array-like of shape (m,), optional
-        Non-negative weights :math:`w_i`: population shares within the group when the
-        estimates are prevalences or rates (so that :math:`\\sum w_i\\theta_i` is the group
+        Non-negative weights $w_i$: population shares within the group when the
+        estimates are prevalences or rates (so that $\\sum w_i\\theta_i$ is the group
         prevalence), or ones (the default) when they are totals.
     method : {"ratio", "difference", "mse"}
         Adjustment; see the module description. ``"mse"`` needs ``mse``.
@@ -229,15 +231,15 @@ def benchmark(estimates: Any, target: float | Mapping[Hashable, float], *,
     Returns
     -------
     BenchmarkResult
-        ``estimates["estimate"]`` satisfies :math:`\\sum_{i\\in g} w_i\\hat\\theta_i^B = T_g`
-        to rounding error. ``rmse`` is :math:`\\sqrt{\\mathrm{MSE}_i + (\\hat\\theta_i^B -
-        \\hat\\theta_i)^2}`, the leading terms of the MSE of a benchmarked estimator
+        ``estimates["estimate"]`` satisfies $\\sum_{i\\in g} w_i\\hat\\theta_i^B = T_g$
+        to rounding error. ``rmse`` is $\\sqrt{\\mathrm{MSE}_i + (\\hat\\theta_i^B -
+        \\hat\\theta_i)^2}$, the leading terms of the MSE of a benchmarked estimator
         (Steorts & Ghosh 2013), treating the target as fixed.
 
     Notes
     -----
     The target is treated as known. When its standard error is not negligible, benchmark
-    posterior draws with :func:`benchmark_draws` and ``target_sd``.
+    posterior draws with [`benchmark_draws`][benchmark_draws] and ``target_sd``.
 
     References
     ----------
@@ -350,9 +352,9 @@ def benchmark_draws(draws: Any, target: float | Mapping[Hashable, float], *,
                     ) -> BenchmarkResult:
     """Benchmark every posterior draw, so that the benchmarked posterior stays coherent.
 
-    Each draw :math:`\\theta^{(s)}` is adjusted as in :func:`benchmark` so that
-    :math:`\\sum_{i\\in g} w_i\\theta_i^{B(s)} = T_g^{(s)}`, where :math:`T_g^{(s)} = T_g`, or
-    :math:`T_g^{(s)} \\sim N(T_g, \\mathrm{sd}_g^2)` when ``target_sd`` is given (the
+    Each draw $\\theta^{(s)}$ is adjusted as in [`benchmark`][benchmark] so that
+    $\\sum_{i\\in g} w_i\\theta_i^{B(s)} = T_g^{(s)}$, where $T_g^{(s)} = T_g$, or
+    $T_g^{(s)} \\sim N(T_g, \\mathrm{sd}_g^2)$ when ``target_sd`` is given (the
     benchmark's own sampling error then propagates into every area). Posterior means,
     standard deviations and equal-tailed intervals are computed from the benchmarked draws,
     so every summary is a summary of one joint distribution whose draws all add up.
@@ -365,7 +367,7 @@ def benchmark_draws(draws: Any, target: float | Mapping[Hashable, float], *,
     target : float or mapping
         Benchmark, or mapping group → benchmark (with ``groups``).
     weights : array-like of shape (m,), optional
-        Non-negative weights, as in :func:`benchmark` (default ones).
+        Non-negative weights, as in [`benchmark`][benchmark] (default ones).
     method : {"ratio", "difference", "mse"}
         Adjustment applied to each draw. For ``"mse"`` the allocation uses each area's
         posterior variance in place of its MSE (the same allocation for every draw).

@@ -1,45 +1,45 @@
 """Spatial hierarchical Bayes Fay–Herriot model with ICAR or BYM2 area effects, computed exactly.
 
-Model, for areas :math:`i = 1, \\dots, m` with direct estimate :math:`y_i` and known sampling
-variance :math:`D_i`:
+Model, for areas $i = 1, \\dots, m$ with direct estimate $y_i$ and known sampling
+variance $D_i$:
 
-.. math::
+$$
+y_i \\mid \\theta_i \\sim N(\\theta_i, D_i), \\qquad \\theta_i = x_i^\\top \\beta + b_i,
+\\qquad p(\\beta) \\propto 1,
+\\text{BYM2:}\\quad b = \\sigma\\,(\\sqrt{1 - \\phi}\\, v + \\sqrt{\\phi}\\, \\tilde u), \\qquad
+\\text{ICAR:}\\quad b = \\sigma \\tilde u,
+$$
 
-    y_i \\mid \\theta_i \\sim N(\\theta_i, D_i), \\qquad \\theta_i = x_i^\\top \\beta + b_i,
-    \\qquad p(\\beta) \\propto 1,
+with $v \\sim N(0, I)$ and $\\tilde u$ the scaled intrinsic CAR field (Besag) on the
+adjacency: precision $s_c Q_c$ on each connected component $c$ (graph Laplacian
+$Q_c$, scaling factor $s_c$ making the geometric mean of the marginal variances 1,
+sum-to-zero constraint), and an independent $N(0, 1)$ for an island (Riebler et al.
+2016; Freni-Sterrantino, Ventrucci & Rue 2018). $\\sigma$ is the standard deviation of
+the area effects and $\\phi \\in (0, 1)$ the share of their variance that is spatial.
 
-    \\text{BYM2:}\\quad b = \\sigma\\,(\\sqrt{1 - \\phi}\\, v + \\sqrt{\\phi}\\, \\tilde u), \\qquad
-    \\text{ICAR:}\\quad b = \\sigma \\tilde u,
-
-with :math:`v \\sim N(0, I)` and :math:`\\tilde u` the scaled intrinsic CAR field (Besag) on the
-adjacency: precision :math:`s_c Q_c` on each connected component :math:`c` (graph Laplacian
-:math:`Q_c`, scaling factor :math:`s_c` making the geometric mean of the marginal variances 1,
-sum-to-zero constraint), and an independent :math:`N(0, 1)` for an island (Riebler et al.
-2016; Freni-Sterrantino, Ventrucci & Rue 2018). :math:`\\sigma` is the standard deviation of
-the area effects and :math:`\\phi \\in (0, 1)` the share of their variance that is spatial.
-
-Computation, without MCMC. Given :math:`\\psi = (\\log\\sigma, \\operatorname{logit}\\phi)` the
+Computation, without MCMC. Given $\\psi = (\\log\\sigma, \\operatorname{logit}\\phi)$ the
 model is Gaussian. The iid part is integrated analytically,
-:math:`y_i \\mid \\tilde u, \\beta \\sim N(x_i^\\top\\beta + c\\,\\tilde u_i, D_i + a)` with
-:math:`c = \\sigma\\sqrt\\phi`, :math:`a = \\sigma^2 (1 - \\phi)`, leaving the latent vector
-:math:`(\\tilde u, \\beta)` with a sparse-plus-:math:`p` posterior precision. Its sparse block
-:math:`S = R + c^2 W` (:math:`R` the scaled ICAR precision, :math:`W = \\operatorname{diag}
-\\{1 / (D_i + a)\\}` over sampled areas) is factorised by :class:`~crimestats.sae._sparse.
-SparseCholesky`; :math:`\\beta` is eliminated through its :math:`p \\times p` Schur complement,
+$y_i \\mid \\tilde u, \\beta \\sim N(x_i^\\top\\beta + c\\,\\tilde u_i, D_i + a)$ with
+$c = \\sigma\\sqrt\\phi$, $a = \\sigma^2 (1 - \\phi)$, leaving the latent vector
+$(\\tilde u, \\beta)$ with a sparse-plus-$p$ posterior precision. Its sparse block
+$S = R + c^2 W$ ($R$ the scaled ICAR precision, $W = \\operatorname{diag}
+\\{1 / (D_i + a)\\}$ over sampled areas) is factorised by [`
+SparseCholesky`][crimestats.sae._sparse.
+SparseCholesky]; $\\beta$ is eliminated through its $p \\times p$ Schur complement,
 and the sum-to-zero constraints are imposed by conditioning by kriging (Rue & Held 2005,
-§2.3.3) — a penalty :math:`\\kappa (N^\\top \\tilde u)^2`, zero under the constraints and added
+§2.3.3) — a penalty $\\kappa (N^\\top \\tilde u)^2$, zero under the constraints and added
 through the Woodbury identity, keeps the unconstrained posterior proper when a component's
 level is confounded with the intercept — which also gives the exact marginal likelihood
-:math:`p(y \\mid \\psi) \\propto |W|^{1/2} |P|^{-1/2} \\exp\\{\\tfrac12 (\\mu^\\top b - y^\\top W y)\\}
-\\, N_k(0; A\\mu, A P^{-1} A^\\top)` (:math:`P, b, \\mu` the unconstrained posterior
-precision, canonical mean and mean, :math:`A` the orthonormal constraint rows). The exact
-conditional variances come from the diagonal of :math:`S^{-1}` (Takahashi recursions) plus
-rank-:math:`(p + k)` corrections. Components of the graph with no sampled area do not touch the
+$p(y \\mid \\psi) \\propto |W|^{1/2} |P|^{-1/2} \\exp\\{\\tfrac12 (\\mu^\\top b - y^\\top W y)\\}
+\\, N_k(0; A\\mu, A P^{-1} A^\\top)$ ($P, b, \\mu$ the unconstrained posterior
+precision, canonical mean and mean, $A$ the orthonormal constraint rows). The exact
+conditional variances come from the diagonal of $S^{-1}$ (Takahashi recursions) plus
+rank-$(p + k)$ corrections. Components of the graph with no sampled area do not touch the
 data: their field keeps its prior.
 
-:math:`\\psi` is integrated numerically in the manner of INLA (Rue, Martino & Chopin 2009):
+$\\psi$ is integrated numerically in the manner of INLA (Rue, Martino & Chopin 2009):
 the posterior mode, the Hessian there, and a regular grid in the standardised coordinates
-:math:`z` (:math:`\\psi = \\psi^* + V\\Lambda^{-1/2} z`) explored outwards until the log
+$z$ ($\\psi = \\psi^* + V\\Lambda^{-1/2} z$) explored outwards until the log
 density has dropped by more than ``_LOG_DROP``. Each area's posterior is then an exact mixture
 of Gaussians over the nodes (mean, SD, equal-tailed interval from the mixture CDF).
 
@@ -107,7 +107,7 @@ _LOGIT_BOUND = 15.0
 class _SpatialEffects:
     """Posterior summaries of the BYM2/ICAR hyperparameters, shared by the spatial results.
 
-    The attributes are documented on :class:`BYM2Result`.
+    The attributes are documented on [`BYM2Result`][BYM2Result].
     """
 
     sigma: float = float("nan")
@@ -137,31 +137,31 @@ class _SpatialEffects:
 class BYM2Result(_SpatialEffects, FayHerriotResult):
     """A fitted spatial hierarchical Bayes Fay–Herriot model (ICAR or BYM2 area effects).
 
-    All attributes of :class:`~crimestats.sae.FayHerriotResult` (``estimates``, ``beta``,
+    All attributes of [`FayHerriotResult`][crimestats.sae.FayHerriotResult] (``estimates``, ``beta``,
     ``beta_se``, ...), with ``method="hb"``, ``sigma2_u`` the posterior mean of
-    :math:`\\sigma^2` (the marginal variance scale of the area effects), plus:
+    $\\sigma^2$ (the marginal variance scale of the area effects), plus:
 
     Attributes
     ----------
     model : str
         ``"bym2"`` or ``"icar"``.
     sigma : float
-        Posterior mean of :math:`\\sigma`, the standard deviation of the area effects.
+        Posterior mean of $\\sigma$, the standard deviation of the area effects.
     sigma_sd : float
         Its posterior standard deviation.
     sigma_interval : tuple of float
-        Equal-tailed credible interval for :math:`\\sigma` at ``level``, read from the grid
+        Equal-tailed credible interval for $\\sigma$ at ``level``, read from the grid
         of nodes with the density spread within each node's cell (ends within about 2% of
         ``sigma_sd`` of a brute-force integration).
     phi : float
-        Posterior mean of :math:`\\phi`, the spatial share of the area-effect variance
+        Posterior mean of $\\phi$, the spatial share of the area-effect variance
         (1 for ``model="icar"``).
     phi_sd : float
         Its posterior standard deviation (0 for ICAR).
     phi_interval : tuple of float
-        Credible interval for :math:`\\phi`, as for ``sigma_interval``.
+        Credible interval for $\\phi$, as for ``sigma_interval``.
     scaling_factors : dict
-        Scaling factor :math:`s_c` of each connected component with two or more areas, keyed
+        Scaling factor $s_c$ of each connected component with two or more areas, keyed
         by component number (``estimates["component"]``).
     n_nodes : int
         Number of quadrature nodes over the hyperparameters.
@@ -683,7 +683,7 @@ def _hyper_summary(psi: np.ndarray, log_w: np.ndarray, weights: np.ndarray, mode
     """Posterior mean, SD and equal-tailed interval of sigma and phi from the grid nodes.
 
     ``psi`` (K, d) are the nodes, ``log_w`` their log densities, ``weights`` their normalised
-    weights, ``mode`` and ``E`` the standardisation of :func:`_grid`. For the ICAR model
+    weights, ``mode`` and ``E`` the standardisation of [`_grid`][_grid]. For the ICAR model
     (d = 1) phi is reported as 1 with SD 0.
     """
     dim = psi.shape[1]
@@ -736,70 +736,69 @@ def bym2(
 ) -> BYM2Result:
     """Fit the Fay–Herriot model with spatial (BYM2 or ICAR) area effects, exactly.
 
-    Model, for areas :math:`i = 1, \\dots, m`, direct estimates :math:`y_i` with known sampling
-    variances :math:`D_i`:
+    Model, for areas $i = 1, \\dots, m$, direct estimates $y_i$ with known sampling
+    variances $D_i$:
 
-    .. math::
+    $$
+    y_i \\sim N(\\theta_i, D_i), \\qquad \\theta_i = x_i^\\top\\beta + b_i, \\qquad
+    p(\\beta) \\propto 1,
+    \\text{BYM2:}\\; b = \\sigma(\\sqrt{1-\\phi}\\, v + \\sqrt{\\phi}\\, \\tilde u),
+    \\qquad \\text{ICAR:}\\; b = \\sigma \\tilde u,
+    $$
 
-        y_i \\sim N(\\theta_i, D_i), \\qquad \\theta_i = x_i^\\top\\beta + b_i, \\qquad
-        p(\\beta) \\propto 1,
-
-        \\text{BYM2:}\\; b = \\sigma(\\sqrt{1-\\phi}\\, v + \\sqrt{\\phi}\\, \\tilde u),
-        \\qquad \\text{ICAR:}\\; b = \\sigma \\tilde u,
-
-    where :math:`v \\sim N(0, I)` and :math:`\\tilde u` is the intrinsic CAR (Besag) field on
+    where $v \\sim N(0, I)$ and $\\tilde u$ is the intrinsic CAR (Besag) field on
     the adjacency, scaled on each connected component so that the geometric mean of its
     marginal variances is 1, with a sum-to-zero constraint per component (Riebler et al.
-    2016). :math:`\\sigma` is the standard deviation of the area effects (in the units of
-    the direct estimates) and :math:`\\phi` the spatial share of their variance.
+    2016). $\\sigma$ is the standard deviation of the area effects (in the units of
+    the direct estimates) and $\\phi$ the spatial share of their variance.
 
     **Islands and components** (Freni-Sterrantino, Ventrucci & Rue 2018): each connected
     component of two or more areas is scaled separately and has its own sum-to-zero
     constraint; an island (no neighbour) has no spatial part, and its effect is
-    :math:`b_i \\sim N(0, \\sigma^2)`, in both models. Because of the constraints, the ICAR
+    $b_i \\sim N(0, \\sigma^2)$, in both models. Because of the constraints, the ICAR
     part does not model differences between the mean levels of components: add component
     indicators as covariates if those matter (the BYM2 iid part absorbs some).
 
-    **Computation** (no MCMC): given :math:`(\\sigma, \\phi)` the model is Gaussian and is
+    **Computation** (no MCMC): given $(\\sigma, \\phi)$ the model is Gaussian and is
     solved exactly with a sparse Cholesky factorisation (marginal likelihood, conditional
-    means and variances, constraints by conditioning by kriging); :math:`(\\log\\sigma,
-    \\operatorname{logit}\\phi)` is integrated on a grid around its posterior mode in
+    means and variances, constraints by conditioning by kriging); $(\\log\\sigma,
+    \\operatorname{logit}\\phi)$ is integrated on a grid around its posterior mode in
     standardised coordinates (as INLA does), and each area's posterior is the resulting
-    Gaussian mixture. See :mod:`crimestats.sae.bym2`.
+    Gaussian mixture. See `crimestats.sae.bym2`.
 
     Parameters
     ----------
     direct, variance : array-like of shape (m,) or str
         Direct estimates and their sampling variances (squared standard errors), as for
-        :func:`~crimestats.sae.fay_herriot`. NaN in both marks an area with no sample, which
+        `fay_herriot`. NaN in both marks an area with no sample, which
         is predicted from the covariates and its neighbours.
     covariates : array-like of shape (m, p), DataFrame, str or list of str, optional
         Area-level covariates without an intercept (as for ``fay_herriot``).
     adjacency : Adjacency, table of neighbour pairs, or (m, m) matrix
-        Who borders whom. An :class:`~crimestats.sae.Adjacency` or a DataFrame matrix labelled
+        Who borders whom. An [`Adjacency`][crimestats.sae.Adjacency] or a DataFrame matrix labelled
         by area must list exactly the data's areas (in any order); a table of neighbour
         pairs is matched to the area labels (areas in no pair are islands); an unlabelled
         dense or sparse symmetric matrix (0/1, or non-negative weights) is in the order of
         the data.
     model : {"bym2", "icar"}
-        BYM2 (spatial plus iid effects, mixed by :math:`\\phi`) or the pure ICAR (Besag)
-        model (:math:`\\phi = 1`).
+        BYM2 (spatial plus iid effects, mixed by $\\phi$) or the pure ICAR (Besag)
+        model ($\\phi = 1$).
     intercept : bool
         Add an intercept column (first coefficient).
     areas, covariate_names, data
-        As for :func:`~crimestats.sae.fay_herriot`.
+        As for `fay_herriot`.
     level : float
         Level of the equal-tailed credible intervals.
     prior : VariancePrior, optional
-        Prior on :math:`\\sigma` from :mod:`crimestats.sae.priors`; default
-        :class:`~crimestats.sae.FlatVariance` (flat on :math:`\\sigma^2`, as the HB
+        Prior on $\\sigma$ from `crimestats.sae.priors`; default
+        [`FlatVariance`][crimestats.sae.FlatVariance] (flat on $\\sigma^2$, as the HB
         Fay–Herriot model).
     phi_prior : (a, b)
-        Beta prior on :math:`\\phi` (BYM2 only); default (1, 1), uniform.
+        Beta prior on $\\phi$ (BYM2 only); default (1, 1), uniform.
     random_seed : int or numpy.random.Generator, optional
         Seed of the posterior draws (the estimates are exact and do not depend on it).
     draws : int
-        Number of independent posterior draws of :math:`\\sigma, \\phi, \\beta, \\theta` kept
+        Number of independent posterior draws of $\\sigma, \\phi, \\beta, \\theta$ kept
         in ``idata`` (an ArviZ ``DataTree``); 0 (default) keeps none.
 
     Returns
@@ -807,9 +806,9 @@ def bym2(
     BYM2Result
         ``estimates`` over ``area``: ``estimate`` (posterior mean), ``sd`` (= ``rmse``),
         ``lower``, ``upper``, ``cv``, ``direct``, ``direct_variance``, ``synthetic``
-        (:math:`x_i^\\top E(\\beta\\mid y)`), ``area_effect`` (:math:`E(b_i \\mid y)`),
-        ``in_sample``, ``component`` and ``island``; posterior summaries of :math:`\\sigma`,
-        :math:`\\phi` and :math:`\\beta`; the scaling factors and the number of nodes.
+        ($x_i^\\top E(\\beta\\mid y)$), ``area_effect`` ($E(b_i \\mid y)$),
+        ``in_sample``, ``component`` and ``island``; posterior summaries of $\\sigma$,
+        $\\phi$ and $\\beta$; the scaling factors and the number of nodes.
 
     Raises
     ------
@@ -875,10 +874,10 @@ def simulate_bym2_effects(adjacency: Adjacency, *, sigma: float = 1.0, phi: floa
                           size: int | None = None, random_seed: Any = None) -> np.ndarray:
     """Draw area effects from the BYM2 prior on an adjacency, for simulation studies.
 
-    :math:`b = \\sigma(\\sqrt{1-\\phi}\\, v + \\sqrt{\\phi}\\, \\tilde u)` with
-    :math:`v \\sim N(0, I)` and :math:`\\tilde u` the scaled ICAR field (each connected
+    $b = \\sigma(\\sqrt{1-\\phi}\\, v + \\sqrt{\\phi}\\, \\tilde u)$ with
+    $v \\sim N(0, I)$ and $\\tilde u$ the scaled ICAR field (each connected
     component scaled so that the geometric mean of its marginal variances is 1 and summing to
-    zero; islands independent :math:`N(0, 1)`): the prior of :func:`bym2` and of the
+    zero; islands independent $N(0, 1)$): the prior of `bym2` and of the
     ``adjacency=`` prevalence models, so data simulated from it have a known truth.
 
     Parameters
@@ -933,7 +932,7 @@ def _fit(y: np.ndarray, D: np.ndarray, X: np.ndarray, icar: IcarStructure, *,
          labels: np.ndarray, names: tuple[str, ...], model: str, level: float,
          prior: VariancePrior, phi_prior: tuple[float, float], random_seed: Any,
          draws: int) -> BYM2Result:
-    """The exact fit on validated arrays (see :func:`bym2`)."""
+    """The exact fit on validated arrays (see `bym2`)."""
     cond = _Conditional(y, D, X, icar)
     hyper = _Hyper(cond, model, prior, phi_prior)
     grid = _integrate(hyper, _start(y, D, X, hyper.dim))
@@ -1000,7 +999,7 @@ def _estimates_dataset(labels: np.ndarray, estimate: np.ndarray, sd: np.ndarray,
                        lower: np.ndarray, upper: np.ndarray, direct: np.ndarray,
                        variance: np.ndarray, synthetic: np.ndarray, icar: IcarStructure,
                        level: float) -> xr.Dataset:
-    """The per-area :class:`xarray.Dataset` of a fit."""
+    """The per-area [`xarray.Dataset`][xarray.Dataset] of a fit."""
     extra = {
         "area_effect": (estimate - synthetic, "posterior mean of the area effect b_i"),
         "component": (icar.component, "connected component of the adjacency (0 = largest)"),

@@ -1,22 +1,22 @@
 """Diagnostics of fitted small-area models: is the model fit for publication?
 
-:func:`diagnostics` works on any fitted area-level result whose ``estimates`` hold ``estimate``,
+[`diagnostics`][diagnostics] works on any fitted area-level result whose ``estimates`` hold ``estimate``,
 ``direct``, ``direct_variance`` and ``rmse`` (or ``sd``), and reports
 
-* **shrinkage** :math:`B_i = D_i / (\\sigma_u^2 + D_i)`, the weight on the synthetic
+* **shrinkage** $B_i = D_i / (\\sigma_u^2 + D_i)$, the weight on the synthetic
   (regression) part; for fits without independent area effects (spatial, spatio-temporal,
-  BYM2, prevalence models) the *effective* shrinkage :math:`1 - \\mathrm{MSE}_i / D_i`, which
+  BYM2, prevalence models) the *effective* shrinkage $1 - \\mathrm{MSE}_i / D_i$, which
   is the same thing for the Fay–Herriot model with known parameters and, for any Gaussian
-  model, one minus the weight :math:`\\partial\\hat\\theta_i/\\partial y_i` of the area's own
+  model, one minus the weight $\\partial\\hat\\theta_i/\\partial y_i$ of the area's own
   direct estimate;
-* **CV gain**: the direct estimate's CV, :math:`\\sqrt{D_i}/|y_i|`, over the model's,
-  :math:`\\mathrm{RMSE}_i/|\\hat\\theta_i|` (above 1 means the model is more precise);
-* **standardised residuals** :math:`r_i = (y_i - x_i^\\top\\hat\\beta)/\\sqrt{\\hat\\sigma_u^2+D_i}`,
+* **CV gain**: the direct estimate's CV, $\\sqrt{D_i}/|y_i|$, over the model's,
+  $\\mathrm{RMSE}_i/|\\hat\\theta_i|$ (above 1 means the model is more precise);
+* **standardised residuals** $r_i = (y_i - x_i^\\top\\hat\\beta)/\\sqrt{\\hat\\sigma_u^2+D_i}$,
   standard normal when the Fay–Herriot model holds, with a Shapiro–Wilk test of normality;
 * a **calibration regression** of the direct on the model estimates (Brown et al. 2001);
 * for Bayesian fits (posterior draws of ``theta`` in ``idata``): a **posterior predictive
-  check** and **PSIS-LOO** (:func:`loo`). ArviZ 1 has no WAIC (PSIS-LOO estimates the same
-  quantity more reliably and flags its own failures through the Pareto :math:`\\hat k`).
+  check** and **PSIS-LOO** ([`loo`][loo]). ArviZ 1 has no WAIC (PSIS-LOO estimates the same
+  quantity more reliably and flags its own failures through the Pareto $\\hat k$).
 """
 
 from __future__ import annotations
@@ -44,10 +44,10 @@ class DiagnosticsResult(Result):
     ----------
     estimates : xarray.Dataset
         Over ``area``: ``estimate``, ``direct``, ``shrinkage`` (the fit's own
-        :math:`B_i`, or the effective shrinkage :math:`1 - \\mathrm{MSE}_i/D_i`; see above),
+        $B_i$, or the effective shrinkage $1 - \\mathrm{MSE}_i/D_i$; see above),
         ``cv_direct``, ``cv_model``, ``cv_gain`` (direct CV / model CV),
         ``standardised_residual`` (NaN when the fit has no synthetic part and
-        :math:`\\sigma_u^2`), and ``ppc_pvalue`` (per-area :math:`P(y^{rep}_i \\le y_i)`) for
+        $\\sigma_u^2$), and ``ppc_pvalue`` (per-area $P(y^{rep}_i \\le y_i)$) for
         Bayesian fits. Areas without a direct estimate have NaN in the direct-based columns.
     median_cv_gain : float
         Median of ``cv_gain`` over areas with a direct estimate.
@@ -57,11 +57,11 @@ class DiagnosticsResult(Result):
     calibration : dict
         OLS of direct on model estimates: ``intercept``, ``slope``, their heteroscedasticity-
         robust (HC0) ``intercept_se``/``slope_se``, ``slope_under_model`` (what the slope
-        should be if the model holds; see :func:`diagnostics`), ``z`` and ``p_value`` for the
+        should be if the model holds; see [`diagnostics`][diagnostics]), ``z`` and ``p_value`` for the
         slope against that value.
     ppc : dict or None
         Posterior predictive check: ``p_value`` of the discrepancy
-        :math:`\\sum_i (y_i-\\theta_i)^2/D_i`, the number of draws used.
+        $\\sum_i (y_i-\\theta_i)^2/D_i$, the number of draws used.
     loo : dict or None
         PSIS-LOO: ``elpd_loo``, ``se``, ``p_loo``, ``max_pareto_k``, ``n_bad_k`` (k > 0.7).
 
@@ -181,11 +181,11 @@ def _theta_draws(fit: Any, n_draws: int, rng: np.random.Generator) -> np.ndarray
 
 def posterior_predictive_check(fit: Any, *, n_draws: int = 1000, random_seed: Any = None
                                ) -> tuple[dict[str, Any], np.ndarray]:
-    """Posterior predictive check of the sampling model :math:`y_i \\sim N(\\theta_i, D_i)`.
+    """Posterior predictive check of the sampling model $y_i \\sim N(\\theta_i, D_i)$.
 
-    For each posterior draw :math:`\\theta^{(s)}`, replicate direct estimates
-    :math:`y^{rep(s)}_i \\sim N(\\theta^{(s)}_i, D_i)` are drawn and compared with the observed
-    ones through the discrepancy :math:`T(y,\\theta) = \\sum_i (y_i-\\theta_i)^2/D_i`
+    For each posterior draw $\\theta^{(s)}$, replicate direct estimates
+    $y^{rep(s)}_i \\sim N(\\theta^{(s)}_i, D_i)$ are drawn and compared with the observed
+    ones through the discrepancy $T(y,\\theta) = \\sum_i (y_i-\\theta_i)^2/D_i$
     (Gelman, Meng & Stern 1996). A p-value near 0 or 1 flags misfit; well-fitting models give
     values in the middle (the check is conservative, so values are not uniform).
 
@@ -203,7 +203,7 @@ def posterior_predictive_check(fit: Any, *, n_draws: int = 1000, random_seed: An
     -------
     (dict, numpy.ndarray)
         ``{"p_value", "n_draws", "discrepancy": "chi-square"}`` and the per-area predictive
-        p-values :math:`P(y^{rep}_i \\le y_i)` (NaN where no direct estimate).
+        p-values $P(y^{rep}_i \\le y_i)$ (NaN where no direct estimate).
 
     Examples
     --------
@@ -248,9 +248,9 @@ def loo(fit: Any) -> dict[str, Any]:
 
     Uses the pointwise log-likelihood in ``fit.idata`` when present; otherwise builds it
     from the posterior draws of ``theta`` and the sampling model
-    :math:`y_i \\sim N(\\theta_i, D_i)`. Computed with ArviZ (Vehtari, Gelman & Gabry 2017).
+    $y_i \\sim N(\\theta_i, D_i)$. Computed with ArviZ (Vehtari, Gelman & Gabry 2017).
     Areas without a direct estimate are left out. ArviZ 1 has no WAIC; PSIS-LOO is the
-    recommended replacement and reports its own reliability through the Pareto :math:`\\hat k`.
+    recommended replacement and reports its own reliability through the Pareto $\\hat k$.
 
     Parameters
     ----------
@@ -330,24 +330,24 @@ def diagnostics(fit: Any, *, n_draws: int = 1000, random_seed: Any = None,
 
     Notes
     -----
-    The calibration regression :math:`y_i = a + b\\hat\\theta_i + \\varepsilon_i` (Brown et al.
+    The calibration regression $y_i = a + b\\hat\\theta_i + \\varepsilon_i$ (Brown et al.
     2001; used by the ONS) is run by OLS over the areas with a direct estimate. For a shrinkage
-    estimator the slope is **not** 1 when the model is right. If :math:`\\hat\\theta` is the
-    posterior mean (or BLUP), the model error :math:`\\theta_i - \\hat\\theta_i` is
-    uncorrelated with :math:`\\hat\\theta` while the sampling error :math:`e_i = y_i - \\theta_i`
-    has :math:`\\mathrm{Cov}(e_i, \\hat\\theta_i) = D_i\\,\\partial\\hat\\theta_i/\\partial y_i =
-    \\mathrm{MSE}_i` (exact for Gaussian models with known variance parameters), so the
+    estimator the slope is **not** 1 when the model is right. If $\\hat\\theta$ is the
+    posterior mean (or BLUP), the model error $\\theta_i - \\hat\\theta_i$ is
+    uncorrelated with $\\hat\\theta$ while the sampling error $e_i = y_i - \\theta_i$
+    has $\\mathrm{Cov}(e_i, \\hat\\theta_i) = D_i\\,\\partial\\hat\\theta_i/\\partial y_i =
+    \\mathrm{MSE}_i$ (exact for Gaussian models with known variance parameters), so the
     expected slope is
 
-    .. math::
-
-        b_{\\text{model}} = 1 + \\overline{\\mathrm{MSE}_i} \\big/ \\widehat{\\mathrm{Var}}(\\hat\\theta_i),
+    $$
+    b_{\\text{model}} = 1 + \\overline{\\mathrm{MSE}_i} \\big/ \\widehat{\\mathrm{Var}}(\\hat\\theta_i),
+    $$
 
     the mean MSE (``rmse**2`` or ``sd**2``) over the spread of the estimates. It needs no model
     internals, so it applies alike to the basic, spatial, spatio-temporal and BYM2 models and,
     approximately, to the prevalence models. For the basic Fay–Herriot model with known
-    :math:`\\beta` and :math:`\\sigma_u^2` (:math:`\\mathrm{MSE}_i = \\sigma_u^2 B_i`) it reduces to
-    :math:`(S_{ss} + \\sigma_u^2)/(S_{ss} + \\sigma_u^2\\,\\overline{(1-B_i)})`, :math:`S_{ss}`
+    $\\beta$ and $\\sigma_u^2$ ($\\mathrm{MSE}_i = \\sigma_u^2 B_i$) it reduces to
+    $(S_{ss} + \\sigma_u^2)/(S_{ss} + \\sigma_u^2\\,\\overline{(1-B_i)})$, $S_{ss}$
     the variance of the synthetic estimates. It is reported as ``slope_under_model`` and used
     as the null value of the slope test. A slope well below it means the model over-smooths;
     well above, it under-smooths.

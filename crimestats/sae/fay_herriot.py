@@ -1,19 +1,19 @@
 """Fay–Herriot area-level model: EBLUP with REML, ML or moment (Fay–Herriot) variance estimation.
 
-The model (Rao & Molina 2015, ch. 6) for areas :math:`i = 1, \\dots, m`:
+The model (Rao & Molina 2015, ch. 6) for areas $i = 1, \\dots, m$:
 
-.. math::
+$$
+\\hat\\theta_i^{\\text{direct}} = \\theta_i + e_i, \\quad
+\\theta_i = x_i^\\top \\beta + u_i, \\quad
+u_i \\sim N(0, \\sigma_u^2), \\quad e_i \\sim N(0, D_i),
+$$
 
-    \\hat\\theta_i^{\\text{direct}} = \\theta_i + e_i, \\quad
-    \\theta_i = x_i^\\top \\beta + u_i, \\quad
-    u_i \\sim N(0, \\sigma_u^2), \\quad e_i \\sim N(0, D_i),
+with known sampling variances $D_i$. Marginally the direct estimates are independent
+$N(x_i^\\top\\beta, \\sigma_u^2 + D_i)$, so the covariance matrix $V$ is diagonal and
+everything below needs only $p \\times p$ matrices: O(m·p²) work and O(m·p) memory.
 
-with known sampling variances :math:`D_i`. Marginally the direct estimates are independent
-:math:`N(x_i^\\top\\beta, \\sigma_u^2 + D_i)`, so the covariance matrix :math:`V` is diagonal and
-everything below needs only :math:`p \\times p` matrices: O(m·p²) work and O(m·p) memory.
-
-The private helpers (:func:`_gls`, :func:`_reml_score_information`,
-:func:`_ml_score_information`, :func:`_prepare_inputs`) are shared
+The private helpers ([`_gls`][_gls], [`_reml_score_information`][_reml_score_information],
+[`_ml_score_information`][_ml_score_information], [`_prepare_inputs`][_prepare_inputs]) are shared
 with the spatial and hierarchical Bayes extensions.
 """
 
@@ -65,39 +65,39 @@ def fay_herriot(
 ) -> FayHerriotResult:
     """Fit the Fay–Herriot area-level model and predict every area's true value.
 
-    Model, for areas :math:`i = 1, \\dots, m` with known sampling variances :math:`D_i`:
+    Model, for areas $i = 1, \\dots, m$ with known sampling variances $D_i$:
 
-    .. math::
+    $$
+    y_i = x_i^\\top\\beta + u_i + e_i, \\qquad u_i \\sim N(0, \\sigma_u^2), \\qquad
+    e_i \\sim N(0, D_i),
+    $$
 
-        y_i = x_i^\\top\\beta + u_i + e_i, \\qquad u_i \\sim N(0, \\sigma_u^2), \\qquad
-        e_i \\sim N(0, D_i),
-
-    where :math:`y_i` is the direct (survey) estimate and :math:`\\theta_i = x_i^\\top\\beta + u_i`
+    where $y_i$ is the direct (survey) estimate and $\\theta_i = x_i^\\top\\beta + u_i$
     the quantity of interest. The EBLUP shrinks each direct estimate towards the regression
     (synthetic) prediction in proportion to its noise:
 
-    .. math::
+    $$
+    \\hat\\theta_i = (1 - B_i)\\, y_i + B_i\\, x_i^\\top\\hat\\beta, \\qquad
+    B_i = D_i / (\\hat\\sigma_u^2 + D_i),
+    $$
 
-        \\hat\\theta_i = (1 - B_i)\\, y_i + B_i\\, x_i^\\top\\hat\\beta, \\qquad
-        B_i = D_i / (\\hat\\sigma_u^2 + D_i),
-
-    with :math:`\\hat\\beta` the GLS estimate given :math:`\\hat\\sigma_u^2`. The MSE is the
+    with $\\hat\\beta$ the GLS estimate given $\\hat\\sigma_u^2$. The MSE is the
     second-order approximation of Prasad & Rao (1990) with the corrections that R ``sae::mseFH``
-    uses: :math:`g_1 + g_2 + 2 g_3` for REML, plus the Datta–Lahiri bias term for ML and the
-    moment estimator's own :math:`g_3` and bias term for ``"fh"``. Areas with no direct estimate
+    uses: $g_1 + g_2 + 2 g_3$ for REML, plus the Datta–Lahiri bias term for ML and the
+    moment estimator's own $g_3$ and bias term for ``"fh"``. Areas with no direct estimate
     (``direct`` and ``variance`` both NaN) get the synthetic estimate
-    :math:`x_i^\\top\\hat\\beta` with MSE :math:`\\hat\\sigma_u^2 + x_i^\\top \\widehat{\\mathrm{Var}}(\\hat\\beta) x_i - b(\\hat\\sigma_u^2)`,
-    where :math:`b` is the first-order bias of :math:`\\hat\\sigma_u^2` (zero for REML), bounded
-    below by :math:`x_i^\\top \\widehat{\\mathrm{Var}}(\\hat\\beta) x_i`.
+    $x_i^\\top\\hat\\beta$ with MSE $\\hat\\sigma_u^2 + x_i^\\top \\widehat{\\mathrm{Var}}(\\hat\\beta) x_i - b(\\hat\\sigma_u^2)$,
+    where $b$ is the first-order bias of $\\hat\\sigma_u^2$ (zero for REML), bounded
+    below by $x_i^\\top \\widehat{\\mathrm{Var}}(\\hat\\beta) x_i$.
 
     Parameters
     ----------
     direct : array-like of shape (m,) or str
-        Direct estimates :math:`y_i`, in the units of the analysis (e.g. a proportion, or
+        Direct estimates $y_i$, in the units of the analysis (e.g. a proportion, or
         incidents per 1,000 residents). NaN (together with ``variance``) marks an area with no
         sample, which gets the synthetic estimate. A column name when ``data`` is given.
     variance : array-like of shape (m,) or str
-        Sampling variances :math:`D_i` of the direct estimates (squared standard errors, in the
+        Sampling variances $D_i$ of the direct estimates (squared standard errors, in the
         squared units of ``direct``), treated as known. Must be positive. A column name when
         ``data`` is given.
     covariates : array-like of shape (m, p), DataFrame, str or list of str, optional
@@ -108,7 +108,7 @@ def fay_herriot(
         categories, convert the column first: ``df["region"] = df["region"].astype("category")``.
         None fits an intercept-only model.
     method : {"reml", "ml", "fh", "hb"}
-        Estimator of :math:`\\sigma_u^2`: restricted maximum likelihood, maximum likelihood, the
+        Estimator of $\\sigma_u^2$: restricted maximum likelihood, maximum likelihood, the
         Fay–Herriot moment method, or hierarchical Bayes (posterior with the area effects
         integrated out; see ``prior``, ``random_seed``, ``draws``).
     intercept : bool
@@ -125,7 +125,7 @@ def fay_herriot(
         Level of the normal prediction intervals ``estimate ± z * rmse`` (credible level for HB).
     proximity : array-like of shape (m, m), optional
         Row-standardised proximity matrix; when given, the spatial (SAR) Fay–Herriot model is
-        fitted instead (:mod:`crimestats.sae.spatial`).
+        fitted instead (`crimestats.sae.spatial`).
     prior : optional
         Priors for ``method="hb"`` (see the hierarchical Bayes guide); only valid with HB.
     random_seed : int or numpy.random.Generator, optional
@@ -137,23 +137,23 @@ def fay_herriot(
         by the EBLUP methods.
     sampler : {"exact", "nuts"}
         How ``method="hb"`` computes the posterior: ``"exact"`` (quadrature over
-        :math:`\\sigma_u`, independent exact draws; the default) or ``"nuts"`` (PyMC's NUTS on
+        $\\sigma_u$, independent exact draws; the default) or ``"nuts"`` (PyMC's NUTS on
         the same marginal model, for cross-checking; reports r-hat, ESS and divergences).
     theta_draws : bool, optional
-        Whether ``method="hb"`` stores per-area draws of :math:`\\theta` in ``idata``; by
+        Whether ``method="hb"`` stores per-area draws of $\\theta$ in ``idata``; by
         default only when ``draws * m`` is at most 10 million values.
     max_iter : int
         Maximum iterations of the variance estimation (Fisher scoring).
     tol : float
-        Convergence tolerance: iterations stop when the change in :math:`\\hat\\sigma_u^2` is below
+        Convergence tolerance: iterations stop when the change in $\\hat\\sigma_u^2$ is below
         ``tol * (sigma2_u + min(D))``.
     algorithm : {"auto", "dense", "sparse"}
         Spatial model only (``proximity``): dense ``m × m`` algebra as R ``sae``, or the sparse
         precision form that needs no ``m × m`` matrix; ``"auto"`` is dense up to 500 areas
-        (see :func:`crimestats.sae.spatial.fit_spatial_fay_herriot`).
+        (see `crimestats.sae.spatial.fit_spatial_fay_herriot`).
     traces : {"auto", "exact", "monte_carlo"}
         Spatial model only: how the sparse path computes the second-order MSE terms and the
-        standard errors of :math:`\\sigma_u^2, \\rho` (``"auto"``: exact up to 2,000 sampled
+        standard errors of $\\sigma_u^2, \\rho$ (``"auto"``: exact up to 2,000 sampled
         areas, a seeded Monte Carlo estimate above).
     probes : int
         Spatial model only: Monte Carlo draws for ``traces="monte_carlo"``.
@@ -161,7 +161,7 @@ def fay_herriot(
     Returns
     -------
     FayHerriotResult
-        ``estimates`` (an :class:`xarray.Dataset` over ``area`` with ``estimate``, ``mse``,
+        ``estimates`` (an `xarray.Dataset` over ``area`` with ``estimate``, ``mse``,
         ``rmse``, ``lower``, ``upper``, ``cv``, ``direct``, ``direct_variance``, ``shrinkage``,
         ``synthetic``, ``in_sample``), ``sigma2_u``, ``beta`` (intercept first), ``beta_se``,
         ``covariate_names``, ``converged``, ``iterations``, ``loglik`` (Gaussian log-likelihood
@@ -179,7 +179,7 @@ def fay_herriot(
     crimestats.ConvergenceWarning
         The variance estimation did not converge in ``max_iter`` iterations.
     crimestats.DataWarning
-        :math:`\\hat\\sigma_u^2 = 0`: every estimate equals its synthetic part.
+        $\\hat\\sigma_u^2 = 0$: every estimate equals its synthetic part.
 
     References
     ----------
@@ -277,7 +277,7 @@ def _prepare_inputs(
 
     ``y`` and ``D`` are float arrays with NaN together for out-of-sample areas, ``X`` is the
     (m, p) design including the intercept column, ``names`` its column names and ``areas`` the
-    unique area labels. Raises :class:`InputError` on anything unusable.
+    unique area labels. Raises [`InputError`][InputError] on anything unusable.
     """
     if data is not None:
         direct, variance, covariates, areas = _columns_from_frame(
@@ -504,7 +504,7 @@ def _inverse_spd(matrix: np.ndarray) -> np.ndarray:
 
 
 def _weighted_grams(xt: np.ndarray, weights: np.ndarray, powers: int) -> list[np.ndarray]:
-    """:math:`X^\\top W^k X` for k = 1 .. ``powers`` in one matrix product (W diagonal).
+    """$X^\\top W^k X$ for k = 1 .. ``powers`` in one matrix product (W diagonal).
 
     ``xt`` is the design transposed, shape (p, m), C-contiguous, so that the O(m·p²) work is
     a single BLAS call.
@@ -521,10 +521,10 @@ def _weighted_grams(xt: np.ndarray, weights: np.ndarray, powers: int) -> list[np
 
 
 def _gls(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Generalised least squares with a diagonal covariance :math:`V = \\mathrm{diag}(1/w)`.
+    """Generalised least squares with a diagonal covariance $V = \\mathrm{diag}(1/w)$.
 
-    ``x`` has shape (m, p). Returns :math:`\\hat\\beta = (X^\\top W X)^{-1} X^\\top W y` and
-    :math:`\\mathrm{Var}(\\hat\\beta) = (X^\\top W X)^{-1}`. O(m·p²) work, O(m·p) memory.
+    ``x`` has shape (m, p). Returns $\\hat\\beta = (X^\\top W X)^{-1} X^\\top W y$ and
+    $\\mathrm{Var}(\\hat\\beta) = (X^\\top W X)^{-1}$. O(m·p²) work, O(m·p) memory.
     """
     xt = np.ascontiguousarray(x.T)
     (gram,) = _weighted_grams(xt, weights, 1)
@@ -534,14 +534,14 @@ def _gls(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray,
 
 def _reml_score_information(sigma2_u: float, xt: np.ndarray, y: np.ndarray, d: np.ndarray
                             ) -> tuple[float, float]:
-    """Score and Fisher information of the restricted log-likelihood in :math:`\\sigma_u^2`.
+    """Score and Fisher information of the restricted log-likelihood in $\\sigma_u^2$.
 
-    With :math:`W = V^{-1}` diagonal and :math:`P = W - W X (X^\\top W X)^{-1} X^\\top W`:
-    score :math:`= -\\tfrac12 \\mathrm{tr}(P) + \\tfrac12 y^\\top P^2 y`, information
-    :math:`= \\tfrac12 \\mathrm{tr}(P^2)`, computed with p x p matrices only:
-    :math:`\\mathrm{tr}(P) = \\sum w_i - \\mathrm{tr}(Q X^\\top W^2 X)` and
-    :math:`\\mathrm{tr}(P^2) = \\sum w_i^2 - 2\\mathrm{tr}(Q X^\\top W^3 X) + \\mathrm{tr}((Q X^\\top W^2 X)^2)`
-    with :math:`Q = (X^\\top W X)^{-1}`; :math:`P y = W (y - X\\hat\\beta)`. ``xt`` is the
+    With $W = V^{-1}$ diagonal and $P = W - W X (X^\\top W X)^{-1} X^\\top W$:
+    score $= -\\tfrac12 \\mathrm{tr}(P) + \\tfrac12 y^\\top P^2 y$, information
+    $= \\tfrac12 \\mathrm{tr}(P^2)$, computed with p x p matrices only:
+    $\\mathrm{tr}(P) = \\sum w_i - \\mathrm{tr}(Q X^\\top W^2 X)$ and
+    $\\mathrm{tr}(P^2) = \\sum w_i^2 - 2\\mathrm{tr}(Q X^\\top W^3 X) + \\mathrm{tr}((Q X^\\top W^2 X)^2)$
+    with $Q = (X^\\top W X)^{-1}$; $P y = W (y - X\\hat\\beta)$. ``xt`` is the
     design transposed, shape (p, m).
     """
     w = 1.0 / (sigma2_u + d)
@@ -557,10 +557,10 @@ def _reml_score_information(sigma2_u: float, xt: np.ndarray, y: np.ndarray, d: n
 
 def _ml_score_information(sigma2_u: float, xt: np.ndarray, y: np.ndarray, d: np.ndarray
                           ) -> tuple[float, float]:
-    """Score and Fisher information of the (profile) log-likelihood in :math:`\\sigma_u^2`.
+    """Score and Fisher information of the (profile) log-likelihood in $\\sigma_u^2$.
 
-    Score :math:`= -\\tfrac12 \\sum w_i + \\tfrac12 \\sum w_i^2 (y_i - x_i^\\top\\hat\\beta)^2`,
-    information :math:`= \\tfrac12 \\sum w_i^2`, with :math:`w_i = 1/(\\sigma_u^2 + D_i)`.
+    Score $= -\\tfrac12 \\sum w_i + \\tfrac12 \\sum w_i^2 (y_i - x_i^\\top\\hat\\beta)^2$,
+    information $= \\tfrac12 \\sum w_i^2$, with $w_i = 1/(\\sigma_u^2 + D_i)$.
     ``xt`` is the design transposed, shape (p, m).
     """
     w = 1.0 / (sigma2_u + d)
@@ -573,7 +573,7 @@ def _fh_moment_equation(sigma2_u: float, xt: np.ndarray, y: np.ndarray, d: np.nd
                         ) -> tuple[float, float]:
     """The Fay–Herriot moment equation and the scale of its slope (as ``sae`` iterates it).
 
-    Returns :math:`\\sum w_i (y_i - x_i^\\top\\hat\\beta)^2 - (m - p)` and :math:`\\sum w_i`;
+    Returns $\\sum w_i (y_i - x_i^\\top\\hat\\beta)^2 - (m - p)$ and $\\sum w_i$;
     the estimate solves the equation = 0. ``xt`` is the design transposed, shape (p, m).
     """
     w = 1.0 / (sigma2_u + d)
@@ -592,7 +592,7 @@ _ESTIMATING_EQUATIONS: dict[str, Callable[[float, np.ndarray, np.ndarray, np.nda
 
 def _estimate_sigma2_u(method: str, x: np.ndarray, y: np.ndarray, d: np.ndarray, *,
                        max_iter: int, tol: float) -> tuple[float, bool, int]:
-    """Solve the estimating equation of ``method`` for :math:`\\sigma_u^2 \\ge 0`.
+    """Solve the estimating equation of ``method`` for $\\sigma_u^2 \\ge 0$.
 
     Fisher scoring (Newton with the expected slope) from the median sampling variance, as R
     ``sae`` does. An update that would go below zero is replaced by zero when the equation is

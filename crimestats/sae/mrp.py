@@ -2,22 +2,24 @@
 
 A logistic mixed model is fitted to respondents' 0/1 victimisation outcomes,
 
-.. math::
+$$
+P(y_{j} = 1) = \\mathrm{expit}(x_{c(j)}^\\top\\beta + u_{a(j)}), \\qquad
+u_a \\sim N(0, \\sigma_u^2),
+$$
 
-    P(y_{j} = 1) = \\mathrm{expit}(x_{c(j)}^\\top\\beta + u_{a(j)}), \\qquad
-    u_a \\sim N(0, \\sigma_u^2),
-
-where :math:`c(j)` is the respondent's post-stratification cell (e.g. sex × age group, plus
-any area-level covariates) and :math:`a(j)` the area. Each area's prevalence is then the
+where $c(j)$ is the respondent's post-stratification cell (e.g. sex × age group, plus
+any area-level covariates) and $a(j)$ the area. Each area's prevalence is then the
 population-weighted average over its cells,
 
-.. math:: \\theta_a = \\sum_c N_{ac}\\, \\mathrm{expit}(x_c^\\top\\beta + u_a) \\Big/ \\sum_c N_{ac},
+$$
+\\theta_a = \\sum_c N_{ac}\\, \\mathrm{expit}(x_c^\\top\\beta + u_a) \\Big/ \\sum_c N_{ac},
+$$
 
 which is defined for every area in the population table, including areas with no
-respondents at all (their :math:`u_a` is drawn from its prior). The fit is the same exact
-hierarchical Bayes machinery as :func:`~crimestats.sae.logit_binomial` (flat priors on
-:math:`\\beta` and :math:`\\sigma_u^2`; adaptive Gauss–Hermite quadrature over each area effect,
-a grid over :math:`\\log\\sigma_u`, Laplace over :math:`\\beta`), with the respondents
+respondents at all (their $u_a$ is drawn from its prior). The fit is the same exact
+hierarchical Bayes machinery as [`logit_binomial`][crimestats.sae.logit_binomial] (flat priors on
+$\\beta$ and $\\sigma_u^2$; adaptive Gauss–Hermite quadrature over each area effect,
+a grid over $\\log\\sigma_u$, Laplace over $\\beta$), with the respondents
 aggregated to binomial counts per area × cell, so no MCMC is needed.
 """
 
@@ -59,7 +61,7 @@ class MRPResult(Result):
     estimates : xarray.Dataset
         Over ``area``: ``estimate`` (posterior mean prevalence, 0–1), ``sd``, ``lower``,
         ``upper`` (equal-tailed, at ``attrs["level"]``), ``cv``, ``synthetic`` (the
-        post-stratified regression prediction without the area effect, :math:`u_a = 0`),
+        post-stratified regression prediction without the area effect, $u_a = 0$),
         ``respondents``, ``victims``, ``population`` and ``in_sample``.
     beta, beta_se : numpy.ndarray
         Posterior means and SDs of the coefficients (logit scale), intercept first.

@@ -1,16 +1,16 @@
 """Multivariate Fay–Herriot model: several crime types with correlated area effects.
 
-For areas :math:`i = 1, \\dots, m` and :math:`K` crime types, with known :math:`K \\times K`
-sampling covariance matrices :math:`D_i`:
+For areas $i = 1, \\dots, m$ and $K$ crime types, with known $K \\times K$
+sampling covariance matrices $D_i$:
 
-.. math::
+$$
+y_i = \\theta_i + e_i, \\quad \\theta_i = B^\\top x_i + u_i, \\quad
+u_i \\sim N_K(0, \\Sigma_u), \\quad e_i \\sim N_K(0, D_i),
+$$
 
-    y_i = \\theta_i + e_i, \\quad \\theta_i = B^\\top x_i + u_i, \\quad
-    u_i \\sim N_K(0, \\Sigma_u), \\quad e_i \\sim N_K(0, D_i),
-
-where :math:`B` is :math:`p \\times K` (each crime type its own coefficients on the same
+where $B$ is $p \\times K$ (each crime type its own coefficients on the same
 covariates). Areas with high burglary tend to have high vehicle crime: the off-diagonal of
-:math:`\\Sigma_u` lets each type borrow strength from the others. :math:`\\Sigma_u` is
+$\\Sigma_u$ lets each type borrow strength from the others. $\\Sigma_u$ is
 estimated by REML (or ML) over its Cholesky factor; everything is block-diagonal, so the work
 is O(m K³) and the memory O(m K²).
 """
@@ -40,15 +40,15 @@ class MultivariateFayHerriotResult(Result):
     Attributes
     ----------
     estimates : xarray.Dataset
-        Over ``area`` × ``crime_type``: ``estimate`` (EBLUP), ``mse`` (:math:`g_1+g_2+2g_3`),
+        Over ``area`` × ``crime_type``: ``estimate`` (EBLUP), ``mse`` ($g_1+g_2+2g_3$),
         ``rmse``, ``lower``, ``upper`` (normal, at ``attrs["level"]``), ``cv``, ``direct``,
         ``direct_variance`` and ``synthetic``.
     sigma_u : numpy.ndarray
-        Estimated :math:`K \\times K` covariance of the area effects.
+        Estimated $K \\times K$ covariance of the area effects.
     correlation_u : numpy.ndarray
         The corresponding correlation matrix.
     beta : numpy.ndarray
-        :math:`p \\times K` coefficients (intercept first), GLS given :math:`\\hat\\Sigma_u`.
+        $p \\times K$ coefficients (intercept first), GLS given $\\hat\\Sigma_u$.
     beta_se : numpy.ndarray
         Their standard errors, same shape.
     method : str
@@ -125,10 +125,10 @@ def _profile(sigma_u: np.ndarray, y: np.ndarray, d: np.ndarray, x: np.ndarray, r
 def _g3(sigma_u: np.ndarray, d: np.ndarray, v_inv: np.ndarray) -> np.ndarray:
     """Prasad–Rao term for the estimation of Sigma_u, per area (m, K, K).
 
-    With :math:`\\psi` the distinct elements of :math:`\\Sigma_u` (basis matrices
-    :math:`E_r`), :math:`\\partial(\\Sigma_u V_i^{-1})/\\partial\\psi_r = D_i V_i^{-1} E_r
-    V_i^{-1}` and :math:`g_{3i} = \\sum_{rs} [\\mathcal I^{-1}]_{rs} L_{ir} V_i L_{is}^\\top`,
-    :math:`\\mathcal I_{rs} = \\tfrac12\\sum_i \\mathrm{tr}(V_i^{-1}E_rV_i^{-1}E_s)`.
+    With $\\psi$ the distinct elements of $\\Sigma_u$ (basis matrices
+    $E_r$), $\\partial(\\Sigma_u V_i^{-1})/\\partial\\psi_r = D_i V_i^{-1} E_r
+    V_i^{-1}$ and $g_{3i} = \\sum_{rs} [\\mathcal I^{-1}]_{rs} L_{ir} V_i L_{is}^\\top$,
+    $\\mathcal I_{rs} = \\tfrac12\\sum_i \\mathrm{tr}(V_i^{-1}E_rV_i^{-1}E_s)$.
     """
     k = sigma_u.shape[0]
     basis = []
@@ -150,12 +150,12 @@ def multivariate_fay_herriot(direct: Any, variance: Any, covariates: Any = None,
                              ) -> MultivariateFayHerriotResult:
     """Fit the multivariate Fay–Herriot model and predict every area × crime type.
 
-    EBLUP: :math:`\\hat\\theta_i = \\hat B^\\top x_i + \\hat\\Sigma_u V_i^{-1}(y_i - \\hat B^\\top
-    x_i)`, :math:`V_i = \\hat\\Sigma_u + D_i`. MSE: :math:`g_{1i} + g_{2i} + 2 g_{3i}` with
-    :math:`g_{1i} = \\Sigma_u - \\Sigma_u V_i^{-1}\\Sigma_u`, :math:`g_{2i}` the variance
-    contributed by :math:`\\hat B` and :math:`g_{3i}` that of :math:`\\hat\\Sigma_u`
+    EBLUP: $\\hat\\theta_i = \\hat B^\\top x_i + \\hat\\Sigma_u V_i^{-1}(y_i - \\hat B^\\top
+    x_i)$, $V_i = \\hat\\Sigma_u + D_i$. MSE: $g_{1i} + g_{2i} + 2 g_{3i}$ with
+    $g_{1i} = \\Sigma_u - \\Sigma_u V_i^{-1}\\Sigma_u$, $g_{2i}$ the variance
+    contributed by $\\hat B$ and $g_{3i}$ that of $\\hat\\Sigma_u$
     (Prasad–Rao form; Benavent & Morales 2016). For K = 1 and REML this is the MSE of
-    :func:`~crimestats.sae.fay_herriot`; for ML the Datta–Lahiri bias term is not added.
+    `fay_herriot`; for ML the Datta–Lahiri bias term is not added.
 
     Parameters
     ----------
@@ -166,7 +166,7 @@ def multivariate_fay_herriot(direct: Any, variance: Any, covariates: Any = None,
     covariates : array-like of shape (m, p), optional
         Area-level covariates shared by all types (no intercept column; one is added).
     method : {"reml", "ml"}
-        Estimation of :math:`\\Sigma_u`.
+        Estimation of $\\Sigma_u$.
     crime_types : sequence of str, optional
         Names of the K columns.
     areas : array-like of shape (m,), optional

@@ -4,37 +4,37 @@ Victimisation prevalence is a small proportion, so the normal Fay–Herriot mode
 negative estimates and symmetric intervals that cross zero. The models here keep every
 estimate and interval inside its range:
 
-* :func:`logit_binomial` — binomial likelihood with *effective* sample sizes
-  :math:`\\tilde n_i = n_i/\\mathrm{deff}_i` and effective counts
-  :math:`\\tilde y_i = \\tilde n_i\\hat p_i`, and a normal area effect on the logit scale:
-  :math:`\\tilde y_i \\mid \\pi_i \\sim \\mathrm{Bin}(\\tilde n_i, \\pi_i)`,
-  :math:`\\mathrm{logit}\\,\\pi_i = x_i^\\top\\beta + u_i`, :math:`u_i \\sim N(0, \\sigma_u^2)`.
-* :func:`poisson_lognormal` — counts with an exposure (population, person-years) and a
-  log-normal area effect: :math:`\\tilde y_i \\sim \\mathrm{Poisson}(\\tilde E_i\\lambda_i)`,
-  :math:`\\log\\lambda_i = x_i^\\top\\beta + u_i`.
-* :func:`arcsin_fay_herriot` — the classical alternative: Fay–Herriot on
-  :math:`\\arcsin\\sqrt{\\hat p_i}` (variance :math:`1/(4\\tilde n_i)`) with a bias-corrected
+* [`logit_binomial`][logit_binomial] — binomial likelihood with *effective* sample sizes
+  $\\tilde n_i = n_i/\\mathrm{deff}_i$ and effective counts
+  $\\tilde y_i = \\tilde n_i\\hat p_i$, and a normal area effect on the logit scale:
+  $\\tilde y_i \\mid \\pi_i \\sim \\mathrm{Bin}(\\tilde n_i, \\pi_i)$,
+  $\\mathrm{logit}\\,\\pi_i = x_i^\\top\\beta + u_i$, $u_i \\sim N(0, \\sigma_u^2)$.
+* [`poisson_lognormal`][poisson_lognormal] — counts with an exposure (population, person-years) and a
+  log-normal area effect: $\\tilde y_i \\sim \\mathrm{Poisson}(\\tilde E_i\\lambda_i)$,
+  $\\log\\lambda_i = x_i^\\top\\beta + u_i$.
+* [`arcsin_fay_herriot`][arcsin_fay_herriot] — the classical alternative: Fay–Herriot on
+  $\\arcsin\\sqrt{\\hat p_i}$ (variance $1/(4\\tilde n_i)$) with a bias-corrected
   back-transformation.
 
 The two generalised models are fitted **without MCMC**, as exact hierarchical Bayes models
-with flat priors on :math:`\\beta` and on the variance :math:`\\sigma_u^2`:
+with flat priors on $\\beta$ and on the variance $\\sigma_u^2$:
 
 1. each area's one-dimensional effect is integrated out by adaptive Gauss–Hermite quadrature
    (24 nodes), which gives the marginal likelihood, its gradient and (by Louis' identity) its
-   Hessian in :math:`\\beta`;
-2. the posterior of :math:`\\log\\sigma_u` is computed on a grid of 13 nodes (±4 posterior SDs
-   around its mode), integrating :math:`\\beta` out by a Laplace approximation at each node;
+   Hessian in $\\beta$;
+2. the posterior of $\\log\\sigma_u$ is computed on a grid of 13 nodes (±4 posterior SDs
+   around its mode), integrating $\\beta$ out by a Laplace approximation at each node;
    this corrects the downward bias of maximum likelihood, as REML does for the linear model;
 3. each area's posterior of its linear predictor is computed on its own 321-point grid for
-   every :math:`\\sigma_u` node and every point of a third-degree cubature of
-   :math:`\\beta \\mid \\sigma_u`, and averaged with the nodes' posterior weights.
+   every $\\sigma_u$ node and every point of a third-degree cubature of
+   $\\beta \\mid \\sigma_u$, and averaged with the nodes' posterior weights.
 
-Estimates are posterior means of the prevalence or rate (not :math:`\\mathrm{expit}` of a
+Estimates are posterior means of the prevalence or rate (not $\\mathrm{expit}$ of a
 mean) and intervals are equal-tailed posterior intervals, so both stay in range.
 
-With ``adjacency=``, :func:`logit_binomial` and :func:`poisson_lognormal` replace the
+With ``adjacency=``, [`logit_binomial`][logit_binomial] and [`poisson_lognormal`][poisson_lognormal] replace the
 independent area effects by BYM2 or ICAR effects; that model is fitted by a Laplace
-approximation instead (see :mod:`crimestats.sae._spatial_glmm`).
+approximation instead (see `crimestats.sae._spatial_glmm`).
 """
 
 from __future__ import annotations
@@ -86,14 +86,14 @@ class PrevalenceResult(Result):
     covariate_names : tuple of str
     level : float
     loglik : float
-        Marginal log-likelihood at the posterior mode of :math:`\\sigma_u` and the
-        conditional mode of :math:`\\beta` (NaN for arcsine).
+        Marginal log-likelihood at the posterior mode of $\\sigma_u$ and the
+        conditional mode of $\\beta$ (NaN for arcsine).
     converged : bool
     per : float
         Unit of rates: estimates are per ``per`` units of exposure (1 for prevalences).
     diagnostics : dict
-        Extras: the grid of :math:`\\sigma_u` and its posterior weights, the posterior mode
-        of :math:`\\sigma_u`; the transformed-scale fit for arcsine.
+        Extras: the grid of $\\sigma_u$ and its posterior weights, the posterior mode
+        of $\\sigma_u$; the transformed-scale fit for arcsine.
 
     Examples
     --------
@@ -131,7 +131,7 @@ class PrevalenceResult(Result):
         return "\n".join(lines + self._coefficient_lines())
 
     def _coefficient_lines(self) -> list[str]:
-        """The coefficient table and the range of the estimates, for :meth:`summary`."""
+        """The coefficient table and the range of the estimates, for [`summary`][summary]."""
         lines = [f"{'term':<20} {'coef':>10} {'se':>10}"]
         lines += [f"{n:<20} {b:>10.4g} {s:>10.4g}"
                   for n, b, s in zip(self.covariate_names, self.beta, self.beta_se, strict=True)]
@@ -181,7 +181,7 @@ def _inverse_link(family: str, eta: np.ndarray) -> np.ndarray:
 
 def _posterior_modes(family: str, offset: np.ndarray, y: np.ndarray, n: np.ndarray,
                      sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    """Mode of :math:`l(\\text{offset}+u) - u^2/(2\\sigma^2)` per area and the curvature there."""
+    """Mode of $l(\\text{offset}+u) - u^2/(2\\sigma^2)$ per area and the curvature there."""
     inv_s2 = 1.0 / sigma**2
     u = np.zeros_like(offset)
 
@@ -256,7 +256,7 @@ def _beta_given_sigma(family: str, x: np.ndarray, y: np.ndarray, n: np.ndarray,
                       ) -> tuple[np.ndarray, np.ndarray, float, bool]:
     """Mode of the likelihood in beta for fixed sigma (Newton), its information, loglik.
 
-    ``marginal`` replaces :func:`_marginal` (same signature), e.g. for several rows per area.
+    ``marginal`` replaces [`_marginal`][_marginal] (same signature), e.g. for several rows per area.
     """
     marginal = _marginal if marginal is None else marginal
 
@@ -562,20 +562,20 @@ def logit_binomial(direct: Any, sample_size: Any, covariates: Any = None, *,
                    phi_prior: tuple[float, float] | None = None) -> PrevalenceResult:
     """Area-level logit-normal model for prevalences, with effective binomial sample sizes.
 
-    Model, for areas :math:`i = 1, \\dots, m`:
+    Model, for areas $i = 1, \\dots, m$:
 
-    .. math::
+    $$
+    \\tilde y_i \\mid \\pi_i \\sim \\mathrm{Bin}(\\tilde n_i, \\pi_i), \\qquad
+    \\mathrm{logit}\\,\\pi_i = x_i^\\top\\beta + u_i, \\qquad u_i \\sim N(0, \\sigma_u^2),
+    $$
 
-        \\tilde y_i \\mid \\pi_i \\sim \\mathrm{Bin}(\\tilde n_i, \\pi_i), \\qquad
-        \\mathrm{logit}\\,\\pi_i = x_i^\\top\\beta + u_i, \\qquad u_i \\sim N(0, \\sigma_u^2),
-
-    with effective sample size :math:`\\tilde n_i = n_i / \\mathrm{deff}_i` and effective count
-    :math:`\\tilde y_i = \\tilde n_i \\hat p_i` (both may be fractional; the binomial kernel is
+    with effective sample size $\\tilde n_i = n_i / \\mathrm{deff}_i$ and effective count
+    $\\tilde y_i = \\tilde n_i \\hat p_i$ (both may be fractional; the binomial kernel is
     used as a likelihood). The model is fitted as an exact hierarchical Bayes model with flat
-    priors on :math:`\\beta` and :math:`\\sigma_u^2` (adaptive quadrature over each area
-    effect, a grid over :math:`\\log\\sigma_u`, Laplace over :math:`\\beta`; see the module
+    priors on $\\beta$ and $\\sigma_u^2$ (adaptive quadrature over each area
+    effect, a grid over $\\log\\sigma_u$, Laplace over $\\beta$; see the module
     notes). The estimate is the posterior mean of
-    :math:`\\pi_i` and the interval its equal-tailed posterior interval, both in [0, 1].
+    $\\pi_i$ and the interval its equal-tailed posterior interval, both in [0, 1].
 
     Parameters
     ----------
@@ -590,8 +590,8 @@ def logit_binomial(direct: Any, sample_size: Any, covariates: Any = None, *,
         Design effect of each direct estimate (default 1: simple random sampling).
     variance : array-like of shape (m,), optional
         Sampling variance of the direct estimates instead of ``design_effect``: the
-        effective sample size is then :math:`\\hat p_i(1-\\hat p_i)/\\mathrm{var}_i`, which
-        needs :math:`0 < \\hat p_i < 1`.
+        effective sample size is then $\\hat p_i(1-\\hat p_i)/\\mathrm{var}_i$, which
+        needs $0 < \\hat p_i < 1$.
     intercept : bool
         Include an intercept.
     areas : array-like of shape (m,), optional
@@ -599,21 +599,21 @@ def logit_binomial(direct: Any, sample_size: Any, covariates: Any = None, *,
     level : float
         Level of the posterior intervals.
     adjacency : Adjacency, table of neighbour pairs, or (m, m) matrix, optional
-        Who borders whom (as for :func:`~crimestats.sae.bym2`). When given, the area effects
+        Who borders whom (as for `bym2`). When given, the area effects
         are spatial (BYM2 or ICAR, see ``spatial``) instead of independent, and areas with no
         sample borrow from their neighbours as well as from the covariates. The result is a
-        :class:`~crimestats.sae.SpatialPrevalenceResult`, fitted by a Laplace approximation
-        (see :mod:`crimestats.sae._spatial_glmm`).
+        [`SpatialPrevalenceResult`][crimestats.sae.SpatialPrevalenceResult], fitted by a Laplace approximation
+        (see `crimestats.sae._spatial_glmm`).
     spatial : {"bym2", "icar"}, optional
         Spatial model when ``adjacency`` is given (default ``"bym2"``): BYM2 area effects
-        :math:`\\sigma(\\sqrt{1-\\phi}\\, v + \\sqrt{\\phi}\\, \\tilde u)` or the pure ICAR
-        :math:`\\sigma\\tilde u` (scaled per connected component, islands iid).
+        $\\sigma(\\sqrt{1-\\phi}\\, v + \\sqrt{\\phi}\\, \\tilde u)$ or the pure ICAR
+        $\\sigma\\tilde u$ (scaled per connected component, islands iid).
     prior : VariancePrior, optional
-        Prior on :math:`\\sigma` of the spatial model (default
-        :class:`~crimestats.sae.FlatVariance`, flat on :math:`\\sigma^2`); only with
+        Prior on $\\sigma$ of the spatial model (default
+        [`FlatVariance`][crimestats.sae.FlatVariance], flat on $\\sigma^2$); only with
         ``adjacency``.
     phi_prior : (a, b), optional
-        Beta prior on :math:`\\phi` (BYM2 only; default (1, 1)); only with ``adjacency``.
+        Beta prior on $\\phi$ (BYM2 only; default (1, 1)); only with ``adjacency``.
 
     Returns
     -------
@@ -682,11 +682,11 @@ def poisson_lognormal(counts: Any, exposure: Any, covariates: Any = None, *,
                       phi_prior: tuple[float, float] | None = None) -> PrevalenceResult:
     """Area-level Poisson log-normal model for incidence rates with an exposure.
 
-    Model: :math:`\\tilde y_i \\mid \\lambda_i \\sim \\mathrm{Poisson}(\\tilde E_i \\lambda_i)`,
-    :math:`\\log\\lambda_i = x_i^\\top\\beta + u_i`, :math:`u_i \\sim N(0, \\sigma_u^2)`, with
-    effective counts :math:`\\tilde y_i = y_i/\\mathrm{deff}_i` and exposures
-    :math:`\\tilde E_i = E_i/\\mathrm{deff}_i` (the direct rate is unchanged; the design effect
-    widens its variance). Fitted as :func:`logit_binomial` (exact hierarchical Bayes by
+    Model: $\\tilde y_i \\mid \\lambda_i \\sim \\mathrm{Poisson}(\\tilde E_i \\lambda_i)$,
+    $\\log\\lambda_i = x_i^\\top\\beta + u_i$, $u_i \\sim N(0, \\sigma_u^2)$, with
+    effective counts $\\tilde y_i = y_i/\\mathrm{deff}_i$ and exposures
+    $\\tilde E_i = E_i/\\mathrm{deff}_i$ (the direct rate is unchanged; the design effect
+    widens its variance). Fitted as [`logit_binomial`][logit_binomial] (exact hierarchical Bayes by
     quadrature and grids, no MCMC); the log-normal effect also absorbs over-dispersion
     between areas.
 
@@ -711,21 +711,21 @@ def poisson_lognormal(counts: Any, exposure: Any, covariates: Any = None, *,
     level : float
         Level of the posterior intervals.
     adjacency : Adjacency, table of neighbour pairs, or (m, m) matrix, optional
-        Who borders whom (as for :func:`~crimestats.sae.bym2`). When given, the area effects
+        Who borders whom (as for `bym2`). When given, the area effects
         are spatial (BYM2 or ICAR, see ``spatial``) instead of independent, and areas with no
         sample borrow from their neighbours as well as from the covariates. The result is a
-        :class:`~crimestats.sae.SpatialPrevalenceResult`, fitted by a Laplace approximation
-        (see :mod:`crimestats.sae._spatial_glmm`).
+        [`SpatialPrevalenceResult`][crimestats.sae.SpatialPrevalenceResult], fitted by a Laplace approximation
+        (see `crimestats.sae._spatial_glmm`).
     spatial : {"bym2", "icar"}, optional
         Spatial model when ``adjacency`` is given (default ``"bym2"``): BYM2 area effects
-        :math:`\\sigma(\\sqrt{1-\\phi}\\, v + \\sqrt{\\phi}\\, \\tilde u)` or the pure ICAR
-        :math:`\\sigma\\tilde u` (scaled per connected component, islands iid).
+        $\\sigma(\\sqrt{1-\\phi}\\, v + \\sqrt{\\phi}\\, \\tilde u)$ or the pure ICAR
+        $\\sigma\\tilde u$ (scaled per connected component, islands iid).
     prior : VariancePrior, optional
-        Prior on :math:`\\sigma` of the spatial model (default
-        :class:`~crimestats.sae.FlatVariance`, flat on :math:`\\sigma^2`); only with
+        Prior on $\\sigma$ of the spatial model (default
+        [`FlatVariance`][crimestats.sae.FlatVariance], flat on $\\sigma^2$); only with
         ``adjacency``.
     phi_prior : (a, b), optional
-        Beta prior on :math:`\\phi` (BYM2 only; default (1, 1)); only with ``adjacency``.
+        Beta prior on $\\phi$ (BYM2 only; default (1, 1)); only with ``adjacency``.
 
     Returns
     -------
@@ -783,22 +783,24 @@ def arcsin_fay_herriot(direct: Any, sample_size: Any, covariates: Any = None, *,
                        areas: Any = None, level: float = 0.95) -> PrevalenceResult:
     """Fay–Herriot on the arcsine-square-root scale with a bias-corrected back-transformation.
 
-    The direct prevalences are transformed, :math:`y_i^* = \\arcsin\\sqrt{\\hat p_i}`, whose
-    sampling variance :math:`D_i^* = 1/(4\\tilde n_i)` (with :math:`\\tilde n_i =
-    n_i/\\mathrm{deff}_i`) no longer depends on the unknown prevalence. The basic
-    :func:`~crimestats.sae.fay_herriot` is fitted to :math:`(y_i^*, D_i^*)`. Back-transforming
-    the EBLUP :math:`\\hat\\theta_i^*` by :math:`\\sin^2` would be biased; the estimate is
-    instead :math:`E[\\sin^2 T]` for :math:`T \\sim N(\\hat\\theta_i^*, g_{1i})`,
-    :math:`g_{1i} = \\hat\\sigma_u^2 D_i^*/(\\hat\\sigma_u^2 + D_i^*)`, in closed form
+    The direct prevalences are transformed, $y_i^* = \\arcsin\\sqrt{\\hat p_i}$, whose
+    sampling variance $D_i^* = 1/(4\\tilde n_i)$ (with $\\tilde n_i =
+    n_i/\\mathrm{deff}_i$) no longer depends on the unknown prevalence. The basic
+    `fay_herriot` is fitted to $(y_i^*, D_i^*)$. Back-transforming
+    the EBLUP $\\hat\\theta_i^*$ by $\\sin^2$ would be biased; the estimate is
+    instead $E[\\sin^2 T]$ for $T \\sim N(\\hat\\theta_i^*, g_{1i})$,
+    $g_{1i} = \\hat\\sigma_u^2 D_i^*/(\\hat\\sigma_u^2 + D_i^*)$, in closed form
 
-    .. math:: \\hat p_i = \\tfrac12\\left(1 - e^{-2 g_{1i}} \\cos 2\\hat\\theta_i^*\\right),
+    $$
+    \\hat p_i = \\tfrac12\\left(1 - e^{-2 g_{1i}} \\cos 2\\hat\\theta_i^*\\right),
+    $$
 
     as in Casas-Cordero, Encina & Lahiri (2016) and Hadam, Würz & Kreutzmann (2020; R
     ``emdi::fh(transformation = "arcsin", backtransformation = "bc")``). The interval is
-    :math:`\\sin^2` of the transformed-scale interval :math:`\\hat\\theta_i^* \\pm z\\sqrt{
-    \\mathrm{mse}_i^*}` clipped to :math:`[0, \\pi/2]` (so it stays in [0, 1]); ``rmse`` is the
-    standard deviation of :math:`\\sin^2 T` with :math:`T \\sim N(\\hat\\theta_i^*,
-    \\mathrm{mse}_i^*)`, an approximation (emdi uses a parametric bootstrap).
+    $\\sin^2$ of the transformed-scale interval $\\hat\\theta_i^* \\pm z\\sqrt{
+    \\mathrm{mse}_i^*}$ clipped to $[0, \\pi/2]$ (so it stays in [0, 1]); ``rmse`` is the
+    standard deviation of $\\sin^2 T$ with $T \\sim N(\\hat\\theta_i^*,
+    \\mathrm{mse}_i^*)$, an approximation (emdi uses a parametric bootstrap).
 
     Parameters
     ----------

@@ -1,11 +1,11 @@
 """Priors for the area-effect standard deviation of the hierarchical Bayes Fay–Herriot model.
 
 The hierarchical Bayes Fay–Herriot model (``fay_herriot(..., method="hb")``) puts a flat prior
-on the regression coefficients :math:`\\beta` and one of the priors below on the area-effect
-variance :math:`\\sigma_u^2`. Each prior is a small frozen object; pass it as ``prior=``.
-Scales are in the units of the direct estimates (the same units as :math:`\\sigma_u`).
+on the regression coefficients $\\beta$ and one of the priors below on the area-effect
+variance $\\sigma_u^2$. Each prior is a small frozen object; pass it as ``prior=``.
+Scales are in the units of the direct estimates (the same units as $\\sigma_u$).
 
-The default, :class:`FlatVariance`, is the flat prior on :math:`\\sigma_u^2` studied by Datta,
+The default, [`FlatVariance`][FlatVariance], is the flat prior on $\\sigma_u^2$ studied by Datta,
 Rao and Smith (2005): its posterior variances are close to the frequentist MSE and its credible
 intervals keep their nominal coverage (see the validation page).
 
@@ -33,9 +33,9 @@ __all__ = ["VariancePrior", "FlatVariance", "FlatSD", "HalfCauchy", "HalfNormal"
 
 
 class VariancePrior(abc.ABC):
-    """Base class of the priors on the area-effect variance :math:`\\sigma_u^2`.
+    """Base class of the priors on the area-effect variance $\\sigma_u^2$.
 
-    A prior is described through its density on the standard deviation :math:`\\sigma_u \\ge 0`
+    A prior is described through its density on the standard deviation $\\sigma_u \\ge 0$
     (up to a constant), which is what the exact HB fit integrates over.
 
     Examples
@@ -49,23 +49,23 @@ class VariancePrior(abc.ABC):
     True
     """
 
-    #: Power :math:`k` of the prior's tail, :math:`p(\\sigma_u^2) \\sim (\\sigma_u^2)^{-k}` as
-    #: :math:`\\sigma_u^2 \\to \\infty` (``inf`` for a light tail). With the restricted
-    #: likelihood's tail :math:`(\\sigma_u^2)^{-(m-p)/2}`, the posterior moment
-    #: :math:`E\\{(\\sigma_u^2)^r \\mid y\\}` is finite when :math:`(m - p)/2 + k - r > 1`.
+    #: Power $k$ of the prior's tail, $p(\\sigma_u^2) \\sim (\\sigma_u^2)^{-k}$ as
+    #: $\\sigma_u^2 \\to \\infty$ (``inf`` for a light tail). With the restricted
+    #: likelihood's tail $(\\sigma_u^2)^{-(m-p)/2}$, the posterior moment
+    #: $E\\{(\\sigma_u^2)^r \\mid y\\}$ is finite when $(m - p)/2 + k - r > 1$.
     tail_power: ClassVar[float] = math.inf
 
     @property
     def min_residual_df(self) -> int:
-        """Fewest in-sample areas beyond the coefficients, :math:`m - p`, for which the
-        posterior is proper and :math:`E(\\sigma_u^2 \\mid y)` is finite."""
+        """Fewest in-sample areas beyond the coefficients, $m - p$, for which the
+        posterior is proper and $E(\\sigma_u^2 \\mid y)$ is finite."""
         if math.isinf(self.tail_power):
             return 1
         return max(1, math.floor(4.0 - 2.0 * self.tail_power) + 1)
 
     @abc.abstractmethod
     def log_density(self, sigma_u: np.ndarray) -> np.ndarray:
-        """Log prior density of :math:`\\sigma_u` at ``sigma_u >= 0``, up to an additive constant."""
+        """Log prior density of $\\sigma_u$ at ``sigma_u >= 0``, up to an additive constant."""
 
     @abc.abstractmethod
     def describe(self) -> str:
@@ -87,13 +87,13 @@ def _check_scale(scale: float, name: str) -> float:
 
 @dataclasses.dataclass(frozen=True)
 class FlatVariance(VariancePrior):
-    """Flat (improper) prior on the area-effect variance: :math:`p(\\sigma_u^2) \\propto 1`.
+    """Flat (improper) prior on the area-effect variance: $p(\\sigma_u^2) \\propto 1$.
 
-    The default. On the standard-deviation scale it is :math:`p(\\sigma_u) \\propto \\sigma_u`.
+    The default. On the standard-deviation scale it is $p(\\sigma_u) \\propto \\sigma_u$.
     Datta, Rao and Smith (2005) show that with this prior the posterior variance of each area
     is second-order unbiased for the MSE, so credible intervals have close to nominal
-    frequentist coverage. It needs :math:`m - p \\ge 5` in-sample areas beyond the number of
-    coefficients (then the posterior is proper and :math:`E(\\sigma_u^2 \\mid y)` is finite).
+    frequentist coverage. It needs $m - p \\ge 5$ in-sample areas beyond the number of
+    coefficients (then the posterior is proper and $E(\\sigma_u^2 \\mid y)$ is finite).
 
     Examples
     --------
@@ -105,7 +105,7 @@ class FlatVariance(VariancePrior):
     tail_power: ClassVar[float] = 0.0
 
     def log_density(self, sigma_u: np.ndarray) -> np.ndarray:
-        """Log density of :math:`\\sigma_u`: :math:`\\log \\sigma_u` (Jacobian of the flat prior on the variance)."""
+        """Log density of $\\sigma_u$: $\\log \\sigma_u$ (Jacobian of the flat prior on the variance)."""
         with np.errstate(divide="ignore"):
             return np.log(np.asarray(sigma_u, dtype=float))
 
@@ -116,11 +116,11 @@ class FlatVariance(VariancePrior):
 
 @dataclasses.dataclass(frozen=True)
 class FlatSD(VariancePrior):
-    """Flat (improper) prior on the area-effect standard deviation: :math:`p(\\sigma_u) \\propto 1`.
+    """Flat (improper) prior on the area-effect standard deviation: $p(\\sigma_u) \\propto 1$.
 
     Recommended by Gelman (2006) for hierarchical standard deviations when there are more
-    than a handful of groups. It shrinks a little more than :class:`FlatVariance` when the
-    data carry little information on :math:`\\sigma_u`. Needs :math:`m - p \\ge 4`.
+    than a handful of groups. It shrinks a little more than [`FlatVariance`][FlatVariance] when the
+    data carry little information on $\\sigma_u$. Needs $m - p \\ge 4$.
 
     Examples
     --------
@@ -132,7 +132,7 @@ class FlatSD(VariancePrior):
     tail_power: ClassVar[float] = 0.5
 
     def log_density(self, sigma_u: np.ndarray) -> np.ndarray:
-        """Log density of :math:`\\sigma_u`: zero everywhere."""
+        """Log density of $\\sigma_u$: zero everywhere."""
         return np.zeros_like(np.asarray(sigma_u, dtype=float))
 
     def describe(self) -> str:
@@ -142,17 +142,17 @@ class FlatSD(VariancePrior):
 
 @dataclasses.dataclass(frozen=True)
 class HalfCauchy(VariancePrior):
-    """Half-Cauchy prior on the area-effect standard deviation: :math:`\\sigma_u \\sim C^+(0, s)`.
+    """Half-Cauchy prior on the area-effect standard deviation: $\\sigma_u \\sim C^+(0, s)$.
 
     A proper, weakly informative prior (Gelman 2006): flat near zero and heavy-tailed, so the
     data dominate whenever they are informative. Choose ``scale`` as a generous guess of how
     far true area values stray from the regression line, in the units of the direct estimates.
-    Needs :math:`m - p \\ge 2`.
+    Needs $m - p \\ge 2$.
 
     Parameters
     ----------
     scale : float
-        Scale :math:`s > 0` of the half-Cauchy distribution (its median).
+        Scale $s > 0$ of the half-Cauchy distribution (its median).
 
     Examples
     --------
@@ -168,7 +168,7 @@ class HalfCauchy(VariancePrior):
         object.__setattr__(self, "scale", _check_scale(self.scale, "HalfCauchy"))
 
     def log_density(self, sigma_u: np.ndarray) -> np.ndarray:
-        """Log density of :math:`\\sigma_u`: :math:`-\\log(1 + (\\sigma_u/s)^2)`."""
+        """Log density of $\\sigma_u$: $-\\log(1 + (\\sigma_u/s)^2)$."""
         return -np.log1p((np.asarray(sigma_u, dtype=float) / self.scale) ** 2)
 
     def describe(self) -> str:
@@ -178,15 +178,15 @@ class HalfCauchy(VariancePrior):
 
 @dataclasses.dataclass(frozen=True)
 class HalfNormal(VariancePrior):
-    """Half-normal prior on the area-effect standard deviation: :math:`\\sigma_u \\sim N^+(0, s^2)`.
+    """Half-normal prior on the area-effect standard deviation: $\\sigma_u \\sim N^+(0, s^2)$.
 
-    A proper prior with a light tail: use it when :math:`\\sigma_u` is known to be at most a
-    few times ``scale``. Needs :math:`m - p \\ge 1`.
+    A proper prior with a light tail: use it when $\\sigma_u$ is known to be at most a
+    few times ``scale``. Needs $m - p \\ge 1$.
 
     Parameters
     ----------
     scale : float
-        Standard deviation :math:`s > 0` of the underlying normal distribution.
+        Standard deviation $s > 0$ of the underlying normal distribution.
 
     Examples
     --------
@@ -201,7 +201,7 @@ class HalfNormal(VariancePrior):
         object.__setattr__(self, "scale", _check_scale(self.scale, "HalfNormal"))
 
     def log_density(self, sigma_u: np.ndarray) -> np.ndarray:
-        """Log density of :math:`\\sigma_u`: :math:`-\\sigma_u^2 / (2 s^2)`."""
+        """Log density of $\\sigma_u$: $-\\sigma_u^2 / (2 s^2)$."""
         return -0.5 * (np.asarray(sigma_u, dtype=float) / self.scale) ** 2
 
     def describe(self) -> str:

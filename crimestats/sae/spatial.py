@@ -2,25 +2,25 @@
 
 Model (Petrucci & Salvati 2006; Rao & Molina 2015, sec. 8.5; Molina, Salvati & Pratesi 2009):
 
-.. math::
+$$
+y_i = x_i^\\top\\beta + v_i + e_i,\\qquad e_i \\sim N(0, D_i),\\qquad
+v = \\rho W v + u,\\quad u \\sim N(0, \\sigma_u^2 I),
+$$
 
-    y_i = x_i^\\top\\beta + v_i + e_i,\\qquad e_i \\sim N(0, D_i),\\qquad
-    v = \\rho W v + u,\\quad u \\sim N(0, \\sigma_u^2 I),
-
-so :math:`\\mathrm{Var}(v) = G = \\sigma_u^2 C(\\rho)^{-1}` with
-:math:`C(\\rho) = (I - \\rho W)^\\top (I - \\rho W)` and :math:`\\mathrm{Var}(y) = \\Sigma = G + D`.
-:math:`W` is the row-standardised proximity matrix and :math:`\\rho \\in (-1, 1)` the spatial
-autocorrelation. :math:`(\\sigma_u^2, \\rho)` are fitted by REML or ML with Fisher scoring
-(from :math:`\\sigma_u^2 = \\mathrm{median}(D)`, :math:`\\rho = 0.5`, as R ``sae::eblupSFH``);
-the spatial EBLUP is :math:`\\hat\\theta = X\\hat\\beta + \\hat G\\hat\\Sigma^{-1}(y - X\\hat\\beta)`
+so $\\mathrm{Var}(v) = G = \\sigma_u^2 C(\\rho)^{-1}$ with
+$C(\\rho) = (I - \\rho W)^\\top (I - \\rho W)$ and $\\mathrm{Var}(y) = \\Sigma = G + D$.
+$W$ is the row-standardised proximity matrix and $\\rho \\in (-1, 1)$ the spatial
+autocorrelation. $(\\sigma_u^2, \\rho)$ are fitted by REML or ML with Fisher scoring
+(from $\\sigma_u^2 = \\mathrm{median}(D)$, $\\rho = 0.5$, as R ``sae::eblupSFH``);
+the spatial EBLUP is $\\hat\\theta = X\\hat\\beta + \\hat G\\hat\\Sigma^{-1}(y - X\\hat\\beta)$
 and its MSE the second-order estimator of Singh, Shukla & Kundu (2005) as in ``sae::mseSFH``:
-:math:`g_1 + g_2 + 2 g_3 - g_4` (REML), minus also the ML bias term for ML.
+$g_1 + g_2 + 2 g_3 - g_4$ (REML), minus also the ML bias term for ML.
 
 Two computational paths give the same fit. Up to 500 areas (``algorithm="auto"``) dense
 ``m × m`` algebra with Fisher scoring, step for step as R ``sae`` (matching it to round-off).
-Above that the precision form of :mod:`crimestats.sae._sar_sfh` (sparse Cholesky factors of
-:math:`C(\\rho)/\\sigma_u^2 + D^{-1}`, no ``m × m`` matrix): the EBLUP, the variance
-components, :math:`\\beta`, :math:`g_1` and :math:`g_2` are exact, the second-order terms exact
+Above that the precision form of [`crimestats.sae._sar_sfh`][crimestats.sae._sar_sfh] (sparse Cholesky factors of
+$C(\\rho)/\\sigma_u^2 + D^{-1}$, no ``m × m`` matrix): the EBLUP, the variance
+components, $\\beta$, $g_1$ and $g_2$ are exact, the second-order terms exact
 or seeded Monte Carlo (see ``traces``); the 7,201 MSOAs take seconds.
 """
 
@@ -60,14 +60,14 @@ SPARSE_AREAS = 500
 class SpatialFayHerriotResult(FayHerriotResult):
     """A fitted spatial (SAR) Fay–Herriot model.
 
-    All attributes of :class:`FayHerriotResult` (``estimates``, ``sigma2_u``, ``beta``, ...),
-    where ``sigma2_u`` is the variance :math:`\\sigma_u^2` of the SAR innovations :math:`u`,
+    All attributes of [`FayHerriotResult`][FayHerriotResult] (``estimates``, ``sigma2_u``, ``beta``, ...),
+    where ``sigma2_u`` is the variance $\\sigma_u^2$ of the SAR innovations $u$,
     plus:
 
     Attributes
     ----------
     rho : float
-        Spatial autocorrelation :math:`\\rho` of the SAR(1) area effects.
+        Spatial autocorrelation $\\rho$ of the SAR(1) area effects.
     rho_se : float
         Its asymptotic standard error (inverse Fisher information).
     sigma2_u_se : float
@@ -112,7 +112,7 @@ class SpatialFayHerriotResult(FayHerriotResult):
 
 def proximity_matrix(proximity: Any, areas: Sequence[Hashable] | None = None, *,
                      m: int | None = None) -> sp.csr_array:
-    """Validate a proximity specification and return the row-standardised :math:`W` (sparse).
+    """Validate a proximity specification and return the row-standardised $W$ (sparse).
 
     Parameters
     ----------
@@ -121,7 +121,7 @@ def proximity_matrix(proximity: Any, areas: Sequence[Hashable] | None = None, *,
           each row sums to 1 (or 0 for an area without neighbours), row-standardised when it is
           a symmetric 0/1 adjacency; anything else is an error. A DataFrame whose index and
           columns are area labels is first aligned to ``areas`` by label;
-        * an :class:`~crimestats.sae.Adjacency` or a table of neighbour pairs (two columns of
+        * an [`Adjacency`][crimestats.sae.Adjacency] or a table of neighbour pairs (two columns of
           area labels): matched to ``areas`` by label, then row-standardised.
     areas : sequence, optional
         Area labels of the data, in order (needed to match an adjacency or pair table).
@@ -131,7 +131,7 @@ def proximity_matrix(proximity: Any, areas: Sequence[Hashable] | None = None, *,
     Returns
     -------
     scipy.sparse.csr_array
-        Row-standardised proximity matrix :math:`W`, shape ``(m, m)``.
+        Row-standardised proximity matrix $W$, shape ``(m, m)``.
 
     Raises
     ------
@@ -296,9 +296,9 @@ def _fit_variance_components(method: str, y: np.ndarray, d: np.ndarray, x: np.nd
                              ) -> tuple[float, float, bool, int]:
     """Fisher scoring for (sigma2_u, rho) with the start and stopping rule of ``sae``.
 
-    Start :math:`\\sigma_u^2 = \\mathrm{median}(D)`, :math:`\\rho = 0.5`; stop when the largest
+    Start $\\sigma_u^2 = \\mathrm{median}(D)$, $\\rho = 0.5$; stop when the largest
     relative change is below ``tol`` (or the step's predicted gain in log-likelihood is below
-    1e-12). :math:`\\rho` is kept in [-0.999, 0.999] and :math:`\\sigma_u^2` at or above 0.
+    1e-12). $\\rho$ is kept in [-0.999, 0.999] and $\\sigma_u^2$ at or above 0.
     """
     theta = np.array([float(np.median(d)), 0.5])
     wtw = w.T @ w
@@ -403,20 +403,20 @@ def fit_spatial_fay_herriot(direct: np.ndarray, variance: np.ndarray, X: np.ndar
                             random_seed: Any = 0) -> SpatialFayHerriotResult:
     """Fit the spatial (SAR) Fay–Herriot model on validated arrays.
 
-    Called by :func:`crimestats.sae.fay_herriot` when ``proximity`` is given (that function
+    Called by [`crimestats.sae.fay_herriot`][crimestats.sae.fay_herriot] when ``proximity`` is given (that function
     validates the data and builds the design); use it directly only with clean arrays.
 
     Parameters
     ----------
     direct, variance : numpy.ndarray, shape (m,)
-        Direct estimates and their sampling variances :math:`D_i`; NaN together for areas
+        Direct estimates and their sampling variances $D_i$; NaN together for areas
         with no sample (they get the spatial prediction from their neighbours).
     X : numpy.ndarray, shape (m, p)
         Design matrix, intercept column included if wanted.
     proximity : array-like, scipy sparse matrix, Adjacency or table of neighbour pairs
-        See :func:`proximity_matrix`.
+        See [`proximity_matrix`][proximity_matrix].
     method : {"reml", "ml"}
-        Estimation of :math:`(\\sigma_u^2, \\rho)`.
+        Estimation of $(\\sigma_u^2, \\rho)$.
     areas : sequence, optional
         Area labels (default ``0 .. m-1``).
     covariate_names : sequence of str, optional
@@ -426,21 +426,21 @@ def fit_spatial_fay_herriot(direct: np.ndarray, variance: np.ndarray, X: np.ndar
     max_iter : int
         Maximum Fisher-scoring iterations.
     tol : float
-        Stop when the largest relative change of :math:`(\\sigma_u^2, \\rho)` is below ``tol``
+        Stop when the largest relative change of $(\\sigma_u^2, \\rho)$ is below ``tol``
         (R ``sae`` uses ``PRECISION = 1e-4``; ``tol=1e-4`` reproduces its numbers).
     algorithm : {"auto", "dense", "sparse"}
         ``"dense"``: dense ``m × m`` algebra with Fisher scoring, as R ``sae`` (matches it to
         round-off). ``"sparse"``: precision form with sparse Cholesky factors (no ``m × m``
-        matrix; see :mod:`crimestats.sae._sar_sparse`), average-information scoring to the
+        matrix; see [`crimestats.sae._sar_sparse`][crimestats.sae._sar_sparse]), average-information scoring to the
         same optimum. ``"auto"`` (default) is dense up to 500 areas, sparse above, and refits
         with the sparse path when dense Fisher scoring does not converge (it can cycle on a
         flat likelihood); ``diagnostics["algorithm"]`` says which path gave the result.
     traces : {"auto", "exact", "monte_carlo"}
         Sparse path only: how the second-order traces (Fisher information, hence the
-        standard errors of :math:`\\sigma_u^2, \\rho`, and the :math:`g_3, g_4` MSE terms)
+        standard errors of $\\sigma_u^2, \\rho$, and the $g_3, g_4$ MSE terms)
         are computed. ``"exact"`` costs O(m) sparse solves; ``"monte_carlo"`` uses ``probes``
         seeded draws (relative error of order ``sqrt(2 / (probes m))`` in the information and
-        ``sqrt(2 / probes)`` in each area's :math:`g_3`, a term of order 1/m);
+        ``sqrt(2 / probes)`` in each area's $g_3$, a term of order 1/m);
         ``"auto"``: exact up to 2,000 sampled areas.
     probes : int
         Monte Carlo draws for ``traces="monte_carlo"``.
@@ -464,7 +464,7 @@ def fit_spatial_fay_herriot(direct: np.ndarray, variance: np.ndarray, X: np.ndar
 
     Examples
     --------
-    An 8 × 8 grid of areas (rook neighbours), data simulated with :math:`\\rho = 0.7`:
+    An 8 × 8 grid of areas (rook neighbours), data simulated with $\\rho = 0.7$:
 
     >>> import numpy as np
     >>> from crimestats.sae import adjacency_from_pairs, fay_herriot

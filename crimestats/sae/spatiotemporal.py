@@ -1,29 +1,29 @@
 """Spatio-temporal Fay–Herriot model: SAR area effects plus AR(1) area-by-period effects.
 
-Model (Marhuenda, Molina & Morales 2013; R ``sae::eblupSTFH``), for area :math:`d` and
-period :math:`t`:
+Model (Marhuenda, Molina & Morales 2013; R ``sae::eblupSTFH``), for area $d$ and
+period $t$:
 
-.. math::
+$$
+y_{dt} = x_{dt}^\\top\\beta + u_{1d} + u_{2dt} + e_{dt},\\qquad e_{dt} \\sim N(0, D_{dt}),
+$$
 
-    y_{dt} = x_{dt}^\\top\\beta + u_{1d} + u_{2dt} + e_{dt},\\qquad e_{dt} \\sim N(0, D_{dt}),
-
-with area effects :math:`u_1 = (u_{11},\\dots,u_{1D})` following a SAR(1) process over the
-row-standardised proximity matrix :math:`W`,
-:math:`\\mathrm{Var}(u_1) = \\sigma_1^2[(I - \\rho_1 W)^\\top(I - \\rho_1 W)]^{-1}`, and
+with area effects $u_1 = (u_{11},\\dots,u_{1D})$ following a SAR(1) process over the
+row-standardised proximity matrix $W$,
+$\\mathrm{Var}(u_1) = \\sigma_1^2[(I - \\rho_1 W)^\\top(I - \\rho_1 W)]^{-1}$, and
 area-by-period effects independent across areas and, within an area, an AR(1) process in
-time, :math:`u_{2dt} = \\rho_2 u_{2d,t-1} + \\epsilon_{dt}`,
-:math:`\\mathrm{Cov}(u_{2dt}, u_{2ds}) = \\sigma_2^2\\rho_2^{|t-s|}/(1-\\rho_2^2)`
-(``model="ar1"``, R's ``"ST"``), or independent with variance :math:`\\sigma_2^2`
+time, $u_{2dt} = \\rho_2 u_{2d,t-1} + \\epsilon_{dt}$,
+$\\mathrm{Cov}(u_{2dt}, u_{2ds}) = \\sigma_2^2\\rho_2^{|t-s|}/(1-\\rho_2^2)$
+(``model="ar1"``, R's ``"ST"``), or independent with variance $\\sigma_2^2$
 (``model="independent"``, R's ``"S"``). Each period's estimate borrows strength from the
 neighbouring areas and from the same area's other periods.
 
-:math:`(\\sigma_1^2, \\rho_1, \\sigma_2^2, \\rho_2)` are fitted by REML with Fisher scoring from
-R's starting values; the MSE is the second-order :math:`g_1 + g_2 + 2 g_3` of Marhuenda et al.
-(2013). Up to 300 area-periods (``algorithm="auto"``) :math:`\\Sigma^{-1}` is formed densely by the
+$(\\sigma_1^2, \\rho_1, \\sigma_2^2, \\rho_2)$ are fitted by REML with Fisher scoring from
+R's starting values; the MSE is the second-order $g_1 + g_2 + 2 g_3$ of Marhuenda et al.
+(2013). Up to 300 area-periods (``algorithm="auto"``) $\\Sigma^{-1}$ is formed densely by the
 Woodbury identity from the ``D × D`` SAR part and the ``T × T`` AR(1) blocks, as R ``sae``;
-above that the precision form of :mod:`crimestats.sae._sar_stfh` keeps every ``D × D`` matrix
+above that the precision form of [`crimestats.sae._sar_stfh`][crimestats.sae._sar_stfh] keeps every ``D × D`` matrix
 sparse (the 7,201 MSOAs over five years take seconds), with exact estimates, variance
-components, :math:`g_1`, :math:`g_2` and exact or seeded Monte Carlo :math:`g_3` (``traces``).
+components, $g_1$, $g_2$ and exact or seeded Monte Carlo $g_3$ (``traces``).
 """
 
 from __future__ import annotations
@@ -62,18 +62,18 @@ class SpatioTemporalResult(Result):
     estimates : xarray.Dataset
         Over dimensions ``area`` × ``period``: ``estimate`` (EBLUP), ``mse``, ``rmse``,
         ``lower``, ``upper`` (interval at ``attrs["level"]``), ``cv``, ``direct``,
-        ``direct_variance``, ``synthetic`` (:math:`x^\\top\\hat\\beta`), ``area_effect``
-        (:math:`\\hat u_{1d}`), ``area_period_effect`` (:math:`\\hat u_{2dt}`) and
+        ``direct_variance``, ``synthetic`` ($x^\\top\\hat\\beta$), ``area_effect``
+        ($\\hat u_{1d}$), ``area_period_effect`` ($\\hat u_{2dt}$) and
         ``in_sample``.
     model : str
         ``"ar1"`` (AR(1) area-by-period effects) or ``"independent"``.
     method : str
         ``"reml"``.
     sigma2_area, rho_space : float
-        Variance :math:`\\sigma_1^2` of the SAR innovations and spatial autocorrelation
-        :math:`\\rho_1` of the area effects.
+        Variance $\\sigma_1^2$ of the SAR innovations and spatial autocorrelation
+        $\\rho_1$ of the area effects.
     sigma2_time, rho_time : float
-        Innovation variance :math:`\\sigma_2^2` and autocorrelation :math:`\\rho_2` of the
+        Innovation variance $\\sigma_2^2$ and autocorrelation $\\rho_2$ of the
         area-by-period effects (``rho_time`` is NaN for ``model="independent"``).
     variance_components_se : dict
         Asymptotic standard errors of the variance components (inverse REML information).
@@ -489,7 +489,7 @@ def spatio_temporal_fay_herriot(direct: Any, variance: Any, covariates: Any = No
         Area and period label of each row. Every area must appear in every period. Periods are
         sorted and taken as equally spaced for the AR(1).
     proximity : array-like, scipy sparse matrix, Adjacency or table of neighbour pairs
-        Neighbour structure of the areas (see :func:`crimestats.sae.spatial.proximity_matrix`);
+        Neighbour structure of the areas (see `crimestats.sae.spatial.proximity_matrix`);
         an ``(D, D)`` matrix is in the order in which areas first appear in the data.
     model : {"ar1", "independent"}
         AR(1) area-by-period effects (R ``sae`` model ``"ST"``) or independent ones
@@ -515,10 +515,10 @@ def spatio_temporal_fay_herriot(direct: Any, variance: Any, covariates: Any = No
         likelihood flat in the time correlation); ``diagnostics["algorithm"]`` says which.
     traces : {"auto", "exact", "monte_carlo"}
         Sparse path only: how the Fisher information (standard errors of the variance
-        components) and the :math:`g_3` MSE term are computed: exactly (O(DT) solves) or from
+        components) and the $g_3$ MSE term are computed: exactly (O(DT) solves) or from
         ``probes`` seeded Monte Carlo draws (relative error of order
         ``sqrt(2 / (probes · DT))`` in the information and ``sqrt(2 / probes)`` in each
-        cell's :math:`g_3`, itself a term of order 1/D). ``"auto"``: exact up to 2,000
+        cell's $g_3$, itself a term of order 1/D). ``"auto"``: exact up to 2,000
         sampled area-periods.
     probes : int
         Monte Carlo draws for ``traces="monte_carlo"``.

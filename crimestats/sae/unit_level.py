@@ -1,24 +1,24 @@
 """Unit-level nested-error model (Battese, Harter & Fuller 1988): EBLUP of domain means.
 
-Model for unit :math:`j` of domain :math:`d` (Rao & Molina 2015, ch. 7):
+Model for unit $j$ of domain $d$ (Rao & Molina 2015, ch. 7):
 
-.. math::
+$$
+y_{dj} = x_{dj}^\\top\\beta + u_d + e_{dj},\\qquad u_d \\sim N(0, \\sigma_u^2),\\qquad
+e_{dj} \\sim N(0, \\sigma_e^2).
+$$
 
-    y_{dj} = x_{dj}^\\top\\beta + u_d + e_{dj},\\qquad u_d \\sim N(0, \\sigma_u^2),\\qquad
-    e_{dj} \\sim N(0, \\sigma_e^2).
+With population means $\\bar X_d$ of the covariates and population sizes $N_d$,
+the EBLUP of the domain mean $\\bar Y_d$ is
 
-With population means :math:`\\bar X_d` of the covariates and population sizes :math:`N_d`,
-the EBLUP of the domain mean :math:`\\bar Y_d` is
+$$
+\\hat{\\bar Y}_d = f_d\\,\\bar y_d + (\\bar X_d - f_d\\,\\bar x_d)^\\top\\hat\\beta
++ (1 - f_d)\\,\\hat u_d,\\qquad \\hat u_d = \\hat\\gamma_d(\\bar y_d - \\bar x_d^\\top\\hat\\beta),
+\\qquad \\hat\\gamma_d = \\frac{\\hat\\sigma_u^2}{\\hat\\sigma_u^2 + \\hat\\sigma_e^2/n_d},
+$$
 
-.. math::
-
-    \\hat{\\bar Y}_d = f_d\\,\\bar y_d + (\\bar X_d - f_d\\,\\bar x_d)^\\top\\hat\\beta
-    + (1 - f_d)\\,\\hat u_d,\\qquad \\hat u_d = \\hat\\gamma_d(\\bar y_d - \\bar x_d^\\top\\hat\\beta),
-    \\qquad \\hat\\gamma_d = \\frac{\\hat\\sigma_u^2}{\\hat\\sigma_u^2 + \\hat\\sigma_e^2/n_d},
-
-with :math:`f_d = n_d/N_d` (as R ``sae::eblupBHF``); a domain with no sample gets
-:math:`\\bar X_d^\\top\\hat\\beta`. Variance components are fitted by REML or ML on the profile
-likelihood in :math:`\\lambda = \\sigma_u^2/\\sigma_e^2` using per-domain sufficient statistics
+with $f_d = n_d/N_d$ (as R ``sae::eblupBHF``); a domain with no sample gets
+$\\bar X_d^\\top\\hat\\beta$. Variance components are fitted by REML or ML on the profile
+likelihood in $\\lambda = \\sigma_u^2/\\sigma_e^2$ using per-domain sufficient statistics
 only (O(n p²) time, no n × n matrix).
 """
 
@@ -54,9 +54,9 @@ class UnitLevelResult(Result):
         Over dimension ``area`` (the domains, labels as given): ``estimate`` (EBLUP of the
         domain mean), ``mse``, ``rmse``, ``lower``, ``upper`` (normal interval at
         ``attrs["level"]``), ``cv``, ``sample_size``, ``population_size``, ``sample_mean``
-        (NaN for domains with no sample), ``synthetic`` (:math:`\\bar X_d^\\top\\hat\\beta`),
-        ``random_effect`` (:math:`\\hat u_d`), ``shrinkage_weight``
-        (:math:`\\hat\\gamma_d`) and ``in_sample``.
+        (NaN for domains with no sample), ``synthetic`` ($\\bar X_d^\\top\\hat\\beta$),
+        ``random_effect`` ($\\hat u_d$), ``shrinkage_weight``
+        ($\\hat\\gamma_d$) and ``in_sample``.
     method : str
         ``"reml"`` or ``"ml"``.
     sigma2_u, sigma2_e : float
@@ -410,7 +410,7 @@ def unit_level(y: Any, covariates: Any, domain: Any, population_means: Any,
         unlabelled ``(D, p)`` array with one row per sampled domain in sorted label order.
         Every domain here gets an estimate (synthetic when it has no sample).
     population_sizes : pandas.Series, pandas.DataFrame or dict
-        Number of population units :math:`N_d` per domain (same domains as
+        Number of population units $N_d$ per domain (same domains as
         ``population_means``; an unlabelled array is in sorted domain order).
     method : {"reml", "ml"}
         Estimation of the variance components.

@@ -1,9 +1,9 @@
 """Design-based direct estimates from survey microdata (prevalence, incidence rates, variances).
 
-:func:`direct_estimates` turns respondent-level data (one row per respondent, with weights,
+[`direct_estimates`][direct_estimates] turns respondent-level data (one row per respondent, with weights,
 strata and PSUs) into weighted estimates per area (and period) with Taylor-linearised sampling
 variances, design effects and flags for areas whose variance is unusable;
-:func:`smooth_variances` replaces those variances by a generalised variance function so that
+[`smooth_variances`][smooth_variances] replaces those variances by a generalised variance function so that
 the estimates can go straight into a Fay–Herriot model.
 """
 

@@ -1,7 +1,7 @@
 """Checks and integer coding of respondent-level survey data (private).
 
-Everything the public functions of :mod:`crimestats.survey` receive passes through here once:
-columns are checked, labels are turned into integer codes, and a :class:`crimestats.InputError`
+Everything the public functions of [`crimestats.survey`][crimestats.survey] receive passes through here once:
+columns are checked, labels are turned into integer codes, and a [`crimestats.InputError`][crimestats.InputError]
 names the offending rows (by the data frame's index) and columns.
 """
 
@@ -158,7 +158,7 @@ def _combine(outer: np.ndarray, labels: pd.Series) -> np.ndarray:
 
 def _fpc_factor(df: pd.DataFrame, fpc: str, stratum: np.ndarray, psu: np.ndarray,
                 n_strata: int) -> np.ndarray:
-    """:math:`1 - n_h/N_h` per stratum from a column of population PSU counts or fractions."""
+    """$1 - n_h/N_h$ per stratum from a column of population PSU counts or fractions."""
     values = numeric_column(df, fpc, role="Finite population correction")
     per_stratum = pd.Series(values).groupby(stratum)
     varying = per_stratum.nunique() > 1

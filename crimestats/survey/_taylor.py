@@ -1,21 +1,25 @@
 """Hájek domain means and their Taylor-linearised variances, for all domains at once.
 
-Private module: :func:`crimestats.survey.direct_estimates` validates the data and calls
-:func:`domain_means` with integer codes. The work is O(n) in the number of respondents
+Private module: [`crimestats.survey.direct_estimates`][crimestats.survey.direct_estimates] validates the data and calls
+[`domain_means`][domain_means] with integer codes. The work is O(n) in the number of respondents
 (grouping by hashing), whatever the number of domains.
 
-For domain :math:`d` with indicator :math:`I_{di}`, the Hájek (ratio) mean is
+For domain $d$ with indicator $I_{di}$, the Hájek (ratio) mean is
 
-.. math:: \\hat R_d = \\sum_i w_i I_{di} y_i \\Big/ \\hat N_d, \\qquad \\hat N_d = \\sum_i w_i I_{di},
+$$
+\\hat R_d = \\sum_i w_i I_{di} y_i \\Big/ \\hat N_d, \\qquad \\hat N_d = \\sum_i w_i I_{di},
+$$
 
-and its linearised (influence) values are :math:`z_{di} = w_i I_{di} (y_i - \\hat R_d) / \\hat N_d`,
-zero outside the domain. With :math:`Z_{dhc}` the total of :math:`z_{di}` over PSU :math:`c` of
-stratum :math:`h` (which has :math:`n_h` PSUs in the whole sample),
+and its linearised (influence) values are $z_{di} = w_i I_{di} (y_i - \\hat R_d) / \\hat N_d$,
+zero outside the domain. With $Z_{dhc}$ the total of $z_{di}$ over PSU $c$ of
+stratum $h$ (which has $n_h$ PSUs in the whole sample),
 
-.. math:: \\hat V(\\hat R_d) = \\sum_h f_h \\frac{n_h}{n_h - 1} \\sum_{c=1}^{n_h}
-          (Z_{dhc} - \\bar Z_{dh})^2,
+$$
+\\hat V(\\hat R_d) = \\sum_h f_h \\frac{n_h}{n_h - 1} \\sum_{c=1}^{n_h}
+(Z_{dhc} - \\bar Z_{dh})^2,
+$$
 
-the with-replacement (ultimate cluster) approximation, with :math:`f_h = 1 - n_h / N_h` when a
+the with-replacement (ultimate cluster) approximation, with $f_h = 1 - n_h / N_h$ when a
 finite population correction is given and 1 otherwise. This is R ``survey``'s
 ``svyby(~y, ~domain, design, svymean)`` for a ``svydesign(ids=~psu, strata=~stratum,
 weights=~w, nest=TRUE)`` design.
@@ -75,7 +79,7 @@ def domain_means(y: np.ndarray, w: np.ndarray, domain: np.ndarray, n_domains: in
     psu : numpy.ndarray of int
         PSU code of each respondent, unique across strata (PSUs nested in strata).
     fpc_factor : numpy.ndarray
-        :math:`f_h = 1 - n_h/N_h` per stratum code (ones without a finite population correction).
+        $f_h = 1 - n_h/N_h$ per stratum code (ones without a finite population correction).
     lonely_psu : {"adjust", "remove", "average"}
         Rule for strata with a single PSU (``"fail"`` is enforced by the caller).
     """

@@ -87,7 +87,7 @@ def direct_estimates(data: pd.DataFrame, y: str, area: str, weight: str, *,
         (default) centres that PSU's total at the grand mean of the PSU totals (zero for
         linearised values), a conservative choice; ``"remove"`` drops its contribution;
         ``"average"`` multiplies the variance by (number of strata)/(strata with more than one
-        PSU); ``"fail"`` raises :class:`crimestats.InputError`.
+        PSU); ``"fail"`` raises [`crimestats.InputError`][crimestats.InputError].
 
     Returns
     -------
@@ -100,15 +100,15 @@ def direct_estimates(data: pd.DataFrame, y: str, area: str, weight: str, *,
         - ``lower``, ``upper``: normal interval at ``attrs["level"]``;
         - ``n``: respondents (unweighted); ``n_psu``: PSUs with respondents in the area;
           ``n_strata``: strata those PSUs lie in;
-        - ``sum_weights``: :math:`\\hat N_d`, the estimated population of the area;
+        - ``sum_weights``: $\\hat N_d$, the estimated population of the area;
         - ``deff``: design effect, the linearised variance divided by the variance of the
           mean under simple random sampling with replacement of the same size,
-          :math:`S_d^2/n_d` with :math:`S_d^2 = \\frac{n_d}{n_d-1}
-          \\sum_{i\\in d} w_i (y_i - \\hat\\theta_d)^2 / \\sum_{i \\in d} w_i`
+          $S_d^2/n_d$ with $S_d^2 = \\frac{n_d}{n_d-1}
+          \\sum_{i\\in d} w_i (y_i - \\hat\\theta_d)^2 / \\sum_{i \\in d} w_i$
           (R's ``deff="replace"``); NaN for flagged areas whose variance is zero by
           construction (one PSU, constant outcome);
         - ``deff_weights``: Kish's design effect of unequal weights,
-          :math:`n_d \\sum w_i^2 / (\\sum w_i)^2`;
+          $n_d \\sum w_i^2 / (\\sum w_i)^2$;
         - ``n_effective``: ``n / deff`` (NaN where the variance is zero);
         - ``df``: degrees of freedom of the interval (``inf`` for the normal interval);
         - ``flag``: ``"ok"``, ``"no_sample"`` (no respondent), ``"single_respondent"``,
@@ -116,7 +116,7 @@ def direct_estimates(data: pd.DataFrame, y: str, area: str, weight: str, *,
           zero), ``"zero_variance"`` (the outcome is constant in the area, e.g. no victim) or
           ``"lonely_psu"`` (the area has respondents in a stratum with one PSU, handled by
           ``lonely_psu``). Flagged variances are unusable as Fay–Herriot sampling variances:
-          see :func:`smooth_variances`.
+          see [`smooth_variances`][smooth_variances].
 
     Raises
     ------
@@ -126,20 +126,24 @@ def direct_estimates(data: pd.DataFrame, y: str, area: str, weight: str, *,
 
     Notes
     -----
-    For area (domain) :math:`d` with respondents :math:`i \\in d`,
+    For area (domain) $d$ with respondents $i \\in d$,
 
-    .. math:: \\hat\\theta_d = \\frac{\\sum_{i \\in d} w_i y_i}{\\sum_{i \\in d} w_i}.
+    $$
+    \\hat\\theta_d = \\frac{\\sum_{i \\in d} w_i y_i}{\\sum_{i \\in d} w_i}.
+    $$
 
     The variance is the Taylor linearisation of this ratio over the whole design, with
-    linearised values :math:`z_i = w_i (y_i - \\hat\\theta_d)/\\hat N_d` for :math:`i \\in d`
-    and zero outside the domain, summed to PSU totals :math:`Z_{hc}` and combined across strata
+    linearised values $z_i = w_i (y_i - \\hat\\theta_d)/\\hat N_d$ for $i \\in d$
+    and zero outside the domain, summed to PSU totals $Z_{hc}$ and combined across strata
     with the with-replacement (ultimate cluster) approximation,
 
-    .. math:: \\hat V(\\hat\\theta_d) = \\sum_h f_h \\frac{n_h}{n_h - 1}
-              \\sum_{c=1}^{n_h} (Z_{hc} - \\bar Z_h)^2,
+    $$
+    \\hat V(\\hat\\theta_d) = \\sum_h f_h \\frac{n_h}{n_h - 1}
+    \\sum_{c=1}^{n_h} (Z_{hc} - \\bar Z_h)^2,
+    $$
 
-    where :math:`n_h` counts every PSU of stratum :math:`h` (not only those with respondents in
-    the domain) and :math:`f_h = 1 - n_h/N_h` with ``fpc``, else 1. This is exactly R
+    where $n_h$ counts every PSU of stratum $h$ (not only those with respondents in
+    the domain) and $f_h = 1 - n_h/N_h$ with ``fpc``, else 1. This is exactly R
     ``survey``'s ``svyby(~y, ~area, design, svymean)`` for
     ``svydesign(ids=~psu, strata=~stratum, weights=~weight, fpc=~fpc, nest=TRUE)``.
 
