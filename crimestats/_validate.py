@@ -225,3 +225,51 @@ def as_rng(random_seed: Any) -> np.random.Generator:
         raise InputError(
             f"`random_seed` must be an int, a numpy Generator or None; received {random_seed!r}."
         ) from None
+
+
+def aligned(values: Any, labels: Sequence[Hashable] | None, name: str, reference: str,
+            *, noun: str = "area") -> Any:
+    """Put a labelled input in the order of ``labels``: the one alignment rule.
+
+    A pandas Series (or DataFrame) is matched to ``labels`` by its index: the same set of
+    labels in any order is reordered; a label in one but not the other raises an
+    :class:`~crimestats.errors.InputError` that names them. An input without labels (list,
+    numpy array) is positional and must have ``len(labels)`` rows. With ``labels=None`` (the
+    reference itself has no labels) a labelled input is returned as it is, in its own order.
+    Values are returned unconverted (a Series stays a Series), ready for
+    :func:`as_float_array`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> aligned(pd.Series([1, 2], index=["b", "a"]), ["a", "b"], "population", "counts").tolist()
+    [2, 1]
+    """
+    if not isinstance(values, (pd.Series, pd.DataFrame)) or labels is None:
+        if labels is not None and np.ndim(values) >= 1 and len(values) != len(labels):
+            raise InputError(
+                f"`{name}` has {len(values)} values but `{reference}` has {len(labels)} "
+                f"{noun}s; give one value per {noun} (or a pandas Series indexed by "
+                f"{noun}, which is matched by label)."
+            )
+        return values
+    ref = pd.Index(list(labels))
+    idx = values.index
+    if idx.has_duplicates:
+        check_unique(idx, f"{name} index")
+    only_values, only_ref = idx.difference(ref, sort=False), ref.difference(idx, sort=False)
+    if len(only_values) or len(only_ref):
+        parts = []
+        if len(only_ref):
+            parts.append(f"{noun}s of `{reference}` missing from `{name}`: "
+                         f"{[_plain(v) for v in only_ref[:_MAX_SHOWN]]}")
+        if len(only_values):
+            parts.append(f"{noun}s of `{name}` not in `{reference}`: "
+                         f"{[_plain(v) for v in only_values[:_MAX_SHOWN]]}")
+        raise InputError(
+            f"`{name}` is labelled by {noun} and is matched to `{reference}` by label, but "
+            f"the labels differ: " + "; ".join(parts) + ". Give both the same labels "
+            "(crimestats never pairs labelled inputs by position), or pass plain arrays in "
+            "the same order."
+        )
+    return values.loc[ref] if isinstance(values, pd.Series) else values.loc[ref, :]
