@@ -156,8 +156,9 @@ def _parse_text(idx: pd.Index) -> tuple[pd.Index, str] | None:
         ok = all(int(s) % 100 == (f + 1) % 100 for f, s in zip(first, second, strict=True))
         if ok:
             return pd.Index(first), "financial_year"
-    for freq, pattern in (("M", r"^\d{4}-\d{2}$"), ("Q-DEC", r"^\d{4}\s*-?Q[1-4]$"),
-                          ("Y-DEC", r"^\d{4}$")):
+    if all(re.match(r"^-?\d+$", t) for t in texts):        # years (or other whole numbers)
+        return pd.Index([int(t) for t in texts]), "integer"
+    for freq, pattern in (("M", r"^\d{4}-\d{2}$"), ("Q-DEC", r"^\d{4}\s*-?Q[1-4]$")):
         if all(re.match(pattern, t) for t in texts):
             try:
                 return pd.PeriodIndex([pd.Period(t.replace(" ", ""), freq=freq)
@@ -234,7 +235,7 @@ def check_time_axis(labels: Any, *, name: str = "time", fill: bool = False,
         parsed = _parse_text(idx)
         if parsed is not None:
             work, kind = parsed
-            freq = work.freqstr if kind == "period" else 1
+            freq = work.freqstr if kind == "period" else (1 if kind == "financial_year" else None)
         elif any(isinstance(v, (pd.Timestamp, np.datetime64)) for v in idx) or all(
                 hasattr(v, "year") and hasattr(v, "month") and hasattr(v, "day") for v in idx):
             try:
@@ -283,7 +284,7 @@ def check_time_axis(labels: Any, *, name: str = "time", fill: bool = False,
         if not fill:
             if kind == "financial_year":
                 gaps = pd.Index([f"{y}/{(y + 1) % 100:02d}" for y in gaps])
-            elif _is_text_or_object(idx) and kind == "period":
+            elif _is_text_or_object(idx) and kind in ("period", "integer"):
                 gaps = pd.Index([str(p) for p in gaps])
             options = fixes or ("fill=0 where an absent period means zero events (police.uk "
                                 "files leave out a month with no crime), or missing='skip' to "
@@ -301,7 +302,7 @@ def check_time_axis(labels: Any, *, name: str = "time", fill: bool = False,
         wide = len(_FY.match(str(idx[0])).group(2)) == 4
         full = pd.Index([f"{y}{sep}{y + 1 if wide else f'{(y + 1) % 100:02d}'}"
                          for y in full])
-    elif _is_text_or_object(idx) and kind == "period":
+    elif _is_text_or_object(idx) and kind in ("period", "integer"):
         full = pd.Index([str(p) for p in full])     # text labels stay text
     return TimeAxis(full, positions, kind, freq)
 

@@ -16,7 +16,7 @@ from .attribution import AttributionResult, attribute
 from .detect import detect
 from .many import ManyChangepointResult, detect_many
 from .seasonal import seasonal_factors
-from .segment_models import estimate_size, robust_noise_sd
+from .segments import estimate_size, robust_noise_sd
 
 __all__ = [
     "AttributionResult",

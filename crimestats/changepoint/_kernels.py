@@ -1,24 +1,22 @@
-"""Compiled inner loops (numba) shared by the searches and recursions.
+"""Compiled recursions shared by every segment model (numba; the engine below the front-ends).
 
 Private and imported lazily: importing numba costs about a second, so
 ``import crimestats.changepoint`` does not import this module; the public functions do.
 
-Every segment is a half-open interval ``(s, t]`` of the cumulative statistics ``c0, c1, c2``
-(length ``n + 1``, first entry 0), so a segment's sufficient statistics are differences of
-two entries. Model codes (``model`` argument) and their parameter vectors ``prm``:
+Every recursion takes the segment model's own compiled functions as arguments (numba
+compiles one specialisation per model and caches it on disk):
 
-=====  ====================  ===================================================
-code   segment model         ``prm``
-=====  ====================  ===================================================
-0      Poisson–gamma         ``a, b`` (gamma shape and rate of the segment rate)
-1      negative binomial     ``a, b`` (beta prior of the success probability)
-2      normal–inverse-gamma  ``m0, kappa0, alpha0, beta0``
-3      normal, mean only     ``tau2`` (prior variance of the mean; noise variance 1)
-=====  ====================  ===================================================
+* ``logml(prm, st, s, t)`` — log marginal likelihood of the data in the segment ``(s, t]``
+  (observations ``s .. t-1``), its parameters integrated out;
+* ``cost(prm, st, s, t)`` — twice the negative maximised log-likelihood of that segment (PELT).
 
-PELT cost codes (twice the negative maximised log-likelihood, constants dropped as in
-R ``changepoint``): 0 Poisson, 1 negative binomial with known size, 2 normal mean and
-variance, 3 normal mean with unit variance.
+``st`` is the model's table of statistics (``n + 1`` rows, usually cumulative sums, so a
+segment's statistics are differences of two rows) and ``prm`` its hyperparameters; both are
+opaque here. A new segment model needs no change in this file.
+
+The segment functions are passed as first-class function values of one signature
+(`SEGMENT_FUNCTION`), so each recursion is compiled once, cached on disk, and serves every
+model; a model compiles its own functions with `jit_segment_function`.
 """
 
 from __future__ import annotations
@@ -27,54 +25,26 @@ import math
 
 import numba
 import numpy as np
+from numba import types
 
-_LOG_2PI = math.log(2.0 * math.pi)
-
-
-@numba.njit(cache=True, inline="always")
-def _lbeta(a: float, b: float) -> float:
-    return math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
-
-
-@numba.njit(cache=True)
-def seg_logml(model, prm, c0, c1, c2, s, t):
-    """Log marginal likelihood of the data in segment (s, t] (terms fixed by the data dropped)."""
-    e = c0[t] - c0[s]
-    y = c1[t] - c1[s]
-    if model == 0:
-        a = prm[0]
-        b = prm[1]
-        return (math.lgamma(a + y) - math.lgamma(a) + a * math.log(b)
-                - (a + y) * math.log(b + e))
-    if model == 1:
-        a = prm[0]
-        b = prm[1]
-        return _lbeta(a + e, b + y) - _lbeta(a, b)
-    if model == 2:
-        m0 = prm[0]
-        k0 = prm[1]
-        a0 = prm[2]
-        b0 = prm[3]
-        if e <= 0.0:
-            return 0.0
-        ybar = y / e
-        ss = (c2[t] - c2[s]) - y * ybar
-        if ss < 0.0:
-            ss = 0.0
-        kn = k0 + e
-        an = a0 + 0.5 * e
-        bn = b0 + 0.5 * ss + 0.5 * k0 * e * (ybar - m0) ** 2 / kn
-        return (math.lgamma(an) - math.lgamma(a0) + a0 * math.log(b0) - an * math.log(bn)
-                + 0.5 * math.log(k0 / kn) - 0.5 * e * _LOG_2PI)
-    # model 3: normal mean only, unit noise variance, mean ~ N(0, tau2)
-    tau2 = prm[0]
-    s2 = c2[t] - c2[s]
-    d = 1.0 + e * tau2
-    return -0.5 * e * _LOG_2PI - 0.5 * s2 - 0.5 * math.log(d) + 0.5 * tau2 * y * y / d
+#: Signature of a segment model's compiled ``logml`` and ``cost``.
+SEGMENT_SIGNATURE = types.float64(types.float64[::1], types.float64[:, ::1], types.int64,
+                                  types.int64)
+_FN = types.FunctionType(SEGMENT_SIGNATURE)
+_F1 = types.float64[::1]
+_I1 = types.int64[::1]
+_ST = types.float64[:, ::1]
 
 
-@numba.njit(cache=True, nogil=True)
-def forward(model, prm, c0, c1, c2, log_q, min_size, log_eps):
+def jit_segment_function(func):
+    """Compile a segment model's ``logml`` or ``cost`` (plain Python, self-contained: it may
+    call ``math`` functions but no other Python function), cached on disk."""
+    return numba.njit(SEGMENT_SIGNATURE, cache=True, nogil=True)(func)
+
+
+@numba.njit(types.Tuple((_F1, _F1, _I1, _I1, types.float64))(
+    _FN, _F1, _ST, types.float64, types.int64, types.float64), cache=True, nogil=True)
+def forward(logml, prm, st, log_q, min_size, log_eps):
     """Pruned forward recursion of the product-partition model.
 
     ``A[t] = log sum_s exp(A[s] + log_q + logM(s, t))`` over valid last-segment starts ``s``,
@@ -84,7 +54,7 @@ def forward(model, prm, c0, c1, c2, log_q, min_size, log_eps):
     candidates kept at each step, and the sum over steps of the dropped terms, each relative
     to the A[t] of its step (an estimate of the posterior mass lost to pruning).
     """
-    n = c0.shape[0] - 1
+    n = st.shape[0] - 1
     A = np.full(n + 1, -np.inf)
     V = np.full(n + 1, -np.inf)
     back = np.zeros(n + 1, dtype=np.int64)
@@ -107,7 +77,7 @@ def forward(model, prm, c0, c1, c2, log_q, min_size, log_eps):
         arg = 0
         for i in range(ncand):
             s = cand[i]
-            m = seg_logml(model, prm, c0, c1, c2, s, t) + log_q
+            m = logml(prm, st, s, t) + (log_q if s > 0 else 0.0)
             w[i] = A[s] + m
             if w[i] > top:
                 top = w[i]
@@ -127,7 +97,7 @@ def forward(model, prm, c0, c1, c2, log_q, min_size, log_eps):
             cut = acc + log_eps
             j = 0
             for i in range(ncand):
-                if w[i] >= cut:
+                if w[i] >= cut or cand[i] == 0:
                     cand[j] = cand[i]
                     j += 1
                 else:
@@ -136,10 +106,15 @@ def forward(model, prm, c0, c1, c2, log_q, min_size, log_eps):
     return A, V, back, kept, dropped_total
 
 
-@numba.njit(cache=True, nogil=True)
-def backward(model, prm, c0, c1, c2, log_q, min_size, log_eps):
-    """Pruned backward recursion: ``B[s] = log sum_t exp(log_q + logM(s, t) + B[t])``, ``B[n] = 0``."""
-    n = c0.shape[0] - 1
+@numba.njit(_F1(_FN, _F1, _ST, types.float64, types.int64, types.float64), cache=True,
+           nogil=True)
+def backward(logml, prm, st, log_q, min_size, log_eps):
+    """Pruned backward recursion: ``B[s] = log sum_t exp(log_q + logM(s, t) + B[t])``, ``B[n] = 0``.
+
+    The first segment (``s = 0``) carries no ``log_q`` (a segmentation with ``k`` changes has
+    prior weight ``q^k``).
+    """
+    n = st.shape[0] - 1
     B = np.full(n + 1, -np.inf)
     B[n] = 0.0
     cand = np.empty(n + 1, dtype=np.int64)
@@ -150,12 +125,13 @@ def backward(model, prm, c0, c1, c2, log_q, min_size, log_eps):
         if t_new <= n and (t_new == n or t_new <= n - min_size):
             cand[ncand] = t_new
             ncand += 1
-        if ncand == 0:
+        if ncand == 0 or (s > 0 and s < min_size):
             continue
         top = -np.inf
+        lq = log_q if s > 0 else 0.0
         for i in range(ncand):
             t = cand[i]
-            w[i] = B[t] + seg_logml(model, prm, c0, c1, c2, s, t) + log_q
+            w[i] = B[t] + logml(prm, st, s, t) + lq
             if w[i] > top:
                 top = w[i]
         tot = 0.0
@@ -167,30 +143,32 @@ def backward(model, prm, c0, c1, c2, log_q, min_size, log_eps):
             cut = acc + log_eps
             j = 0
             for i in range(ncand):
-                if w[i] >= cut:
+                if w[i] >= cut or cand[i] == n:
                     cand[j] = cand[i]
                     j += 1
             ncand = j
     return B
 
 
-@numba.njit(cache=True, nogil=True)
-def end_distribution(model, prm, c0, c1, c2, log_q, min_size, B, s, tol):
+@numba.njit(types.Tuple((_I1, _F1))(_FN, _F1, _ST, types.float64, types.int64, _F1,
+                                   types.int64, types.float64), cache=True, nogil=True)
+def end_distribution(logml, prm, st, log_q, min_size, B, s, tol):
     """Posterior distribution of the end of a segment that starts after ``s``.
 
     ``P(end = t | start s, y) = exp(log_q + logM(s, t) + B[t] - B[s])`` for the valid ends
-    ``t``, walked forward until all but ``tol`` of the probability is covered. Returns the
-    ends and their (unnormalised) probabilities.
+    ``t`` (no ``log_q`` for the first segment), walked forward until all but ``tol`` of the
+    probability is covered. Returns the ends and their (unnormalised) probabilities.
     """
-    n = c0.shape[0] - 1
+    n = st.shape[0] - 1
     ends = np.empty(n - s, dtype=np.int64)
     probs = np.empty(n - s)
     k = 0
     acc = 0.0
+    lq = log_q if s > 0 else 0.0
     t = s + min_size
     while t <= n:
         if t == n or t <= n - min_size:
-            p = math.exp(log_q + seg_logml(model, prm, c0, c1, c2, s, t) + B[t] - B[s])
+            p = math.exp(lq + logml(prm, st, s, t) + B[t] - B[s])
             ends[k] = t
             probs[k] = p
             k += 1
@@ -201,51 +179,39 @@ def end_distribution(model, prm, c0, c1, c2, log_q, min_size, B, s, tol):
     return ends[:k], probs[:k]
 
 
-@numba.njit(cache=True, inline="always")
-def _pelt_cost(cost, c0, c1, c2, s, t, seg_len_term, logn, unit):
-    e = c0[t] - c0[s]
-    y = c1[t] - c1[s]
-    extra = logn[t - s] if seg_len_term else 0.0
-    if cost == 0:
-        if y <= 0.0:
-            return 0.0  # R changepoint: an empty Poisson segment costs nothing, MBIC term included
-        loge = logn[t - s] if unit else math.log(e)
-        return 2.0 * y * (loge - math.log(y)) + extra
-    if cost == 1:
-        # c0 holds size * exposure; profile likelihood of NB(size, p) with p = e / (e + y)
-        if y <= 0.0:
-            return extra
-        return -2.0 * (e * math.log(e / (e + y)) + y * math.log(y / (e + y))) + extra
-    if e <= 0.0:
-        return extra
-    if cost == 2:
-        sig = ((c2[t] - c2[s]) - y * y / e) / e
-        if sig <= 1e-2:
-            sig = 1e-2  # 1% of the robust noise variance: ties in short segments are not changes
-        return e * (_LOG_2PI + math.log(sig) + 1.0) + extra
-    return (c2[t] - c2[s]) - y * y / e + extra
+@numba.njit(types.float64(_FN, _F1, _ST), cache=True, nogil=True)
+def single_segment(logml, prm, st):
+    """Log marginal likelihood of the whole series as one segment (the no-change model)."""
+    return logml(prm, st, 0, st.shape[0] - 1)
 
 
-@numba.njit(cache=True, nogil=True)
-def pelt(cost, c0, c1, c2, pen, min_size, seg_len_term, unit):
+@numba.njit(types.float64(_FN, _F1, _ST, types.int64, types.int64, types.boolean),
+           cache=True, nogil=True)
+def _penalised(cost, prm, st, s, t, seg_len_term):
+    """Segment cost plus the MBIC ``log L`` term; a segment that costs exactly 0 (a Poisson
+    segment with no events, as in R ``changepoint``) carries no ``log L`` term."""
+    c = cost(prm, st, s, t)
+    if seg_len_term and c != 0.0:
+        c += math.log(t - s)
+    return c
+
+
+@numba.njit(types.Tuple((_I1, _F1, _I1))(_FN, _F1, _ST, types.float64, types.int64,
+                                         types.boolean), cache=True, nogil=True)
+def pelt(cost, prm, st, pen, min_size, seg_len_term):
     """PELT (Killick, Fearnhead & Eckley 2012) with the candidate bookkeeping of R changepoint.
 
     ``F[t] = min_s F[s] + C(s, t) + pen (+ log(t - s) when seg_len_term)``, ``F[0] = -pen``;
-    a start ``s`` is pruned when ``F[s] + C(s, t) > F[t]``. Segment lengths are ``c0``
-    differences for the normal costs and index differences otherwise (``unit``: every
-    exposure is 1, so the Poisson segment exposure is the length). Returns the
-    back-pointers, the optimal costs and the number of candidates at each step.
+    a start ``s`` is pruned when ``F[s] + C(s, t) > F[t]``. Returns the back-pointers, the
+    optimal costs and the number of candidates at each step.
     """
-    n = c0.shape[0] - 1
+    n = st.shape[0] - 1
     F = np.zeros(n + 1)
     back = np.zeros(n + 1, dtype=np.int64)
     kept = np.zeros(n + 1, dtype=np.int64)
     F[0] = -pen
-    logn = np.zeros(n + 1)
-    for j in range(1, n + 1):
-        logn[j] = math.log(j)
     for j in range(min_size, min(2 * min_size, n + 1)):
-        F[j] = _pelt_cost(cost, c0, c1, c2, 0, j, seg_len_term, logn, unit)
+        F[j] = _penalised(cost, prm, st, 0, j, seg_len_term)
         back[j] = 0
     cand = np.empty(n + 2, dtype=np.int64)
     tmp = np.empty(n + 2)
@@ -257,7 +223,7 @@ def pelt(cost, c0, c1, c2, pen, min_size, seg_len_term, unit):
         arg = 0
         for i in range(ncand):
             s = cand[i]
-            v = F[s] + _pelt_cost(cost, c0, c1, c2, s, t, seg_len_term, logn, unit) + pen
+            v = F[s] + _penalised(cost, prm, st, s, t, seg_len_term) + pen
             tmp[i] = v
             if v < best:
                 best = v

@@ -20,14 +20,15 @@ class ChangepointResult(Result):
     Attributes
     ----------
     estimates : xarray.Dataset
-        Over dimension ``time``: ``y`` (the data), ``prob_change`` (posterior probability that
-        a new segment starts at ``t``; for PELT 1 at its change points and 0 elsewhere),
-        ``estimate``, ``sd``, ``lower``, ``upper`` (posterior of the level — rate per unit of
-        exposure for counts, mean for normal data — of the MAP segment containing ``t``,
-        interval at ``attrs["level"]``), ``level`` (posterior mean level averaged over
-        segmentations; Bayesian method only), ``segment`` (segment number) and
-        ``seasonal_factor`` (1 or 0 without seasonality). With the Bayesian method also
-        ``prob_n_changes`` over dimension ``n_changes``.
+        Over dimension ``time`` (the series' own labels, e.g. a ``PeriodIndex``): ``y`` (the
+        data; NaN at unobserved periods), ``prob_change`` (posterior probability that a new
+        segment starts at ``t``; for PELT 1 at its change points and 0 elsewhere),
+        ``estimate``, ``sd``, ``lower``, ``upper`` (posterior of the expected value at ``t``
+        in the MAP segmentation — its segment's level or trend line; rate per unit of
+        exposure for counts, seasonal factor excluded; interval at ``attrs["level"]``),
+        ``level`` (the same averaged over segmentations; Bayesian method with draws),
+        ``segment`` (segment number) and ``seasonal_factor`` (1 or 0 without seasonality).
+        With the Bayesian method and draws also ``prob_n_changes`` over ``n_changes``.
     changepoints : list of int
         Sorted 0-based indices where a new segment starts. Bayesian method: the MAP
         (most probable) segmentation; PELT: the optimal penalised segmentation.
@@ -35,9 +36,16 @@ class ChangepointResult(Result):
         ``"bayes"`` or ``"pelt"``; the segment likelihood used.
     segments : pandas.DataFrame
         One row per segment: ``start``, ``end`` (exclusive), ``start_time``, ``estimate``,
-        ``sd``, ``lower``, ``upper``.
+        ``sd``, ``lower``, ``upper`` (the segment's average level), ``slope`` (trend within
+        the segment: relative change per period for counts, units per period for real values;
+        0 for level-only models) and, for the trend models, ``prob_trend`` (posterior
+        probability that the segment has a trend).
+    prob_any_change : float
+        Posterior probability that the series changes at least once (Bayesian method, exact;
+        for PELT 1 if it found a change, else 0).
     prior_change : float
-        Prior probability of a change at each time (Bayesian method).
+        Prior weight $q$ of one change (Bayesian method; see
+        [`bayes`][crimestats.changepoint.bayes]).
     penalty : float
         Per-change penalty (PELT).
     log_evidence : float
@@ -47,7 +55,10 @@ class ChangepointResult(Result):
         Posterior probability of 0, 1, 2, ... changes, estimated from ``draws`` exact posterior
         draws (Monte Carlo SE at most $0.5/\\sqrt{\\text{draws}}$).
     size : float
-        Negative binomial size used (NaN otherwise).
+        Negative binomial size of the MAP segmentation's grid node (NaN for other models).
+    hyperparameters : dict
+        Posterior weights of the hyperparameters integrated over a grid: ``{"ar": {0.0:
+        0.1, 0.2: 0.6, ...}}`` (trend models) or ``{"size": {...}}`` (negative binomial).
     level : float
         Level of the intervals.
     diagnostics : dict
@@ -72,11 +83,13 @@ class ChangepointResult(Result):
     method: str = "bayes"
     likelihood: str = "poisson"
     segments: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    prob_any_change: float = float("nan")
     prior_change: float = float("nan")
     penalty: float = float("nan")
     log_evidence: float = float("nan")
     n_changes_prob: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0))
     size: float = float("nan")
+    hyperparameters: dict[str, dict[float, float]] = dataclasses.field(default_factory=dict)
     level: float = 0.95
     diagnostics: dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -100,18 +113,25 @@ class ChangepointResult(Result):
         est = self.estimates
         lines = [f"Change points: method={self.method!r}, likelihood={self.likelihood!r}, "
                  f"n={est.sizes['time']}, changes={len(self.changepoints)}"]
+        if self.method == "bayes":
+            lines.append(f"posterior probability of at least one change: "
+                         f"{self.prob_any_change:.3f}")
         if self.method == "bayes" and self.n_changes_prob.size:
             k = int(np.argmax(self.n_changes_prob))
             lines.append(f"most probable number of changes: {k} "
                          f"(posterior probability {self.n_changes_prob[k]:.2f})")
-        if np.isfinite(self.size):
-            lines.append(f"negative binomial size: {self.size:.4g}")
+        for key, weights in self.hyperparameters.items():
+            best = max(weights, key=weights.get)
+            name = {"ar": "autocorrelation of the errors", "size": "negative binomial size"}
+            lines.append(f"{name.get(key, key)}: most probable {best:.4g} "
+                         f"(posterior weight {weights[best]:.2f})")
         table = self.segments.copy()
         if self.method == "bayes":
             prob = est["prob_change"].values
             window = [_window_prob(prob, s) for s in table["start"]]
             table["prob_change_within_2"] = window
-            table.loc[0, "prob_change_within_2"] = np.nan
+            if len(table):
+                table.loc[0, "prob_change_within_2"] = np.nan
         lines += ["", table.to_string(index=False, float_format=lambda v: f"{v:.4g}")]
         return "\n".join(lines)
 

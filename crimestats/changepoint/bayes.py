@@ -1,36 +1,45 @@
 """Exact Bayesian change-point recursions (product-partition model, Fearnhead 2006).
 
-Model: a segmentation of $y_1, \\dots, y_n$ into segments of at least $m$
-observations has prior probability proportional to $q^{k}$, where $k$ is the
-number of changes; each segment's parameter is drawn independently from a conjugate prior
-and integrated out ([`crimestats.changepoint.segment_models`][crimestats.changepoint.segment_models]), giving segment marginal
-likelihoods $M(s, t)$. With $q = p/(1-p)^{m}$ this is the prior of a change at
-each time with probability $p$ (segment lengths geometric beyond $m$).
+Model: a segmentation of $y_1, \\dots, y_n$ into segments of at least $m$ observations with
+$k$ changes has prior probability proportional to $q^{k}$; each segment's parameters are drawn
+independently from their prior and integrated out
+([`segments`][crimestats.changepoint.segments]), giving segment marginal likelihoods
+$M(s, t)$.
 
-Forward and backward messages
+**Prior on the changes.** $q$ is set so that the prior probability of *at least one change*
+in the series is ``prior_any_change`` (default ½), whatever the length $n$ of the series:
+with $N_k$ segmentations of $n$ points into $k+1$ segments of at least $m$,
+$P(k = 0) = 1/\\sum_k N_k q^k = 1 - \\pi$ is solved for $q$. (Setting a probability per
+period instead, as ``prior_change=p`` does with $q = p/(1-p)^{m}$, makes the prior expect
+$pn$ changes, which drifts with $n$.)
+
+**Forward and backward messages**
 
 $$
-A(t) = \\log\\sum_{s} e^{A(s) + \\log q + \\log M(s, t)}, \\qquad
-B(s) = \\log\\sum_{t} e^{\\log q + \\log M(s, t) + B(t)},
+A(t) = \\log\\sum_{s} e^{A(s) + [s>0]\\log q + \\log M(s, t)}, \\qquad
+B(s) = \\log\\sum_{t} e^{[s>0]\\log q + \\log M(s, t) + B(t)},
 $$
 
-with $A(0) = B(n) = 0$, give the evidence $Z = A(n) = B(0)$ and the posterior
-probability that a new segment starts at (0-based) index $t$:
-$\\exp(A(t) + B(t) - Z)$. Segmentations are drawn exactly from the posterior by
-walking forward with $B$ ("perfect simulation"; draws that reach the same segment start
-share the computation of that segment's end distribution); the MAP segmentation is the Viterbi
-path (max instead of sum in $A$).
+with $A(0) = B(n) = 0$, give the evidence $Z = A(n) = B(0)$, the posterior probability that
+a new segment starts at (0-based) index $t$, $\\exp(A(t) + B(t) - Z)$, and the posterior
+probability of no change at all, $M(0, n)/Z$. Segmentations are drawn exactly from the
+posterior by walking forward with $B$ ("perfect simulation"; draws that reach the same segment
+start share the computation of that segment's end distribution); the MAP segmentation is the
+Viterbi path (max instead of sum in $A$).
 
-**Pruning.** The exact recursion costs $O(n^2)$. A start $s$ of the current
-segment is dropped for good once its term in $A(t)$ falls below $\\varepsilon$
-times $e^{A(t)}$ (and likewise in $B$); ``prune=0`` gives the exact recursion.
-At the step where it happens each dropped term is below $\\varepsilon$ relative to the
-sum, so the total dropped at one step is below $K\\varepsilon$ ($K$ terms
-dropped); a dropped start could regain weight later only if later data favoured a segment
-starting there over every later start by a factor $1/\\varepsilon$. The largest
-dropped term is reported (``diagnostics['largest_pruned_weight']``) and the tests check the
-pruned against the exact recursion ($\\varepsilon = 10^{-12}$: identical MAP
-segmentations, ``prob_change`` within $10^{-8}$).
+**Hyperparameters integrated over a grid.** A segment model may return several nodes (the
+autocorrelation of the errors of the trend models, the negative binomial size): the recursion
+runs at each node and the results are averaged with the nodes' posterior weights
+$\\propto w_j Z_j$ — exact for the grid. The MAP segmentation is the Viterbi path of the
+node with the highest joint score.
+
+**Pruning.** The exact recursion costs $O(n^2)$. A start $s$ of the current segment is dropped
+for good once its term in $A(t)$ falls below $\\varepsilon$ times $e^{A(t)}$ (and likewise in
+$B$); ``prune=0`` gives the exact recursion. At the step where it happens each dropped term is
+below $\\varepsilon$ relative to the sum; a dropped start could regain weight later only if
+later data favoured a segment starting there over every later start by a factor
+$1/\\varepsilon$. The mass dropped is reported (``diagnostics['pruned_mass']``) and the tests
+check the pruned against the exact recursion.
 
 References
 ----------
@@ -45,70 +54,186 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+from scipy import optimize, special
 
-from .segment_models import SegmentModel
+from .segments import Prepared, SegmentModel
 
-__all__ = ["BayesFit", "bayes_fit", "log_q_from_p"]
+__all__ = ["BayesFit", "bayes_fit", "log_q_from_p", "log_q_for_any_change",
+           "prior_change_probability"]
 
 
 @dataclasses.dataclass(frozen=True)
 class BayesFit:
-    """Raw output of the recursions (on the working scale; see [`bayes_fit`][bayes_fit])."""
+    """Output of the recursions, averaged over the hyperparameter nodes.
+
+    ``prob_change[t]``: posterior probability that a new segment starts at ``t``;
+    ``prob_any_change``: of at least one change; ``map_changepoints``: the MAP segmentation
+    of node ``map_node``; ``node_weights``: posterior weights of the nodes;
+    ``n_changes_draws``/``draw_ends``/``draw_nodes``: exact posterior draws (empty when
+    ``draws=0``).
+    """
 
     prob_change: np.ndarray
+    prob_any_change: float
     map_changepoints: list[int]
+    map_node: int
+    node_weights: np.ndarray
     log_evidence: float
     n_changes_draws: np.ndarray
     draw_ends: np.ndarray
-    level_mean: np.ndarray
+    draw_nodes: np.ndarray
     candidates: np.ndarray
     pruned_mass: float
 
 
 def log_q_from_p(p: float, min_size: int) -> float:
-    """Log prior weight of one change, $\\log q = \\log p - m\\log(1-p)$."""
+    """Log prior weight of one change from a probability per period:
+    $\\log q = \\log p - m\\log(1-p)$."""
     return float(np.log(p) - min_size * np.log1p(-p))
 
 
-def bayes_fit(model: SegmentModel, c0: np.ndarray, c1: np.ndarray, c2: np.ndarray, *,
-              log_q: float, min_size: int, prune: float, draws: int,
-              rng: np.random.Generator) -> BayesFit:
-    """Run the forward/backward recursions, the Viterbi path and posterior draws."""
+def _log_counts(n: int, min_size: int) -> np.ndarray:
+    """$\\log N_k$: segmentations of ``n`` points into ``k + 1`` segments of at least ``m``."""
+    k = np.arange(max(n // min_size, 1))
+    free = n - (k + 1) * min_size + k
+    return special.gammaln(free + 1) - special.gammaln(k + 1) - special.gammaln(free - k + 1)
+
+
+def log_q_for_any_change(n: int, min_size: int, prob: float) -> float:
+    """$\\log q$ giving prior probability ``prob`` of at least one change in ``n`` points.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lq = log_q_for_any_change(100, 2, 0.5)
+    >>> k = np.arange(50); free = 100 - (k + 1) * 2 + k
+    >>> from scipy.special import comb
+    >>> round(float(1 / np.sum(comb(free, k) * np.exp(lq * k))), 6)      # P(no change)
+    0.5
+    """
+    log_n = _log_counts(n, min_size)
+    if log_n.size < 2:
+        return 0.0
+    target = -np.log1p(-prob)
+
+    def gap(lq: float) -> float:
+        return float(special.logsumexp(log_n + lq * np.arange(log_n.size))) - target
+
+    return float(optimize.brentq(gap, -50.0 - np.log(n) * 3, 50.0, xtol=1e-12))
+
+
+def prior_change_probability(n: int, min_size: int, log_q: float) -> np.ndarray:
+    """Prior probability that a new segment starts at each time $0, \\dots, n-1$ (0 at 0).
+
+    With $N(L)$ the prior weight of all segmentations of $L$ points
+    ($N(L) = [L \\ge m] + q\\sum_{\\ell=m}^{L-m} N(L-\\ell)$), a change at $t$ has prior
+    probability $q N(t) N(n-t) / N(n)$. Computed in $O(n)$ on the log scale.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = prior_change_probability(200, 1, np.log(0.01 / 0.99))
+    >>> round(float(p[100]), 6)        # min_size 1: independent changes, q / (1 + q)
+    0.01
+    """
+    import math
+
+    def add(a: float, b: float) -> float:
+        if a == -math.inf:
+            return b
+        if b == -math.inf:
+            return a
+        top = max(a, b)
+        return top + math.log(math.exp(a - top) + math.exp(b - top))
+
+    log_n = [-math.inf] * (n + 1)
+    log_n[0] = 0.0                     # the empty remainder
+    cum = [-math.inf] * (n + 2)        # cum[x + 1] = log sum_{j=min_size}^{x} N(j)
+    for length in range(1, n + 1):
+        value = 0.0 if length >= min_size else -math.inf
+        upper = length - min_size
+        if upper >= min_size:
+            value = add(value, log_q + cum[upper + 1])
+        log_n[length] = value
+        cum[length + 1] = add(cum[length], value) if length >= min_size else cum[length]
+    log_n = np.array(log_n)
+    t = np.arange(n)
+    out = np.exp(log_q + log_n[t] + log_n[n - t] - log_n[n])
+    out[0] = 0.0
+    out[(t < min_size) | (n - t < min_size)] = 0.0
+    return np.clip(np.nan_to_num(out), 0.0, 1.0)
+
+
+def bayes_fit(model: SegmentModel, nodes: list[Prepared], *, log_q: float, min_size: int,
+              prune: float, draws: int, rng: np.random.Generator) -> BayesFit:
+    """Run the recursions at every node, average them, and draw from the posterior."""
     from . import _kernels
 
-    n = c0.shape[0] - 1
+    logml = model.logml
+    n = nodes[0].stats.shape[0] - 1
     log_eps = float(np.log(prune)) if prune > 0 else -np.inf
-    A, V, back, kept, dropped = _kernels.forward(model.code, model.params, c0, c1, c2,
-                                                 log_q, min_size, log_eps)
-    B = _kernels.backward(model.code, model.params, c0, c1, c2, log_q, min_size, log_eps)
-    Z = A[n]
-    with np.errstate(invalid="ignore"):
-        prob = np.exp(A[:n] + B[:n] - Z)
-    prob[0] = 0.0
-    prob = np.clip(np.nan_to_num(prob, nan=0.0), 0.0, 1.0)
+    Z, P, none, V, backs, kept_max, dropped, Bs = [], [], [], [], [], [], 0.0, []
+    for node in nodes:
+        A, Vit, back, kept, drop = _kernels.forward(logml, node.params, node.stats,
+                                                    log_q, min_size, log_eps)
+        B = _kernels.backward(logml, node.params, node.stats, log_q, min_size, log_eps)
+        z = A[n]
+        with np.errstate(invalid="ignore", over="ignore"):
+            prob = np.exp(A[:n] + B[:n] - z)
+        prob[0] = 0.0
+        Z.append(z)
+        P.append(np.clip(np.nan_to_num(prob, nan=0.0), 0.0, 1.0))
+        none.append(_kernels.single_segment(logml, node.params, node.stats) - z)
+        V.append(Vit[n] + node.log_weight)
+        backs.append(back)
+        Bs.append(B)
+        kept_max.append(kept)
+        dropped = max(dropped, drop)
+    logw = np.array([node.log_weight for node in nodes]) + np.array(Z)
+    log_evidence = float(special.logsumexp(logw))
+    weights = np.exp(logw - log_evidence)
+    prob_change = np.clip(np.tensordot(weights, np.array(P), axes=1), 0.0, 1.0)
+    p_none = float(np.clip(np.dot(weights, np.exp(np.minimum(none, 0.0))), 0.0, 1.0))
+    best = int(np.argmax(V))
+    cps = _viterbi_path(backs[best], n)
 
+    if draws > 0:
+        counts = np.bincount(rng.choice(weights.size, size=draws, p=weights / weights.sum()),
+                             minlength=weights.size)
+        nchg, ends, which = [], [], []
+        for j, c in enumerate(counts):
+            if c:
+                k, e = _sample(model, nodes[j], log_q, min_size, Bs[j], int(c), rng)
+                nchg.append(k)
+                ends.append(e)
+                which.append(np.full(int(c), j))
+        width = max(e.shape[1] for e in ends)
+        draw_ends = np.vstack([np.pad(e, ((0, 0), (0, width - e.shape[1])),
+                                      constant_values=-1) for e in ends])
+        n_changes = np.concatenate(nchg)
+        draw_nodes = np.concatenate(which)
+    else:
+        n_changes = np.zeros(0, dtype=np.int64)
+        draw_ends = np.zeros((0, 1), dtype=np.int64)
+        draw_nodes = np.zeros(0, dtype=np.int64)
+    return BayesFit(prob_change, 1.0 - p_none, cps, best, weights, log_evidence, n_changes,
+                    draw_ends, draw_nodes, np.max(kept_max, axis=0), float(dropped))
+
+
+def _viterbi_path(back: np.ndarray, n: int) -> list[int]:
     cps = []
     t = n
     while t > 0:
         t = int(back[t])
         if t > 0:
             cps.append(t)
-    cps.sort()
-
-    if draws > 0:
-        nchg, ends = _sample(model, c0, c1, c2, log_q, min_size, B, draws, rng)
-        level = _level_mean(model, c0, c1, c2, ends, n)
-    else:
-        nchg = np.zeros(0, dtype=np.int64)
-        ends = np.zeros((0, 1), dtype=np.int64)
-        level = np.full(n, np.nan)
-    return BayesFit(prob, cps, float(Z), nchg, ends, level, kept, float(dropped))
+    return sorted(cps)
 
 
-def _sample(model: SegmentModel, c0: np.ndarray, c1: np.ndarray, c2: np.ndarray,
-            log_q: float, min_size: int, B: np.ndarray, draws: int,
-            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Exact posterior draws of segmentations, walking forward segment by segment.
+def _sample(model: SegmentModel, node: Prepared, log_q: float, min_size: int,
+            B: np.ndarray, draws: int, rng: np.random.Generator
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Exact posterior draws of segmentations at one node, walking forward segment by segment.
 
     Draws that reach the same segment start share one computation of the distribution of
     that segment's end, so the cost grows with the number of distinct starts visited, not
@@ -117,13 +242,13 @@ def _sample(model: SegmentModel, c0: np.ndarray, c1: np.ndarray, c2: np.ndarray,
     """
     from . import _kernels
 
-    n = c0.shape[0] - 1
+    n = node.stats.shape[0] - 1
     paths: list[list[int]] = [[] for _ in range(draws)]
     waiting = {0: np.arange(draws)}
     while waiting:
         s = min(waiting)
         idx = waiting.pop(s)
-        ends, probs = _kernels.end_distribution(model.code, model.params, c0, c1, c2, log_q,
+        ends, probs = _kernels.end_distribution(model.logml, node.params, node.stats, log_q,
                                                 min_size, B, s, 1e-12)
         chosen = ends[rng.choice(ends.size, size=idx.size, p=probs / probs.sum())]
         for t in np.unique(chosen):
@@ -138,16 +263,3 @@ def _sample(model: SegmentModel, c0: np.ndarray, c1: np.ndarray, c2: np.ndarray,
     for d, p in enumerate(paths):
         out[d, :len(p)] = p
     return np.array([len(p) - 1 for p in paths], dtype=np.int64), out
-
-
-def _level_mean(model: SegmentModel, c0: np.ndarray, c1: np.ndarray, c2: np.ndarray,
-                ends: np.ndarray, n: int) -> np.ndarray:
-    """Posterior mean of the level at each time, averaged over the drawn segmentations."""
-    total = np.zeros(n + 1)
-    for row in ends:
-        e = row[row >= 0]
-        s = np.r_[0, e[:-1]]
-        mean = model.segment_mean(c0, c1, c2, s, e)
-        np.add.at(total, s, mean)
-        np.add.at(total, e, -mean)
-    return np.cumsum(total)[:n] / ends.shape[0]

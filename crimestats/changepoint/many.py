@@ -12,8 +12,15 @@ force at the same time — is tested against local changes only:
 Because the Bayesian recursion gives each series' evidence and its posterior probability of
 a change near $\\tau$, the evidence of $M_1$ needs no new recursion:
 $p(y_i \\mid \\tau, M_1) = p(y_i \\mid M_0)\\, P_i(\\text{change near } \\tau \\mid y_i)
-/ P(\\text{change near } \\tau)$, where the prior probability of a change in a window of
-$w$ periods is taken as $1-(1-p)^{w}$ (exact without a minimum segment length).
+/ P(\\text{change near } \\tau)$, where the prior probability of a change near $\\tau$ is
+the sum over the window of the exact prior probabilities of a change at each time
+([`prior_change_probability`][crimestats.changepoint.bayes.prior_change_probability]).
+
+The panel is checked as a whole: one time axis (sorted, unique, regular; a missing period is
+an error unless ``fill=`` or ``missing="skip"``), one segment model for every series
+(``likelihood="auto"`` decides from the whole panel: counts if every value is a non-negative
+whole number, ``"count_trend"`` when the series average 10 or more a period in the median,
+``"negbin"`` otherwise, real values ``"trend"``), and every error names the series.
 So $\\log BF(\\tau) = \\sum_i [\\log P_i(\\text{change near }\\tau \\mid y_i) -
 \\log P(\\text{change near }\\tau)]$ and $P(M_1 \\mid y)$ follows with prior odds 1.
 """
@@ -29,10 +36,12 @@ import pandas as pd
 import xarray as xr
 from scipy import special
 
-from .._validate import as_float_array, require_columns
-from ..errors import InputError
+from .._time import check_time_axis, json_time
+from .._validate import as_float_array, describe_rows, require_columns
+from ..errors import CrimestatsError, InputError
 from ..results import Result
 from ._results import ChangepointResult
+from .bayes import prior_change_probability
 from .detect import detect
 
 __all__ = ["detect_many", "ManyChangepointResult"]
@@ -110,19 +119,42 @@ def _as_wide(data: Any, time: str | None, series: str | None, value: str | None
     return pd.DataFrame(arr)
 
 
+def _choose_panel_likelihood(wide: pd.DataFrame, likelihood: Any) -> str:
+    """One segment model for the whole panel (see the module notes)."""
+    if not isinstance(likelihood, str) or likelihood.lower() != "auto":
+        return likelihood
+    values = wide.to_numpy(dtype=float)
+    obs = np.isfinite(values)
+    whole = bool(np.all(values[obs] == np.round(values[obs])))
+    if whole:
+        negative = (values < 0) & obs
+        if negative.any():
+            bad = np.flatnonzero(negative.any(axis=0))
+            raise InputError(
+                f"the panel holds whole numbers like counts but "
+                f"{describe_rows(bad, list(wide.columns), 'series')} ha"
+                f"{'s' if bad.size == 1 else 've'} negative values. Counts cannot be negative: "
+                "correct them, or pass likelihood='trend' if the series are not counts.")
+        means = np.nanmean(np.where(obs, values, np.nan), axis=0)
+        return "count_trend" if float(np.nanmedian(means)) >= 10.0 else "negbin"
+    return "trend"
+
+
 def detect_many(data: Any, likelihood: str = "auto", *, time: str | None = None,
                 series: str | None = None, value: str | None = None, window: int = 0,
-                n_jobs: int = 1, **kwargs: Any) -> ManyChangepointResult:
+                n_jobs: int = 1, draws: int = 0, **kwargs: Any) -> ManyChangepointResult:
     """Detect change points in many series and test for a change shared by all of them.
 
     Parameters
     ----------
     data : pandas.DataFrame or 2-D array
-        Wide (rows = time, columns = series) or long with the column names given by
-        ``time``, ``series`` and ``value``. In long form, a (time, series) pair absent from
-        the table becomes NaN, which raises unless ``missing='skip'`` is passed.
+        Wide (rows = time, columns = series; the index gives the time labels) or long with
+        the column names given by ``time``, ``series`` and ``value``. In long form, a
+        (time, series) pair absent from the table becomes NaN, which raises unless
+        ``missing='skip'`` (or ``fill=``) is passed.
     likelihood : str
-        Segment likelihood of every series (see `detect`).
+        Segment model of every series (see [`detect`][crimestats.changepoint.detect]);
+        ``"auto"`` decides once for the whole panel.
     time, series, value : str, optional
         Column names of a long table.
     window : int
@@ -130,12 +162,21 @@ def detect_many(data: Any, likelihood: str = "auto", *, time: str | None = None,
         common time (0: the same period).
     n_jobs : int
         Threads used to fit the series (the compiled recursions release the GIL).
+    draws : int
+        Posterior draws per series (default 0: the change probabilities are exact without
+        them; see [`detect`][crimestats.changepoint.detect]).
     **kwargs
-        Passed to `detect` (``method`` must stay ``"bayes"``).
+        Passed to [`detect`][crimestats.changepoint.detect] (``method`` must stay ``"bayes"``).
 
     Returns
     -------
     ManyChangepointResult
+
+    Raises
+    ------
+    InputError
+        Bad time labels, a series with invalid values (the message names the series), bad
+        options.
 
     Examples
     --------
@@ -151,16 +192,29 @@ def detect_many(data: Any, likelihood: str = "auto", *, time: str | None = None,
     if kwargs.get("method", "bayes") != "bayes":
         raise InputError("detect_many uses the Bayesian method (its evidence tests the shared "
                          "change); call detect(..., method='pelt') per series for PELT.")
-    if not isinstance(window, (int, np.integer)) or window < 0:
+    if not isinstance(window, (int, np.integer)) or isinstance(window, bool) or window < 0:
         raise InputError(f"`window` must be a non-negative integer; received {window!r}.")
+    if not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool) or n_jobs < 1:
+        raise InputError(f"`n_jobs` must be a positive integer (threads); received {n_jobs!r}.")
+    if "time" in kwargs or "exposure" in kwargs:
+        raise InputError("detect_many takes the time labels from the table (its index, or the "
+                         "`time` column of a long table) and no exposure; divide by it first.")
     wide = _as_wide(data, time, series, value)
     if wide.shape[1] == 0:
         raise InputError("`data` has no series.")
+    if wide.columns.has_duplicates:
+        raise InputError(f"`data` repeats the series {list(wide.columns[wide.columns.duplicated()])};"
+                         " give each series one column.")
     labels = list(wide.columns)
-    times = wide.index.to_numpy()
+    check_time_axis(wide.index, name="time" if time else "data index",
+                    fill=kwargs.get("fill") is not None or kwargs.get("missing") == "skip")
+    likelihood = _choose_panel_likelihood(wide, likelihood)
 
     def fit(col: Any) -> ChangepointResult:
-        return detect(wide[col].to_numpy(dtype=float), likelihood, time=times, **kwargs)
+        try:
+            return detect(wide[col], likelihood, draws=draws, **kwargs)
+        except CrimestatsError as err:
+            raise type(err)(f"series {_plain(col)!r}: {err}") from None
 
     if n_jobs > 1:
         with ThreadPoolExecutor(max_workers=int(n_jobs)) as pool:
@@ -169,18 +223,23 @@ def detect_many(data: Any, likelihood: str = "auto", *, time: str | None = None,
         fitted = [fit(c) for c in labels]
     results = dict(zip(labels, fitted, strict=True))
 
+    times = fitted[0].estimates["time"].to_index()
     n = len(times)
     prob = np.vstack([r.estimates["prob_change"].values for r in fitted])
     # probability of a change within +-window of each time, and its prior counterpart
     kernel = np.ones(2 * window + 1)
     near = np.vstack([np.convolve(p, kernel, mode="same") for p in prob]).clip(1e-300, 1.0)
-    p_prior = np.array([r.prior_change for r in fitted])
-    prior_near = 1.0 - (1.0 - p_prior) ** (2 * window + 1)
-    log_bf_t = np.sum(np.log(near) - np.log(prior_near)[:, None], axis=0)
-    log_bf_t[0] = -np.inf
-    log_bf = float(special.logsumexp(log_bf_t[1:]) - np.log(n - 1))
+    min_size = int(fitted[0].diagnostics["min_size"])
+    prior_near = np.vstack([
+        np.convolve(prior_change_probability(n, min_size, float(np.log(r.prior_change))),
+                    kernel, mode="same") for r in fitted]).clip(1e-300, 1.0)
+    log_bf_t = np.sum(np.log(near) - np.log(prior_near), axis=0)
+    valid = prior_near.min(axis=0) > 1e-300
+    log_bf_t[~valid] = -np.inf
+    log_bf = float(special.logsumexp(log_bf_t[valid]) - np.log(valid.sum())) if valid.any() \
+        else -np.inf
     prob_national = float(special.expit(log_bf))
-    post_t = np.exp(log_bf_t - special.logsumexp(log_bf_t))
+    post_t = np.exp(log_bf_t - special.logsumexp(log_bf_t)) if valid.any() else np.zeros(n)
 
     def stack(name: str) -> np.ndarray:
         return np.vstack([r.estimates[name].values for r in fitted])
@@ -188,14 +247,19 @@ def detect_many(data: Any, likelihood: str = "auto", *, time: str | None = None,
     ds = xr.Dataset(
         {name: (("series", "time"), stack(name))
          for name in ("y", "prob_change", "estimate", "lower", "upper")},
-        coords={"series": np.asarray(labels, dtype=object), "time": times})
+        coords={"series": np.asarray([str(v) for v in labels], dtype=object)
+                if any(isinstance(v, str) for v in labels) else np.asarray(labels),
+                "time": times})
     ds["prob_national"] = ("time", post_t)
+    ds["prob_any_change"] = ("series", np.array([r.prob_any_change for r in fitted]))
     level = fitted[0].level
     ds["lower"].attrs["level"] = level
     ds["upper"].attrs["level"] = level
+    ds.attrs.update(likelihood=fitted[0].likelihood)
     return ManyChangepointResult(
         estimates=ds, changepoints={k: r.changepoints for k, r in results.items()},
-        prob_national_change=prob_national, national_time=_plain(times[int(np.argmax(post_t))]),
+        prob_national_change=prob_national,
+        national_time=json_time(times[int(np.argmax(post_t))]),
         log_bayes_factor=log_bf, results=results)
 
 

@@ -2,7 +2,8 @@
 
 Minimises $\\sum_{j} [C(y_{\\tau_{j-1}+1:\\tau_j}) + \\beta]$ over segmentations with
 segments of at least ``min_size`` observations, where $C$ is twice the negative
-maximised log-likelihood of a segment. Costs follow R ``changepoint`` exactly:
+maximised log-likelihood of a segment, given by each segment model (its ``cost``). The count
+and normal costs follow R ``changepoint`` exactly:
 
 * Poisson: $C = 2Y(\\log L - \\log Y)$ ($Y$ the segment total, $L$ its
   length; 0 when $Y = 0$), with exposure $L$ is the summed exposure;
@@ -33,10 +34,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
+from .segments import Prepared, SegmentModel
 
 __all__ = ["penalty_value", "pelt_search"]
-
-_COST_CODE = {"poisson": 0, "negbin": 1, "normal": 2, "normal_mean": 3}
 
 
 def penalty_value(penalty: str | float, n: int, diffparam: int) -> tuple[float, bool]:
@@ -67,20 +67,19 @@ def penalty_value(penalty: str | float, n: int, diffparam: int) -> tuple[float, 
     return value, False
 
 
-def pelt_search(likelihood: str, c0: np.ndarray, c1: np.ndarray, c2: np.ndarray,
-                penalty: float, min_size: int, seg_len_term: bool,
-                unit_exposure: bool = False) -> tuple[list[int], float, np.ndarray]:
-    """Run PELT on cumulative statistics; return change points, optimal cost, candidates kept.
+def pelt_search(model: SegmentModel, node: Prepared, penalty: float, min_size: int,
+                seg_len_term: bool) -> tuple[list[int], float, np.ndarray]:
+    """Run PELT with the model's cost; return change points, optimal cost, candidates kept.
 
     Change points are the indices where a new segment starts (0-based), sorted.
     """
     from . import _kernels
 
-    n = c0.shape[0] - 1
+    n = node.stats.shape[0] - 1
     if n < 2 * min_size:
         return [], float("nan"), np.zeros(n + 1, dtype=np.int64)
-    back, F, kept = _kernels.pelt(_COST_CODE[likelihood], c0, c1, c2, float(penalty),
-                                  int(min_size), bool(seg_len_term), bool(unit_exposure))
+    back, F, kept = _kernels.pelt(model.cost, node.params, node.stats, float(penalty),
+                                  int(min_size), bool(seg_len_term))
     cps = []
     t = n
     while t > 0:

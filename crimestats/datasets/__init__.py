@@ -27,6 +27,7 @@ from .simulate_hidden import (
     simulate_capture_histories,
     simulate_dark_figure,
 )
+from .simulate_crime_series import CRIME_SERIES_KINDS, CrimeSeries, simulate_crime_series
 from .simulate_series import (
     ATTRIBUTION_SCENARIOS,
     SimulatedAttribution,
@@ -72,4 +73,7 @@ __all__ = [
     "SimulatedSeries",
     "simulate_attribution",
     "simulate_changepoint_series",
+    "simulate_crime_series",
+    "CrimeSeries",
+    "CRIME_SERIES_KINDS",
 ]
