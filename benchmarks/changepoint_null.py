@@ -72,6 +72,9 @@ def _series(background: str, n: int, seed: int, change: str | None = None,
 
     rng = np.random.default_rng([seed, 7])
     overrides = _draws(background, rng)
+    import os
+    if os.environ.get("CS_SIMCURV") == "0":
+        overrides["curvature"] = 0.0
     kind = SCENARIOS[background]["kind"]
     if change == "slope":      # a change of trend of `size` per period from tau
         sim = simulate_crime_series(n, kind, change="slope",

@@ -163,12 +163,14 @@ def _dense_trend_logml(node, z, w, s, t):
     y0 = z[obs] - bc * tau - cc * tau * tau
     cov = noise + va * np.outer(local[:, 0], local[:, 0])
     terms.append(lw0 + stats.multivariate_t(np.zeros(k), cov * b0 / a0, df=2 * a0).logpdf(y0))
-    for q, (v, lw, need) in enumerate([([va, vb], lw1, 3), ([va, vb, vc], lw2, 6)], start=2):
+    # the common trend with its slope changed (on y0), and a free curve (on z)
+    for q, (v, lw, need, yq) in enumerate([([va, vb], lw1, 3, y0),
+                                           ([va, vb, vc], lw2, 6, z[obs])], start=2):
         if k >= need:
             x = local[:, :q]
             cov = noise + x @ np.diag(v) @ x.T
             terms.append(lw + stats.multivariate_t(np.zeros(k), cov * b0 / a0,
-                                                   df=2 * a0).logpdf(z[obs]))
+                                                   df=2 * a0).logpdf(yq))
     return special.logsumexp(terms) - 0.5 * np.sum(np.log(w[obs]))
 
 
@@ -205,7 +207,7 @@ def test_trend_segment_posterior_matches_dense_regression(rng):
     y = 2.0 + 3.0 * np.linspace(0, 1, n) + rng.normal(0, 0.2, n)
     node = model.prepare(y, np.ones(n), ar=0.4)[0]
     params = node.params.copy()
-    params[9:11] = 0.0                                # common trend flat: the line must be free
+    params[9:11] = 0.0                                # common trend flat
     fits = segment_fits(params, node.stats, np.array([10]), np.array([40]))
     assert fits.order[0] == 1                         # a straight line is the best component
     z = (y - node.info["loc"]) / node.info["scale"]

@@ -71,15 +71,16 @@ def _row_stats(u: np.ndarray, x: np.ndarray, logjac: np.ndarray) -> np.ndarray:
                             x0 * x2, x1 * x1, x1 * x2, x2 * x2, logjac])
 
 
-def reference_trends(z: np.ndarray, w: np.ndarray) -> np.ndarray:
+def reference_trends(z: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The series' own trend, twice: fitted without a change and with the best single step.
 
     Returns the coefficients $(b, c)$ of $b\\tau + c\\tau^2$ of two weighted least-squares
     fits of the whole series — a quadratic trend alone, and a quadratic trend with the one step
-    that reduces the residual sum of squares most. A step biases the first fit (a rise from a
-    step looks like a trend); the second does not, so between them they cover both
-    explanations of a rise, and the recursion at each weighs them by their evidence (equal
-    prior weight). One row when the two agree.
+    that reduces the residual sum of squares most — and their sampling covariances (inflated
+    by $(1 + r_1)/(1 - r_1)$ for the lag-1 autocorrelation $r_1$ of the residuals). A step
+    biases the first fit (a rise from a step looks like a trend); the second does not, so
+    between them they cover both explanations of a rise, and the recursion at each weighs them
+    by their evidence (equal prior weight). One row when the two agree.
     """
     n = z.shape[0]
     obs = np.isfinite(z)
@@ -87,15 +88,28 @@ def reference_trends(z: np.ndarray, w: np.ndarray) -> np.ndarray:
     zz, sw = z[obs], np.sqrt(w[obs])
     m = zz.size
     if m < 6:
-        return np.zeros((1, 2))
+        return np.zeros((1, 2)), np.zeros((1, 2, 2))
     base = np.column_stack([np.ones(m), tau, tau * tau])
+    if os.environ.get("CS_CURV", "1") == "0":
+        base = base[:, :2]
+
+    def fit(design: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        xw, yw = design * sw[:, None], zz * sw
+        coef, *_ = np.linalg.lstsq(xw, yw, rcond=None)
+        resid = yw - xw @ coef
+        rss = float(resid @ resid)
+        r1 = float(np.clip(np.sum(resid[1:] * resid[:-1]) / max(rss, 1e-300), 0.0, 0.9))
+        s2 = rss / max(m - design.shape[1], 1) * (1 + r1) / (1 - r1)
+        cov = s2 * np.linalg.pinv(xw.T @ xw)
+        if base.shape[1] == 2:
+            return np.r_[coef[1], 0.0], np.diag([cov[1, 1], 0.0])
+        return coef[1:3], cov[1:3, 1:3]
+
     xw, yw = base * sw[:, None], zz * sw
-    coef0, *_ = np.linalg.lstsq(xw, yw, rcond=None)
-    # best single step by the residual sum of squares, via the projection on the base fit
     q, _ = np.linalg.qr(xw)
     resid = yw - q @ (q.T @ yw)
     best, arg = 0.0, -1
-    for k in range(2, m - 1):
+    for k in range(2, m - 1):       # best single step by the drop in residual sum of squares
         step = np.where(np.arange(m) >= k, sw, 0.0)
         step_r = step - q @ (q.T @ step)
         denom = float(step_r @ step_r)
@@ -103,14 +117,12 @@ def reference_trends(z: np.ndarray, w: np.ndarray) -> np.ndarray:
             gain = float(step_r @ resid) ** 2 / denom
             if gain > best:
                 best, arg = gain, k
-    if arg < 0:
-        return coef0[None, 1:]
-    design = np.column_stack([base, (np.arange(m) >= arg).astype(float)])
-    coef1, *_ = np.linalg.lstsq(design * sw[:, None], yw, rcond=None)
-    trends = np.vstack([coef0[1:], coef1[1:3]])
-    if np.allclose(trends[0], trends[1], rtol=1e-6, atol=1e-9):
-        return trends[:1]
-    return trends
+    fits = [fit(base)]
+    if arg >= 0:
+        fits.append(fit(np.column_stack([base, (np.arange(m) >= arg).astype(float)])))
+        if np.allclose(fits[0][0], fits[1][0], rtol=1e-6, atol=1e-9):
+            fits = fits[:1]
+    return np.array([f[0] for f in fits]), np.array([f[1] for f in fits])
 
 
 def build_stats(z: np.ndarray, w: np.ndarray, phi: float) -> np.ndarray:
@@ -203,13 +215,14 @@ def trend_logml(prm, st, s, t):
     terms2 = -math.inf
     tm = (s + t) / (2.0 * n) - 0.5
     if k >= 3.0:
-        # linear: prior precision of (level, slope) in global time
+        # the common trend with its slope changed: (level, slope change) of z - b tau - c tau^2
+        r1c = r1 - b * a11 - c * a12
         q00 = 1.0 / va + a00
         q01 = tm / va + a01
         q11 = tm * tm / va + 1.0 / vb + a11
         det = q00 * q11 - q01 * q01
-        quad = (q11 * r0 * r0 - 2.0 * q01 * r0 * r1 + q00 * r1 * r1) / det
-        bn = b0 + 0.5 * (yy - quad)
+        quad = (q11 * r0c * r0c - 2.0 * q01 * r0c * r1c + q00 * r1c * r1c) / det
+        bn = b0 + 0.5 * (yyc - quad)
         if bn < 1e-300:
             bn = 1e-300
         terms1 = common - 0.5 * math.log(va * vb * det) - an * math.log(bn) + prm[6]
@@ -338,9 +351,8 @@ def segment_fits(prm: np.ndarray, st: np.ndarray, starts: np.ndarray, ends: np.n
             d = q + 1
             b = binv[:d, :d]
             prec = b @ np.diag(1.0 / np.array(vprior)) @ b.T + xtx[:d, :d]
-            if q == 0:      # level on the common trend: regress z - b tau - c tau^2 on 1
-                off = common @ xtx[1:, 0]
-                rq = np.array([r[0] - off])
+            if q < 2:       # on the common trend: regress z - b tau - c tau^2
+                rq = r[:d] - xtx[:d, 1:] @ common
                 yq = yy - 2.0 * common @ r[1:] + common @ xtx[1:, 1:] @ common
             else:
                 rq, yq = r[:d], yy
@@ -356,8 +368,8 @@ def segment_fits(prm: np.ndarray, st: np.ndarray, starts: np.ndarray, ends: np.n
         mu, c, bq = fits[q]
         order[j] = q
         mean[j, :q + 1] = mu
-        if q == 0:
-            mean[j, 1:] = common
+        if q < 2:
+            mean[j, 1:] += common
         cov[j, :q + 1, :q + 1] = c
         an[j], bn[j], prob[j] = a0 + 0.5 * k, bq, p
     return SegmentFits(order, mean, cov, an, bn, prob)

@@ -24,7 +24,8 @@ def line_summary(node: Prepared, starts: np.ndarray, ends: np.ndarray, level: fl
     On the working scale the posterior of a segment's mean at time $\\tau$ is Student $t$
     with $2a_n$ degrees of freedom, centre $x^\\top m$ and squared scale
     $(b_n/a_n)\\,x^\\top C x$ ($x = (1, \\tau, \\tau^2)$, $C$ the posterior covariance over
-    the noise variance) for the segment's most probable component (flat, linear or curved);
+    the noise variance) for the segment's most probable component, plus, for segments on the
+    series' common trend, the sampling variance of that trend's estimate;
     intervals are its quantiles mapped to the data's scale by the monotone ``to_data`` (so for
     counts the estimate is the posterior median rate). ``slope`` is the trend at the
     segment's midpoint.
@@ -35,11 +36,18 @@ def line_summary(node: Prepared, starts: np.ndarray, ends: np.ndarray, level: fl
     seg, index = positions(starts, ends)
     tau = (index + 0.5) / n - 0.5
 
+    info = node.info
+    # uncertainty of the common trend (estimated once for the series), added for segments on it
+    trend_cov = np.array([[info.get("trend_var", 0.0), info.get("trend_cov", 0.0)],
+                          [info.get("trend_cov", 0.0), info.get("curvature_var", 0.0)]])
+
     def curve(t: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         x = np.stack([np.ones_like(t), t, t * t], axis=-1)
         centre = np.einsum("ij,ij->i", x, fits.mean[j])
-        var = np.einsum("ij,ijk,ik->i", x, fits.cov[j], x)
-        return centre, np.sqrt(fits.bn[j] / fits.an[j] * var), 2.0 * fits.an[j]
+        var = fits.bn[j] / fits.an[j] * np.einsum("ij,ijk,ik->i", x, fits.cov[j], x)
+        on_common = fits.order[j] < 2
+        var = var + on_common * np.einsum("ij,jk,ik->i", x[:, 1:], trend_cov, x[:, 1:])
+        return centre, np.sqrt(var), 2.0 * fits.an[j]
 
     lo_q, hi_q = 0.5 - level / 2.0, 0.5 + level / 2.0
 

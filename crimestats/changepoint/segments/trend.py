@@ -60,15 +60,17 @@ def trend_nodes(z: np.ndarray, w: np.ndarray, ar: Any, alpha0: float,
     spread = float(np.var(z[obs]))
     phis = ar_values(ar)
     n = z.shape[0]
-    trends = reference_trends(z, w)
+    trends, covs = reference_trends(z, w)
     out = []
     for phi in phis:
         st = build_stats(z, w, phi)
-        for b, c in trends:
+        for (b, c), cov in zip(trends, covs, strict=True):
             out.append(Prepared(st, hyperparameters(phi, spread, alpha0, n, float(b), float(c)),
                                 -np.log(phis.size * trends.shape[0]),
                                 {**info, "ar": float(phi), "trend": float(b),
-                                 "curvature": float(c)}))
+                                 "curvature": float(c), "trend_var": float(cov[0, 0]),
+                                 "trend_cov": float(cov[0, 1]),
+                                 "curvature_var": float(cov[1, 1])}))
     return out
 
 
