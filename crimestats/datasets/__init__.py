@@ -10,6 +10,7 @@ from __future__ import annotations
 
 # --- bundled real data ---
 from .analysis_tables import load_force_violence, load_violence_domains
+from .area_characteristics import load_area_characteristics
 from .geography import (
     load_csp_adjacency,
     load_forces,
@@ -45,6 +46,7 @@ from .survey_tables import (
 __all__ = [
     # bundled real data
     "CSEW_MEASURES",
+    "load_area_characteristics",
     "VIOLENCE_OFFENCES",
     "load_csew_2018_by_region",
     "load_csew_2018_table",
