@@ -8,11 +8,13 @@
 from __future__ import annotations
 
 from ._dispersion import DISPERSION_ESTIMATORS, DispersionEstimator
-from ._results import FunnelResult, PeerComparisonResult, PeerGroups
+from ._results import ChangeResult, FunnelResult, PeerComparisonResult, PeerGroups, RankResult
 from ._scales import SCALES, Scale
+from .change import COMPARISONS, change_test, change_tests
 from .funnel import funnel
 from .limits import FUNNEL_LIMITS, FunnelLimits, FunnelModel
 from .peers import DEFAULT_FEATURES, compare_to_peers, most_similar
+from .ranks import rank_uncertainty
 
 __all__ = [
     "funnel",
@@ -22,6 +24,12 @@ __all__ = [
     "DEFAULT_FEATURES",
     "compare_to_peers",
     "PeerComparisonResult",
+    "rank_uncertainty",
+    "RankResult",
+    "change_test",
+    "change_tests",
+    "ChangeResult",
+    "COMPARISONS",
     "FUNNEL_LIMITS",
     "FunnelLimits",
     "FunnelModel",

@@ -71,7 +71,7 @@ class FunnelResult(Result):
     >>> from crimestats.compare import funnel
     >>> res = funnel([12, 30, 45, 8, 60], [1000, 2500, 3000, 900, 4000], per=1000, method="exact")
     >>> res.to_dataframe()[["indicator", "lower_95", "upper_95", "flag_95"]].round(2).iloc[0].tolist()
-    [12.0, 6.62, 20.51, 0.0]
+    [12.0, 6.32, 20.8, 0.0]
     """
 
     curve: xr.Dataset = dataclasses.field(default_factory=xr.Dataset)
@@ -136,7 +136,7 @@ class PeerGroups(Result):
     >>> import pandas as pd
     >>> from crimestats.compare import most_similar
     >>> traits = pd.DataFrame({"density": [1.0, 1.1, 5.0, 5.2, 9.0]}, index=list("abcde"))
-    >>> most_similar(traits, k=1).groups["c"]
+    >>> most_similar(traits, features=["density"], k=1).groups["c"]
     ['d']
     """
 
@@ -223,8 +223,8 @@ class RankResult(Result):
     median_interval_width : float
         Median over areas of ``upper - lower + 1``, the number of places an area could hold.
     league_table_misleads : bool
-        Whether ``median_interval_width`` exceeds a quarter of the number of areas (the
-        criterion of the `DataWarning`).
+        Whether the median of ``upper - lower`` exceeds a quarter of the other places,
+        $(m - 1)/4$ (the criterion of the `DataWarning`).
     """
 
     level: float = 0.95

@@ -136,7 +136,7 @@ def funnel(observed: Any, exposure: Any, *, kind: str = "rate", method: str = "a
     >>> forces = load_force_violence()
     >>> res = funnel("recorded_violence", "residents", data=forces, areas="force", per=1000)
     >>> round(res.target, 2), res.flagged()["direction"].to_dict()
-    (22.23, {'City of London': 'above'})
+    (19.41, {'City of London': 'above'})
     """
     family = _KINDS.get(v.check_choice(kind, "kind", list(_KINDS)))
     kind = kind.lower()

@@ -35,8 +35,8 @@ _DEFAULT_LOG = ("density", "urban_density")
 _TAU_GRID = 400
 
 
-def most_similar(data: pd.DataFrame | None = None, *, features: Sequence[str] = DEFAULT_FEATURES,
-                 k: int = 7, areas: str | None = "force", log: Sequence[str] = _DEFAULT_LOG,
+def most_similar(data: pd.DataFrame | None = None, *, features: Sequence[str] | None = None,
+                 k: int = 7, areas: str | None = None, log: Sequence[str] | None = None,
                  weights: Sequence[float] | None = None) -> PeerGroups:
     """Each area's ``k`` most similar areas on standardised characteristics.
 
@@ -54,16 +54,17 @@ def most_similar(data: pd.DataFrame | None = None, *, features: Sequence[str] = 
     Parameters
     ----------
     data : pandas.DataFrame, optional
-        One row per area with numeric characteristics; default the bundled police force
-        areas, [`load_area_characteristics("pfa")`][crimestats.datasets.load_area_characteristics].
+        One row per area with numeric characteristics. Default: the bundled police force
+        areas, [`load_area_characteristics("pfa")`][crimestats.datasets.load_area_characteristics],
+        compared on `DEFAULT_FEATURES` (density and urban density on the log scale, household
+        size, percentage of residents not White; Census 2011) and labelled by ``force``.
     features : sequence of str
-        Columns to compare on; default density, urban density, household size and the
-        percentage of residents not White (Census 2011).
+        Columns to compare on (required with your own ``data``).
     k : int
         Peers per area (7 gives groups of 8 areas, as the Home Office's).
-    areas : str or None
-        Column of area labels; None uses the index of ``data``.
-    log : sequence of str
+    areas : str, optional
+        Column of area labels; default the index of ``data``.
+    log : sequence of str, optional
         Features taken on the log scale first (must be positive).
     weights : sequence of float, optional
         Weight of each feature (default equal).
@@ -90,12 +91,19 @@ def most_similar(data: pd.DataFrame | None = None, *, features: Sequence[str] = 
     >>> from crimestats.compare import most_similar
     >>> groups = most_similar()
     >>> groups.groups["West Midlands"][:3]
-    ['Greater Manchester', 'Merseyside', 'Metropolitan Police']
+    ['Metropolitan Police', 'Greater Manchester', 'Bedfordshire']
     """
     if data is None:
         from ..datasets import load_area_characteristics
 
         data = load_area_characteristics("pfa")
+        features = DEFAULT_FEATURES if features is None else features
+        log = _DEFAULT_LOG if log is None else log
+        areas = "force" if areas is None else areas
+    if features is None:
+        raise InputError("Name the characteristics to compare on as `features=` (columns of "
+                         "`data`).")
+    log = () if log is None else ([log] if isinstance(log, str) else list(log))
     if isinstance(features, str):
         features = [features]
     features = list(features)
