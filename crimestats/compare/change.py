@@ -35,37 +35,40 @@ from .. import _validate as v
 from .._time import check_time_axis, json_time
 from ..errors import DataWarning, InputError
 from ._results import ChangeResult
+from ._variability import Variability, ar1_correlation, estimate_variability
 
 __all__ = ["change_test", "change_tests", "COMPARISONS"]
 
 #: Window length (periods) of each comparison.
 COMPARISONS = {"year_on_year": 1, "three_year": 3}
-_IRLS_STEPS = 50
 
 
 def change_test(counts: Any, exposure: Any = None, *, time: Any = None,
-                compare: str = "year_on_year", kappa: float | None = None, trend: int = 2,
-                level: float = 0.95, data: pd.DataFrame | None = None) -> ChangeResult:
+                compare: str = "year_on_year", kappa: float | None = None,
+                autocorrelation: float | None = None, trend: int = 2, level: float = 0.95,
+                data: pd.DataFrame | None = None) -> ChangeResult:
     """Test whether the latest period (or three periods) differs from the one(s) before.
 
     Model: the count in period $t$ has mean $\\mu_t = N_t \\lambda_t$ (exposure $N_t$,
-    rate $\\lambda_t$) and variance $\\mu_t + \\kappa\\mu_t^2$. With windows $R$ (recent)
-    and $P$ (previous) of $k$ periods, counts $A = \\sum_R y_t$, $B = \\sum_P y_t$ and
-    exposures $N_A$, $N_B$, the null hypothesis is a common rate $\\lambda$ in both windows,
-    estimated by $\\hat\\lambda = (A + B)/(N_A + N_B)$, and
+    rate $\\lambda_t$) and relative variance $1/\\mu_t + \\kappa$, the extra part
+    correlated between periods as AR(1) with $\rho$ (see `crimestats.compare._variability`;
+    $\rho = 0$ is the negative binomial variance $\\mu + \\kappa\\mu^2$). With windows
+    $R$ (recent) and $P$ (previous) of $k$ periods, counts $A = \\sum_R y_t$,
+    $B = \\sum_P y_t$ and exposures $N_A$, $N_B$, the null hypothesis is a common rate in
+    both windows, estimated by $\\hat\\lambda = (A + B)/(N_A + N_B)$, and
 
     $$
-    z = \\frac{A/N_A - B/N_B}{\\sqrt{\\hat\\lambda (1/N_A + 1/N_B)
-        + \\kappa\\hat\\lambda^2 (c_A + c_B)}}, \\qquad
-    c_A = \\sum_{t \\in R} N_t^2 / N_A^2 ,
+    z = \frac{A/N_A - B/N_B}{\\sqrt{\\hat\\lambda (1/N_A + 1/N_B)
+        + \\kappa\\hat\\lambda^2\\, c}}, \\qquad
+    c = w^\top \\Sigma_\rho\\, w ,
     $$
 
-    ($c_A = 1/k$ for equal exposures). $\\kappa$ is estimated by moments around a Poisson
-    log-linear trend of degree ``trend`` fitted to the whole series,
-    $\\hat\\kappa = \\max\\{0, \\sum_t [(y_t - \\hat\\mu_t)^2 - \\hat\\mu_t]/\\hat\\mu_t^2 / (T - p)\\}$,
-    and $z$ is referred to a $t$ distribution with Satterthwaite degrees of freedom (normal
-    when $\\kappa$ is given). The rate ratio $(A/N_A)/(B/N_B)$ gets a Wald interval on the log
-    scale, $\\log RR \\pm t\\sqrt{1/A + 1/B + \\kappa (c_A + c_B)}$.
+    where $w_t = N_t/N_A$ in $R$, $-N_t/N_B$ in $P$ and $\\Sigma_\rho = (\rho^{|i-j|})$
+    ($c = 2/k$ for equal exposures and $\rho = 0$). $\\kappa$ and $\rho$ are estimated by
+    moments around a Poisson log-linear trend of degree ``trend`` fitted to the whole series,
+    correcting for the fit; $z$ is referred to a $t$ distribution with Satterthwaite degrees of
+    freedom (normal when $\\kappa$ is given). The rate ratio $(A/N_A)/(B/N_B)$ gets a Wald
+    interval on the log scale, $\\log RR \\pm t\\sqrt{1/A + 1/B + \\kappa c}$.
 
     Parameters
     ----------
@@ -81,7 +84,11 @@ def change_test(counts: Any, exposure: Any = None, *, time: Any = None,
         Latest period against the previous one, or the mean of the latest three against the
         three before.
     kappa : float, optional
-        Known extra-Poisson variance; default estimated from the series.
+        Known extra-Poisson variance (squared coefficient of variation of the year-to-year
+        variation); default estimated from the series.
+    autocorrelation : float, optional
+        Known lag-one autocorrelation $\rho$ of the extra variation; default estimated (from
+        one series it is rough: give it when known from a panel).
     trend : int
         Degree of the polynomial trend in log rate around which $\\kappa$ is estimated.
     level : float
@@ -98,7 +105,7 @@ def change_test(counts: Any, exposure: Any = None, *, time: Any = None,
     ------
     crimestats.InputError
         Negative or fractional counts, missing or repeated periods, too few periods to
-        estimate $\\kappa$ (at least ``trend + 3``), non-positive exposures.
+        estimate $\\kappa$ (at least ``trend + 4``), non-positive exposures.
 
     Examples
     --------
@@ -147,8 +154,9 @@ def change_test(counts: Any, exposure: Any = None, *, time: Any = None,
         n = v.as_float_array(exposure, "exposure", labels=labels)
         v.check_length(n, y.size, "exposure", "counts")
         v.check_positive(n, "exposure", labels)
-    kappa_arr, df = _kappa(y[None, :], n[None, :], trend, kappa, None, labels)
-    return _result(y[None, :], n[None, :], kappa_arr, df, k, labels, level, fdr=0.05,
+    var = _variability(y[None, :], n[None, :], trend, kappa, autocorrelation, None, False,
+                       labels)
+    return _result(y[None, :], n[None, :], var, k, labels, level, fdr=0.05,
                    fdr_method="bh", dispersion="given" if kappa is not None else "series",
                    series=pd.Index(["series"], name="series"), keys=None)
 
@@ -156,8 +164,8 @@ def change_test(counts: Any, exposure: Any = None, *, time: Any = None,
 def change_tests(data: pd.DataFrame, *, count: str, time: str, by: str | Sequence[str],
                  exposure: str | None = None, compare: str = "year_on_year",
                  dispersion: str | float = "series", pool_by: str | Sequence[str] | None = None,
-                 trend: int = 2, level: float = 0.95, fdr: float = 0.05,
-                 fdr_method: str = "bh") -> ChangeResult:
+                 autocorrelation: float | None = None, trend: int = 2, level: float = 0.95,
+                 fdr: float = 0.05, fdr_method: str = "bh") -> ChangeResult:
     """Change tests for many series at once (all forces × offences), with the FDR controlled.
 
     Each series (a combination of the ``by`` columns) is tested as in `change_test`; the
@@ -182,7 +190,11 @@ def change_tests(data: pd.DataFrame, *, count: str, time: str, by: str | Sequenc
         ``pool_by`` group (e.g. by offence: more degrees of freedom when forces share a
         year-to-year variability), or a given value.
     pool_by : str or list of str, optional
-        Columns defining the groups pooled by ``dispersion="pooled"`` (default: all series).
+        Columns defining the groups pooled by ``dispersion="pooled"``, and within which the
+        autocorrelation is estimated (default: all series).
+    autocorrelation : float, optional
+        Known lag-one autocorrelation $\rho$ of the extra variation; default estimated from
+        each ``pool_by`` group.
     trend : int
         Degree of the log-linear trend around which $\\kappa$ is estimated.
     level : float
@@ -250,80 +262,72 @@ def change_tests(data: pd.DataFrame, *, count: str, time: str, by: str | Sequenc
     n = (table[exposure].astype(float).unstack(time).reindex(index=wide.index, columns=periods)
          .to_numpy() if exposure is not None else np.ones_like(y))
     series_index = wide.index if len(by) > 1 else pd.Index(wide.index, name=by[0])
+    frame = series_index.to_frame(index=False)
+    groups = (frame.groupby(pool, sort=False).ngroup().to_numpy() if pool
+              else np.zeros(len(frame), dtype=int))
     if isinstance(dispersion, str):
         mode = v.check_choice(dispersion, "dispersion", ["series", "pooled"])
-        groups = None
-        if mode == "pooled":
-            frame = series_index.to_frame(index=False)
-            groups = (frame.groupby(pool, sort=False).ngroup().to_numpy() if pool
-                      else np.zeros(len(frame), dtype=int))
-        kappa_arr, df = _kappa(y, n, trend, None, groups, periods)
+        var = _variability(y, n, trend, None, autocorrelation, groups, mode == "pooled",
+                           periods)
     else:
         mode = "given"
-        kappa_arr, df = _kappa(y, n, trend, dispersion, None, periods)
+        var = _variability(y, n, trend, dispersion, autocorrelation, groups, False, periods)
     labels = [" / ".join(map(str, key)) if isinstance(key, tuple) else str(key)
               for key in series_index]
-    return _result(y, n, kappa_arr, df, k, periods, level, fdr=fdr, fdr_method=fdr_method,
+    return _result(y, n, var, k, periods, level, fdr=fdr, fdr_method=fdr_method,
                    dispersion=mode, series=pd.Index(labels, name="series"),
                    keys=series_index.to_frame(index=False) if len(by) > 1
                    else pd.DataFrame({by[0]: series_index.to_numpy()}))
 
 
-def _poisson_trend(y: np.ndarray, n: np.ndarray, degree: int) -> np.ndarray:
-    """Fitted means of a Poisson log-linear polynomial trend, per row (IRLS, batched)."""
+def _variability(y: np.ndarray, n: np.ndarray, trend: Any, kappa: Any, rho: Any,
+                 groups: np.ndarray | None, pooled: bool, labels: list[Any]) -> Variability:
+    """Checked inputs, then `estimate_variability` (or the given values)."""
     s, t = y.shape
-    x = np.linspace(-1.0, 1.0, t)
-    design = np.vander(x, degree + 1, increasing=True)
-    offset = np.log(n)
-    rate = (y.sum(axis=1, keepdims=True) + 0.5) / n.sum(axis=1, keepdims=True)
-    eta = np.log(np.broadcast_to(rate, y.shape) * n)
-    beta = np.zeros((s, degree + 1))
-    beta[:, 0] = np.log(rate[:, 0])
-    for _ in range(_IRLS_STEPS):
-        mu = np.exp(eta)
-        z = eta - offset + (y - mu) / mu
-        xtwx = np.einsum("tp,st,tq->spq", design, mu, design)
-        xtwz = np.einsum("tp,st->sp", design, mu * z)
-        new = np.linalg.solve(xtwx + 1e-10 * np.eye(degree + 1), xtwz[..., None])[..., 0]
-        eta = np.clip(new @ design.T + offset, -700, 700)
-        if np.max(np.abs(new - beta)) < 1e-10:
-            break
-        beta = new
-    return np.exp(eta)
-
-
-def _kappa(y: np.ndarray, n: np.ndarray, trend: int, given: Any, groups: np.ndarray | None,
-           labels: list[Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Extra-Poisson variance per series and its degrees of freedom (inf when given)."""
-    s, t = y.shape
-    if given is not None:
-        try:
-            value = float(given)
-        except (TypeError, ValueError):
-            raise InputError(f"`kappa` must be a number >= 0; received {given!r}.") from None
-        if not (np.isfinite(value) and value >= 0):
-            raise InputError(f"`kappa` must be a number >= 0; received {given!r}.")
-        return np.full(s, value), np.full(s, np.inf)
+    if rho is not None:
+        rho = _check_number(rho, "autocorrelation", -0.99, 0.99)
+    if kappa is not None:
+        value = _check_number(kappa, "kappa", 0.0, np.inf)
+        return Variability(np.full(s, value), np.full(s, 0.0 if rho is None else rho),
+                           np.full(s, np.inf))
     if isinstance(trend, bool) or not isinstance(trend, (int, np.integer)) or trend < 0:
         raise InputError(f"`trend` must be a whole number >= 0; received {trend!r}.")
-    p = trend + 1
-    if t < p + 2:
+    p = int(trend) + 1
+    if t < p + 3:
         raise InputError(
             f"Estimating the year-to-year variability around a degree-{trend} trend needs at "
-            f"least {p + 2} periods; the series has {t} ({json_time(labels[0])!r} to "
+            f"least {p + 3} periods; the series has {t} ({json_time(labels[0])!r} to "
             f"{json_time(labels[-1])!r}). Give more history, a lower `trend`, or `kappa`.")
-    mu = _poisson_trend(y, n, trend)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(mu > 0, ((y - mu) ** 2 - mu) / mu**2, 0.0).sum(axis=1)
-    df = np.full(s, float(t - p))
-    if groups is not None:
-        total = np.bincount(groups, weights=terms)
-        dfs = np.bincount(groups, weights=df)
-        terms, df = total[groups], dfs[groups]
-    return np.maximum(terms / df, 0.0), df
+    return estimate_variability(y, n, int(trend), groups, pooled, rho)
 
 
-def _result(y: np.ndarray, n: np.ndarray, kappa: np.ndarray, df: np.ndarray, k: int,
+def _check_number(value: Any, name: str, low: float, high: float) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"`{name}` must be a number; received {value!r}.") from None
+    if not (low <= out <= high) or np.isnan(out):
+        raise InputError(f"`{name}` must be between {low} and {high}; received {value!r}.")
+    return out
+
+
+def _window_terms(n: np.ndarray, rho: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
+    """Exposure sums and the AR(1)-weighted squared shares of the two windows."""
+    t = n.shape[1]
+    recent, previous = n[:, t - k:], n[:, t - 2 * k:t - k]
+    na, nb = recent.sum(axis=1), previous.sum(axis=1)
+    both = n[:, t - 2 * k:]
+    extra = np.empty(n.shape[0])
+    for r in np.unique(rho):
+        sel = rho == r
+        corr = ar1_correlation(2 * k, r)
+        weights = np.concatenate([-both[sel, :k] / nb[sel, None],
+                                  both[sel, k:] / na[sel, None]], axis=1)
+        extra[sel] = np.einsum("si,ij,sj->s", weights, corr, weights)
+    return na, nb, extra
+
+
+def _result(y: np.ndarray, n: np.ndarray, var: Variability, k: int,
             periods: list[Any], level: float, *, fdr: float, fdr_method: str, dispersion: str,
             series: pd.Index, keys: pd.DataFrame | None) -> ChangeResult:
     """Window sums, the test, intervals and FDR flags for every series."""
@@ -331,14 +335,12 @@ def _result(y: np.ndarray, n: np.ndarray, kappa: np.ndarray, df: np.ndarray, k: 
     if t < 2 * k:
         raise InputError(f"Comparing {k} period(s) with the {k} before needs at least {2 * k} "
                          f"periods; the series has {t}.")
-    recent, previous = slice(t - k, t), slice(t - 2 * k, t - k)
-    a, b = y[:, recent].sum(axis=1), y[:, previous].sum(axis=1)
-    na, nb = n[:, recent].sum(axis=1), n[:, previous].sum(axis=1)
-    ca = (n[:, recent] ** 2).sum(axis=1) / na**2
-    cb = (n[:, previous] ** 2).sum(axis=1) / nb**2
+    kappa, df = var.kappa, var.df
+    a, b = y[:, t - k:].sum(axis=1), y[:, t - 2 * k:t - k].sum(axis=1)
+    na, nb, shares = _window_terms(n, var.rho, k)
     lam = (a + b) / (na + nb)
     poisson = lam * (1.0 / na + 1.0 / nb)
-    extra = kappa * lam**2 * (ca + cb)
+    extra = kappa * lam**2 * shares
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (a / na - b / nb) / np.sqrt(poisson + extra)
         dof = np.where(extra > 0, (poisson + extra) ** 2 / (extra**2 / df), np.inf)
@@ -352,7 +354,7 @@ def _result(y: np.ndarray, n: np.ndarray, kappa: np.ndarray, df: np.ndarray, k: 
                        2.0 * stats.t.sf(np.abs(z), np.where(np.isinf(dof), 1.0, dof)))
     alpha = 1.0 - level
     ratio = ((a + 0.5 * (a == 0)) / na) / ((b + 0.5 * (b == 0)) / nb)
-    half_var = (1.0 / np.maximum(a, 0.5) + 1.0 / np.maximum(b, 0.5) + kappa * (ca + cb))
+    half_var = 1.0 / np.maximum(a, 0.5) + 1.0 / np.maximum(b, 0.5) + kappa * shares
     crit = np.where(np.isinf(dof), stats.norm.isf(alpha / 2),
                     stats.t.isf(alpha / 2, np.where(np.isinf(dof), 1.0, dof)))
     half = crit * np.sqrt(half_var)
@@ -371,7 +373,8 @@ def _result(y: np.ndarray, n: np.ndarray, kappa: np.ndarray, df: np.ndarray, k: 
         "z": ("series", z), "p_value": ("series", p_value),
         "significant": ("series", p_value < alpha), "q_value": ("series", q_value),
         "discovery": ("series", discovery), "direction": ("series", direction),
-        "kappa": ("series", kappa), "kappa_df": ("series", df)}
+        "kappa": ("series", kappa), "kappa_df": ("series", df),
+        "autocorrelation": ("series", var.rho)}
     coords: dict[str, Any] = {"series": series.to_numpy()}
     if keys is not None:
         for col in keys.columns:
@@ -382,6 +385,6 @@ def _result(y: np.ndarray, n: np.ndarray, kappa: np.ndarray, df: np.ndarray, k: 
     ds = xr.Dataset(data_vars, coords=coords, attrs={
         "compare": compare, "recent": list(recent_labels), "previous": list(previous_labels),
         "level": level, "fdr": fdr, "fdr_method": fdr_method, "dispersion": dispersion,
-        "variance": "mu + kappa * mu^2 (negative binomial 2)"})
+        "variance": "mu + kappa * mu^2, extra part AR(1) with `autocorrelation`"})
     return ChangeResult(ds, compare=compare, recent=recent_labels, previous=previous_labels,
                         level=level, fdr=fdr, fdr_method=fdr_method, dispersion=dispersion)

@@ -22,6 +22,12 @@ from .hate_crime import load_hate_crime
 from .multiple_systems_data import load_modern_slavery
 from .population import load_population
 from .recorded_crime import VIOLENCE_OFFENCES, load_recorded_crime
+from .simulate_compare import (
+    SimulatedAreas,
+    SimulatedPanel,
+    simulate_area_counts,
+    simulate_count_panel,
+)
 from .simulate_hidden import (
     SimulatedCaptures,
     SimulatedDarkFigure,
@@ -64,6 +70,10 @@ __all__ = [
     "load_violence_domains",
     # simulators with known truth
     "SimulatedSurvey",
+    "SimulatedAreas",
+    "SimulatedPanel",
+    "simulate_area_counts",
+    "simulate_count_panel",
     "simulate_survey",
     "SimulatedCaptures",
     "SimulatedDarkFigure",

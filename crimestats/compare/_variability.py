@@ -1,0 +1,139 @@
+"""Year-to-year variability of count series: extra-Poisson variance and its autocorrelation.
+
+Model, for series $s$ and period $t$: $E y_{st} = \\mu_{st}$ (a Poisson log-linear trend of
+degree $d$ in time, with the exposure as offset) and relative errors
+$\\varepsilon_{st} = (y_{st} - \\mu_{st})/\\mu_{st}$ with
+
+$$
+\\operatorname{Var}(\\varepsilon_{st}) = 1/\\mu_{st} + \\kappa, \\qquad
+\\operatorname{Cov}(\\varepsilon_{st}, \\varepsilon_{s,t+h}) = \\kappa\\rho^{|h|}
+$$
+
+(Poisson noise plus a lognormal-like extra variation of squared coefficient of variation
+$\\kappa$ that may persist from one period to the next, AR(1) with $\\rho$). With
+$\\rho = 0$ this is the negative binomial (NB2) variance $\\mu + \\kappa\\mu^2$.
+
+Estimation by moments, accounting exactly (to first order) for the fitted trend: the
+relative residuals are $e = M\\varepsilon$ with $M = I - X(X^\\top W X)^{-1}X^\\top W$,
+$W = \\operatorname{diag}(\\hat\\mu)$, so
+
+$$
+E\\, e^\\top e = \\operatorname{tr}(M D M^\\top) + \\kappa \\operatorname{tr}(M \\Sigma_\\rho M^\\top),
+\\qquad
+E\\, e^\\top L e = \\operatorname{tr}(L M D M^\\top) + \\kappa \\operatorname{tr}(L M \\Sigma_\\rho M^\\top),
+$$
+
+with $D = \\operatorname{diag}(1/\\hat\\mu)$, $\\Sigma_\\rho = (\\rho^{|i-j|})$ and $L$ the
+lag-one matrix. Summed over the series of a group, the two equations give $\\rho$ (a root
+on $[-0.5, 0.95]$) and $\\kappa \\ge 0$; the trace terms remove the bias that fitting the
+trend puts into naive residual variances and autocorrelations. Private module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+__all__ = ["Variability", "estimate_variability", "ar1_correlation"]
+
+_IRLS_STEPS = 50
+_RHO_GRID = np.linspace(-0.5, 0.95, 146)
+
+
+@dataclasses.dataclass(frozen=True)
+class Variability:
+    """Per-series extra-Poisson variance, its lag-one autocorrelation and degrees of freedom."""
+
+    kappa: np.ndarray
+    rho: np.ndarray
+    df: np.ndarray
+
+
+def ar1_correlation(size: int, rho: float) -> np.ndarray:
+    """The AR(1) correlation matrix $(\\rho^{|i-j|})$."""
+    lag = np.abs(np.subtract.outer(np.arange(size), np.arange(size)))
+    with np.errstate(invalid="ignore"):
+        return np.where(lag == 0, 1.0, float(rho) ** lag)
+
+
+def _trend(y: np.ndarray, n: np.ndarray, degree: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fitted means of a Poisson log-linear polynomial trend per row, and the design."""
+    s, t = y.shape
+    design = np.vander(np.linspace(-1.0, 1.0, t), degree + 1, increasing=True)
+    offset = np.log(n)
+    rate = (y.sum(axis=1) + 0.5) / n.sum(axis=1)
+    beta = np.zeros((s, degree + 1))
+    beta[:, 0] = np.log(rate)
+    for _ in range(_IRLS_STEPS):
+        eta = np.clip(beta @ design.T + offset, -700, 700)
+        mu = np.exp(eta)
+        z = eta - offset + (y - mu) / mu
+        xtwx = np.einsum("tp,st,tq->spq", design, mu, design)
+        xtwz = np.einsum("tp,st->sp", design, mu * z)
+        new = np.linalg.solve(xtwx + 1e-12 * np.eye(degree + 1), xtwz[..., None])[..., 0]
+        done = np.max(np.abs(new - beta)) < 1e-10
+        beta = new
+        if done:
+            break
+    return np.exp(np.clip(beta @ design.T + offset, -700, 700)), design
+
+
+def estimate_variability(y: np.ndarray, n: np.ndarray, degree: int,
+                         groups: np.ndarray | None, pooled: bool,
+                         rho: float | None = None) -> Variability:
+    """Moment estimates of $\\kappa$ (per series, or pooled within groups) and $\\rho$.
+
+    ``groups`` labels the series pooled together (None: all one group); $\\rho$ is always
+    estimated from a whole group (a single series has too few periods for it), $\\kappa$ per
+    series unless ``pooled``. ``rho`` fixes the autocorrelation instead of estimating it.
+    """
+    s, t = y.shape
+    mu, x = _trend(y, n, degree)
+    groups = np.zeros(s, dtype=int) if groups is None else np.asarray(groups)
+    # residual-maker M = I - X (X'WX)^-1 X'W per series
+    xtwx = np.einsum("tp,st,tq->spq", x, mu, x)
+    hat = np.einsum("tp,spq,uq,su->stu", x, np.linalg.inv(xtwx), x, mu)
+    m = np.eye(t)[None] - hat
+    e = (y - mu) / mu
+    lag = np.eye(t, k=-1)
+    q0 = (e**2).sum(axis=1)
+    q1 = (e[:, 1:] * e[:, :-1]).sum(axis=1)
+    md = m / mu[:, None, :]                                 # M D
+    p0 = np.einsum("stu,stu->s", md, m)                     # tr(M D M')
+    p1 = np.einsum("tu,suv,stv->s", lag, md, m)             # tr(L M D M')
+    gram = np.einsum("sti,stj->sij", m, m)                  # M'M
+    lagged = np.einsum("sti,tu,suj->sij", m, lag, m)        # M'LM
+    kappa = np.zeros(s)
+    rho_out = np.zeros(s)
+    df = np.full(s, float(t - degree - 1))
+    for g in np.unique(groups):
+        sel = groups == g
+        r_hat = _solve_rho(q0[sel].sum() - p0[sel].sum(), q1[sel].sum() - p1[sel].sum(),
+                           gram[sel].sum(axis=0), lagged[sel].sum(axis=0)) if rho is None \
+            else float(rho)
+        corr = ar1_correlation(t, r_hat)
+        r0 = np.einsum("sij,ij->s", gram[sel], corr)
+        if pooled:
+            kappa[sel] = max(0.0, (q0[sel].sum() - p0[sel].sum()) / r0.sum())
+            df[sel] = float(sel.sum() * (t - degree - 1))
+        else:
+            kappa[sel] = np.maximum(0.0, (q0[sel] - p0[sel]) / r0)
+        rho_out[sel] = r_hat
+    return Variability(kappa, rho_out, df)
+
+
+def _solve_rho(extra0: float, extra1: float, gram: np.ndarray, lagged: np.ndarray) -> float:
+    """$\\rho$ matching the lag-one to lag-zero ratio of the extra variation (0 if none)."""
+    if extra0 <= 0:
+        return 0.0
+    t = gram.shape[0]
+    r0 = np.array([np.sum(gram * ar1_correlation(t, r)) for r in _RHO_GRID])
+    r1 = np.array([np.sum(lagged * ar1_correlation(t, r)) for r in _RHO_GRID])
+    f = extra1 * r0 - extra0 * r1
+    sign = np.flatnonzero(np.diff(np.sign(f)) != 0)
+    if sign.size == 0:
+        return float(_RHO_GRID[np.argmin(np.abs(f))])
+    i = sign[0]
+    w = f[i] / (f[i] - f[i + 1])
+    return float(_RHO_GRID[i] + w * (_RHO_GRID[i + 1] - _RHO_GRID[i]))
