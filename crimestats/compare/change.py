@@ -51,20 +51,20 @@ def change_test(counts: Any, exposure: Any = None, *, time: Any = None,
 
     Model: the count in period $t$ has mean $\\mu_t = N_t \\lambda_t$ (exposure $N_t$,
     rate $\\lambda_t$) and relative variance $1/\\mu_t + \\kappa$, the extra part
-    correlated between periods as AR(1) with $\rho$ (see `crimestats.compare._variability`;
-    $\rho = 0$ is the negative binomial variance $\\mu + \\kappa\\mu^2$). With windows
+    correlated between periods as AR(1) with $\\rho$ (see `crimestats.compare._variability`;
+    $\\rho = 0$ is the negative binomial variance $\\mu + \\kappa\\mu^2$). With windows
     $R$ (recent) and $P$ (previous) of $k$ periods, counts $A = \\sum_R y_t$,
     $B = \\sum_P y_t$ and exposures $N_A$, $N_B$, the null hypothesis is a common rate in
     both windows, estimated by $\\hat\\lambda = (A + B)/(N_A + N_B)$, and
 
     $$
-    z = \frac{A/N_A - B/N_B}{\\sqrt{\\hat\\lambda (1/N_A + 1/N_B)
+    z = \\frac{A/N_A - B/N_B}{\\sqrt{\\hat\\lambda (1/N_A + 1/N_B)
         + \\kappa\\hat\\lambda^2\\, c}}, \\qquad
-    c = w^\top \\Sigma_\rho\\, w ,
+    c = w^\\top \\Sigma_\\rho\\, w ,
     $$
 
-    where $w_t = N_t/N_A$ in $R$, $-N_t/N_B$ in $P$ and $\\Sigma_\rho = (\rho^{|i-j|})$
-    ($c = 2/k$ for equal exposures and $\rho = 0$). $\\kappa$ and $\rho$ are estimated by
+    where $w_t = N_t/N_A$ in $R$, $-N_t/N_B$ in $P$ and $\\Sigma_\\rho = (\\rho^{|i-j|})$
+    ($c = 2/k$ for equal exposures and $\\rho = 0$). $\\kappa$ and $\\rho$ are estimated by
     moments around a Poisson log-linear trend of degree ``trend`` fitted to the whole series,
     correcting for the fit; $z$ is referred to a $t$ distribution with Satterthwaite degrees of
     freedom (normal when $\\kappa$ is given). The rate ratio $(A/N_A)/(B/N_B)$ gets a Wald
@@ -87,7 +87,7 @@ def change_test(counts: Any, exposure: Any = None, *, time: Any = None,
         Known extra-Poisson variance (squared coefficient of variation of the year-to-year
         variation); default estimated from the series.
     autocorrelation : float, optional
-        Known lag-one autocorrelation $\rho$ of the extra variation; default estimated (from
+        Known lag-one autocorrelation $\\rho$ of the extra variation; default estimated (from
         one series it is rough: give it when known from a panel).
     trend : int
         Degree of the polynomial trend in log rate around which $\\kappa$ is estimated.
@@ -193,7 +193,7 @@ def change_tests(data: pd.DataFrame, *, count: str, time: str, by: str | Sequenc
         Columns defining the groups pooled by ``dispersion="pooled"``, and within which the
         autocorrelation is estimated (default: all series).
     autocorrelation : float, optional
-        Known lag-one autocorrelation $\rho$ of the extra variation; default estimated from
+        Known lag-one autocorrelation $\\rho$ of the extra variation; default estimated from
         each ``pool_by`` group.
     trend : int
         Degree of the log-linear trend around which $\\kappa$ is estimated.
