@@ -85,8 +85,11 @@ def estimate_variability(y: np.ndarray, n: np.ndarray, degree: int,
     """Moment estimates of $\\kappa$ (per series, or pooled within groups) and $\\rho$.
 
     ``groups`` labels the series pooled together (None: all one group); $\\rho$ is always
-    estimated from a whole group (a single series has too few periods for it), $\\kappa$ per
-    series unless ``pooled``. ``rho`` fixes the autocorrelation instead of estimating it.
+    estimated from a whole group. With ``pooled`` every series gets its group's $\\kappa$;
+    otherwise its own estimate, but never less than its group's (a series is not assumed
+    steadier than the series it is pooled with). ``rho`` fixes the autocorrelation. The
+    degrees of freedom are $T - d - 1$ per series (summed when pooled), times Bartlett's
+    factor $(1 - \\rho^2)/(1 + \\rho^2)$.
     """
     s, t = y.shape
     mu, x = _trend(y, n, degree)
@@ -114,11 +117,16 @@ def estimate_variability(y: np.ndarray, n: np.ndarray, degree: int,
             else float(rho)
         corr = ar1_correlation(t, r_hat)
         r0 = np.einsum("sij,ij->s", gram[sel], corr)
+        group_kappa = max(0.0, (q0[sel].sum() - p0[sel].sum()) / r0.sum())
+        # persistence makes the periods less informative: Bartlett's factor for the variance
+        # of a sample variance under AR(1)
+        shrink = (1.0 - r_hat**2) / (1.0 + r_hat**2)
         if pooled:
-            kappa[sel] = max(0.0, (q0[sel].sum() - p0[sel].sum()) / r0.sum())
-            df[sel] = float(sel.sum() * (t - degree - 1))
+            kappa[sel] = group_kappa
+            df[sel] = float(sel.sum() * (t - degree - 1)) * shrink
         else:
-            kappa[sel] = np.maximum(0.0, (q0[sel] - p0[sel]) / r0)
+            kappa[sel] = np.maximum(group_kappa, (q0[sel] - p0[sel]) / r0)
+            df[sel] *= shrink
         rho_out[sel] = r_hat
     return Variability(kappa, rho_out, df)
 

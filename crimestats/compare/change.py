@@ -60,13 +60,14 @@ def change_test(counts: Any, exposure: Any = None, *, time: Any = None,
     $$
     z = \\frac{A/N_A - B/N_B}{\\sqrt{\\hat\\lambda (1/N_A + 1/N_B)
         + \\kappa\\hat\\lambda^2\\, c}}, \\qquad
-    c = w^\\top \\Sigma_\\rho\\, w ,
+    c = \\max\\{w^\\top \\Sigma_\\rho\\, w,\\ w^\\top w\\} ,
     $$
 
     where $w_t = N_t/N_A$ in $R$, $-N_t/N_B$ in $P$ and $\\Sigma_\\rho = (\\rho^{|i-j|})$
-    ($c = 2/k$ for equal exposures and $\\rho = 0$). $\\kappa$ and $\\rho$ are estimated by
-    moments around a Poisson log-linear trend of degree ``trend`` fitted to the whole series,
-    correcting for the fit; $z$ is referred to a $t$ distribution with Satterthwaite degrees of
+    ($c = 2/k$ for equal exposures and $\\rho = 0$; the autocorrelation is used only when
+    it widens the test, as it does for multi-period averages). $\\kappa$ and $\\rho$ are estimated by
+    moments around a Poisson log-linear trend of degree ``trend`` fitted to the periods before
+    the recent window (so the change under test cannot inflate them), correcting for the fit; $z$ is referred to a $t$ distribution with Satterthwaite degrees of
     freedom (normal when $\\kappa$ is given). The rate ratio $(A/N_A)/(B/N_B)$ gets a Wald
     interval on the log scale, $\\log RR \\pm t\\sqrt{1/A + 1/B + \\kappa c}$.
 
@@ -105,7 +106,7 @@ def change_test(counts: Any, exposure: Any = None, *, time: Any = None,
     ------
     crimestats.InputError
         Negative or fractional counts, missing or repeated periods, too few periods to
-        estimate $\\kappa$ (at least ``trend + 4``), non-positive exposures.
+        estimate $\\kappa$ (``trend + 4`` before the recent window), non-positive exposures.
 
     Examples
     --------
@@ -155,7 +156,7 @@ def change_test(counts: Any, exposure: Any = None, *, time: Any = None,
         v.check_length(n, y.size, "exposure", "counts")
         v.check_positive(n, "exposure", labels)
     var = _variability(y[None, :], n[None, :], trend, kappa, autocorrelation, None, False,
-                       labels)
+                       labels, k)
     return _result(y[None, :], n[None, :], var, k, labels, level, fdr=0.05,
                    fdr_method="bh", dispersion="given" if kappa is not None else "series",
                    series=pd.Index(["series"], name="series"), keys=None)
@@ -163,7 +164,7 @@ def change_test(counts: Any, exposure: Any = None, *, time: Any = None,
 
 def change_tests(data: pd.DataFrame, *, count: str, time: str, by: str | Sequence[str],
                  exposure: str | None = None, compare: str = "year_on_year",
-                 dispersion: str | float = "series", pool_by: str | Sequence[str] | None = None,
+                 dispersion: str | float = "pooled", pool_by: str | Sequence[str] | None = None,
                  autocorrelation: float | None = None, trend: int = 2, level: float = 0.95,
                  fdr: float = 0.05, fdr_method: str = "bh") -> ChangeResult:
     """Change tests for many series at once (all forces × offences), with the FDR controlled.
@@ -185,13 +186,17 @@ def change_tests(data: pd.DataFrame, *, count: str, time: str, by: str | Sequenc
         Column of exposures (population per period); default compare counts.
     compare : {"year_on_year", "three_year"}
         Windows compared (see `change_test`).
-    dispersion : {"series", "pooled"} or float
-        $\\kappa$ from each series' own history (default), pooled over the series of each
-        ``pool_by`` group (e.g. by offence: more degrees of freedom when forces share a
-        year-to-year variability), or a given value.
+    dispersion : {"pooled", "series"} or float
+        $\\kappa$ pooled over the series of each ``pool_by`` group (default: exact size and
+        the most power when the series of a group share their year-to-year variability, as
+        one offence across forces roughly does); ``"series"``: each series' own estimate, but
+        never below its group's (conservative, robust to series that vary more than their
+        group, at a large cost in power); or a given value.
     pool_by : str or list of str, optional
-        Columns defining the groups pooled by ``dispersion="pooled"``, and within which the
-        autocorrelation is estimated (default: all series).
+        Columns defining the groups of series pooled together, within which the
+        autocorrelation is always estimated. Default: every ``by`` column but the first
+        (``by=["force", "offence"]`` pools each offence across forces); all series when
+        ``by`` is one column or ``pool_by=[]``.
     autocorrelation : float, optional
         Known lag-one autocorrelation $\\rho$ of the extra variation; default estimated from
         each ``pool_by`` group.
@@ -230,7 +235,10 @@ def change_tests(data: pd.DataFrame, *, count: str, time: str, by: str | Sequenc
     fdr_method = v.check_choice(fdr_method, "fdr_method", ["bh", "by"])
     k = COMPARISONS[v.check_choice(compare, "compare", list(COMPARISONS))]
     by = [by] if isinstance(by, str) else list(by)
-    pool = [] if pool_by is None else ([pool_by] if isinstance(pool_by, str) else list(pool_by))
+    if pool_by is None:
+        pool = by[1:]
+    else:
+        pool = [pool_by] if isinstance(pool_by, str) else list(pool_by)
     v.require_columns(data, [count, time, exposure, *by, *pool], "data")
     missing_pool = [c for c in pool if c not in by]
     if missing_pool:
@@ -268,10 +276,10 @@ def change_tests(data: pd.DataFrame, *, count: str, time: str, by: str | Sequenc
     if isinstance(dispersion, str):
         mode = v.check_choice(dispersion, "dispersion", ["series", "pooled"])
         var = _variability(y, n, trend, None, autocorrelation, groups, mode == "pooled",
-                           periods)
+                           periods, k)
     else:
         mode = "given"
-        var = _variability(y, n, trend, dispersion, autocorrelation, groups, False, periods)
+        var = _variability(y, n, trend, dispersion, autocorrelation, groups, False, periods, k)
     labels = [" / ".join(map(str, key)) if isinstance(key, tuple) else str(key)
               for key in series_index]
     return _result(y, n, var, k, periods, level, fdr=fdr, fdr_method=fdr_method,
@@ -281,9 +289,17 @@ def change_tests(data: pd.DataFrame, *, count: str, time: str, by: str | Sequenc
 
 
 def _variability(y: np.ndarray, n: np.ndarray, trend: Any, kappa: Any, rho: Any,
-                 groups: np.ndarray | None, pooled: bool, labels: list[Any]) -> Variability:
-    """Checked inputs, then `estimate_variability` (or the given values)."""
+                 groups: np.ndarray | None, pooled: bool, labels: list[Any],
+                 window: int) -> Variability:
+    """Checked inputs, then `estimate_variability` on the periods before the recent window.
+
+    The recent window is left out so that the change under test does not inflate the
+    estimated year-to-year variability (and so hide itself).
+    """
     s, t = y.shape
+    if t < 2 * window:
+        raise InputError(f"Comparing {window} period(s) with the {window} before needs at "
+                         f"least {2 * window} periods; the series has {t}.")
     if rho is not None:
         rho = _check_number(rho, "autocorrelation", -0.99, 0.99)
     if kappa is not None:
@@ -293,12 +309,14 @@ def _variability(y: np.ndarray, n: np.ndarray, trend: Any, kappa: Any, rho: Any,
     if isinstance(trend, bool) or not isinstance(trend, (int, np.integer)) or trend < 0:
         raise InputError(f"`trend` must be a whole number >= 0; received {trend!r}.")
     p = int(trend) + 1
-    if t < p + 3:
+    if t - window < p + 3:
         raise InputError(
             f"Estimating the year-to-year variability around a degree-{trend} trend needs at "
-            f"least {p + 3} periods; the series has {t} ({json_time(labels[0])!r} to "
-            f"{json_time(labels[-1])!r}). Give more history, a lower `trend`, or `kappa`.")
-    return estimate_variability(y, n, int(trend), groups, pooled, rho)
+            f"least {p + 3} periods before the latest {window}; the series has {t} "
+            f"({json_time(labels[0])!r} to {json_time(labels[-1])!r}). Give more history, a "
+            "lower `trend`, or `kappa`.")
+    history = slice(0, t - window)
+    return estimate_variability(y[:, history], n[:, history], int(trend), groups, pooled, rho)
 
 
 def _check_number(value: Any, name: str, low: float, high: float) -> float:
@@ -312,19 +330,24 @@ def _check_number(value: Any, name: str, low: float, high: float) -> float:
 
 
 def _window_terms(n: np.ndarray, rho: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
-    """Exposure sums and the AR(1)-weighted squared shares of the two windows."""
+    """Exposure sums of the two windows and $c = \\max\\{w^\\top\\Sigma_\\rho w, w^\\top w\\}$.
+
+    The estimated autocorrelation is used only where it makes the test more cautious:
+    persistence inflates the variance of multi-period averages but shrinks that of
+    year-on-year differences, and an autocorrelation estimated from a few periods is too
+    rough to earn a narrower test.
+    """
     t = n.shape[1]
-    recent, previous = n[:, t - k:], n[:, t - 2 * k:t - k]
-    na, nb = recent.sum(axis=1), previous.sum(axis=1)
+    na, nb = n[:, t - k:].sum(axis=1), n[:, t - 2 * k:t - k].sum(axis=1)
     both = n[:, t - 2 * k:]
+    weights = np.concatenate([-both[:, :k] / nb[:, None], both[:, k:] / na[:, None]], axis=1)
+    independent = (weights**2).sum(axis=1)
     extra = np.empty(n.shape[0])
     for r in np.unique(rho):
         sel = rho == r
         corr = ar1_correlation(2 * k, r)
-        weights = np.concatenate([-both[sel, :k] / nb[sel, None],
-                                  both[sel, k:] / na[sel, None]], axis=1)
-        extra[sel] = np.einsum("si,ij,sj->s", weights, corr, weights)
-    return na, nb, extra
+        extra[sel] = np.einsum("si,ij,sj->s", weights[sel], corr, weights[sel])
+    return na, nb, np.maximum(extra, independent)
 
 
 def _result(y: np.ndarray, n: np.ndarray, var: Variability, k: int,

@@ -253,6 +253,7 @@ def compare_to_peers(observed: Any, exposure: Any, peers: Any, *, areas: Any = N
                              f"{'is' if len(missing) == 1 else 'are'} not an area with a peer "
                              "group; check the labels against `areas` and `peers`.")
         groups = {f: groups[f] for f in wanted}
+    _check_sizes(groups)
     index = {label: i for i, label in enumerate(labels)}
     mean = special.digamma(counts.observed + 0.5) - np.log(counts.exposure)
     var = special.polygamma(1, counts.observed + 0.5)
@@ -316,10 +317,16 @@ def _peer_lists(peers: Any, labels: list[Any]) -> dict[Any, list[Any]]:
                              "areas it is compared with.")
         if len(set(members)) != len(members):
             raise InputError(f"The peer group of {area!r} lists an area more than once.")
-        if len(members) < 2:
-            raise InputError(f"{area!r} has {len(members)} peer(s); at least 2 are needed to "
-                             "tell the group's level from its spread.")
     return groups
+
+
+def _check_sizes(groups: dict[Any, list[Any]]) -> None:
+    """Each compared area needs at least two peers."""
+    small = [area for area, members in groups.items() if len(members) < 2]
+    if small:
+        raise InputError(f"{small[:8]} ha{'s' if len(small) == 1 else 've'} fewer than 2 peers; "
+                         "at least 2 are needed to tell the group's level from its spread. "
+                         "Give them larger groups, or leave them out with `focus=`.")
 
 
 def _compare_one(m_f: float, v_f: float, m: np.ndarray, v: np.ndarray, prior: Any,

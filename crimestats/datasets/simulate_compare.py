@@ -131,7 +131,7 @@ class SimulatedPanel:
 
 
 def simulate_count_panel(n_forces: int = 43, n_offences: int = 10, n_years: int = 16, *,
-                         window: int = 1, kappa: float = 0.004, shared: float = 0.0,
+                         window: int = 1, kappa: Any = 0.004, shared: float = 0.0,
                          trend: str = "kink", autocorrelation: float = 0.0,
                          changed: float = 0.0, change: float = 0.25,
                          size: tuple[float, float] = (200.0, 20000.0),
@@ -154,8 +154,9 @@ def simulate_count_panel(n_forces: int = 43, n_offences: int = 10, n_years: int 
         Panel size.
     window : int
         Length of the compared windows (1: year on year, 3: three-year averages).
-    kappa : float
-        Extra-Poisson variance of the counts (squared coefficient of variation).
+    kappa : float or sequence of float
+        Extra-Poisson variance of the counts (squared coefficient of variation); one value
+        per offence to make the offences differ.
     shared : float
         Variance of the force × year shock shared by a force's offences.
     trend : {"kink", "curve", "flat"}
@@ -184,10 +185,12 @@ def simulate_count_panel(n_forces: int = 43, n_offences: int = 10, n_years: int 
     """
     rng = as_rng(random_seed)
     shape = check_choice(trend, "trend", ["kink", "curve", "flat"])
-    if n_years < 2 * window + 1 or not 0 <= changed <= 1 or kappa < 0 or shared < 0:
+    kappas = np.broadcast_to(np.asarray(kappa, dtype=float), (n_offences,))
+    if n_years < 2 * window + 1 or not 0 <= changed <= 1 or (kappas < 0).any() or shared < 0:
         raise InputError("Need n_years > 2 * window, 0 <= changed <= 1, kappa >= 0, "
-                         "shared >= 0.")
+                         "shared >= 0 (and one kappa per offence if several).")
     s = n_forces * n_offences
+    kap = np.tile(kappas, n_forces)[:, None]
     t = np.arange(n_years)
     start = n_years - 2 * window
     base = np.exp(rng.uniform(np.log(size[0]), np.log(size[1]), s))
@@ -207,7 +210,7 @@ def simulate_count_panel(n_forces: int = 43, n_offences: int = 10, n_years: int 
         for j in range(1, n_years):
             noise[:, j] = (autocorrelation * noise[:, j - 1]
                            + np.sqrt(1 - autocorrelation**2) * rng.standard_normal(s))
-        log_mu = log_mu + np.sqrt(np.log1p(kappa)) * noise - np.log1p(kappa) / 2
+        log_mu = log_mu + np.sqrt(np.log1p(kap)) * noise - np.log1p(kap) / 2
     is_changed = np.zeros(s, dtype=bool)
     n_changed = int(round(changed * s))
     if n_changed:
@@ -215,7 +218,11 @@ def simulate_count_panel(n_forces: int = 43, n_offences: int = 10, n_years: int 
         is_changed[pick] = True
         log_mu[pick, n_years - window:] += change * rng.choice([-1.0, 1.0], n_changed)[:, None]
     mu = np.exp(log_mu)
-    lam = mu if autocorrelation or not kappa else rng.gamma(1.0 / kappa, kappa * mu)
+    if autocorrelation:
+        lam = mu
+    else:
+        safe = np.where(kap > 0, kap, 1.0)
+        lam = np.where(kap > 0, rng.gamma(1.0 / safe * np.ones_like(mu), safe * mu), mu)
     counts = rng.poisson(lam)
     forces = [f"force {i + 1:02d}" for i in range(n_forces)]
     offences = [f"offence {j + 1:02d}" for j in range(n_offences)]
