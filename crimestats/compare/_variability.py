@@ -1,7 +1,7 @@
 """Year-to-year variability of count series: extra-Poisson variance and its autocorrelation.
 
-Model, for series $s$ and period $t$: $E y_{st} = \\mu_{st}$ (a Poisson log-linear trend of
-degree $d$ in time, with the exposure as offset) and relative errors
+Model, for series $s$ and period $t$: $E y_{st} = \\mu_{st}$ (a smooth trend in time, with
+the exposure as offset) and relative errors
 $\\varepsilon_{st} = (y_{st} - \\mu_{st})/\\mu_{st}$ with
 
 $$
@@ -13,9 +13,11 @@ $$
 $\\kappa$ that may persist from one period to the next, AR(1) with $\\rho$). With
 $\\rho = 0$ this is the negative binomial (NB2) variance $\\mu + \\kappa\\mu^2$.
 
-Estimation by moments, accounting exactly (to first order) for the fitted trend: the
-relative residuals are $e = M\\varepsilon$ with $M = I - X(X^\\top W X)^{-1}X^\\top W$,
-$W = \\operatorname{diag}(\\hat\\mu)$, so
+Estimation by moments, accounting exactly (to first order) for the detrending: the detrended
+errors are $e = M\\varepsilon$ with $M = \\Delta^2$ (second differences of the log rates,
+which remove any locally linear trend; the default) or
+$M = I - X(X^\\top W X)^{-1}X^\\top W$, $W = \\operatorname{diag}(\\hat\\mu)$ (relative
+residuals of a Poisson log-linear polynomial trend), so
 
 $$
 E\\, e^\\top e = \\operatorname{tr}(M D M^\\top) + \\kappa \\operatorname{tr}(M \\Sigma_\\rho M^\\top),
@@ -79,7 +81,27 @@ def _trend(y: np.ndarray, n: np.ndarray, degree: int) -> tuple[np.ndarray, np.nd
     return np.exp(np.clip(beta @ design.T + offset, -700, 700)), design
 
 
-def estimate_variability(y: np.ndarray, n: np.ndarray, degree: int,
+def _detrended(y: np.ndarray, n: np.ndarray, trend: int | str
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Detrended relative errors $e = M\\varepsilon$, the operators $M$ and the means.
+
+    ``trend`` an integer $d$: relative residuals of a Poisson log-linear polynomial trend of
+    degree $d$, $M = I - X(X^\\top W X)^{-1}X^\\top W$; ``"local"``: second differences of
+    the log rates, $M = \\Delta^2$, which remove any locally linear trend.
+    """
+    s, t = y.shape
+    if trend == "local":
+        mu, _ = _trend(y, n, min(2, t - 2))
+        diff = np.diff(np.eye(t), n=2, axis=0)
+        m = np.broadcast_to(diff, (s, t - 2, t))
+        return np.log((y + 0.5) / n) @ diff.T, m, mu
+    mu, x = _trend(y, n, int(trend))
+    xtwx = np.einsum("tp,st,tq->spq", x, mu, x)
+    hat = np.einsum("tp,spq,uq,su->stu", x, np.linalg.inv(xtwx), x, mu)
+    return (y - mu) / mu, np.eye(t)[None] - hat, mu
+
+
+def estimate_variability(y: np.ndarray, n: np.ndarray, trend: int | str,
                          groups: np.ndarray | None, pooled: bool,
                          rho: float | None = None) -> Variability:
     """Moment estimates of $\\kappa$ (per series, or pooled within groups) and $\\rho$.
@@ -88,18 +110,16 @@ def estimate_variability(y: np.ndarray, n: np.ndarray, degree: int,
     estimated from a whole group. With ``pooled`` every series gets its group's $\\kappa$;
     otherwise its own estimate, but never less than its group's (a series is not assumed
     steadier than the series it is pooled with). ``rho`` fixes the autocorrelation. The
-    degrees of freedom are $T - d - 1$ per series (summed when pooled), times Bartlett's
-    factor $(1 - \\rho^2)/(1 + \\rho^2)$.
+    degrees of freedom are Satterthwaite's for the quadratic form,
+    $\\operatorname{tr}(A)^2/\\operatorname{tr}(A^2)$ with $A = M\\Sigma_\\rho M^\\top$ (summed
+    over the series when pooled): $T - d - 1$ for independent periods around a polynomial,
+    fewer when they are autocorrelated or differenced.
     """
     s, t = y.shape
-    mu, x = _trend(y, n, degree)
+    e, m, mu = _detrended(y, n, trend)
     groups = np.zeros(s, dtype=int) if groups is None else np.asarray(groups)
-    # residual-maker M = I - X (X'WX)^-1 X'W per series
-    xtwx = np.einsum("tp,st,tq->spq", x, mu, x)
-    hat = np.einsum("tp,spq,uq,su->stu", x, np.linalg.inv(xtwx), x, mu)
-    m = np.eye(t)[None] - hat
-    e = (y - mu) / mu
-    lag = np.eye(t, k=-1)
+    r = e.shape[1]
+    lag = np.eye(r, k=-1)
     q0 = (e**2).sum(axis=1)
     q1 = (e[:, 1:] * e[:, :-1]).sum(axis=1)
     md = m / mu[:, None, :]                                 # M D
@@ -109,24 +129,23 @@ def estimate_variability(y: np.ndarray, n: np.ndarray, degree: int,
     lagged = np.einsum("sti,tu,suj->sij", m, lag, m)        # M'LM
     kappa = np.zeros(s)
     rho_out = np.zeros(s)
-    df = np.full(s, float(t - degree - 1))
+    df = np.zeros(s)
     for g in np.unique(groups):
         sel = groups == g
         r_hat = _solve_rho(q0[sel].sum() - p0[sel].sum(), q1[sel].sum() - p1[sel].sum(),
                            gram[sel].sum(axis=0), lagged[sel].sum(axis=0)) if rho is None \
             else float(rho)
         corr = ar1_correlation(t, r_hat)
-        r0 = np.einsum("sij,ij->s", gram[sel], corr)
-        group_kappa = max(0.0, (q0[sel].sum() - p0[sel].sum()) / r0.sum())
-        # persistence makes the periods less informative: Bartlett's factor for the variance
-        # of a sample variance under AR(1)
-        shrink = (1.0 - r_hat**2) / (1.0 + r_hat**2)
+        a = np.einsum("sij,jk,slk->sil", m[sel], corr, m[sel])     # M Sigma M'
+        trace = np.einsum("sii->s", a)
+        trace2 = np.einsum("sij,sji->s", a, a)
+        group_kappa = max(0.0, (q0[sel].sum() - p0[sel].sum()) / trace.sum())
         if pooled:
             kappa[sel] = group_kappa
-            df[sel] = float(sel.sum() * (t - degree - 1)) * shrink
+            df[sel] = trace.sum() ** 2 / trace2.sum()
         else:
-            kappa[sel] = np.maximum(group_kappa, (q0[sel] - p0[sel]) / r0)
-            df[sel] *= shrink
+            kappa[sel] = np.maximum(group_kappa, (q0[sel] - p0[sel]) / trace)
+            df[sel] = trace**2 / trace2
         rho_out[sel] = r_hat
     return Variability(kappa, rho_out, df)
 

@@ -45,8 +45,8 @@ COMPARISONS = {"year_on_year": 1, "three_year": 3}
 
 def change_test(counts: Any, exposure: Any = None, *, time: Any = None,
                 compare: str = "year_on_year", kappa: float | None = None,
-                autocorrelation: float | None = None, trend: int = 2, level: float = 0.95,
-                data: pd.DataFrame | None = None) -> ChangeResult:
+                autocorrelation: float | None = None, trend: int | str = "local",
+                level: float = 0.95, data: pd.DataFrame | None = None) -> ChangeResult:
     """Test whether the latest period (or three periods) differs from the one(s) before.
 
     Model: the count in period $t$ has mean $\\mu_t = N_t \\lambda_t$ (exposure $N_t$,
@@ -66,9 +66,12 @@ def change_test(counts: Any, exposure: Any = None, *, time: Any = None,
     where $w_t = N_t/N_A$ in $R$, $-N_t/N_B$ in $P$ and $\\Sigma_\\rho = (\\rho^{|i-j|})$
     ($c = 2/k$ for equal exposures and $\\rho = 0$; the autocorrelation is used only when
     it widens the test, as it does for multi-period averages). $\\kappa$ and $\\rho$ are estimated by
-    moments around a Poisson log-linear trend of degree ``trend`` fitted to the periods before
-    the recent window (so the change under test cannot inflate them), correcting for the fit; $z$ is referred to a $t$ distribution with Satterthwaite degrees of
-    freedom (normal when $\\kappa$ is given). The rate ratio $(A/N_A)/(B/N_B)$ gets a Wald
+    moments from the periods before the recent window (so the change under test cannot
+    inflate them): by default from the second differences of the log rates, which remove any
+    locally linear trend, or around a Poisson log-linear polynomial trend, in either case
+    correcting exactly for the detrending (see `crimestats.compare._variability`). $z$ is
+    referred to a $t$ distribution with Satterthwaite degrees of freedom (normal when
+    $\\kappa$ is given). The rate ratio $(A/N_A)/(B/N_B)$ gets a Wald
     interval on the log scale, $\\log RR \\pm t\\sqrt{1/A + 1/B + \\kappa c}$.
 
     Parameters
@@ -90,8 +93,10 @@ def change_test(counts: Any, exposure: Any = None, *, time: Any = None,
     autocorrelation : float, optional
         Known lag-one autocorrelation $\\rho$ of the extra variation; default estimated (from
         one series it is rough: give it when known from a panel).
-    trend : int
-        Degree of the polynomial trend in log rate around which $\\kappa$ is estimated.
+    trend : "local" or int
+        How the history is detrended before $\\kappa$ is estimated: ``"local"`` (second
+        differences of the log rates; robust to curved and changing trends) or the degree of
+        a polynomial trend in log rate (more efficient when the trend really is polynomial).
     level : float
         Level of the rate-ratio interval; the flag ``significant`` uses $\\alpha = 1 -$ level.
     data : pandas.DataFrame, optional
@@ -165,8 +170,9 @@ def change_test(counts: Any, exposure: Any = None, *, time: Any = None,
 def change_tests(data: pd.DataFrame, *, count: str, time: str, by: str | Sequence[str],
                  exposure: str | None = None, compare: str = "year_on_year",
                  dispersion: str | float = "pooled", pool_by: str | Sequence[str] | None = None,
-                 autocorrelation: float | None = None, trend: int = 2, level: float = 0.95,
-                 fdr: float = 0.05, fdr_method: str = "bh") -> ChangeResult:
+                 autocorrelation: float | None = None, trend: int | str = "local",
+                 level: float = 0.95, fdr: float = 0.05, fdr_method: str = "bh"
+                 ) -> ChangeResult:
     """Change tests for many series at once (all forces × offences), with the FDR controlled.
 
     Each series (a combination of the ``by`` columns) is tested as in `change_test`; the
@@ -200,8 +206,8 @@ def change_tests(data: pd.DataFrame, *, count: str, time: str, by: str | Sequenc
     autocorrelation : float, optional
         Known lag-one autocorrelation $\\rho$ of the extra variation; default estimated from
         each ``pool_by`` group.
-    trend : int
-        Degree of the log-linear trend around which $\\kappa$ is estimated.
+    trend : "local" or int
+        Detrending of the history before $\\kappa$ is estimated (see `change_test`).
     level : float
         Level of each rate-ratio interval and of the per-test flag.
     fdr : float
@@ -306,17 +312,20 @@ def _variability(y: np.ndarray, n: np.ndarray, trend: Any, kappa: Any, rho: Any,
         value = _check_number(kappa, "kappa", 0.0, np.inf)
         return Variability(np.full(s, value), np.full(s, 0.0 if rho is None else rho),
                            np.full(s, np.inf))
-    if isinstance(trend, bool) or not isinstance(trend, (int, np.integer)) or trend < 0:
-        raise InputError(f"`trend` must be a whole number >= 0; received {trend!r}.")
-    p = int(trend) + 1
+    if trend != "local" and (isinstance(trend, bool) or not isinstance(trend, (int, np.integer))
+                             or trend < 0):
+        raise InputError(f"`trend` must be 'local' or a whole number >= 0 (a polynomial "
+                         f"degree); received {trend!r}.")
+    p = 3 if trend == "local" else int(trend) + 1
     if t - window < p + 3:
         raise InputError(
-            f"Estimating the year-to-year variability around a degree-{trend} trend needs at "
+            f"Estimating the year-to-year variability around a {trend!r} trend needs at "
             f"least {p + 3} periods before the latest {window}; the series has {t} "
             f"({json_time(labels[0])!r} to {json_time(labels[-1])!r}). Give more history, a "
             "lower `trend`, or `kappa`.")
     history = slice(0, t - window)
-    return estimate_variability(y[:, history], n[:, history], int(trend), groups, pooled, rho)
+    return estimate_variability(y[:, history], n[:, history], trend if trend == "local"
+                                else int(trend), groups, pooled, rho)
 
 
 def _check_number(value: Any, name: str, low: float, high: float) -> float:
