@@ -136,7 +136,7 @@ def estimate_variability(y: np.ndarray, n: np.ndarray, trend: int | str,
                            gram[sel].sum(axis=0), lagged[sel].sum(axis=0)) if rho is None \
             else float(rho)
         corr = ar1_correlation(t, r_hat)
-        a = np.einsum("sij,jk,slk->sil", m[sel], corr, m[sel])     # M Sigma M'
+        a = np.einsum("sij,jk,slk->sil", m[sel], corr, m[sel], optimize=True)  # M Sigma M'
         trace = np.einsum("sii->s", a)
         trace2 = np.einsum("sij,sji->s", a, a)
         group_kappa = max(0.0, (q0[sel].sum() - p0[sel].sum()) / trace.sum())
@@ -150,13 +150,21 @@ def estimate_variability(y: np.ndarray, n: np.ndarray, trend: int | str,
     return Variability(kappa, rho_out, df)
 
 
+def _diagonal_sums(matrix: np.ndarray) -> np.ndarray:
+    """$g_h = \\sum_{|i-j| = h} A_{ij}$, so that $\\sum_{ij} A_{ij}\\rho^{|i-j|} = \\sum_h g_h \\rho^h$."""
+    t = matrix.shape[0]
+    return np.array([np.trace(matrix) if h == 0 else
+                     np.trace(matrix, offset=h) + np.trace(matrix, offset=-h)
+                     for h in range(t)])
+
+
 def _solve_rho(extra0: float, extra1: float, gram: np.ndarray, lagged: np.ndarray) -> float:
     """$\\rho$ matching the lag-one to lag-zero ratio of the extra variation (0 if none)."""
     if extra0 <= 0:
         return 0.0
-    t = gram.shape[0]
-    r0 = np.array([np.sum(gram * ar1_correlation(t, r)) for r in _RHO_GRID])
-    r1 = np.array([np.sum(lagged * ar1_correlation(t, r)) for r in _RHO_GRID])
+    powers = _RHO_GRID[:, None] ** np.arange(gram.shape[0])[None, :]
+    r0 = powers @ _diagonal_sums(gram)
+    r1 = powers @ _diagonal_sums(lagged)
     f = extra1 * r0 - extra0 * r1
     sign = np.flatnonzero(np.diff(np.sign(f)) != 0)
     if sign.size == 0:
