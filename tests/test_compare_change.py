@@ -11,6 +11,7 @@ from scipy import stats
 
 from crimestats import DataWarning, InputError
 from crimestats.compare import change_test, change_tests
+from crimestats.compare._variability import estimate_variability
 from crimestats.datasets import load_recorded_crime, simulate_count_panel
 
 
@@ -48,21 +49,21 @@ def test_three_year_average_with_autocorrelation_by_hand():
 
 def test_variability_estimates_recover_the_truth():
     rng = np.random.default_rng(4)
-    flat = simulate_count_panel(43, 10, 16, kappa=0.004, trend="flat", random_seed=rng)
-    res = change_tests(flat.data, count="count", time="year", by=["force", "offence"],
-                       pool_by=[])
-    assert res.estimates["kappa"].values[0] == pytest.approx(0.004, rel=0.1)
-    assert abs(res.estimates["autocorrelation"].values[0]) < 0.1
-    ar = simulate_count_panel(43, 10, 16, kappa=0.004, trend="flat", autocorrelation=0.5,
-                              random_seed=rng)
-    # one group of all 430 series; the polynomial detrending is the more efficient here, the
-    # second differences (default) are noisier about the autocorrelation
-    res = change_tests(ar.data, count="count", time="year", by=["force", "offence"],
-                       pool_by=[], trend=2)
-    assert res.estimates["autocorrelation"].values[0] == pytest.approx(0.5, abs=0.08)
-    res = change_tests(ar.data, count="count", time="year", by=["force", "offence"],
-                       pool_by=[])
-    assert 0.15 < res.estimates["autocorrelation"].values[0] < 0.7
+
+    def wide(sim):
+        y = sim.data["count"].to_numpy(float).reshape(430, 16)
+        return y, np.ones_like(y)
+
+    flat = estimate_variability(*wide(simulate_count_panel(
+        43, 10, 16, kappa=0.004, trend="flat", random_seed=rng)), "local", None, True)
+    assert flat.kappa0[0] == pytest.approx(0.004, rel=0.1)
+    assert abs(flat.rho[0]) < 0.15
+    ar = wide(simulate_count_panel(43, 10, 16, kappa=0.004, trend="flat", autocorrelation=0.5,
+                                   random_seed=rng))
+    # the polynomial detrending is the more efficient here; second differences are noisier
+    # about the autocorrelation
+    assert estimate_variability(*ar, 2, None, True).rho[0] == pytest.approx(0.5, abs=0.08)
+    assert 0.15 < estimate_variability(*ar, "local", None, True).rho[0] < 0.75
 
 
 def test_null_false_positive_rate_quick():

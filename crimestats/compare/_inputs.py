@@ -46,7 +46,8 @@ def area_counts(observed: Any, exposure: Any, areas: Any = None, data: pd.DataFr
     """Validate counts and exposures of areas; labels from ``areas``, the data's or the Series' index.
 
     A pandas Series of exposures is matched to the counts by label
-    (`crimestats._validate.aligned`); plain arrays are positional. Counts must be whole numbers
+    (`crimestats._validate.aligned`): to the index of ``observed`` when that is a Series too,
+    else to ``areas``; plain arrays are positional. Counts must be whole numbers
     $\\ge 0$, exposures finite and $> 0$; for proportions the count cannot exceed its
     denominator.
     """
@@ -71,8 +72,13 @@ def area_counts(observed: Any, exposure: Any, areas: Any = None, data: pd.DataFr
         areas = areas.to_numpy()
     labels = v.area_labels(areas, m)
     shown = None if areas is None else labels
-    exposure = v.aligned(exposure, None if shown is None else list(labels), exposure_name,
-                         "observed")
+    if isinstance(observed, pd.Series) and isinstance(exposure, pd.Series):
+        # two Series (e.g. columns of one table, with `areas` naming the rows): match the
+        # exposures to the counts' own index
+        exposure = v.aligned(exposure, list(observed.index), exposure_name, "observed")
+    else:
+        exposure = v.aligned(exposure, None if shown is None else list(labels), exposure_name,
+                             "observed")
     y = v.as_float_array(observed, "observed", labels=shown)
     n = v.as_float_array(exposure, exposure_name, labels=shown)
     v.check_length(n, m, exposure_name, "observed")

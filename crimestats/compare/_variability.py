@@ -45,11 +45,14 @@ _RHO_GRID = np.linspace(-0.5, 0.95, 146)
 
 @dataclasses.dataclass(frozen=True)
 class Variability:
-    """Per-series extra-Poisson variance, its lag-one autocorrelation and degrees of freedom."""
+    """Per-series extra-Poisson variance and degrees of freedom, under the estimated lag-one
+    autocorrelation ``rho`` (``kappa``, ``df``) and under independence (``kappa0``, ``df0``)."""
 
     kappa: np.ndarray
     rho: np.ndarray
     df: np.ndarray
+    kappa0: np.ndarray
+    df0: np.ndarray
 
 
 def ar1_correlation(size: int, rho: float) -> np.ndarray:
@@ -127,27 +130,26 @@ def estimate_variability(y: np.ndarray, n: np.ndarray, trend: int | str,
     p1 = np.einsum("tu,suv,stv->s", lag, md, m)             # tr(L M D M')
     gram = np.einsum("sti,stj->sij", m, m)                  # M'M
     lagged = np.einsum("sti,tu,suj->sij", m, lag, m)        # M'LM
-    kappa = np.zeros(s)
-    rho_out = np.zeros(s)
-    df = np.zeros(s)
+    out = {name: np.zeros(s) for name in ("kappa", "df", "kappa0", "df0", "rho")}
     for g in np.unique(groups):
         sel = groups == g
         r_hat = _solve_rho(q0[sel].sum() - p0[sel].sum(), q1[sel].sum() - p1[sel].sum(),
                            gram[sel].sum(axis=0), lagged[sel].sum(axis=0)) if rho is None \
             else float(rho)
-        corr = ar1_correlation(t, r_hat)
-        a = np.einsum("sij,jk,slk->sil", m[sel], corr, m[sel], optimize=True)  # M Sigma M'
-        trace = np.einsum("sii->s", a)
-        trace2 = np.einsum("sij,sji->s", a, a)
-        group_kappa = max(0.0, (q0[sel].sum() - p0[sel].sum()) / trace.sum())
-        if pooled:
-            kappa[sel] = group_kappa
-            df[sel] = trace.sum() ** 2 / trace2.sum()
-        else:
-            kappa[sel] = np.maximum(group_kappa, (q0[sel] - p0[sel]) / trace)
-            df[sel] = trace**2 / trace2
-        rho_out[sel] = r_hat
-    return Variability(kappa, rho_out, df)
+        out["rho"][sel] = r_hat
+        for suffix, r in (("", r_hat), ("0", 0.0)):
+            corr = ar1_correlation(t, r)
+            a = np.einsum("sij,jk,slk->sil", m[sel], corr, m[sel], optimize=True)  # M S M'
+            trace = np.einsum("sii->s", a)
+            trace2 = np.einsum("sij,sji->s", a, a)
+            group_kappa = max(0.0, (q0[sel].sum() - p0[sel].sum()) / trace.sum())
+            if pooled:
+                out["kappa" + suffix][sel] = group_kappa
+                out["df" + suffix][sel] = trace.sum() ** 2 / trace2.sum()
+            else:
+                out["kappa" + suffix][sel] = np.maximum(group_kappa, (q0[sel] - p0[sel]) / trace)
+                out["df" + suffix][sel] = trace**2 / trace2
+    return Variability(out["kappa"], out["rho"], out["df"], out["kappa0"], out["df0"])
 
 
 def _diagonal_sums(matrix: np.ndarray) -> np.ndarray:

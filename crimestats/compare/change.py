@@ -59,20 +59,24 @@ def change_test(counts: Any, exposure: Any = None, *, time: Any = None,
 
     $$
     z = \\frac{A/N_A - B/N_B}{\\sqrt{\\hat\\lambda (1/N_A + 1/N_B)
-        + \\kappa\\hat\\lambda^2\\, c}}, \\qquad
-    c = \\max\\{w^\\top \\Sigma_\\rho\\, w,\\ w^\\top w\\} ,
+        + \\hat\\lambda^2 V}}, \\qquad
+    V = \\max\\{\\hat\\kappa_\\rho\\, w^\\top \\Sigma_{\\hat\\rho}\\, w,\\
+                 \\hat\\kappa_0\\, w^\\top w\\} ,
     $$
 
-    where $w_t = N_t/N_A$ in $R$, $-N_t/N_B$ in $P$ and $\\Sigma_\\rho = (\\rho^{|i-j|})$
-    ($c = 2/k$ for equal exposures and $\\rho = 0$; the autocorrelation is used only when
-    it widens the test, as it does for multi-period averages). $\\kappa$ and $\\rho$ are estimated by
-    moments from the periods before the recent window (so the change under test cannot
-    inflate them): by default from the second differences of the log rates, which remove any
-    locally linear trend, or around a Poisson log-linear polynomial trend, in either case
-    correcting exactly for the detrending (see `crimestats.compare._variability`). $z$ is
-    referred to a $t$ distribution with Satterthwaite degrees of freedom (normal when
-    $\\kappa$ is given). The rate ratio $(A/N_A)/(B/N_B)$ gets a Wald
-    interval on the log scale, $\\log RR \\pm t\\sqrt{1/A + 1/B + \\kappa c}$.
+    where $w_t = N_t/N_A$ in $R$, $-N_t/N_B$ in $P$, $\\Sigma_\\rho = (\\rho^{|i-j|})$,
+    and $\\hat\\kappa_\\rho$, $\\hat\\kappa_0$ are the extra variance estimated with the
+    estimated autocorrelation and assuming none ($w^\\top w = 2/k$ for equal exposures):
+    whichever model implies more variability for the contrast is used, because an
+    autocorrelation estimated from a few periods is too rough to earn a narrower test.
+    $\\kappa$ and $\\rho$ are estimated by moments from the periods before the recent window
+    (so the change under test cannot inflate them): by default from the second differences of
+    the log rates, which remove any locally linear trend, or around a Poisson log-linear
+    polynomial trend, in either case correcting exactly for the detrending (see
+    `crimestats.compare._variability`). $z$ is referred to a $t$ distribution with
+    Satterthwaite degrees of freedom (normal when $\\kappa$ is given). The rate ratio
+    $(A/N_A)/(B/N_B)$ gets a Wald interval on the log scale,
+    $\\log RR \\pm t\\sqrt{1/A + 1/B + V}$.
 
     Parameters
     ----------
@@ -311,7 +315,7 @@ def _variability(y: np.ndarray, n: np.ndarray, trend: Any, kappa: Any, rho: Any,
     if kappa is not None:
         value = _check_number(kappa, "kappa", 0.0, np.inf)
         return Variability(np.full(s, value), np.full(s, 0.0 if rho is None else rho),
-                           np.full(s, np.inf))
+                           np.full(s, np.inf), np.full(s, value), np.full(s, np.inf))
     if trend != "local" and (isinstance(trend, bool) or not isinstance(trend, (int, np.integer))
                              or trend < 0):
         raise InputError(f"`trend` must be 'local' or a whole number >= 0 (a polynomial "
@@ -339,24 +343,17 @@ def _check_number(value: Any, name: str, low: float, high: float) -> float:
 
 
 def _window_terms(n: np.ndarray, rho: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
-    """Exposure sums of the two windows and $c = \\max\\{w^\\top\\Sigma_\\rho w, w^\\top w\\}$.
-
-    The estimated autocorrelation is used only where it makes the test more cautious:
-    persistence inflates the variance of multi-period averages but shrinks that of
-    year-on-year differences, and an autocorrelation estimated from a few periods is too
-    rough to earn a narrower test.
-    """
+    """Exposure sums of the two windows, $w^\\top\\Sigma_\\rho w$ and $w^\\top w$."""
     t = n.shape[1]
     na, nb = n[:, t - k:].sum(axis=1), n[:, t - 2 * k:t - k].sum(axis=1)
     both = n[:, t - 2 * k:]
     weights = np.concatenate([-both[:, :k] / nb[:, None], both[:, k:] / na[:, None]], axis=1)
-    independent = (weights**2).sum(axis=1)
-    extra = np.empty(n.shape[0])
+    correlated = np.empty(n.shape[0])
     for r in np.unique(rho):
         sel = rho == r
         corr = ar1_correlation(2 * k, r)
-        extra[sel] = np.einsum("si,ij,sj->s", weights[sel], corr, weights[sel])
-    return na, nb, np.maximum(extra, independent)
+        correlated[sel] = np.einsum("si,ij,sj->s", weights[sel], corr, weights[sel])
+    return na, nb, correlated, (weights**2).sum(axis=1)
 
 
 def _result(y: np.ndarray, n: np.ndarray, var: Variability, k: int,
@@ -367,9 +364,14 @@ def _result(y: np.ndarray, n: np.ndarray, var: Variability, k: int,
     if t < 2 * k:
         raise InputError(f"Comparing {k} period(s) with the {k} before needs at least {2 * k} "
                          f"periods; the series has {t}.")
-    kappa, df = var.kappa, var.df
     a, b = y[:, t - k:].sum(axis=1), y[:, t - 2 * k:t - k].sum(axis=1)
-    na, nb, shares = _window_terms(n, var.rho, k)
+    na, nb, c_rho, c_0 = _window_terms(n, var.rho, k)
+    # the model (autocorrelated or independent years) implying the larger variance of the
+    # contrast is used: an autocorrelation estimated from short series earns no narrower test
+    use_rho = var.kappa * c_rho >= var.kappa0 * c_0
+    kappa = np.where(use_rho, var.kappa, var.kappa0)
+    df = np.where(use_rho, var.df, var.df0)
+    shares = np.where(use_rho, c_rho, c_0)
     lam = (a + b) / (na + nb)
     poisson = lam * (1.0 / na + 1.0 / nb)
     extra = kappa * lam**2 * shares
@@ -406,7 +408,7 @@ def _result(y: np.ndarray, n: np.ndarray, var: Variability, k: int,
         "significant": ("series", p_value < alpha), "q_value": ("series", q_value),
         "discovery": ("series", discovery), "direction": ("series", direction),
         "kappa": ("series", kappa), "kappa_df": ("series", df),
-        "autocorrelation": ("series", var.rho)}
+        "autocorrelation": ("series", np.where(use_rho, var.rho, 0.0))}
     coords: dict[str, Any] = {"series": series.to_numpy()}
     if keys is not None:
         for col in keys.columns:
