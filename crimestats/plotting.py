@@ -374,7 +374,8 @@ def funnel_plot(result: Any, *, ax: Any = None, label: Any = "flagged", highligh
     The method's limits at each level are drawn as solid (widest level) and dashed lines around
     the target; the exact Poisson or binomial limits (no over-dispersion) are drawn thin and
     grey for comparison, so the plot shows how much of the apparent outlying is ordinary
-    between-area variation. Areas outside the widest limits are red (above) or blue (below).
+    between-area variation. Areas outside the widest limits are red (above) or blue (below),
+    those outside only the narrowest limits light red or light blue.
 
     Parameters
     ----------
@@ -383,8 +384,8 @@ def funnel_plot(result: Any, *, ax: Any = None, label: Any = "flagged", highligh
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; default a new figure.
     label : "flagged", list of labels or None
-        Areas to name on the plot: those outside the widest limits (default), the given ones,
-        or none.
+        Areas to name on the plot: those outside the narrowest limits (default), the given
+        ones, or none.
     highlight : label or list of labels, optional
         Areas drawn as larger black-edged points (e.g. your own force).
     show_exact : bool
@@ -429,7 +430,9 @@ def funnel_plot(result: Any, *, ax: Any = None, label: Any = "flagged", highligh
     ax.axhline(result.target, color="0.3", lw=1, label="target")
     x, y = est["exposure"].values, est["indicator"].values
     flag = est["flag"].sel(level=levels[-1]).values
-    colours = np.where(flag > 0, "C3", np.where(flag < 0, "C0", "0.45"))
+    inner = est["flag"].sel(level=levels[0]).values
+    colours = np.where(flag > 0, "C3", np.where(flag < 0, "C0", np.where(
+        inner > 0, "lightsalmon", np.where(inner < 0, "lightskyblue", "0.45"))))
     ax.scatter(x, y, c=colours, s=18, zorder=3)
     names = [a.item() if isinstance(a, np.generic) else a for a in est["area"].values]
     marked = [] if highlight is None else (
@@ -438,7 +441,7 @@ def funnel_plot(result: Any, *, ax: Any = None, label: Any = "flagged", highligh
         i = names.index(area)
         ax.scatter(x[i], y[i], s=60, facecolor=colours[i], edgecolor="black", lw=1.2, zorder=4)
     if isinstance(label, str) and label == "flagged":
-        shown = [n for n, f in zip(names, flag, strict=True) if f != 0] + marked
+        shown = [n for n, f in zip(names, inner, strict=True) if f != 0] + marked
     else:
         shown = [] if label is None else list(label)
     for area in dict.fromkeys(shown):
@@ -504,5 +507,6 @@ def rank_plot(result: Any, *, ax: Any = None, max_labels: int = 60) -> Any:
     ax.set_xlim(0.5, m + 0.5)
     ax.set_xlabel(f"rank (1 = {'largest' if result.descending else 'smallest'})")
     ax.set_ylabel("area")
-    ax.legend(loc="lower right", fontsize="small")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize="small",
+              frameon=False)
     return ax

@@ -110,7 +110,8 @@ def estimate_variability(y: np.ndarray, n: np.ndarray, trend: int | str,
     """Moment estimates of $\\kappa$ (per series, or pooled within groups) and $\\rho$.
 
     ``groups`` labels the series pooled together (None: all one group); $\\rho$ is always
-    estimated from a whole group. With ``pooled`` every series gets its group's $\\kappa$;
+    estimated from a whole group (around a quadratic trend when ``trend="local"``: second
+    differences leave too little of the autocorrelation to estimate it well). With ``pooled`` every series gets its group's $\\kappa$;
     otherwise its own estimate, but never less than its group's (a series is not assumed
     steadier than the series it is pooled with). ``rho`` fixes the autocorrelation. The
     degrees of freedom are Satterthwaite's for the quadratic form,
@@ -119,23 +120,19 @@ def estimate_variability(y: np.ndarray, n: np.ndarray, trend: int | str,
     fewer when they are autocorrelated or differenced.
     """
     s, t = y.shape
-    e, m, mu = _detrended(y, n, trend)
     groups = np.zeros(s, dtype=int) if groups is None else np.asarray(groups)
-    r = e.shape[1]
-    lag = np.eye(r, k=-1)
-    q0 = (e**2).sum(axis=1)
-    q1 = (e[:, 1:] * e[:, :-1]).sum(axis=1)
-    md = m / mu[:, None, :]                                 # M D
-    p0 = np.einsum("stu,stu->s", md, m)                     # tr(M D M')
-    p1 = np.einsum("tu,suv,stv->s", lag, md, m)             # tr(L M D M')
-    gram = np.einsum("sti,stj->sij", m, m)                  # M'M
-    lagged = np.einsum("sti,tu,suj->sij", m, lag, m)        # M'LM
+    e, m, mu = _detrended(y, n, trend)
+    q0, q1, p0, p1, gram, lagged = _moments(e, m, mu)
+    # the autocorrelation is better estimated around a polynomial trend (differencing leaves
+    # little of it to see); the variance is estimated from the detrending asked for
+    rho_moments = (_moments(*_detrended(y, n, 2)) if trend == "local" and t >= 6
+                   else (q0, q1, p0, p1, gram, lagged))
     out = {name: np.zeros(s) for name in ("kappa", "df", "kappa0", "df0", "rho")}
     for g in np.unique(groups):
         sel = groups == g
-        r_hat = _solve_rho(q0[sel].sum() - p0[sel].sum(), q1[sel].sum() - p1[sel].sum(),
-                           gram[sel].sum(axis=0), lagged[sel].sum(axis=0)) if rho is None \
-            else float(rho)
+        rq0, rq1, rp0, rp1, rgram, rlagged = (x[sel] for x in rho_moments)
+        r_hat = _solve_rho(rq0.sum() - rp0.sum(), rq1.sum() - rp1.sum(), rgram.sum(axis=0),
+                           rlagged.sum(axis=0)) if rho is None else float(rho)
         out["rho"][sel] = r_hat
         for suffix, r in (("", r_hat), ("0", 0.0)):
             corr = ar1_correlation(t, r)
@@ -150,6 +147,16 @@ def estimate_variability(y: np.ndarray, n: np.ndarray, trend: int | str,
                 out["kappa" + suffix][sel] = np.maximum(group_kappa, (q0[sel] - p0[sel]) / trace)
                 out["df" + suffix][sel] = trace**2 / trace2
     return Variability(out["kappa"], out["rho"], out["df"], out["kappa0"], out["df0"])
+
+
+def _moments(e: np.ndarray, m: np.ndarray, mu: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per series: $e^\\top e$, $e^\\top L e$, their Poisson parts
+    $\\operatorname{tr}(MDM^\\top)$, $\\operatorname{tr}(LMDM^\\top)$, and $M^\\top M$, $M^\\top L M$."""
+    lag = np.eye(e.shape[1], k=-1)
+    md = m / mu[:, None, :]
+    return ((e**2).sum(axis=1), (e[:, 1:] * e[:, :-1]).sum(axis=1),
+            np.einsum("stu,stu->s", md, m), np.einsum("tu,suv,stv->s", lag, md, m),
+            np.einsum("sti,stj->sij", m, m), np.einsum("sti,tu,suj->sij", m, lag, m))
 
 
 def _diagonal_sums(matrix: np.ndarray) -> np.ndarray:

@@ -168,7 +168,16 @@ def change_test(counts: Any, exposure: Any = None, *, time: Any = None,
                        labels, k)
     return _result(y[None, :], n[None, :], var, k, labels, level, fdr=0.05,
                    fdr_method="bh", dispersion="given" if kappa is not None else "series",
-                   series=pd.Index(["series"], name="series"), keys=None)
+                   series=pd.Index([_series_name(counts, counts_col)], name="series"),
+                   keys=None)
+
+
+def _series_name(counts: Any, column: Any) -> str:
+    """The label of a single series: its column or Series name, else ``"series"``."""
+    if isinstance(counts, str):
+        return counts
+    name = getattr(column, "name", None)
+    return str(name) if name is not None else "series"
 
 
 def change_tests(data: pd.DataFrame, *, count: str, time: str, by: str | Sequence[str],
