@@ -261,8 +261,11 @@ class ChangeResult(Result):
         ``significant`` (``p_value`` below $1 -$ ``level``), ``q_value`` (Benjamini–Hochberg
         or Benjamini–Yekutiel adjusted p-value across the series), ``discovery`` (``q_value``
         at most ``fdr``), ``direction`` (+1 increase, −1 decrease, 0 none, among
-        discoveries), ``kappa`` (extra-Poisson variance of log counts used) and
-        ``kappa_df`` (its degrees of freedom). Extra coordinates name each series' keys.
+        discoveries), ``kappa`` (extra-Poisson variance used: squared coefficient of variation
+        of the year-to-year variation), ``kappa_df`` (its degrees of freedom) and
+        ``autocorrelation`` (lag-one autocorrelation of that variation in the model used; 0
+        when independent years implied the larger variance). Extra coordinates name each
+        series' keys.
     compare : str
         ``"year_on_year"`` or ``"three_year"``.
     recent, previous : tuple
