@@ -32,7 +32,7 @@ __all__ = ["most_similar", "compare_to_peers", "DEFAULT_FEATURES"]
 DEFAULT_FEATURES = ("density", "urban_density", "household_size", "non_white")
 _DEFAULT_LOG = ("density", "urban_density")
 #: Points of the grid over the between-area standard deviation tau.
-_TAU_GRID = 400
+_TAU_GRID = 200
 
 
 def most_similar(data: pd.DataFrame | None = None, *, features: Sequence[str] | None = None,
@@ -351,7 +351,7 @@ def _compare_one(m_f: float, v_f: float, m: np.ndarray, v: np.ndarray, prior: An
             return float(weight @ stats.norm.cdf((x - mean) / scale)) - q
 
         lo, hi = float((mean - 10 * scale).min()), float((mean + 10 * scale).max())
-        return float(optimize.brentq(cdf, lo, hi, xtol=1e-12))
+        return float(optimize.brentq(cdf, lo, hi, xtol=1e-9))
 
     alpha = (1.0 - level) / 2.0
     group = np.exp(quantile(0.5, mu_hat, np.sqrt(v_mu)))
