@@ -142,6 +142,9 @@ def test_bad_focus_and_prior():
     with pytest.raises(InputError, match="prior"):
         compare_to_peers([10, 20, 30, 40], [100] * 4, {"A": ["B", "C"]}, areas=list("ABCD"),
                          prior=0.5)
+    with pytest.raises(InputError, match="`per`"):
+        compare_to_peers([10, 20, 30, 40], [100] * 4, {"A": ["B", "C"]}, areas=list("ABCD"),
+                         per="x")
     with pytest.raises(InputError, match="labels differ"):
         compare_to_peers(pd.Series([10, 20, 30], index=list("ABC")),
                          pd.Series([100, 100, 100], index=list("ABD")), {"A": ["B", "C"]})

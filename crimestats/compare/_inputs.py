@@ -14,7 +14,7 @@ import pandas as pd
 from .. import _validate as v
 from ..errors import InputError
 
-__all__ = ["AreaCounts", "area_counts", "column"]
+__all__ = ["AreaCounts", "area_counts", "column", "positive_number"]
 
 
 class AreaCounts:
@@ -93,3 +93,14 @@ def area_counts(observed: Any, exposure: Any, areas: Any = None, data: pd.DataFr
                 f"{v.describe_rows(over, shown)} ha{'s' if over.size == 1 else 've'} "
                 f"`observed` > `{exposure_name}`. Check that the columns are not swapped.")
     return AreaCounts(y, n, labels)
+
+
+def positive_number(value: Any, name: str) -> float:
+    """``value`` as a finite float $> 0$, or an [`InputError`][crimestats.InputError] naming ``name``."""
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"`{name}` must be a positive number; received {value!r}.") from None
+    if not (np.isfinite(out) and out > 0):
+        raise InputError(f"`{name}` must be a positive number; received {value!r}.")
+    return out

@@ -24,7 +24,7 @@ from scipy import stats
 from .. import _validate as v
 from ..errors import DataWarning, InputError
 from ._dispersion import DISPERSION_ESTIMATORS
-from ._inputs import area_counts
+from ._inputs import area_counts, positive_number
 from ._results import FunnelResult
 from ._scales import SCALES
 from .limits import FUNNEL_LIMITS, FunnelModel
@@ -144,7 +144,7 @@ def funnel(observed: Any, exposure: Any, *, kind: str = "rate", method: str = "a
     scale_obj = _lookup(SCALES, scale or _DEFAULT_SCALE[family], "scale")
     disp = _lookup(DISPERSION_ESTIMATORS, estimator, "estimator")
     trim = _check_trim(trim)
-    per = _check_positive_number(per, "per")
+    per = positive_number(per, "per")
     level_list = sorted({v.check_level(lvl) for lvl in levels})
     if not level_list:
         raise InputError("`levels` is empty; give at least one level, e.g. (0.95, 0.998).")
@@ -250,21 +250,11 @@ def _check_trim(trim: Any) -> float:
     return value
 
 
-def _check_positive_number(value: Any, name: str) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"`{name}` must be a positive number; received {value!r}.") from None
-    if not (np.isfinite(out) and out > 0):
-        raise InputError(f"`{name}` must be a positive number; received {value!r}.")
-    return out
-
-
 def _target(kind: str, family: str, y: np.ndarray, n: np.ndarray, target: Any,
             per: float) -> float:
     """$\\theta_0$ per unit of exposure: given, 1 for ratios, else the pooled rate."""
     if target is not None:
-        theta = _check_positive_number(target, "target") / per
+        theta = positive_number(target, "target") / per
     elif kind == "ratio":
         theta = 1.0
     else:

@@ -22,7 +22,7 @@ from scipy import optimize, special, stats
 
 from .. import _validate as v
 from ..errors import InputError
-from ._inputs import area_counts
+from ._inputs import area_counts, positive_number
 from ._results import PeerComparisonResult, PeerGroups
 
 __all__ = ["most_similar", "compare_to_peers", "DEFAULT_FEATURES"]
@@ -240,7 +240,7 @@ def compare_to_peers(observed: Any, exposure: Any, peers: Any, *, areas: Any = N
         raise InputError(f"`prior` must be a crimestats.sae prior object such as "
                          f"HalfCauchy(scale=0.5); received {prior!r}.")
     level = v.check_level(level)
-    per = float(per) if np.isfinite(per) and per > 0 else _bad_per(per)
+    per = positive_number(per, "per")
     counts = area_counts(observed, exposure, areas, data)
     labels = list(counts.labels)
     groups = _peer_lists(peers, labels)
@@ -277,10 +277,6 @@ def compare_to_peers(observed: Any, exposure: Any, peers: Any, *, areas: Any = N
         attrs={"level": level, "per": per, "prior": prior.describe(),
                "model": "log rates of peers ~ N(mu, tau^2); Jeffreys Poisson rates"})
     return PeerComparisonResult(ds, level=level, per=per, prior=prior.describe())
-
-
-def _bad_per(per: Any) -> float:
-    raise InputError(f"`per` must be a positive number; received {per!r}.")
 
 
 def _peer_lists(peers: Any, labels: list[Any]) -> dict[Any, list[Any]]:
