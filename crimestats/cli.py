@@ -198,6 +198,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true",
                    help="print a JSON document (schema crimestats-cli/1) instead of text")
 
+    p = _command(subparsers, "compare", "crimestats._cli_compare:run",
+                 help="funnel plot: which areas' rates are unusual for their size",
+                 description="Draw funnel-plot control limits (over-dispersed by default) for "
+                             "the areas of a CSV and list those outside them.",
+                 epilog="examples:\n  crimestats compare forces.csv --area force "
+                        "--observed offences --exposure residents --per 1000\n")
+    p.add_argument("csv", help="CSV file, one row per area")
+    p.add_argument("--area", required=True, metavar="COL", help="column of area labels")
+    p.add_argument("--observed", required=True, metavar="COL", help="column of counts")
+    p.add_argument("--exposure", required=True, metavar="COL",
+                   help="column of exposures (residents; expected counts for --kind ratio)")
+    p.add_argument("--kind", default="rate", choices=["rate", "ratio", "proportion"])
+    p.add_argument("--method", default="additive",
+                   choices=["additive", "multiplicative", "exact", "chisq", "normal"])
+    p.add_argument("--per", type=float, default=1.0, help="rates per this many (e.g. 1000)")
+    p.add_argument("--output", metavar="FILE.csv", help="write the per-area table to CSV")
+
     p = _command(subparsers, "schema", "crimestats.cli:_print_schema",
                  help="print the JSON Schema of a command's --json output",
                  description="Print the JSON Schema (draft 2020-12) that a command's --json "
