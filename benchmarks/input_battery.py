@@ -45,7 +45,6 @@ import pandas as pd  # noqa: E402
 from input_harness import (  # noqa: E402
     AWKWARD,
     INVALID,
-    KINDS,
     Outcome,
     labelled_case,
     mutate,

@@ -422,7 +422,15 @@ class RowLabels:
             return values
         if not isinstance(values, (pd.Series, pd.DataFrame)) and np.ndim(values) == 0:
             return values
-        return aligned(values, list(self.values), name, self.reference, noun=self.noun)
+        try:
+            return aligned(values, list(self.values), name, self.reference, noun=self.noun)
+        except InputError as exc:
+            if isinstance(getattr(values, "index", None), pd.RangeIndex):
+                raise InputError(
+                    f"{exc} (A pandas object with the default index 0, 1, ... is labelled by "
+                    "row number: pass the labels as the column of the same table, e.g. "
+                    "`areas=df['area']`, or give plain arrays with `.to_numpy()`.)") from None
+            raise
 
 
 def _same_set(index: pd.Index, labels: np.ndarray) -> bool:

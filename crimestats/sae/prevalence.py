@@ -939,6 +939,8 @@ def arcsin_fay_herriot(direct: Any, sample_size: Any, covariates: Any = None, *,
     v.check_range(n_eff, "sample_size / design_effect", largest=1e12, labels=shown)
     y_t = np.where(in_sample, np.arcsin(np.sqrt(np.where(in_sample, p_hat, 0.0))), np.nan)
     d_t = np.where(in_sample, 1.0 / (4.0 * n_eff), np.nan)
+    if isinstance(covariates, (pd.Series, pd.DataFrame)):
+        covariates = covariates.set_axis(labels, axis=0)   # aligned above: now by label
     fit = fay_herriot(y_t, d_t, covariates, method=method, intercept=intercept, areas=labels,
                       level=level)
     est_t = fit.estimates["estimate"].values
