@@ -284,7 +284,7 @@ def test_all_islands_poisson_with_design_effect_reduces_to_independent_effects()
                             adjacency=np.zeros((M, M)), spatial="icar")
     # areas with data only: the independent-effects model predicts an area without data at
     # the posterior mode of sigma_u (its posterior mean over sigma_u need not exist)
-    sampled = s["in_sample"].values
+    sampled = exact.estimates["in_sample"].values
     e, s = fit.estimates.isel(area=sampled), exact.estimates.isel(area=sampled)
     scale = s["sd"].values
     assert np.max(np.abs(e["estimate"].values - s["estimate"].values) / scale) < 0.03
