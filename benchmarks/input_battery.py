@@ -46,6 +46,7 @@ from input_harness import (  # noqa: E402
     AWKWARD,
     INVALID,
     Outcome,
+    is_invalid,
     labelled_case,
     mutate,
     outcome,
@@ -98,6 +99,8 @@ def _cases_for(spec: Any, m: int) -> list[Case]:
     labels = [f"area{i}" for i in range(m)]
     for arg, kind in spec.arrays.items():
         for mname, mutation in INVALID[kind].items():
+            if not is_invalid(spec, mname):
+                continue
             extra = {spec.areas: labels} if mname.startswith("series_") and spec.areas else {}
             add(f"{arg}:{mname}", lambda arg=arg, mutation=mutation, extra=extra: {
                 **mutate(spec, base, arg, mutation, rng), **extra}, invalid=True)
@@ -121,6 +124,10 @@ def _cases_for(spec: Any, m: int) -> list[Case]:
 
         first = next(iter(spec.arrays))
         relabel = {**plain, first: shuffled[first], spec.areas: labs[::-1]}
+        for name in [*spec.arrays, *spec.columns][1:]:   # plain arrays follow `areas`
+            if plain.get(name) is not None and np.ndim(plain[name]) >= 1:
+                relabel[name] = np.asarray(plain[name])[::-1] if name not in spec.columns \
+                    else np.asarray(plain[name])[:, ::-1]
         cases.append(Case(spec.name, "labelled_shuffled", lambda: by_label(shuffled)))
         cases.append(Case(spec.name, "areas_reorders_series", lambda: by_label(relabel)))
         add("areas_duplicated", {**base, spec.areas: ["a"] * m}, invalid=True)
@@ -151,9 +158,11 @@ def _named_cases() -> list[Case]:
     expo = [2000, 5000, 800, 6000, 2500, 3000]
 
     def no_data_area(res: Any) -> str | None:
-        est = float(res.estimates["estimate"].values[3])
-        if not 0.5 < est < 20 or bool(res.estimates["in_sample"].values[3]):
-            return f"no-data area estimated {est:.4g} per 1,000 (in_sample not False)"
+        area = res.estimates.isel(area=3)
+        est, low, high = (float(area[k]) for k in ("estimate", "lower", "upper"))
+        if bool(area["in_sample"]) or float(area["effective_exposure"]) != 6000.0 \
+                or not (low < est < high < 1e4):
+            return f"no-data area estimated {est:.4g} per 1,000 ({low:.3g}-{high:.3g})"
         return None
 
     add("sae.poisson_lognormal", "issue:nan_count_area", lambda: sae.poisson_lognormal(
@@ -238,7 +247,8 @@ def _named_cases() -> list[Case]:
         survey.direct_estimates(sim.respondents.head(40), **direct_kw), method="loglinear"))
     add("survey.smooth_variances", "min_n_text", lambda: survey.smooth_variances(
         direct, min_n="5"), invalid=True)
-    for name, frame in _bad_frames(sim.respondents, "victim", ["area", "stratum", "psu"]):
+    for name, frame in _bad_frames(sim.respondents, "victim", ["area", "stratum", "psu"],
+                                   negative=False):
         add("survey.direct_estimates", f"data:{name}", lambda frame=frame:
             survey.direct_estimates(frame, **direct_kw), invalid=True, promised=())
     for name, frame in _bad_frames(sim.respondents, "weight", []):
@@ -321,11 +331,12 @@ def _mrp_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
     return people, cells
 
 
-def _bad_frames(frame: pd.DataFrame, numeric: str, labels: list[str]
-                ) -> list[tuple[str, pd.DataFrame]]:
+def _bad_frames(frame: pd.DataFrame, numeric: str, labels: list[str], *,
+                negative: bool = True) -> list[tuple[str, pd.DataFrame]]:
     """Invalid versions of a data frame: bad numbers in ``numeric``, missing labels, etc."""
     out = []
-    for name, value in (("nan", np.nan), ("inf", np.inf), ("text", "n/a"), ("negative", -1.0)):
+    bad_values = [("nan", np.nan), ("inf", np.inf), ("text", "n/a")]
+    for name, value in bad_values + ([("negative", -1.0)] if negative else []):
         bad = frame.copy()
         bad[numeric] = bad[numeric].astype(object)
         bad.loc[bad.index[1], numeric] = value

@@ -19,6 +19,9 @@ import pandas as pd
 from .errors import EstimationError, InputError
 
 _MAX_SHOWN = 8
+#: Messages of numpy/scipy ValueErrors that mean a fit broke down numerically.
+_NUMERICAL_VALUE_ERRORS = ("must not contain infs or NaNs", "empty sequence", "did not converge",
+                           "xtol too small")
 #: Largest magnitude of an input a model is fitted to: its squares and products stay finite.
 LARGEST = 1e100
 
@@ -161,6 +164,14 @@ def numerical_failures(model: str) -> Iterator[None]:
     """Turn a linear-algebra or floating-point failure inside a fit into an EstimationError."""
     try:
         yield
+    except ValueError as exc:
+        if isinstance(exc, InputError) or not any(
+                text in str(exc) for text in _NUMERICAL_VALUE_ERRORS):
+            raise
+        raise EstimationError(
+            f"the {model} fit failed numerically ({exc}); the inputs are degenerate or of "
+            "extreme magnitude. Check and rescale them."
+        ) from exc
     except (np.linalg.LinAlgError, ZeroDivisionError, FloatingPointError,
             OverflowError) as exc:
         raise EstimationError(

@@ -159,6 +159,7 @@ KINDS = {
                                 nan_ok=True),
     "count": Kind("count", 0.0, math.inf, integer=True),
     "count_or_missing": Kind("count_or_missing", 0.0, math.inf, integer=True, nan_ok=True),
+    "amount_or_missing": Kind("amount_or_missing", 0.0, math.inf, nan_ok=True),
     "proportion": Kind("proportion", 0.0, 1.0, nan_ok=True),
     "weight": Kind("weight", 0.0, math.inf),
 }
@@ -178,6 +179,7 @@ class Spec:
     promised: tuple[str, ...] = ("estimate", "rmse", "sd", "mse", "lower", "upper")
     scalars: tuple[str, ...] = ()
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    columns: tuple[str, ...] = ()   # 2-D arguments whose columns are the units (e.g. draws)
 
     def call(self, kwargs: Kwargs) -> Any:
         return self.function(**self.options, **kwargs)
@@ -282,7 +284,7 @@ def _sae_specs() -> list[Spec]:
     ]
     specs += [
         Spec("sae.fay_herriot[hb]", sae.fay_herriot, _fh_inputs, fh_arrays, scalars=fh_scalars,
-             options={"method": "hb", "draws": 50, "random_seed": 1}, min_m=5),
+             options={"method": "hb", "draws": 0}, min_m=5),
         Spec("sae.fay_herriot[spatial]", sae.fay_herriot, _fh_spatial_inputs, fh_arrays,
              scalars=fh_scalars, min_m=6),
         Spec("sae.bym2", sae.bym2, _bym2_inputs, fh_arrays, scalars=fh_scalars, min_m=6),
@@ -293,11 +295,12 @@ def _sae_specs() -> list[Spec]:
              {"direct": "proportion", "sample_size": "count_or_missing", "covariates": "real"},
              scalars=("sigma2_u", "beta")),
         Spec("sae.poisson_lognormal", sae.poisson_lognormal, _counts,
-             {"counts": "count_or_missing", "exposure": "positive", "covariates": "real"},
+             {"counts": "amount_or_missing", "exposure": "positive", "covariates": "real"},
              scalars=("sigma2_u", "beta")),
         Spec("sae.benchmark", sae.benchmark, _benchmark_inputs,
              {"estimates": "real", "weights": "weight", "mse": "weight"}),
-        Spec("sae.benchmark_draws", sae.benchmark_draws, _draws_inputs, {"weights": "weight"}),
+        Spec("sae.benchmark_draws", sae.benchmark_draws, _draws_inputs, {"weights": "weight"},
+             columns=("draws",)),
         Spec("sae.multivariate_fay_herriot", sae.multivariate_fay_herriot,
              _multivariate_inputs, {"direct": "real", "variance": "positive"}, min_m=8,
              scalars=("sigma_u", "beta")),
@@ -361,7 +364,6 @@ def _invalid_for(kind: Kind) -> dict[str, Mutation]:
         "inf": lambda a, k, r: _set(a, 1, np.inf),
         "minus_inf": lambda a, k, r: _set(a, 1, -np.inf),
         "text": lambda a, k, r: _set(a, 1, "n/a"),
-        "none_element": lambda a, k, r: _set(a, 1, None),
         "one_short": lambda a, k, r: np.asarray(a)[:-1],
         "one_long": lambda a, k, r: np.concatenate([np.asarray(a), np.asarray(a)[:1]]),
         "empty": lambda a, k, r: np.asarray(a)[:0],
@@ -370,6 +372,7 @@ def _invalid_for(kind: Kind) -> dict[str, Mutation]:
         "series_duplicated_labels": lambda a, k, r: _labelled(a, ["dup"] * len(a)),
     }
     if not kind.nan_ok:
+        out["none_element"] = lambda a, k, r: _set(a, 1, None)
         out["nan"] = lambda a, k, r: _set(a, 1, np.nan)
         out["all_nan"] = lambda a, k, r: np.full(np.shape(a), np.nan)
     if kind.low == 0.0:
@@ -414,6 +417,12 @@ INVALID = {kind: _invalid_for(k) for kind, k in KINDS.items()}
 AWKWARD = {kind: _awkward_for(k) for kind, k in KINDS.items()}
 
 
+def is_invalid(spec: Spec, mutation: str) -> bool:
+    """Whether an INVALID mutation is invalid for ``spec``: relabelling an input is only an
+    error when the other inputs carry labels (areas given)."""
+    return not (mutation == "series_wrong_labels" and spec.areas is None)
+
+
 def mutate(spec: Spec, kwargs: Kwargs, argument: str, mutation: Mutation,
            rng: np.random.Generator) -> Kwargs:
     """``kwargs`` with one array argument mutated (NaN kept paired where the spec needs it)."""
@@ -433,6 +442,9 @@ def labelled_case(spec: Spec, m: int, rng: np.random.Generator
     labels = [f"area{i}" for i in range(m)]
     plain = {**base, spec.areas: labels}
     shuffled = dict(base)
+    for name in spec.columns:
+        shuffled[name] = pd.DataFrame(np.asarray(base[name]), columns=labels).iloc[
+            :, rng.permutation(m)]
     for name in spec.arrays:
         values = base[name]
         order = rng.permutation(m)
@@ -457,3 +469,69 @@ def same_by_label(expected: Any, labels: list[str]) -> Callable[[Any], str | Non
         return None
 
     return check
+
+
+# --------------------------------------------------------------------------------------------
+# Hypothesis strategies
+# --------------------------------------------------------------------------------------------
+
+
+def valid_kwargs(spec: Spec) -> Any:
+    """Hypothesis strategy of valid keyword arguments for ``spec``.
+
+    Varies the number of units, the data (through the seed of ``spec.make``), the scale of
+    every real or positive array (powers of ten from 1e-4 to 1e4, units the caller may use),
+    areas without a sample (NaN in the arrays that allow it, together) and whether the arrays
+    come as plain arrays or as pandas Series labelled by area in shuffled orders.
+    """
+    from hypothesis import strategies as st
+
+    @st.composite
+    def build(draw: Any) -> Kwargs:
+        m = draw(st.integers(spec.min_m, spec.max_m))
+        rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+        kwargs = spec.make(m, rng)
+        for arg, kind_name in spec.arrays.items():
+            kind = KINDS[kind_name]
+            if arg not in kwargs or kwargs[arg] is None or kind.high == 1.0 or kind.integer:
+                continue
+            exponent = draw(st.integers(-4, 4))
+            kwargs[arg] = np.asarray(kwargs[arg], dtype=float) * 10.0**exponent
+        paired = [a for a, k in spec.arrays.items() if KINDS[k].nan_ok and a in kwargs]
+        if paired and spec.areas is not None and m > spec.min_m:
+            missing = draw(st.lists(st.integers(0, m - 1), max_size=m - spec.min_m,
+                                    unique=True))
+            for arg in paired:
+                values = np.asarray(kwargs[arg], dtype=float).copy()
+                values[missing] = np.nan
+                kwargs[arg] = values
+        if spec.areas is not None and draw(st.booleans()):
+            labels = [f"area{i}" for i in range(m)]
+            for arg in spec.arrays:
+                if arg in kwargs and kwargs[arg] is not None and np.ndim(kwargs[arg]) >= 1:
+                    order = rng.permutation(m)
+                    kwargs[arg] = _labelled(kwargs[arg], labels).iloc[order]
+        return kwargs
+
+    return build()
+
+
+def invalid_kwargs(spec: Spec) -> Any:
+    """Hypothesis strategy of ``(name, kwargs)``: valid inputs with one invalid mutation."""
+    from hypothesis import strategies as st
+
+    choices = [(arg, name) for arg, kind in spec.arrays.items() for name in INVALID[kind]
+               if is_invalid(spec, name)]
+
+    @st.composite
+    def build(draw: Any) -> tuple[str, Kwargs]:
+        m = draw(st.integers(spec.min_m, spec.max_m))
+        rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+        arg, name = draw(st.sampled_from(choices))
+        base = spec.make(m, rng)
+        kwargs = mutate(spec, base, arg, INVALID[spec.arrays[arg]][name], rng)
+        if name.startswith("series_") and spec.areas is not None:
+            kwargs[spec.areas] = [f"area{i}" for i in range(m)]
+        return f"{arg}:{name}", kwargs
+
+    return build()

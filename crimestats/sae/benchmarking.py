@@ -166,7 +166,7 @@ def _weights(weights: Any, m: int, labels: Any) -> np.ndarray:
     w = as_float_array(weights, "weights", labels=labels)
     check_length(w, m, "weights", "estimates")
     check_positive(w, "weights", labels, strict=False)
-    check_range(w, "weights", labels=labels)
+    check_range(w, "weights", smallest=1e-100, labels=labels)
     return w
 
 
@@ -458,6 +458,9 @@ def benchmark_draws(draws: Any, target: float | Mapping[Hashable, float], *,
     values, fit_labels = _draws_from_fit(draws)
     if isinstance(values, pd.DataFrame):
         fit_labels = values.columns.to_numpy()
+    elif np.ndim(values) != 2:
+        raise InputError(f"`draws` must be 2-D, one row per posterior draw and one column per "
+                         f"area; received an array of shape {np.shape(values)}.")
     theta = as_float_array(values, "draws", ndim=2, allow_nan=True, noun="draw")
     n_draws, m = theta.shape
     if n_draws < 2:
@@ -505,9 +508,9 @@ def benchmark_draws(draws: Any, target: float | Mapping[Hashable, float], *,
     else:
         alloc = _allocation(method, w, gidx, len(names), post_var)
         bench = theta + alloc * (target_draws - totals)[:, gidx]
-    check_finite_result({"benchmarked draws": bench.T}, "benchmarking", labels=labels)
     mean = bench.mean(axis=0)
     sd_b = bench.std(axis=0, ddof=1)
+    check_finite_result({"estimate": mean, "sd": sd_b}, "benchmarking", labels=labels)
     tail = (1.0 - level) / 2.0
     lower, upper = np.quantile(bench, [tail, 1.0 - tail], axis=0)
     before = theta.mean(axis=0)

@@ -384,6 +384,7 @@ def _design_matrix(
             default = None
         mat = v.as_float_array(covariates, "covariates", ndim=2, labels=labels)
         v.check_length(mat, m, "covariates", "direct")
+        v.check_range(mat, "covariates", labels=labels)
         names = default or [f"x{j + 1}" for j in range(mat.shape[1])]
         blocks = [mat]
     if blocks:
@@ -419,6 +420,7 @@ def _encode_frame(frame: pd.DataFrame, labels: np.ndarray | None) -> tuple[np.nd
         elif pd.api.types.is_numeric_dtype(series):
             columns.append(v.as_float_array(series, f"covariates[{col!r}]", ndim=2,
                                             labels=labels))
+            v.check_range(columns[-1], f"covariates[{col!r}]", labels=labels)
             names.append(str(col))
         else:
             dummies, dummy_names = _one_hot(series, str(col), labels)

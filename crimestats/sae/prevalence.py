@@ -352,6 +352,9 @@ def _fit_hyper(family: str, x: np.ndarray, y: np.ndarray, n: np.ndarray,
     nodes = np.unique(np.clip(mode + sd * np.linspace(-4.0, 4.0, _SIGMA_GRID),
                               *_LOG_SIGMA_BOUNDS))
     lp = np.array([log_post(ls) for ls in nodes])
+    if not np.isfinite(lp).any():
+        raise EstimationError("the posterior of sigma_u could not be evaluated anywhere on its "
+                              "grid (the likelihood overflowed); check and rescale the inputs.")
     width = np.gradient(nodes) if nodes.size > 1 else np.ones(1)
     weights = np.exp(lp - lp.max()) * width
     weights /= weights.sum()
@@ -524,7 +527,8 @@ def _proportion_inputs(direct: Any, sample_size: Any, shown: np.ndarray | None
     n = v.as_float_array(sample_size, "sample_size", allow_nan=True, labels=shown)
     v.check_length(n, m, "sample_size", "direct")
     v.check_counts(n, "sample_size", shown, noun="area")
-    v.check_range(n, "sample_size", labels=shown)
+    v.check_range(n, "sample_size", largest=1e9, labels=shown,
+                  unit=" (a sample size counts respondents)")
     with np.errstate(invalid="ignore"):
         outside = (p_hat < 0) | (p_hat > 1)
     if outside.any():
@@ -735,10 +739,14 @@ def logit_binomial(direct: Any, sample_size: Any, covariates: Any = None, *,
                              "so the effective sample size cannot come from `variance`; pass "
                              "`design_effect` instead.")
         n_eff = np.where(in_sample, p_hat * (1 - p_hat) / var, np.nan)
+        v.check_range(n_eff, "the effective sample sizes p(1 - p) / variance", largest=1e9,
+                      smallest=1e-9, labels=shown)
         direct_var = np.where(in_sample, var, np.nan)
     else:
         deff = _design_effect(given["design_effect"], m, shown)
         n_eff = np.where(in_sample, n / deff, np.nan)
+        v.check_range(n_eff, "sample_size / design_effect", largest=1e9, smallest=1e-9,
+                      labels=shown)
         direct_var = np.where(in_sample, p_hat * (1 - p_hat) / n_eff, np.nan)
     x, names = _covariates(covariates, m, intercept, shown)
     y_eff = np.where(in_sample, p_hat * n_eff, 0.0)
@@ -834,7 +842,7 @@ def poisson_lognormal(counts: Any, exposure: Any, covariates: Any = None, *,
     y = v.as_float_array(given["counts"], "counts", allow_nan=True, labels=shown)
     m = y.shape[0]
     v.check_counts(y, "counts", shown, integer=False, noun="area")
-    v.check_range(y, "counts", labels=shown)
+    v.check_range(y, "counts", largest=1e12, labels=shown)
     expo = v.as_float_array(given["exposure"], "exposure", labels=shown)
     v.check_length(expo, m, "exposure", "counts")
     v.check_positive(expo, "exposure", shown)

@@ -35,7 +35,7 @@ import xarray as xr
 from scipy import linalg, optimize
 
 from .. import _validate as v
-from ..errors import DataWarning, InputError
+from ..errors import DataWarning, EstimationError, InputError
 from ..results import Result, normal_interval
 from ._eblup_dataset import described_dataset
 
@@ -493,7 +493,10 @@ def unit_level(y: Any, covariates: Any, domain: Any, population_means: Any,
     n = y_arr.shape[0]
     if n == 0:
         raise InputError("`y` is empty; the unit-level model needs sampled units.")
-    v.check_range(y_arr, "y", noun="unit")
+    v.check_range(y_arr, "y", smallest=1e-100, noun="unit")
+    if n > 1 and np.ptp(y_arr) == 0:
+        raise EstimationError("`y` takes the same value for every unit, so the unit-level "
+                              "model's variances cannot be estimated (both would be 0).")
     if isinstance(covariates, pd.DataFrame):
         names = [str(c) for c in covariates.columns]
     else:
