@@ -492,7 +492,7 @@ def row_labels(inputs: Mapping[str, Any], labels: Any = None, *, labels_name: st
         if pd.isna(pd.Series(values, dtype=object)).any():
             raise InputError(f"`{labels_name}` has missing labels; give every {noun} a label.")
         check_unique(values, labels_name)
-        return RowLabels(values, True, reference, noun, rows)
+        return RowLabels(values, True, labels_name, noun, rows)
     if data is not None:
         return RowLabels(data.index.to_numpy(), True, reference, noun, rows)
     for name in names:

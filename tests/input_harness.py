@@ -440,6 +440,9 @@ def labelled_case(spec: Spec, m: int, rng: np.random.Generator
     """
     base = spec.make(m, rng)
     labels = [f"area{i}" for i in range(m)]
+    for key in ("proximity", "adjacency"):      # neighbour pairs name the areas
+        if isinstance(base.get(key), list):
+            base[key] = [(labels[a], labels[b]) for a, b in base[key]]
     plain = {**base, spec.areas: labels}
     shuffled = dict(base)
     for name in spec.columns:
