@@ -36,7 +36,7 @@ if settings is not None:
                               print_blob=True)
     settings.register_profile("long", max_examples=150, deadline=None, database=None,
                               suppress_health_check=_unhealthy, print_blob=True)
-    settings.load_profile(os.environ.get("CRIMESTATS_HYPOTHESIS_PROFILE", "quick"))
+    settings.load_profile("quick")
 
 
 @pytest.fixture(scope="session")
