@@ -467,7 +467,9 @@ def same_by_label(expected: Any, labels: list[str]) -> Callable[[Any], str | Non
         if sorted(got_labels) != sorted(labels):
             return f"output labels {got_labels[:4]}... are not the input labels"
         got = result.estimates["estimate"].sel(area=labels).values
-        if not np.allclose(got, want, rtol=1e-6, atol=1e-9, equal_nan=True):
+        # iterative fits see the rows in another order: agreement to optimiser tolerance
+        scale = float(np.nanmax(np.abs(want))) if np.isfinite(want).any() else 1.0
+        if not np.allclose(got, want, rtol=1e-4, atol=1e-6 * scale, equal_nan=True):
             return "labelled inputs paired by position: estimates differ by label"
         return None
 
