@@ -32,6 +32,9 @@ from crimestats.sae import (
     unit_level,
 )
 
+# the small examples here often give sigma2_u = 0, which DataWarning reports
+pytestmark = pytest.mark.filterwarnings("ignore::crimestats.errors.DataWarning")
+
 Y = [1.0, 2.0, 3.0, 1.5, 2.5, 3.5]
 D = [1.0] * 6
 RING = [(i, (i + 1) % 6) for i in range(6)]
