@@ -180,6 +180,7 @@ class Spec:
     scalars: tuple[str, ...] = ()
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     columns: tuple[str, ...] = ()   # 2-D arguments whose columns are the units (e.g. draws)
+    slow: bool = False              # seconds per fit: the quick label property skips it
 
     def call(self, kwargs: Kwargs) -> Any:
         return self.function(**self.options, **kwargs)
@@ -291,6 +292,14 @@ def _sae_specs() -> list[Spec]:
         Spec("sae.logit_binomial", sae.logit_binomial, _proportions,
              {"direct": "proportion", "sample_size": "count_or_missing", "covariates": "real"},
              scalars=("sigma2_u", "beta")),
+        Spec("sae.logit_binomial[bym2]", sae.logit_binomial,
+             lambda m, rng: {**_proportions(m, rng), "adjacency": _ring(m)},
+             {"direct": "proportion", "sample_size": "count_or_missing", "covariates": "real"},
+             scalars=("sigma2_u", "beta"), min_m=8, slow=True),
+        Spec("sae.poisson_lognormal[bym2]", sae.poisson_lognormal,
+             lambda m, rng: {**_counts(m, rng), "adjacency": _ring(m)},
+             {"counts": "amount_or_missing", "exposure": "positive", "covariates": "real"},
+             scalars=("sigma2_u", "beta"), min_m=8, slow=True),
         Spec("sae.arcsin_fay_herriot", sae.arcsin_fay_herriot, _proportions,
              {"direct": "proportion", "sample_size": "count_or_missing", "covariates": "real"},
              scalars=("sigma2_u", "beta")),
@@ -512,6 +521,9 @@ def valid_kwargs(spec: Spec) -> Any:
                 kwargs[arg] = values
         if spec.areas is not None and draw(st.booleans()):
             labels = [f"area{i}" for i in range(m)]
+            for key in ("proximity", "adjacency"):      # neighbour pairs name the areas
+                if isinstance(kwargs.get(key), list):
+                    kwargs[key] = [(labels[a], labels[b]) for a, b in kwargs[key]]
             for arg in spec.arrays:
                 if arg in kwargs and kwargs[arg] is not None and np.ndim(kwargs[arg]) >= 1:
                     order = rng.permutation(m)

@@ -30,8 +30,9 @@ PROFILES = ["quick", pytest.param("long", marks=pytest.mark.slow)]
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_valid_inputs_give_finite_numbers_or_a_crimestats_error(name, profile):
     spec = SPECS[name]
+    fewer = {"max_examples": 2} if spec.slow and profile == "quick" else {}
 
-    @settings(settings.get_profile(profile))
+    @settings(settings.get_profile(profile), **fewer)
     @given(valid_kwargs(spec))
     def check(kwargs):
         out = spec.run(kwargs)
@@ -59,6 +60,8 @@ def test_invalid_inputs_raise_input_error(name, profile):
 @pytest.mark.parametrize("name", sorted(n for n, s in SPECS.items() if s.areas is not None))
 def test_labelled_inputs_are_matched_by_label(name, profile):
     spec = SPECS[name]
+    if spec.slow and profile == "quick":
+        pytest.skip("seconds per fit: checked by the long profile and the input battery")
 
     @settings(settings.get_profile(profile), max_examples=3 if profile == "quick" else 50)
     @given(st.integers(spec.min_m, spec.max_m), st.integers(0, 2**32 - 1))

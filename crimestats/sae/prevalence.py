@@ -569,6 +569,23 @@ def _check_informative(family: str, y: np.ndarray, n: np.ndarray, model: str) ->
             "estimate (its likelihood keeps rising as the prevalence goes to 1).")
 
 
+def _checked_spatial(fit_spatial: Callable[..., Any], family: str, direct_rate: np.ndarray,
+                     y_eff: np.ndarray, n_eff: np.ndarray, *args: Any) -> Any:
+    """The spatial (BYM2/ICAR) fit with the checks of `_fit_glmm`: informative data before,
+    a typed error for a numerical failure, and finite estimates after."""
+    model = args[7]
+    in_sample = args[5]
+    _check_informative(family, y_eff[in_sample], n_eff[in_sample], model)
+    with v.numerical_failures(model):
+        fit = fit_spatial(family, direct_rate, y_eff, n_eff, *args)
+    est = fit.estimates
+    v.check_finite_result({name: est[name].values for name in ("estimate", "sd", "lower",
+                                                              "upper")}
+                          | {"sigma2_u": fit.sigma2_u, "beta": fit.beta}, model,
+                          labels=est["area"].values)
+    return fit
+
+
 def _fit_glmm(family: str, direct_rate: np.ndarray, y_eff: np.ndarray, n_eff: np.ndarray,
               x: np.ndarray, names: tuple[str, ...], labels: np.ndarray, level: float,
               scale_out: float, in_sample: np.ndarray, direct_variance: np.ndarray,
@@ -751,9 +768,9 @@ def logit_binomial(direct: Any, sample_size: Any, covariates: Any = None, *,
     x, names = _covariates(covariates, m, intercept, shown)
     y_eff = np.where(in_sample, p_hat * n_eff, 0.0)
     if options is not None:
-        return fit_spatial("binomial", p_hat, y_eff, np.where(in_sample, n_eff, 0.0), x, names,
-                           labels, level, 1.0, in_sample, direct_var, "logit-binomial",
-                           adjacency, options)
+        return _checked_spatial(fit_spatial, "binomial", p_hat, y_eff,
+                                np.where(in_sample, n_eff, 0.0), x, names, labels, level, 1.0,
+                                in_sample, direct_var, "logit-binomial", adjacency, options)
     return _fit_glmm("binomial", p_hat, y_eff, np.where(in_sample, n_eff, 0.0), x, names,
                      labels, level, 1.0, in_sample, direct_var, "logit-binomial")
 
@@ -857,8 +874,9 @@ def poisson_lognormal(counts: Any, exposure: Any, covariates: Any = None, *,
     v.check_range(direct, "the direct rates counts / exposure * per", labels=shown)
     x, names = _covariates(covariates, m, intercept, shown)
     if options is not None:
-        return fit_spatial("poisson", direct, y_eff, e_eff, x, names, labels, level, per,
-                           in_sample, direct_var, "poisson-lognormal", adjacency, options)
+        return _checked_spatial(fit_spatial, "poisson", direct, y_eff, e_eff, x, names, labels,
+                                level, per, in_sample, direct_var, "poisson-lognormal",
+                                adjacency, options)
     fit = _fit_glmm("poisson", direct, y_eff, e_eff, x, names, labels, level, per,
                     in_sample, direct_var, "poisson-lognormal")
     return fit
