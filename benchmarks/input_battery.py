@@ -79,8 +79,12 @@ def _column(out: Outcome, invalid: bool) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+#: Functions returning the specs to batter (add another package's here).
+SPEC_SOURCES: list[Callable[[], list[Any]]] = [specs]
+
+
 def _spec_cases(m: int = 8) -> list[Case]:
-    return [case for spec in specs() for case in _cases_for(spec, m)]
+    return [case for source in SPEC_SOURCES for spec in source() for case in _cases_for(spec, m)]
 
 
 def _cases_for(spec: Any, m: int) -> list[Case]:

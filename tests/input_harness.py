@@ -22,14 +22,17 @@ Extending it to another package (hidden, changepoint, compare)
    per-unit array arguments and what they hold (a key of [`KINDS`][KINDS]), ``areas`` names the
    argument that labels the units (or None), ``promised`` the result variables (in
    ``result.estimates``) and ``scalars`` the result attributes that must be finite.
-2. Add the specs to a list (``SPECS`` here holds the sae and survey ones) and parametrise the
-   property tests over it: [`valid_kwargs`][valid_kwargs] is the hypothesis strategy of valid
-   inputs, [`INVALID`][INVALID] the mutations that make an input invalid (each must raise
-   ``InputError``), [`AWKWARD`][AWKWARD] those that are valid but extreme (any outcome but
-   ``generic``, ``silent_nan`` and ``silent_wrong``).
-3. Named cases that need their own check go in a ``tests/test_battery_<package>.py`` table
-   of ``(name, call, expected outcome)``; the battery script picks up ``SPECS`` lists from
-   the modules named in its ``HARNESS_MODULES``.
+2. Return them from a function like [`specs`][specs] (which holds the sae and survey ones)
+   and parametrise a ``tests/test_properties_<package>.py`` over it, as
+   ``test_properties_sae.py`` does: [`valid_kwargs`][valid_kwargs] is the hypothesis strategy
+   of valid inputs, [`invalid_kwargs`][invalid_kwargs] that of inputs with one invalid value
+   (from [`INVALID`][INVALID]; each must raise ``InputError``), [`labelled_case`][labelled_case]
+   the shuffled-labels check. [`AWKWARD`][AWKWARD] holds the valid but extreme values (any
+   outcome but ``generic``, ``silent_nan`` and ``silent_wrong``).
+3. Add the function to ``SPEC_SOURCES`` in ``benchmarks/input_battery.py``: the battery then
+   runs every mutation of every array argument of the new specs in its own process.
+4. Named cases that need their own check go in a ``tests/test_battery_<package>.py`` table
+   of ``(name, call, expected outcome, message pattern)``, judged by [`outcome`][outcome].
 """
 
 from __future__ import annotations
