@@ -312,8 +312,6 @@ def _named_cases() -> list[Case]:
             pd.DataFrame(_multi()[0], columns=["burglary", "vehicle"]), _multi()[1]),
         check=lambda r: None if list(r.estimates["crime_type"].values)
         == ["burglary", "vehicle"] else "crime types not taken from the columns")
-    for args in (["--version"],):
-        del args
     cases += _cli_cases()
     return cases
 
