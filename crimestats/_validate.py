@@ -422,15 +422,6 @@ class RowLabels:
                     and idx.difference(self.rows).empty
                     and not _same_set(idx, self.values)):
                 return aligned(values, list(self.rows), name, self.reference, noun=self.noun)
-        if isinstance(values, (pd.Series, pd.DataFrame)) and not self.given:
-            # the reference carries no labels: a labelled input keeps its own order
-            if values.index.has_duplicates:
-                check_unique(values.index, f"{name} index")
-            if len(values) != len(self.values):
-                raise InputError(
-                    f"`{name}` has {len(values)} values but `{self.reference}` has "
-                    f"{len(self.values)} {self.noun}s; give one value per {self.noun}.")
-            return values
         if not isinstance(values, (pd.Series, pd.DataFrame)) and np.ndim(values) == 0:
             return values
         try:
