@@ -177,7 +177,30 @@ DEMO_SCHEMA = {
     },
 }
 
-#: Schema of each command's ``--json`` output, by command name.
+ERROR_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "crimestats COMMAND --json, when the command fails",
+    "type": "object",
+    "required": ["schema", "crimestats_version", "command", "error"],
+    "properties": {
+        "schema": {"const": "crimestats-cli/1"},
+        "crimestats_version": {"type": "string"},
+        "command": {"type": ["string", "null"]},
+        "error": {
+            "type": "object",
+            "required": ["type", "message", "exit_code"],
+            "properties": {
+                "type": {"enum": ["UsageError", "InputError", "EstimationError", "OSError",
+                                  "KeyboardInterrupt", "InternalError"]},
+                "message": {"type": "string"},
+                "exit_code": {"type": "integer", "minimum": 1},
+            },
+        },
+    },
+}
+
+#: Schema of each command's ``--json`` output, by command name (``error``: any failed command).
 JSON_SCHEMAS: dict[str, dict[str, Any]] = {
     "sae": SAE_SCHEMA, "mse": MSE_SCHEMA, "changepoint": CHANGEPOINT_SCHEMA, "demo": DEMO_SCHEMA,
+    "error": ERROR_SCHEMA,
 }

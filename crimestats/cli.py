@@ -14,7 +14,8 @@ import importlib
 import json
 import os
 import sys
-from typing import Any
+import traceback
+from typing import Any, NoReturn
 
 from . import __version__
 from ._cli_schema import JSON_SCHEMAS
@@ -98,9 +99,29 @@ def _command(subparsers: Any, name: str, runner: str, *, help: str, description:
     return parser
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``crimestats`` command."""
-    parser = argparse.ArgumentParser(
+class _UsageError(Exception):
+    """A command-line mistake found by the argument parser (``--json`` mode)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors can become JSON documents (``--json``)."""
+
+    json_errors = False
+
+    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+        if self.json_errors:
+            raise _UsageError(f"{self.prog}: {message}")
+        super().error(message)
+
+
+def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
+    """The argument parser of the ``crimestats`` command.
+
+    With ``json_errors`` a command-line mistake raises instead of printing usage, so that
+    ``main`` can report it as a JSON document.
+    """
+    parser_class = type("_Parser", (_Parser,), {"json_errors": json_errors})
+    parser = parser_class(
         prog="crimestats",
         description="Crime statistics done properly: small-area estimates of victimisation, "
                     "hidden demand and change points, from the command line.",
@@ -231,35 +252,61 @@ def _print_schema(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``crimestats`` command; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Entry point of the ``crimestats`` command; returns the exit code.
+
+    With ``--json`` every error (a wrong command line, a bad input file, a model that cannot
+    be fitted) is written to stdout as a JSON document (``crimestats schema error``) with the
+    same exit code as the one-line message on stderr otherwise.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    as_json = "--json" in argv
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(json_errors=as_json)
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as err:
+        return _fail(str(err), 2, "UsageError", command, as_json)
     if not hasattr(args, "runner"):
+        if as_json:
+            return _fail("no command given; see `crimestats --help`.", 2, "UsageError", None,
+                         True)
         parser.print_help(sys.stderr)
         return 2
     module, function = args.runner.split(":")
     try:
         return int(getattr(importlib.import_module(module), function)(args))
     except InputError as err:
-        _fail(str(err))
-        return 2
+        return _fail(str(err), 2, "InputError", command, as_json)
     except EstimationError as err:
-        _fail(f"the model could not be fitted: {err}")
-        return 1
+        return _fail(f"the model could not be fitted: {err}", 1, "EstimationError", command,
+                     as_json)
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep Python's exit flush quiet
         return 1
     except OSError as err:
-        _fail(f"{err.strerror or err}: {err.filename}" if err.filename else str(err))
-        return 2
+        message = f"{err.strerror or err}: {err.filename}" if err.filename else str(err)
+        return _fail(message, 2, "OSError", command, as_json)
     except KeyboardInterrupt:
-        _fail("interrupted")
-        return 130
+        return _fail("interrupted", 130, "KeyboardInterrupt", command, as_json)
+    except Exception as err:
+        if not as_json:
+            raise
+        traceback.print_exc(file=sys.stderr)
+        return _fail(f"internal error ({type(err).__name__}: {err}); please report it.", 1,
+                     "InternalError", command, True)
 
 
-def _fail(message: str) -> None:
-    """Print a one-line error on stderr."""
-    print(f"crimestats: error: {' '.join(message.split())}", file=sys.stderr)
+def _fail(message: str, code: int, kind: str, command: str | None, as_json: bool) -> int:
+    """Report an error: a one-line message on stderr, or a JSON document on stdout."""
+    text = " ".join(message.split())
+    if as_json:
+        doc = {"schema": "crimestats-cli/1", "crimestats_version": __version__,
+               "command": command, "error": {"type": kind, "message": text,
+                                             "exit_code": code}}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        print(f"crimestats: error: {text}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":
