@@ -60,14 +60,14 @@ def test_lcmcr_one_class_matches_exact_posterior():
     """With K = 1 the LCMCR model is the independence model with Beta(1, 1) priors and
     p(N) ∝ 1/N, whose posterior of N is a 1-D sum. The Gibbs sampler (negative-binomial
     augmentation of the unobserved, Beta updates) must reproduce its mean and quantiles within
-    Monte Carlo error (4 SEs, from the spread of 8 independent chains; SE ≈ 0.4 here). A flat
+    Monte Carlo error (4 SEs, from the spread of 16 independent chains; SE ≈ 0.4 here). A flat
     prior on N instead of 1/N, i.e. NegBin(n + 1, .) for the unobserved, moves the mean by 5.7
     (370.05 → 375.76), which the test detects (checked by mutating the sampler)."""
     hist = np.array([[0, 0, 1], [0, 1, 0], [0, 1, 1], [1, 0, 0], [1, 0, 1], [1, 1, 0], [1, 1, 1]])
     counts = np.array([37, 43, 7, 61, 12, 11, 3])
     grid, post = _exact_independence_posterior(hist, counts, lambda n: -np.log(n))
     mean = post @ grid
-    draws = _lcmcr.sample_lcmcr(hist, counts, n_classes=1, chains=8, burn=300, draws=3000,
+    draws = _lcmcr.sample_lcmcr(hist, counts, n_classes=1, chains=16, burn=300, draws=6000,
                                 thin=1, rng=np.random.default_rng(2024))
     se = draws.mean(axis=1).std(ddof=1) / np.sqrt(draws.shape[0])
     assert mean == pytest.approx(370.05, abs=0.01)
