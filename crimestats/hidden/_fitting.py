@@ -9,14 +9,9 @@ import numpy as np
 from .._validate import check_choice, check_level
 from ..errors import InputError
 from ._tables import CaptureTable, diagnose, warn_about
-from .methods import ALIASES, REGISTRY, FitOptions, Method, MethodFit, method_names
+from .methods import ALIASES, REGISTRY, FitOptions, Method, MethodFit, method_choices
 
-__all__ = ["method_choices", "resolve_method", "fit_options", "fit_table"]
-
-
-def method_choices() -> tuple[str, ...]:
-    """Every name ``method=`` accepts: the registered methods and their aliases."""
-    return (*method_names(), *ALIASES)
+__all__ = ["resolve_method", "fit_options", "fit_table"]
 
 
 def resolve_method(method: str) -> Method:

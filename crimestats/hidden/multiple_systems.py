@@ -37,15 +37,23 @@ def multiple_systems(table: pd.DataFrame, method: str = "loglinear", *,
         One 0/1 column per list and a ``count`` column (number of distinct people with that
         capture history), or one row per person (no ``count`` column). Duplicate histories
         are summed (noted in ``diagnostics["notes"]``); histories not given have count 0.
-    method : {"loglinear", "independence", "bayes", "lcmcr", "dga"}
-        ``"independence"``: Poisson log-linear model with main effects only (Rcapture's
-        $M_t$). ``"loglinear"``: SparseMSE's stepwise selection of two-list
-        interactions (Chan, Silverman & Vincent 2021). ``"bayes"`` (recommended when capture
-        probabilities vary between people) is the Dirichlet-process latent-class model
-        ``"lcmcr"`` (Manrique-Vallier 2016), whose interval carries model uncertainty.
-        ``"dga"``: Bayesian model averaging over decomposable graphical models with
-        hyper-Dirichlet priors (Madigan & York 1997), exact on a grid (at most 6 lists); it
-        models dependence between lists, not heterogeneity between people.
+    method : str
+        A registered method (``crimestats.hidden.methods.REGISTRY``):
+
+        * ``"independence"``: Poisson log-linear model with main effects only (Rcapture's
+          $M_t$).
+        * ``"loglinear"``: SparseMSE's stepwise selection of two-list interactions (Chan,
+          Silverman & Vincent 2021).
+        * ``"bayes"`` (recommended when capture probabilities vary between people) is the
+          Dirichlet-process latent-class model ``"lcmcr"`` (Manrique-Vallier 2016), whose
+          interval carries model uncertainty.
+        * ``"dga"``: Bayesian model averaging over decomposable graphical models with
+          hyper-Dirichlet priors (Madigan & York 1997), exact on a grid (at most 6 lists); it
+          models dependence between lists, not heterogeneity between people.
+        * ``"mh_chao"``, ``"mh_poisson"``, ``"mh_darroch"``, ``"mh_gamma"`` and their
+          ``"mth_..."`` forms: Rcapture's heterogeneity models (at least 3 lists), with
+          catchability varying between people (and, for $M_{th}$, between lists); Chao's
+          is a lower bound. Numbers as Rcapture's ``closedp.t``.
     lists : list of str, optional
         List columns; default every column except ``count`` and ``strata``.
     count : str or None
@@ -55,7 +63,7 @@ def multiple_systems(table: pd.DataFrame, method: str = "loglinear", *,
     level : float
         Interval level (default 95%).
     interval : {"wald", "bootstrap", "posterior"}, optional
-        Log-linear default ``"wald"``: $n + \\exp(\\hat\\theta_0 \\pm z\\,
+        Log-linear (and heterogeneity-model) default ``"wald"``: $n + \\exp(\\hat\\theta_0 \\pm z\\,
         \\widehat{se})$, conditional on the chosen model, as SparseMSE's
         ``estimatepopulation.0``. ``"bootstrap"``: BCa interval from ``n_boot`` multinomial
         resamples of the cases with the model selection re-run on each (so the interval
@@ -75,6 +83,14 @@ def multiple_systems(table: pd.DataFrame, method: str = "loglinear", *,
         three times while more than 0.1% of the posterior sits in the grid's top 5%).
     grid_size : int
         dga: number of grid points for the number missed.
+    theta : float, optional
+        $\\vartheta$ of the Poisson ($\\vartheta^k - 1$, default 2) and Gamma
+        ($\\log\\vartheta - \\log(\\vartheta + k)$, default 3.5) heterogeneity models.
+    check_heterogeneity : bool
+        Look for evidence of heterogeneity between people in the table (default True): the
+        result's ``diagnostics["heterogeneity"]`` holds the tests, and a
+        [`DataWarning`][crimestats.DataWarning] names the evidence when the chosen method
+        cannot represent heterogeneity (independence, log-linear, dga).
     random_seed : int, numpy.random.Generator or None
         Seed for the bootstrap, the sampler, dga's draws and the combination of strata.
 
@@ -83,6 +99,15 @@ def multiple_systems(table: pd.DataFrame, method: str = "loglinear", *,
     MultipleSystemsResult
         ``total``, ``lower``, ``upper``, ``hidden`` (``total - observed``) and ``observed``
         as floats; per-stratum values in ``estimates``; chosen terms and diagnostics.
+
+    Warns
+    -----
+    DataWarning
+        When the lists carry evidence of heterogeneity the method cannot represent: a
+        heterogeneity term fits much better even after the dependence between lists is
+        modelled (likelihood-ratio test), or the interval lies wholly below that of Chao's
+        lower bound. The validation page gives the rule's detection and false-alarm rates on
+        simulated lists.
 
     Notes
     -----

@@ -12,5 +12,10 @@ from .base import REGISTRY, FitOptions, Method, MethodFit, method_names, registe
 
 ALIASES = {"bayes": "lcmcr"}
 
-__all__ = ["ALIASES", "REGISTRY", "FitOptions", "Method", "MethodFit", "method_names",
-           "register"]
+__all__ = ["ALIASES", "REGISTRY", "FitOptions", "Method", "MethodFit", "method_choices",
+           "method_names", "register"]
+
+
+def method_choices() -> tuple[str, ...]:
+    """Every name ``method=`` accepts: the registered methods, then their aliases."""
+    return (*method_names(), *ALIASES)

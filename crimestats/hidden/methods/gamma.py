@@ -7,6 +7,6 @@ from .heterogeneity import HeterogeneityModel
 
 for _time in (False, True):
     register(HeterogeneityModel(
-        "gamma", time_effects=_time, label="Gamma",
+        "gamma", time_effects=_time, label="Gamma3.5",
         description="Gamma heterogeneity, h(k) = log(theta) - log(theta + k), theta = 3.5 "
                     "(Rcapture)"))

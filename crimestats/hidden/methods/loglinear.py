@@ -50,7 +50,7 @@ def fit_loglinear(tab: CaptureTable, options: FitOptions, rng: np.random.Generat
     diagnostics["estimate_exists"] = True
     diagnostics["deviance"] = fit.deviance
     diagnostics["n_parameters"] = fit.n_params
-    diagnostics["aic"] = fit.deviance + 2 * fit.n_params  # up to a constant
+    diagnostics["aic"] = poisson_aic(fit.deviance, fit.n_params, counts)
     total = obs + fit.dark
     lower, upper = wald_total(obs, float(fit.beta[0]), fit.intercept_se, options.level)
     # Rcapture's standard error of N: estimation error of the dark figure plus its Poisson noise
@@ -68,6 +68,15 @@ def fit_loglinear(tab: CaptureTable, options: FitOptions, rng: np.random.Generat
                      observed=obs, diagnostics=diagnostics,
                      terms=tuple(f"{tab.lists[i]}:{tab.lists[j]}" for i, j in terms),
                      draws=boot, dark_log=float(fit.beta[0]), dark_log_se=fit.intercept_se)
+
+
+def poisson_aic(deviance: float, n_params: int, counts: np.ndarray) -> float:
+    """AIC with the full Poisson log-likelihood of the cells (as R's ``glm`` and Rcapture)."""
+    from scipy.special import gammaln
+
+    y = counts[counts > 0]
+    saturated = float(np.sum(y * np.log(y) - y - gammaln(y + 1.0)))
+    return deviance - 2.0 * saturated + 2.0 * n_params
 
 
 def existence_message(code: int, model: str) -> str:

@@ -7,5 +7,5 @@ from .heterogeneity import HeterogeneityModel
 
 for _time in (False, True):
     register(HeterogeneityModel(
-        "poisson", time_effects=_time, label="Poisson",
+        "poisson", time_effects=_time, label="Poisson2",
         description="Poisson heterogeneity, h(k) = theta^k - 1, theta = 2 (Rcapture)"))
