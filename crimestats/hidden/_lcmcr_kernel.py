@@ -7,6 +7,9 @@ concentration. The random numbers come from numba's own generator, seeded from t
 ``numpy.random.Generator`` so that a seed gives the same draws.
 """
 
+# numba's compiled code draws from its own generator through the legacy np.random API only.
+# ruff: noqa: NPY002
+
 from __future__ import annotations
 
 import math
