@@ -15,6 +15,7 @@ from .geography import (
     load_forces,
     load_geography_lookup,
     load_pfa_adjacency,
+    load_csp_boundaries,
     load_pfa_boundaries,
 )
 from .hate_crime import load_hate_crime
@@ -57,6 +58,7 @@ __all__ = [
     "load_modern_slavery",
     "load_pfa_adjacency",
     "load_pfa_boundaries",
+    "load_csp_boundaries",
     "load_population",
     "load_recorded_crime",
     "load_violence_domains",
