@@ -60,7 +60,8 @@ def run(design: dict, reps: int, seed0: int) -> tuple[dict, dict, dict]:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 try:
-                    fit = multiple_systems(sim.table, name, random_seed=r, **extra)
+                    fit = multiple_systems(sim.table, name, random_seed=r,
+                                           check_heterogeneity=name in warned, **extra)
                 except CrimestatsError:
                     continue
             if name in warned:

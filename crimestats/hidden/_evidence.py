@@ -67,7 +67,7 @@ def assess_heterogeneity(tab: CaptureTable, spec: Method, fit: MethodFit,
     chao_lower, _ = _wald_limits(tab.observed, chao, options.level)
     out["chao_lower_bound"] = {"total": float(tab.observed + chao.dark),
                                "lower": float(chao_lower)}
-    if chao.converged and fit.upper < chao_lower:
+    if _heterogeneity.determined(chao, tab.observed) and fit.upper < chao_lower:
         out["evidence"].append(
             f"its interval (up to {fit.upper:,.0f}) lies wholly below that of Chao's lower "
             f"bound (Mth Chao: {tab.observed + chao.dark:,.0f}, interval from "
@@ -111,7 +111,9 @@ def heterogeneity_test(histories: np.ndarray, counts: np.ndarray, form: str,
                                     pairs=tuple(chosen))
     drop = max(without.deviance - with_h.deviance, 0.0)
     df = with_h.n_params - without.n_params
-    ok = with_h.converged and without.converged and df > 0
+    observed = float(counts.sum())
+    ok = (_heterogeneity.determined(with_h, observed)
+          and _heterogeneity.determined(without, observed) and df > 0)
     return {"pairs": tuple(chosen), "deviance_drop": float(drop), "df": int(df),
             "p_value": float(chdtrc(df, drop)) if ok else 1.0, "dark": with_h.dark,
             "converged": bool(ok)}
@@ -133,5 +135,6 @@ def _wald_limits(observed: float, result: _heterogeneity.GlmFit, level: float
 
     z = float(ndtri(0.5 + level / 2.0))
     se = result.intercept_se if np.isfinite(result.intercept_se) else np.inf
-    return (observed + float(np.exp(result.beta[0] - z * se)),
-            observed + float(np.exp(result.beta[0] + z * se)))
+    with np.errstate(over="ignore"):
+        return (observed + float(np.exp(result.beta[0] - z * se)),
+                observed + float(np.exp(result.beta[0] + z * se)))

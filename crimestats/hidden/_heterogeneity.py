@@ -192,3 +192,14 @@ def total_and_se(result: GlmFit, observed: float) -> tuple[float, float]:
     """Rcapture's total $n + e^{\\hat\\theta_0}$ and its standard error."""
     dark = result.dark
     return observed + dark, float(np.sqrt(dark + dark**2 * result.cov[0, 0]))
+
+
+MAX_DARK_RATIO = 1e6  # a number missed beyond a million times the observed is a divergent fit
+
+
+def determined(result: GlmFit, observed: float) -> bool:
+    """Whether the fit gives a finite number missed: converged, finite standard error and a
+    dark figure below ``MAX_DARK_RATIO`` times the observed (otherwise the likelihood keeps
+    rising as the number missed grows, and the maximum likelihood estimate does not exist)."""
+    return bool(result.converged and np.isfinite(result.cov[0, 0])
+                and result.beta[0] < np.log(MAX_DARK_RATIO * observed))

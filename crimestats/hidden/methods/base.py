@@ -120,5 +120,6 @@ def wald_total(observed: float, dark_log: float, dark_log_se: float, level: floa
     from scipy.special import ndtri
 
     z = float(ndtri(0.5 + level / 2.0))
-    return (observed + float(np.exp(dark_log - z * dark_log_se)),
-            observed + float(np.exp(dark_log + z * dark_log_se)))
+    with np.errstate(over="ignore"):
+        return (observed + float(np.exp(dark_log - z * dark_log_se)),
+                observed + float(np.exp(dark_log + z * dark_log_se)))

@@ -43,11 +43,12 @@ class HeterogeneityModel(Method):
         result, dropped = _heterogeneity.fit(tab.histories, tab.counts,
                                              time_effects=self.time_effects, form=self.form,
                                              theta=theta)
-        if not result.converged or not np.isfinite(result.cov[0, 0]):
+        if not _heterogeneity.determined(result, tab.observed):
             raise EstimationError(
-                f"The {self.label} model did not converge on these lists (the number missed "
-                "is not determined by the data under this model). Use another method; the "
-                "sensitivity table reports the others.")
+                f"The {self.label} model did not converge on these lists: the number missed "
+                "is not determined by the data under this model (its likelihood keeps rising "
+                "as the number missed grows). Use another method; "
+                "`multiple_systems_sensitivity` reports the others.")
         total, sd = _heterogeneity.total_and_se(result, tab.observed)
         lower, upper = wald_total(tab.observed, float(result.beta[0]), result.intercept_se,
                                   options.level)
