@@ -12,10 +12,10 @@ from __future__ import annotations
 from .analysis_tables import load_force_violence, load_violence_domains
 from .geography import (
     load_csp_adjacency,
+    load_csp_boundaries,
     load_forces,
     load_geography_lookup,
     load_pfa_adjacency,
-    load_csp_boundaries,
     load_pfa_boundaries,
 )
 from .hate_crime import load_hate_crime
