@@ -2,10 +2,10 @@
 
 Two routes to "how much are we not seeing?":
 
-* the **survey route** — [`reporting_rates`][crimestats.hidden.reporting_rates] from
-  victimisation-survey incidents and [`dark_figure`][crimestats.hidden.dark_figure], which sets
+* the **survey route** — [`reporting_rates`][crimestats.hidden.reporting.reporting_rates] from
+  victimisation-survey incidents and [`dark_figure`][crimestats.hidden.dark_figure.dark_figure], which sets
   survey-estimated incidents against recorded crime;
-* the **lists route** — [`multiple_systems`][crimestats.hidden.multiple_systems]
+* the **lists route** — [`multiple_systems`][crimestats.hidden.multiple_systems.multiple_systems]
   (capture-recapture) from the overlap of agencies' lists of known victims, and
   [`multiple_systems_sensitivity`][crimestats.hidden.multiple_systems_sensitivity], which sets
   every method's total and interval side by side.

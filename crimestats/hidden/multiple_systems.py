@@ -73,9 +73,16 @@ def multiple_systems(table: pd.DataFrame, method: str = "loglinear", *,
         p-value threshold of the stepwise selection (SparseMSE default 0.02).
     n_boot : int
         Bootstrap resamples.
-    n_classes, chains, burn, draws, thin : int
-        LCMCR: truncation of the stick-breaking prior (number of latent classes), Markov
-        chains, burn-in iterations, kept draws per chain and thinning.
+    n_classes : int
+        LCMCR: truncation of the stick-breaking prior (number of latent classes).
+    chains : int
+        LCMCR: Markov chains.
+    burn : int
+        LCMCR: burn-in iterations per chain.
+    draws : int
+        LCMCR: kept draws per chain.
+    thin : int
+        LCMCR: keep every ``thin``-th iteration after the burn-in.
     delta : float, optional
         dga: hyper-Dirichlet prior count per cell of the full table (default ``2**-t``).
     max_missing : float, optional

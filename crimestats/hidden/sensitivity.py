@@ -40,7 +40,7 @@ def multiple_systems_sensitivity(table: pd.DataFrame, methods: Sequence[str] | s
     ----------
     table : pandas.DataFrame
         One 0/1 column per list and a ``count`` column (or one row per person), as for
-        [`multiple_systems`][crimestats.hidden.multiple_systems].
+        [`multiple_systems`][crimestats.hidden.multiple_systems.multiple_systems].
     methods : list of str, "all" or None
         Methods to fit (names of `multiple_systems`'s ``method``). None: every method that is
         quick (all but LCMCR) and applicable to the number of lists (dga needs at most 6, the
