@@ -7,8 +7,10 @@ looked for:
 
 1. **Fit.** For each of Rcapture's heterogeneity columns $h(k)$ (Poisson $2^k - 1$,
    Darroch $k^2/2$, Gamma $\\log 3.5 - \\log(3.5 + k)$, Chao's lower-bound columns), start
-   from $M_{th}$ with that column, add the two-list dependence terms the table needs (forward
-   selection as SparseMSE's stepwise, at ``pthresh``), then test the heterogeneity column by
+   from $M_{th}$ with that column, add the two-list dependence terms the table clearly needs
+   (forward selection as SparseMSE's stepwise, entry p-value below 0.001: dependence such as a
+   referral between agencies leaves far smaller p-values, while a looser threshold lets
+   pairwise terms soak up the heterogeneity), then test the heterogeneity column by
    the deviance it saves in that model (likelihood ratio, $\\chi^2$ with as many degrees of
    freedom as columns). Evidence if some test is significant at 5% and its model's total is
    above the chosen method's. Modelling the dependence first keeps a referral between two
@@ -34,6 +36,7 @@ from .methods import FitOptions, Method, MethodFit
 __all__ = ["assess_heterogeneity", "warning_text", "TEST_LEVEL"]
 
 TEST_LEVEL = 0.05  # level of each of the four likelihood-ratio tests
+DEPENDENCE_PTHRESH = 0.001  # entry threshold of two-list terms in the models tested
 _FORMS = ("poisson", "darroch", "gamma", "chao")
 
 
@@ -47,7 +50,7 @@ def assess_heterogeneity(tab: CaptureTable, spec: Method, fit: MethodFit,
         return out
     significant = []
     for form in _FORMS:
-        test = heterogeneity_test(tab.histories, tab.counts, form, options.pthresh)
+        test = heterogeneity_test(tab.histories, tab.counts, form, DEPENDENCE_PTHRESH)
         test["dependence_terms"] = [f"{tab.lists[i]}:{tab.lists[j]}"
                                     for i, j in test.pop("pairs")]
         test["total"] = tab.observed + test.pop("dark")
