@@ -237,11 +237,13 @@ def test_warning_rates_on_simulated_heterogeneity():
 
     200 data sets per design, stepwise log-linear (the default method): the warning fires in
     at least 90% of data sets with strong heterogeneity (two latent classes, 60% hard to reach,
-    five lists; continuous logit-normal heterogeneity, four lists) and stays silent in at
-    least 90% of homogeneous ones (independent lists; a referral between two lists).
+    four lists as in the issue and five lists; continuous logit-normal heterogeneity, four
+    lists) and stays silent in at least 90% of homogeneous ones (independent lists; a referral
+    between two lists).
     """
     q = [0.2, 0.25, 0.15, 0.3]
     designs = {
+        "classes4": (True, dict(n_lists=4, class_weights=(0.6, 0.4))),
         "classes5": (True, dict(n_lists=5, class_weights=(0.6, 0.4))),
         "logitnormal4": (True, dict(n_lists=4, heterogeneity="random_effects", sd=1.0,
                                     capture_probs=q)),
