@@ -205,3 +205,17 @@ def test_reporting_rates_bad_inputs(case):
 def test_simulate_dark_figure_refuses_impossible_shares(kwargs, words):
     with pytest.raises(InputError, match=words):
         simulate_dark_figure(**kwargs)
+
+
+def test_dark_figure_draws_frame_is_aligned_by_label():
+    """Draws given as a DataFrame are matched to the survey rows by column label."""
+    rng = np.random.default_rng(0)
+    draws = pd.DataFrame(rng.uniform(0.2, 0.6, size=(300, len(SIM.survey))),
+                         columns=SIM.survey.index)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ordered = _dark(reporting_rate_draws=draws)()
+        shuffled = _dark(reporting_rate_draws=draws[draws.columns[::-1]])()
+    np.testing.assert_array_equal(ordered.estimates["reported"], shuffled.estimates["reported"])
+    with pytest.raises(InputError, match="labels differ"):
+        _dark(reporting_rate_draws=draws.rename(columns={0: "x"}))()

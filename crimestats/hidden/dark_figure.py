@@ -81,7 +81,8 @@ def dark_figure(survey: pd.DataFrame, recorded: pd.DataFrame, mapping: Mapping[s
     incidents_draws, reporting_rate_draws : array-like, optional
         Draws of shape ``(n_draws, len(survey))`` (e.g. posterior draws of a small-area
         model), used instead of the log-normal / Beta draws built from the standard errors;
-        their columns follow the rows of ``survey``.
+        their columns follow the rows of ``survey`` (a DataFrame's columns are matched to
+        ``survey``'s index by label).
     level : float
         Interval level.
     random_seed : int, numpy.random.Generator or None
@@ -168,8 +169,9 @@ def dark_figure(survey: pd.DataFrame, recorded: pd.DataFrame, mapping: Mapping[s
     n_a, n_g = len(areas), len(groups)
     have_survey = np.zeros((n_a, n_g), dtype=bool)
     keep_rows = np.flatnonzero(survey[survey_offence].map(lambda o: mapping[o]).notna().to_numpy())
-    inc_draws = _given_draws(incidents_draws, "incidents_draws", len(survey), keep_rows)
-    rate_draws = _given_draws(reporting_rate_draws, "reporting_rate_draws", len(survey), keep_rows)
+    inc_draws = _given_draws(incidents_draws, "incidents_draws", survey.index, keep_rows)
+    rate_draws = _given_draws(reporting_rate_draws, "reporting_rate_draws", survey.index,
+                              keep_rows)
     if inc_draws is not None:
         n_draws = inc_draws.shape[0]
     elif rate_draws is not None:
@@ -266,12 +268,21 @@ def _population(population: pd.DataFrame | pd.Series, areas: list[str], area: st
     return p
 
 
-def _given_draws(values: Any, name: str, n_rows: int, keep_rows: np.ndarray
+def _given_draws(values: Any, name: str, rows: pd.Index, keep_rows: np.ndarray
                  ) -> np.ndarray | None:
-    """Validate user draws ``(n_draws, n_rows)`` and keep the columns of compared rows."""
+    """Validate user draws ``(n_draws, n_rows)`` and keep the columns of compared rows.
+
+    A DataFrame's columns are matched to the rows of ``survey`` by label.
+    """
     if values is None:
         return None
-    arr = np.asarray(values, dtype=float)
+    n_rows = len(rows)
+    if isinstance(values, pd.DataFrame):
+        values = aligned(values.T, list(rows), name, "survey", noun="row").T
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"`{name}` must hold numbers (draws); some entries are not.") from None
     if arr.ndim != 2 or arr.shape[1] != n_rows:
         raise InputError(f"`{name}` must have shape (n_draws, {n_rows}) — one column per row "
                          f"of `survey`; received {arr.shape}.")
