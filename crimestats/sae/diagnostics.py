@@ -281,7 +281,6 @@ def loo(fit: Any) -> dict[str, Any]:
     (8.9, (8,))
     """
     import arviz as az
-
     from scipy import stats
 
     ds = _fit_dataset(fit)
