@@ -35,8 +35,10 @@ class MultipleSystemsResult(Result):
     observed : float
         Number of distinct cases on at least one list.
     method : str
-        ``"independence"``, ``"loglinear"`` (stepwise), ``"lcmcr"`` (the Bayesian latent-class
-        model behind ``method="bayes"``) or ``"dga"`` (graphical-model averaging).
+        Registry name of the method: ``"independence"``, ``"loglinear"`` (stepwise),
+        ``"lcmcr"`` (the Bayesian latent-class model behind ``method="bayes"``), ``"dga"``
+        (graphical-model averaging) or one of Rcapture's heterogeneity models
+        (``"mh_chao"`` ... ``"mth_gamma"``).
     interval : str
         How the interval was made: ``"wald"`` (normal on the log dark figure, conditional on
         the model), ``"bootstrap"`` (BCa over resamples, model selection repeated) or
@@ -51,7 +53,10 @@ class MultipleSystemsResult(Result):
     diagnostics : dict
         List sizes, empty pairwise overlaps, lists that overlap no other list, zero cells,
         notes (e.g. summed duplicate histories), the stepwise path with p-values, existence
-        of the estimate, and for Bayesian fits r-hat and effective sample size of the total.
+        of the estimate, for Bayesian fits r-hat and effective sample size of the total, for
+        heterogeneity models the deviance, AIC and heterogeneity parameters, and under
+        ``heterogeneity`` the evidence of heterogeneity in the table (tests, Chao's lower
+        bound, and whether a `DataWarning` was raised).
     draws : numpy.ndarray
         Bootstrap replicates or posterior draws of the total (empty for Wald intervals; for
         dga, 20,000 draws from the exact grid posterior).
