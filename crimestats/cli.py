@@ -77,6 +77,8 @@ examples:
   crimestats mse lists.csv                                  # all columns but 'count' are lists
   crimestats mse lists.csv --lists LA,NG,PF,GO,GP --method bayes --seed 1
   crimestats mse lists.csv --interval bootstrap --seed 1 --json > estimate.json
+  crimestats mse lists.csv --method bayes --burn 20000 --draws 2000 --thin 10 --seed 1
+  crimestats mse lists.csv --method mth_chao                # Chao's lower bound
 """
 
 _CHANGEPOINT_EPILOG = """\
@@ -88,6 +90,24 @@ examples:
   crimestats changepoint annual.csv --time year --value offences --exposure population
   crimestats changepoint annual.csv --time year --value rate --likelihood normal --json
 """
+
+
+class _RegistryChoices:
+    """``--method`` choices read from the multiple-systems registry when first needed."""
+
+    def _names(self) -> tuple[str, ...]:
+        from .hidden.methods import method_choices
+
+        return method_choices()
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._names()
+
+    def __iter__(self) -> Any:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
 
 
 def _command(subparsers: Any, name: str, runner: str, *, help: str, description: str,
@@ -182,14 +202,22 @@ def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
     p.add_argument("--lists", metavar="A,B", default="",
                    help="list columns (default: every column except --count and --strata)")
     p.add_argument("--strata", metavar="COL", help="column of strata fitted separately, summed")
-    p.add_argument("--method", default="loglinear",
-                   choices=["loglinear", "independence", "bayes", "lcmcr", "dga"],
-                   help="model (default: loglinear, stepwise as R SparseMSE)")
+    p.add_argument("--method", default="loglinear", choices=_RegistryChoices(),
+                   metavar="METHOD",
+                   help="model, one of: %(choices)s (default: loglinear, stepwise as R "
+                        "SparseMSE; bayes = lcmcr, latent classes; mh_*/mth_*: Rcapture's "
+                        "heterogeneity models)")
     p.add_argument("--interval", choices=["wald", "bootstrap", "posterior"],
                    help="interval type (default: wald for log-linear, posterior for Bayesian)")
     p.add_argument("--level", type=float, default=0.95, help="interval level (default: 0.95)")
     p.add_argument("--seed", type=int, default=None,
                    help="random seed (bootstrap and Bayesian methods)")
+    for option, default, text in (("--chains", 4, "Markov chains"),
+                                  ("--burn", 5000, "burn-in iterations per chain"),
+                                  ("--draws", 1000, "kept draws per chain"),
+                                  ("--thin", 5, "keep every THIN-th iteration")):
+        p.add_argument(option, type=int, default=default, metavar=option[2:].upper(),
+                       help=f"LCMCR (bayes): {text} (default: {default})")
     p.add_argument("--output", metavar="FILE.csv", help="write the estimates to this CSV file")
     p.add_argument("--json", action="store_true",
                    help="print a JSON document (schema crimestats-cli/1) instead of text")

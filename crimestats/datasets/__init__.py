@@ -13,6 +13,7 @@ from .analysis_tables import load_force_violence, load_violence_domains
 from .area_characteristics import load_area_characteristics
 from .geography import (
     load_csp_adjacency,
+    load_csp_boundaries,
     load_forces,
     load_geography_lookup,
     load_pfa_adjacency,
@@ -65,6 +66,7 @@ __all__ = [
     "load_modern_slavery",
     "load_pfa_adjacency",
     "load_pfa_boundaries",
+    "load_csp_boundaries",
     "load_population",
     "load_recorded_crime",
     "load_violence_domains",

@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from scipy import stats
 
 from .._validate import as_positive_int, as_rng, check_level
 from ..errors import DataWarning, InputError
@@ -133,6 +132,8 @@ def _standardised_residuals(ds: xr.Dataset, fit: Any) -> np.ndarray:
 
 
 def _normality(resid: np.ndarray) -> dict[str, Any]:
+    from scipy import stats  # imported here: scipy.stats adds about a second to `import`
+
     r = resid[np.isfinite(resid)]
     if r.size < 8:
         return {"test": None, "statistic": np.nan, "p_value": np.nan, "skewness": np.nan,
@@ -147,6 +148,8 @@ def _normality(resid: np.ndarray) -> dict[str, Any]:
 
 
 def _calibration(direct: np.ndarray, model: np.ndarray, mse: np.ndarray) -> dict[str, float]:
+    from scipy import stats
+
     keep = np.isfinite(direct) & np.isfinite(model)
     y, x = direct[keep], model[keep]
     if y.size < 3:
@@ -288,6 +291,7 @@ def loo(fit: Any) -> dict[str, Any]:
     (8.9, (8,))
     """
     import arviz as az
+    from scipy import stats
 
     ds = _fit_dataset(fit)
     idata = getattr(fit, "idata", None)
