@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from crimestats.errors import ConvergenceWarning
+from crimestats.errors import ConvergenceWarning, DataWarning
 from crimestats.hidden import dark_figure, multiple_systems, reporting_rates
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,7 +34,17 @@ CASES = [
     ("UK 5 lists", "SparseMSE_UKdat_5", "dga", {"random_seed": 1}, "uk5_dga"),
     ("Netherlands 5", "SparseMSE_Ned_5", "dga", {"random_seed": 1}, "ned5_dga"),
     ("UK 6 lists", "SparseMSE_UKdat", "dga", {"random_seed": 1}, None),
+    ("UK 5 lists", "SparseMSE_UKdat_5", "bayes",
+     {"chains": 1, "burn": 30000, "draws": 1000, "thin": 10, "random_seed": 1,
+      "check_heterogeneity": False}, "R LCMCR 40,000 iterations"),
+    ("UK 6 lists", "SparseMSE_UKdat", "mth_chao", {}, None),
+    ("UK 6 lists", "SparseMSE_UKdat", "mth_darroch", {}, None),
+    ("UK 6 lists", "SparseMSE_UKdat", "loglinear", {"check_heterogeneity": False}, None),
 ]
+
+#: R LCMCR on the UK 5-list table, 1 chain x 40,000 Gibbs iterations (measured on this
+#: machine when the issue was filed; not in the reference table).
+R_LCMCR_UK5_SECONDS = 0.66
 
 
 def _time(fn, repeat: int) -> tuple[tuple[float, float], object]:
@@ -56,12 +66,23 @@ def main() -> None:
     ref = pd.read_csv(MSE / "r_outputs_results.csv").drop_duplicates("fit_id").set_index("fit_id")
     rows = []
     warnings.simplefilter("ignore", ConvergenceWarning)
+    warnings.simplefilter("ignore", DataWarning)
+    # load the compiled LCMCR sweep (numba cache) before timing it
+    multiple_systems(pd.read_csv(MSE / "SparseMSE_UKdat_5.csv"), "bayes", chains=1, burn=10,
+                     draws=10, thin=1, random_seed=0, check_heterogeneity=False)
     for label, name, method, kwargs, ref_id in CASES:
         table = pd.read_csv(MSE / f"{name}.csv")
         secs, fit = _time(lambda t=table, m=method, k=kwargs: multiple_systems(t, m, **k),
                           args.repeat)
+        if ref_id == "R LCMCR 40,000 iterations":
+            rows.append({"data": label, "method": "bayes, 1 chain x 40,000 iterations",
+                         "wall s": round(secs[0], 2), "CPU s": round(secs[1], 2),
+                         "total": round(fit.total), "interval": f"{fit.lower:,.0f}-{fit.upper:,.0f}",
+                         "R package": "LCMCR", "R seconds": R_LCMCR_UK5_SECONDS, "R total": ""})
+            continue
         r = ref.loc[ref_id] if ref_id else None
-        rows.append({"data": label, "method": method + (" + bootstrap" if "n_boot" in kwargs else ""),
+        check = "" if kwargs.get("check_heterogeneity", True) else " (no heterogeneity check)"
+        rows.append({"data": label, "method": method + (" + bootstrap" if "n_boot" in kwargs else "") + check,
                      "wall s": round(secs[0], 2), "CPU s": round(secs[1], 2), "total": round(fit.total),
                      "interval": f"{fit.lower:,.0f}-{fit.upper:,.0f}",
                      "R package": "" if r is None else r.package,

@@ -2,8 +2,10 @@
 
 Small-area estimation of victimisation ([`crimestats.sae`][crimestats.sae]), design-based direct estimates
 from survey microdata ([`crimestats.survey`][crimestats.survey]), hidden demand and multiple-systems estimation
-([`crimestats.hidden`][crimestats.hidden]), and change points that tell a real rise in crime from a rise in
-reporting or recording ([`crimestats.changepoint`][crimestats.changepoint]).
+([`crimestats.hidden`][crimestats.hidden]), change points that tell a real rise in crime from a rise in
+reporting or recording ([`crimestats.changepoint`][crimestats.changepoint]), and comparisons of areas with
+areas like them — funnel plots, peer groups, ranks with uncertainty and change tests
+([`crimestats.compare`][crimestats.compare]).
 
 ``import crimestats`` is light: PyMC, PyTensor, ArviZ and matplotlib are imported only by the
 functions that need them.

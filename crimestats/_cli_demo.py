@@ -295,7 +295,7 @@ def _arcsine_fit(domains: pd.DataFrame) -> tuple[Any, float]:
     design_effect = float(np.median((domains["variance"] / 1e4)[sampled] / srs_variance[sampled]))
     ages = pd.get_dummies(domains["age"], prefix="age", drop_first=True, dtype=float)
     fit = arcsin_fay_herriot(proportion, n, ages, design_effect=design_effect,
-                             areas=domains["area"].to_numpy())
+                             areas=domains["area"])
     return fit, design_effect
 
 

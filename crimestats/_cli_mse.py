@@ -21,7 +21,9 @@ def run(args: argparse.Namespace) -> int:
         with Progress().step(f"Estimating the population size ({args.method})"):
             fit = multiple_systems(table, args.method, lists=lists, count=args.count or None,
                                    strata=args.strata, level=args.level,
-                                   interval=args.interval, random_seed=args.seed)
+                                   interval=args.interval, chains=args.chains,
+                                   burn=args.burn, draws=args.draws, thin=args.thin,
+                                   random_seed=args.seed)
     estimates = fit.to_dataframe()
     if args.output:
         estimates.to_csv(args.output)

@@ -6,7 +6,9 @@ document has ``"schema": "crimestats-cli/1"``; numbers that are not finite are `
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
 
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
 
@@ -78,39 +80,45 @@ SAE_SCHEMA = _envelope(
     },
 )
 
-MSE_SCHEMA = _envelope(
-    "mse",
-    model={
-        "type": "object",
-        "required": ["method", "interval", "level", "lists", "terms", "observed", "total",
-                     "lower", "upper", "hidden"],
-        "properties": {
-            "method": {"enum": ["independence", "loglinear", "lcmcr", "dga"]},
-            "interval": {"enum": ["wald", "bootstrap", "posterior"]},
-            "level": {"type": "number"},
-            "lists": {"type": "array", "items": {"type": "string"}},
-            "terms": {"type": "array", "items": {"type": "string"}},
-            "observed": {"type": "number", "minimum": 0},
-            "total": _NUMBER_OR_NULL,
-            "lower": _NUMBER_OR_NULL,
-            "upper": _NUMBER_OR_NULL,
-            "hidden": _NUMBER_OR_NULL,
+
+@functools.lru_cache(maxsize=1)
+def mse_schema() -> dict[str, Any]:
+    """Schema of ``crimestats mse --json``; its method names come from the method registry."""
+    from .hidden.methods import method_names
+
+    return _envelope(
+        "mse",
+        model={
+            "type": "object",
+            "required": ["method", "interval", "level", "lists", "terms", "observed", "total",
+                         "lower", "upper", "hidden"],
+            "properties": {
+                "method": {"enum": list(method_names())},
+                "interval": {"enum": ["wald", "bootstrap", "posterior"]},
+                "level": {"type": "number"},
+                "lists": {"type": "array", "items": {"type": "string"}},
+                "terms": {"type": "array", "items": {"type": "string"}},
+                "observed": {"type": "number", "minimum": 0},
+                "total": _NUMBER_OR_NULL,
+                "lower": _NUMBER_OR_NULL,
+                "upper": _NUMBER_OR_NULL,
+                "hidden": _NUMBER_OR_NULL,
+            },
         },
-    },
-    record={
-        "type": "object",
-        "required": ["stratum", "estimate", "lower", "upper", "observed", "hidden"],
-        "properties": {
-            "stratum": {"type": ["string", "number"]},
-            "estimate": _NUMBER_OR_NULL,
-            "lower": _NUMBER_OR_NULL,
-            "upper": _NUMBER_OR_NULL,
-            "observed": {"type": "number", "minimum": 0},
-            "hidden": _NUMBER_OR_NULL,
+        record={
+            "type": "object",
+            "required": ["stratum", "estimate", "lower", "upper", "observed", "hidden"],
+            "properties": {
+                "stratum": {"type": ["string", "number"]},
+                "estimate": _NUMBER_OR_NULL,
+                "lower": _NUMBER_OR_NULL,
+                "upper": _NUMBER_OR_NULL,
+                "observed": {"type": "number", "minimum": 0},
+                "hidden": _NUMBER_OR_NULL,
+            },
+            "additionalProperties": _NUMBER_OR_NULL,
         },
-        "additionalProperties": _NUMBER_OR_NULL,
-    },
-)
+    )
 
 CHANGEPOINT_SCHEMA = _envelope(
     "changepoint",
@@ -177,7 +185,44 @@ DEMO_SCHEMA = {
     },
 }
 
-#: Schema of each command's ``--json`` output, by command name.
-JSON_SCHEMAS: dict[str, dict[str, Any]] = {
-    "sae": SAE_SCHEMA, "mse": MSE_SCHEMA, "changepoint": CHANGEPOINT_SCHEMA, "demo": DEMO_SCHEMA,
+ERROR_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "crimestats COMMAND --json, when the command fails",
+    "type": "object",
+    "required": ["schema", "crimestats_version", "command", "error"],
+    "properties": {
+        "schema": {"const": "crimestats-cli/1"},
+        "crimestats_version": {"type": "string"},
+        "command": {"type": ["string", "null"]},
+        "error": {
+            "type": "object",
+            "required": ["type", "message", "exit_code"],
+            "properties": {
+                "type": {"enum": ["UsageError", "InputError", "EstimationError", "OSError",
+                                  "KeyboardInterrupt", "InternalError"]},
+                "message": {"type": "string"},
+                "exit_code": {"type": "integer", "minimum": 1},
+            },
+        },
+    },
 }
+
+#: Schema of each command's ``--json`` output, by command name (``error``: any failed command).
+class _Schemas(Mapping[str, dict[str, Any]]):
+    """The schemas by command; the ``mse`` one is built on first use (it reads the registry)."""
+
+    _fixed: ClassVar[dict[str, dict[str, Any]]] = {
+        "sae": SAE_SCHEMA, "changepoint": CHANGEPOINT_SCHEMA, "demo": DEMO_SCHEMA,
+        "error": ERROR_SCHEMA}
+
+    def __getitem__(self, name: str) -> dict[str, Any]:
+        return mse_schema() if name == "mse" else self._fixed[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("sae", "mse", "changepoint", "demo", "error"))
+
+    def __len__(self) -> int:
+        return 5
+
+
+JSON_SCHEMAS: Mapping[str, dict[str, Any]] = _Schemas()

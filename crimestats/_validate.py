@@ -8,15 +8,22 @@ works on plain float arrays.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+import contextlib
+import dataclasses
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from .errors import EstimationError, InputError
 
 _MAX_SHOWN = 8
+#: Messages of numpy/scipy ValueErrors that mean a fit broke down numerically.
+_NUMERICAL_VALUE_ERRORS = ("must not contain infs or NaNs", "empty sequence", "did not converge",
+                           "xtol too small")
+#: Largest magnitude of an input a model is fitted to: its squares and products stay finite.
+LARGEST = 1e100
 
 
 def describe_rows(positions: Iterable[int], labels: Sequence[Hashable] | None = None,
@@ -39,14 +46,22 @@ def _plain(value: Any) -> Any:
 
 
 def as_float_array(values: Any, name: str, *, ndim: int = 1, allow_nan: bool = False,
-                   labels: Sequence[Hashable] | None = None) -> np.ndarray:
+                   labels: Sequence[Hashable] | None = None, noun: str = "area") -> np.ndarray:
     """Convert ``values`` to a float64 array of dimension ``ndim`` and check it is finite.
 
     A 1-D input given where ``ndim=2`` is read as a single column. NaN is allowed only with
-    ``allow_nan=True``; infinities never are.
+    ``allow_nan=True``; infinities never are. Pandas missing values (``pd.NA``, ``None``) are
+    NaN. Text, complex numbers and other non-numbers raise. ``noun`` names the rows in
+    messages (``"area"``, ``"draw"``, ``"respondent"``, ``"time point"``...).
     """
-    if isinstance(values, (pd.DataFrame, pd.Series)):
-        values = values.to_numpy()
+    if isinstance(values, (pd.DataFrame, pd.Series, pd.Index)) or isinstance(
+            values, pd.api.extensions.ExtensionArray):
+        try:
+            values = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError):
+            values = np.asarray(values, dtype=object)
+    if np.iscomplexobj(values):
+        raise InputError(f"`{name}` must hold real numbers; received complex numbers.")
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -65,10 +80,104 @@ def as_float_array(values: Any, name: str, *, ndim: int = 1, allow_nan: bool = F
         rows = np.flatnonzero(bad.reshape(arr.shape[0], -1).any(axis=1)) if arr.ndim else [0]
         what = "infinite or NaN" if not allow_nan else "infinite"
         raise InputError(
-            f"`{name}` has {what} values in {describe_rows(rows, labels)}. "
+            f"`{name}` has {what} values in {describe_rows(rows, labels, noun)}. "
             "Remove or correct those values; crimestats never fills missing values silently."
         )
     return arr
+
+
+def as_positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
+    """An integer argument (``draws``, ``max_iter``...) of at least ``minimum``; bools refused."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
+            or value < minimum:
+        raise InputError(f"`{name}` must be an integer of at least {minimum}; "
+                         f"received {value!r}.")
+    return int(value)
+
+
+def as_number(value: Any, name: str, *, positive: bool = False) -> float:
+    """A finite scalar argument (``per``, ``target``, ``sigma``...) as a float."""
+    if isinstance(value, (bool, np.bool_)):
+        raise InputError(f"`{name}` must be a number; received {value!r}.")
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"`{name}` must be a number; received {value!r}.") from None
+    if not np.isfinite(out) or (positive and out <= 0):
+        rule = "a positive, finite number" if positive else "a finite number"
+        raise InputError(f"`{name}` must be {rule}; received {value!r}.")
+    return out
+
+
+def check_range(arr: np.ndarray, name: str, *, largest: float = LARGEST,
+                smallest: float | None = None, labels: Sequence[Hashable] | None = None,
+                noun: str = "area", unit: str = "") -> None:
+    """Raise [`EstimationError`][crimestats.EstimationError] if values are too extreme to fit.
+
+    Magnitudes above ``largest`` (or non-zero ones below ``smallest``) would overflow or
+    underflow the squares and products a model takes in double precision; the message names
+    the rows and suggests rescaling ``unit``.
+    """
+    with np.errstate(invalid="ignore"):
+        mag = np.abs(arr)
+        bad = mag > largest
+        if smallest is not None:
+            bad |= (mag > 0) & (mag < smallest)
+    if bad.any():
+        rows = np.flatnonzero(bad.reshape(arr.shape[0], -1).any(axis=1))
+        shown = arr[bad][:3].tolist()
+        span = f"between {smallest:g} and {largest:g}" if smallest is not None \
+            else f"at most {largest:g} in magnitude"
+        raise EstimationError(
+            f"`{name}` is out of the range the model can fit in double precision: "
+            f"{describe_rows(rows, labels, noun)} ha{'s' if rows.size == 1 else 've'} "
+            f"{shown}; values must be {span}. Rescale it{unit} (e.g. express rates per "
+            "1,000 instead of per person, or counts in thousands)."
+        )
+
+
+def check_finite_result(values: Mapping[str, Any], model: str,
+                        labels: Sequence[Hashable] | None = None, noun: str = "area") -> None:
+    """Raise [`EstimationError`][crimestats.EstimationError] naming non-finite results.
+
+    The safety net at the end of every estimator: a number promised to the caller is never
+    NaN or infinite without an error saying so.
+    """
+    problems = []
+    for key, value in values.items():
+        arr = np.asarray(value, dtype=np.float64)
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            where = (f" in {describe_rows(np.flatnonzero(bad.reshape(arr.shape[0], -1).any(axis=1)), labels, noun)}"
+                     if arr.ndim else "")
+            problems.append(f"{key}{where}")
+    if problems:
+        raise EstimationError(
+            f"the {model} fit produced NaN or infinite values ({'; '.join(problems)}): the "
+            "inputs are beyond what the model can be fitted to in double precision (values "
+            "of very different magnitudes, or degenerate data). Check and rescale the inputs."
+        )
+
+
+@contextlib.contextmanager
+def numerical_failures(model: str) -> Iterator[None]:
+    """Turn a linear-algebra or floating-point failure inside a fit into an EstimationError."""
+    try:
+        yield
+    except ValueError as exc:
+        if isinstance(exc, InputError) or not any(
+                text in str(exc) for text in _NUMERICAL_VALUE_ERRORS):
+            raise
+        raise EstimationError(
+            f"the {model} fit failed numerically ({exc}); the inputs are degenerate or of "
+            "extreme magnitude. Check and rescale them."
+        ) from exc
+    except (np.linalg.LinAlgError, ZeroDivisionError, FloatingPointError,
+            OverflowError) as exc:
+        raise EstimationError(
+            f"the {model} fit failed numerically ({type(exc).__name__}: {exc}); the inputs "
+            "are degenerate or of extreme magnitude. Check and rescale them."
+        ) from exc
 
 
 def check_length(arr: np.ndarray, expected: int, name: str, reference: str) -> None:
@@ -273,3 +382,121 @@ def aligned(values: Any, labels: Sequence[Hashable] | None, name: str, reference
             "the same order."
         )
     return values.loc[ref] if isinstance(values, pd.Series) else values.loc[ref, :]
+
+
+@dataclasses.dataclass(frozen=True)
+class RowLabels:
+    """The labels of a function's rows (areas, units) and the one rule that aligns inputs.
+
+    Built by [`row_labels`][row_labels]. ``values`` are the output labels in order; ``given`` says
+    whether the caller labelled the rows (messages then name labels, else positions);
+    ``rows`` is the index of a pandas ``areas`` Series or ``data`` frame the labels came from
+    (a Series of ``data`` is matched by that index).
+    """
+
+    values: np.ndarray
+    given: bool
+    reference: str
+    noun: str = "area"
+    rows: pd.Index | None = None
+
+    @property
+    def shown(self) -> np.ndarray | None:
+        """Labels to name in messages (None: name positions)."""
+        return self.values if self.given else None
+
+    def align(self, values: Any, name: str) -> Any:
+        """``values`` in the order of the rows: labelled inputs by label, others by position.
+
+        A Series or DataFrame is matched by its index to the row labels (or, when the labels
+        came from a pandas object, to its index); labels that differ raise an
+        [`InputError`][crimestats.InputError] naming them. Plain arrays must have one value per row.
+        """
+        if values is None:
+            return None
+        if isinstance(values, (pd.Series, pd.DataFrame)) and self.rows is not None:
+            idx = values.index
+            if idx.equals(self.rows):
+                return values
+            if (not idx.has_duplicates and len(idx) == len(self.rows)
+                    and idx.difference(self.rows).empty
+                    and not _same_set(idx, self.values)):
+                return aligned(values, list(self.rows), name, self.reference, noun=self.noun)
+        if not isinstance(values, (pd.Series, pd.DataFrame)) and np.ndim(values) == 0:
+            return values
+        try:
+            return aligned(values, list(self.values), name, self.reference, noun=self.noun)
+        except InputError as exc:
+            if isinstance(getattr(values, "index", None), pd.RangeIndex):
+                raise InputError(
+                    f"{exc} (A pandas object with the default index 0, 1, ... is labelled by "
+                    "row number: pass the labels as the column of the same table, e.g. "
+                    "`areas=df['area']`, or give plain arrays with `.to_numpy()`.)") from None
+            raise
+
+
+def _same_set(index: pd.Index, labels: np.ndarray) -> bool:
+    try:
+        return index.difference(pd.Index(labels)).empty and len(index) == len(labels)
+    except TypeError:
+        return False
+
+
+def row_labels(inputs: Mapping[str, Any], labels: Any = None, *, labels_name: str = "areas",
+               noun: str = "area", data: pd.DataFrame | None = None) -> RowLabels:
+    """The row labels of a call: ``labels`` if given, else the first labelled input's index.
+
+    ``inputs`` maps argument names to the per-row inputs in the order they are documented
+    (the first is the reference named in messages). ``labels`` (e.g. ``areas=``) wins when
+    given: a labelled input is then matched to it by label, never relabelled by position. A
+    pandas Series given as ``labels`` is matched by its index as well as its values, so
+    ``areas=df["force"]`` pairs with ``df["rate"]``; ``data`` (a frame whose columns were
+    named) does the same. Without any labels the rows are numbered ``0 .. m-1``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rows = row_labels({"direct": pd.Series([1.0, 2.0], index=["b", "a"])}, ["a", "b"])
+    >>> rows.align(pd.Series([1.0, 2.0], index=["b", "a"]), "direct").tolist()
+    [2.0, 1.0]
+    """
+    names = [k for k, val in inputs.items() if val is not None]
+    if not names:
+        raise InputError(f"no input was given to label by {noun}.")
+    reference = names[0]
+    first = inputs[reference]
+    rows = None
+    if data is not None:
+        rows = data.index
+    if labels is not None:
+        if isinstance(labels, pd.Series):
+            rows = labels.index if rows is None else rows
+            values = labels.to_numpy()
+        elif isinstance(labels, pd.Index):
+            values = labels.to_numpy()
+        else:
+            values = np.asarray(labels)
+        m = _length(first, reference)
+        if values.ndim != 1 or values.shape[0] != m:
+            raise InputError(f"`{labels_name}` must be 1-D with {m} labels (one per {noun} of "
+                             f"`{reference}`); received shape {values.shape}.")
+        if pd.isna(pd.Series(values, dtype=object)).any():
+            raise InputError(f"`{labels_name}` has missing labels; give every {noun} a label.")
+        check_unique(values, labels_name)
+        return RowLabels(values, True, labels_name, noun, rows)
+    if data is not None:
+        return RowLabels(data.index.to_numpy(), True, reference, noun, rows)
+    for name in names:
+        value = inputs[name]
+        if isinstance(value, (pd.Series, pd.DataFrame)):
+            if value.index.has_duplicates:
+                check_unique(value.index, f"{name} index")
+            return RowLabels(value.index.to_numpy(), True, name, noun, None)
+    return RowLabels(np.arange(_length(first, reference)), False, reference, noun, None)
+
+
+def _length(values: Any, name: str) -> int:
+    if np.ndim(values) == 0:
+        raise InputError(f"`{name}` must be an array with one value per row; received "
+                         f"{type(values).__name__} {values!r}.")
+    return len(values)

@@ -14,7 +14,8 @@ import importlib
 import json
 import os
 import sys
-from typing import Any
+import traceback
+from typing import Any, NoReturn
 
 from . import __version__
 from ._cli_schema import JSON_SCHEMAS
@@ -76,6 +77,8 @@ examples:
   crimestats mse lists.csv                                  # all columns but 'count' are lists
   crimestats mse lists.csv --lists LA,NG,PF,GO,GP --method bayes --seed 1
   crimestats mse lists.csv --interval bootstrap --seed 1 --json > estimate.json
+  crimestats mse lists.csv --method bayes --burn 20000 --draws 2000 --thin 10 --seed 1
+  crimestats mse lists.csv --method mth_chao                # Chao's lower bound
 """
 
 _CHANGEPOINT_EPILOG = """\
@@ -89,6 +92,24 @@ examples:
 """
 
 
+class _RegistryChoices:
+    """``--method`` choices read from the multiple-systems registry when first needed."""
+
+    def _names(self) -> tuple[str, ...]:
+        from .hidden.methods import method_choices
+
+        return method_choices()
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._names()
+
+    def __iter__(self) -> Any:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+
 def _command(subparsers: Any, name: str, runner: str, *, help: str, description: str,
              epilog: str | None = None) -> argparse.ArgumentParser:
     """Add a subcommand whose work is ``runner`` (``"module:function"``, imported on use)."""
@@ -98,9 +119,29 @@ def _command(subparsers: Any, name: str, runner: str, *, help: str, description:
     return parser
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``crimestats`` command."""
-    parser = argparse.ArgumentParser(
+class _UsageError(Exception):
+    """A command-line mistake found by the argument parser (``--json`` mode)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors can become JSON documents (``--json``)."""
+
+    json_errors = False
+
+    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+        if self.json_errors:
+            raise _UsageError(f"{self.prog}: {message}")
+        super().error(message)
+
+
+def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
+    """The argument parser of the ``crimestats`` command.
+
+    With ``json_errors`` a command-line mistake raises instead of printing usage, so that
+    ``main`` can report it as a JSON document.
+    """
+    parser_class = type("_Parser", (_Parser,), {"json_errors": json_errors})
+    parser = parser_class(
         prog="crimestats",
         description="Crime statistics done properly: small-area estimates of victimisation, "
                     "hidden demand and change points, from the command line.",
@@ -161,14 +202,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lists", metavar="A,B", default="",
                    help="list columns (default: every column except --count and --strata)")
     p.add_argument("--strata", metavar="COL", help="column of strata fitted separately, summed")
-    p.add_argument("--method", default="loglinear",
-                   choices=["loglinear", "independence", "bayes", "lcmcr", "dga"],
-                   help="model (default: loglinear, stepwise as R SparseMSE)")
+    p.add_argument("--method", default="loglinear", choices=_RegistryChoices(),
+                   metavar="METHOD",
+                   help="model, one of: %(choices)s (default: loglinear, stepwise as R "
+                        "SparseMSE; bayes = lcmcr, latent classes; mh_*/mth_*: Rcapture's "
+                        "heterogeneity models)")
     p.add_argument("--interval", choices=["wald", "bootstrap", "posterior"],
                    help="interval type (default: wald for log-linear, posterior for Bayesian)")
     p.add_argument("--level", type=float, default=0.95, help="interval level (default: 0.95)")
     p.add_argument("--seed", type=int, default=None,
                    help="random seed (bootstrap and Bayesian methods)")
+    for option, default, text in (("--chains", 4, "Markov chains"),
+                                  ("--burn", 5000, "burn-in iterations per chain"),
+                                  ("--draws", 1000, "kept draws per chain"),
+                                  ("--thin", 5, "keep every THIN-th iteration")):
+        p.add_argument(option, type=int, default=default, metavar=option[2:].upper(),
+                       help=f"LCMCR (bayes): {text} (default: {default})")
     p.add_argument("--output", metavar="FILE.csv", help="write the estimates to this CSV file")
     p.add_argument("--json", action="store_true",
                    help="print a JSON document (schema crimestats-cli/1) instead of text")
@@ -198,6 +247,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true",
                    help="print a JSON document (schema crimestats-cli/1) instead of text")
 
+    p = _command(subparsers, "compare", "crimestats._cli_compare:run",
+                 help="funnel plot: which areas' rates are unusual for their size",
+                 description="Draw funnel-plot control limits (over-dispersed by default) for "
+                             "the areas of a CSV and list those outside them.",
+                 epilog="examples:\n  crimestats compare forces.csv --area force "
+                        "--observed offences --exposure residents --per 1000\n")
+    p.add_argument("csv", help="CSV file, one row per area")
+    p.add_argument("--area", required=True, metavar="COL", help="column of area labels")
+    p.add_argument("--observed", required=True, metavar="COL", help="column of counts")
+    p.add_argument("--exposure", required=True, metavar="COL",
+                   help="column of exposures (residents; expected counts for --kind ratio)")
+    p.add_argument("--kind", default="rate", choices=["rate", "ratio", "proportion"])
+    p.add_argument("--method", default="additive",
+                   choices=["additive", "multiplicative", "exact", "chisq", "normal"])
+    p.add_argument("--per", type=float, default=1.0, help="rates per this many (e.g. 1000)")
+    p.add_argument("--output", metavar="FILE.csv", help="write the per-area table to CSV")
+
     p = _command(subparsers, "schema", "crimestats.cli:_print_schema",
                  help="print the JSON Schema of a command's --json output",
                  description="Print the JSON Schema (draft 2020-12) that a command's --json "
@@ -214,35 +280,61 @@ def _print_schema(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``crimestats`` command; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Entry point of the ``crimestats`` command; returns the exit code.
+
+    With ``--json`` every error (a wrong command line, a bad input file, a model that cannot
+    be fitted) is written to stdout as a JSON document (``crimestats schema error``) with the
+    same exit code as the one-line message on stderr otherwise.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    as_json = "--json" in argv
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(json_errors=as_json)
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as err:
+        return _fail(str(err), 2, "UsageError", command, as_json)
     if not hasattr(args, "runner"):
+        if as_json:
+            return _fail("no command given; see `crimestats --help`.", 2, "UsageError", None,
+                         True)
         parser.print_help(sys.stderr)
         return 2
     module, function = args.runner.split(":")
     try:
         return int(getattr(importlib.import_module(module), function)(args))
     except InputError as err:
-        _fail(str(err))
-        return 2
+        return _fail(str(err), 2, "InputError", command, as_json)
     except EstimationError as err:
-        _fail(f"the model could not be fitted: {err}")
-        return 1
+        return _fail(f"the model could not be fitted: {err}", 1, "EstimationError", command,
+                     as_json)
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep Python's exit flush quiet
         return 1
     except OSError as err:
-        _fail(f"{err.strerror or err}: {err.filename}" if err.filename else str(err))
-        return 2
+        message = f"{err.strerror or err}: {err.filename}" if err.filename else str(err)
+        return _fail(message, 2, "OSError", command, as_json)
     except KeyboardInterrupt:
-        _fail("interrupted")
-        return 130
+        return _fail("interrupted", 130, "KeyboardInterrupt", command, as_json)
+    except Exception as err:
+        if not as_json:
+            raise
+        traceback.print_exc(file=sys.stderr)
+        return _fail(f"internal error ({type(err).__name__}: {err}); please report it.", 1,
+                     "InternalError", command, True)
 
 
-def _fail(message: str) -> None:
-    """Print a one-line error on stderr."""
-    print(f"crimestats: error: {' '.join(message.split())}", file=sys.stderr)
+def _fail(message: str, code: int, kind: str, command: str | None, as_json: bool) -> int:
+    """Report an error: a one-line message on stderr, or a JSON document on stdout."""
+    text = " ".join(message.split())
+    if as_json:
+        doc = {"schema": "crimestats-cli/1", "crimestats_version": __version__,
+               "command": command, "error": {"type": kind, "message": text,
+                                             "exit_code": code}}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        print(f"crimestats: error: {text}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

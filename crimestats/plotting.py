@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-__all__ = ["caterpillar_plot", "choropleth", "changepoint_plot", "decomposition_plot"]
+__all__ = ["caterpillar_plot", "choropleth", "changepoint_plot", "decomposition_plot",
+           "funnel_plot", "rank_plot"]
 
 
 def caterpillar_plot(result: Any, *, ax: Any = None, sort: bool = True, show_direct: bool = True,
@@ -362,4 +363,150 @@ def decomposition_plot(result: Any, *, ax: Any = None) -> Any:
     ax.set_ylabel(f"index, first period = 1 ({level:.0%} intervals)")
     ax.set_xlabel("time")
     ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def funnel_plot(result: Any, *, ax: Any = None, label: Any = "flagged", highlight: Any = None,
+                show_exact: bool = True, xlabel: str = "exposure",
+                ylabel: str | None = None) -> Any:
+    """Funnel plot: each area's indicator against its exposure, with the control limits.
+
+    The method's limits at each level are drawn as solid (widest level) and dashed lines around
+    the target; the exact Poisson or binomial limits (no over-dispersion) are drawn thin and
+    grey for comparison, so the plot shows how much of the apparent outlying is ordinary
+    between-area variation. Areas outside the widest limits are red (above) or blue (below),
+    those outside only the narrowest limits light red or light blue.
+
+    Parameters
+    ----------
+    result : FunnelResult
+        From `crimestats.compare.funnel`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+    label : "flagged", list of labels or None
+        Areas to name on the plot: those outside the narrowest limits (default), the given
+        ones, or none.
+    highlight : label or list of labels, optional
+        Areas drawn as larger black-edged points (e.g. your own force).
+    show_exact : bool
+        Also draw the exact limits.
+    xlabel, ylabel : str
+        Axis labels (say the units); ``ylabel`` defaults to the kind of indicator and ``per``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from crimestats.compare import funnel
+    >>> from crimestats.datasets import load_force_violence
+    >>> from crimestats.plotting import funnel_plot
+    >>> res = funnel("recorded_violence", "residents", data=load_force_violence(),
+    ...              areas="force", per=1000)
+    >>> ax = funnel_plot(res, highlight="Kent")
+    >>> ax.get_xscale()
+    'log'
+    """
+    import matplotlib.pyplot as plt
+
+    est, curve = result.estimates, result.curve
+    levels = sorted(float(lvl) for lvl in est["level"].values)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.0, 4.8))
+    grid = curve["exposure"].values
+    for lvl in levels:
+        style = "-" if lvl == levels[-1] else "--"
+        lower, upper = (curve[k].sel(level=lvl).values for k in ("lower", "upper"))
+        ax.plot(grid, lower, style, color="C2", lw=1.4,
+                label=f"{lvl:.1%} limits ({result.method})".replace(".0%", "%"))
+        ax.plot(grid, upper, style, color="C2", lw=1.4)
+        if show_exact and result.method != "exact":
+            ax.plot(grid, curve["exact_lower"].sel(level=lvl).values, ":", color="0.6", lw=1,
+                    label=f"{lvl:.1%} exact".replace(".0%", "%") if lvl == levels[-1] else None)
+            ax.plot(grid, curve["exact_upper"].sel(level=lvl).values, ":", color="0.6", lw=1)
+    ax.axhline(result.target, color="0.3", lw=1, label="target")
+    x, y = est["exposure"].values, est["indicator"].values
+    flag = est["flag"].sel(level=levels[-1]).values
+    inner = est["flag"].sel(level=levels[0]).values
+    colours = np.where(flag > 0, "C3", np.where(flag < 0, "C0", np.where(
+        inner > 0, "lightsalmon", np.where(inner < 0, "lightskyblue", "0.45"))))
+    ax.scatter(x, y, c=colours, s=18, zorder=3)
+    names = [a.item() if isinstance(a, np.generic) else a for a in est["area"].values]
+    marked = [] if highlight is None else (
+        [highlight] if np.ndim(highlight) == 0 else list(highlight))
+    for area in marked:
+        i = names.index(area)
+        ax.scatter(x[i], y[i], s=60, facecolor=colours[i], edgecolor="black", lw=1.2, zorder=4)
+    if isinstance(label, str) and label == "flagged":
+        shown = [n for n, f in zip(names, inner, strict=True) if f != 0] + marked
+    else:
+        shown = [] if label is None else list(label)
+    for area in dict.fromkeys(shown):
+        i = names.index(area)
+        ax.annotate(str(area), (x[i], y[i]), xytext=(4, 3), textcoords="offset points",
+                    fontsize="x-small")
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel or f"{result.kind} per {result.per:g}")
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def rank_plot(result: Any, *, ax: Any = None, max_labels: int = 60) -> Any:
+    """Caterpillar plot of ranks: each area's rank with its interval, in league-table order.
+
+    Each row is an area, ordered by the rank of its estimate; the dot is the posterior median
+    rank and the bar the interval at ``result.level``. Long, overlapping bars mean the league
+    table order is mostly noise.
+
+    Parameters
+    ----------
+    result : RankResult
+        From `crimestats.compare.rank_uncertainty`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure sized to the number of areas.
+    max_labels : int
+        Label each area on the y axis when there are at most this many.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from crimestats.compare import rank_uncertainty
+    >>> from crimestats.plotting import rank_plot
+    >>> res = rank_uncertainty([1.0, 1.2, 0.9, 1.5], se=[0.02, 0.02, 0.02, 0.02],
+    ...                        areas=list("abcd"), random_seed=0)
+    >>> rank_plot(res).get_xlabel()
+    'rank (1 = largest)'
+    """
+    import matplotlib.pyplot as plt
+
+    est = result.estimates
+    order = np.argsort(est["rank"].values, kind="stable")
+    m = order.size
+    rows = np.arange(m)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, min(2.0 + 0.18 * m, 14.0)))
+    median = est["rank_median"].values[order]
+    err = np.vstack([median - est["lower"].values[order], est["upper"].values[order] - median])
+    ax.errorbar(median, rows, xerr=err, fmt="o", ms=3.5, color="C0", elinewidth=1.4,
+                label=f"median rank, {result.level:.0%} interval")
+    ax.plot(est["rank"].values[order], rows, "|", color="C3", ms=8, label="rank of the estimate")
+    if m <= max_labels:
+        ax.set_yticks(rows, [str(a) for a in est["area"].values[order]])
+    else:
+        ax.set_yticks([])
+    ax.set_ylim(m, -1)
+    ax.set_xlim(0.5, m + 0.5)
+    ax.set_xlabel(f"rank (1 = {'largest' if result.descending else 'smallest'})")
+    ax.set_ylabel("area")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize="small",
+              frameon=False)
     return ax

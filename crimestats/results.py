@@ -19,9 +19,8 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy import stats
 
-__all__ = ["Result", "normal_interval", "json_safe"]
+__all__ = ["Result", "normal_interval", "json_safe", "netcdf_dataset"]
 
 
 def normal_interval(estimate: np.ndarray, se: np.ndarray, level: float
@@ -36,7 +35,9 @@ def normal_interval(estimate: np.ndarray, se: np.ndarray, level: float
     >>> lower.round(2).tolist(), upper.round(2).tolist()
     ([8.04], [11.96])
     """
-    z = stats.norm.ppf(0.5 + level / 2.0)
+    from scipy.special import ndtri  # scipy.stats would add about a second to every import
+
+    z = ndtri(0.5 + level / 2.0)
     return estimate - z * se, estimate + z * se
 
 
@@ -83,6 +84,28 @@ def json_safe(obj: Any) -> Any:
     if obj is None or isinstance(obj, (bool, int, str)):
         return obj
     return str(obj)
+
+
+def _netcdf_text(values: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """Object or bytes values as text netCDF stores and reads back as ``str``.
+
+    Returns the text array and the original kind when it was not text already
+    (``"int"``, ``"period[M]"``, ``"mixed"``...), recorded in the variable's attributes.
+    """
+    if values.dtype.kind == "S":
+        return np.char.decode(values, "utf-8").astype(str), None
+    flat = values.ravel().tolist()
+    if all(isinstance(item, str) for item in flat):
+        return values.astype(str), None
+    if flat and all(isinstance(item, pd.Period) for item in flat):
+        kind = f"period[{flat[0].freqstr}]"
+    elif flat and all(isinstance(item, (int, np.integer)) and not isinstance(item, bool)
+                      for item in flat):
+        kind = "int"
+    else:
+        kind = "mixed"
+    text = np.array([str(item) for item in flat], dtype=str).reshape(values.shape)
+    return text, kind
 
 
 def _netcdf_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
@@ -150,8 +173,42 @@ class Result:
 
         Attributes that netCDF cannot hold (dicts, lists of strings) are stored as JSON text.
         """
-        ds = self.estimates.copy()
-        ds.attrs = _netcdf_attrs(ds.attrs)
-        for name in ds.variables:
-            ds[name].attrs = _netcdf_attrs(ds[name].attrs)
-        ds.to_netcdf(path, engine="h5netcdf")
+        netcdf_dataset(self.estimates).to_netcdf(path, engine="h5netcdf")
+
+
+def netcdf_dataset(dataset: xr.Dataset) -> xr.Dataset:
+    """A copy of ``dataset`` that netCDF stores and reads back with the same coordinates.
+
+    Attributes that netCDF cannot hold (booleans, dicts, lists of text, None) become numbers
+    or JSON text; coordinates and variables of Python objects (text, pandas Periods, labels
+    of mixed types) and bytes become text, read back as ``str`` (never ``int64`` or bytes), with
+    the original kind in the attribute ``crimestats_labels`` when it was not text.
+
+    Examples
+    --------
+    >>> import pandas as pd, xarray as xr
+    >>> from crimestats.results import netcdf_dataset
+    >>> ds = xr.Dataset({"n": ("period", [3, 4])},
+    ...                 coords={"period": pd.period_range("2020-01", periods=2, freq="M")})
+    >>> out = netcdf_dataset(ds)
+    >>> out["period"].values.tolist(), out["period"].attrs["crimestats_labels"]
+    (['2020-01', '2020-02'], 'period[M]')
+    """
+    ds = dataset.copy()
+    replaced = {}
+    for name, var in ds.variables.items():
+        if var.dtype.kind in "OS":
+            text, kind = _netcdf_text(np.asarray(var.values))
+            attrs = dict(var.attrs)
+            if kind is not None:
+                attrs["crimestats_labels"] = kind
+            replaced[name] = xr.Variable(var.dims, text, attrs)
+    for name, var in replaced.items():
+        if name in ds.coords:
+            ds = ds.assign_coords({name: var})
+        else:
+            ds[name] = var
+    ds.attrs = _netcdf_attrs(ds.attrs)
+    for name in ds.variables:
+        ds[name].attrs = _netcdf_attrs(ds[name].attrs)
+    return ds

@@ -21,6 +21,23 @@ import pytest  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 
+# Hypothesis profiles of the property-based suites (tests/test_properties_*.py): "quick" runs by
+# default (few examples, derandomised so every run tests the same cases); "long" is what the
+# `slow`-marked copies of each property use (`pytest -m slow tests/test_properties_sae.py`).
+try:
+    from hypothesis import HealthCheck, settings
+except ImportError:  # hypothesis is in the `test` extra
+    settings = None
+if settings is not None:
+    _unhealthy = [HealthCheck.too_slow, HealthCheck.data_too_large,
+                  HealthCheck.filter_too_much]
+    settings.register_profile("quick", max_examples=6, deadline=None, derandomize=True,
+                              database=None, suppress_health_check=_unhealthy,
+                              print_blob=True)
+    settings.register_profile("long", max_examples=150, deadline=None, database=None,
+                              suppress_health_check=_unhealthy, print_blob=True)
+    settings.load_profile("quick")
+
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:

@@ -178,3 +178,42 @@ def test_force_violence_rates():
     assert len(forces) == 43 and forces["recorded_violence"].notna().all()
     rc = ds.load_recorded_crime("england_wales", offence=ds.VIOLENCE_OFFENCES, years=2018)
     assert forces["recorded_violence"].sum() == rc["offences"].sum()
+
+
+def test_csp_boundaries_match_adjacency_lookup_and_population():
+    """The 314 CSP polygons carry the codes of the neighbour list, the lookup and the census."""
+    geo = ds.load_csp_boundaries()
+    props = pd.DataFrame([f["properties"] for f in geo["features"]])
+    assert len(props) == 314 and props["csp_code"].is_unique
+    pairs = ds.load_csp_adjacency()
+    assert set(pairs["csp_code_a"]) | set(pairs["csp_code_b"]) <= set(props["csp_code"])
+    assert set(props["csp_code"]) == set(ds.load_population("csp")["csp_code"])
+    lookup = ds.load_geography_lookup().drop_duplicates("csp_code").set_index("csp_code")
+    assert (props.set_index("csp_code")["force"] == lookup.loc[props["csp_code"], "force"]).all()
+    assert props["force"].nunique() == 43
+    for feature in geo["features"]:
+        assert feature["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    lon, lat = zip(*[pt for f in geo["features"] for pt in _points(f["geometry"])], strict=True)
+    assert -7 < min(lon) and max(lon) < 2.1 and 49.8 < min(lat) and max(lat) < 56
+
+
+def _points(geometry):
+    polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" \
+        else [geometry["coordinates"]]
+    return [tuple(pt) for poly in polygons for ring in poly for pt in ring]
+
+
+def test_csp_choropleth_from_bundled_data():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from crimestats.plotting import choropleth
+
+    csp = ds.load_population("csp").set_index("csp_code")
+    ax = choropleth(csp["households"] / csp["residents"], geojson=ds.load_csp_boundaries(),
+                    key="csp_code", label="households per resident")
+    assert len(ax.collections[0].get_paths()) >= 314
+    import matplotlib.pyplot as plt
+
+    plt.close(ax.figure)

@@ -92,8 +92,12 @@ def test_series_inputs_use_their_index_as_areas(milk):
     variance = milk.set_index("SmallArea")["var"]
     fit = fay_herriot(direct, variance, _milk_design(milk))
     np.testing.assert_array_equal(fit.estimates["area"].values, milk["SmallArea"])
-    with pytest.raises(crimestats.InputError, match="different index"):
-        fay_herriot(direct, variance.iloc[::-1], _milk_design(milk))
+    # labelled inputs are matched by label, never by position
+    reversed_fit = fay_herriot(direct, variance.iloc[::-1], _milk_design(milk))
+    np.testing.assert_allclose(reversed_fit.estimates["estimate"], fit.estimates["estimate"],
+                               rtol=1e-13)
+    with pytest.raises(crimestats.InputError, match="labels differ"):
+        fay_herriot(direct, variance.rename(lambda a: f"x{a}"), _milk_design(milk))
 
 
 # ----------------------------------------------------------------------------- closed forms
@@ -369,10 +373,13 @@ def test_caterpillar_plot_draws(milk):
 def test_hb_and_spatial_dispatch_receive_validated_design(milk, monkeypatch):
     calls = {}
 
+    fitted = FayHerriotResult(xr.Dataset({"estimate": ("area", [1.0])}, coords={"area": [0]}),
+                              sigma2_u=1.0, beta=np.ones(1), beta_se=np.ones(1))
+
     def fake(name):
         def fit(*args, **kwargs):
             calls[name] = (args, kwargs)
-            return "fitted"
+            return fitted
         return fit
 
     monkeypatch.setitem(sys.modules, "crimestats.sae._hb",
@@ -382,7 +389,7 @@ def test_hb_and_spatial_dispatch_receive_validated_design(milk, monkeypatch):
     masked = milk.copy()
     masked.loc[[0], ["yi", "var"]] = np.nan
     assert fay_herriot("yi", "var", ["MajorArea"], data=masked, method="hb", random_seed=3,
-                       draws=500, level=0.9) == "fitted"
+                       draws=500, level=0.9) is fitted
     (y, d, x), kwargs = calls["hb"]
     assert x.shape == (43, 4) and np.all(x[:, 0] == 1) and np.isnan(y[0]) and np.isnan(d[0])
     assert kwargs["covariate_names"][0] == "intercept" and kwargs["random_seed"] == 3
@@ -413,8 +420,8 @@ AREAS5 = ["north", "south", "east", "west", "centre"]
         (dict(variance=[0.1, -0.2, 0.1, 0.0, 0.2]), r"positive.*'south', 'west'"),
         (dict(direct=[1.0, 2.0, np.inf, 2.5, 1.8]), r"`direct` has infinite.*'east'"),
         (dict(covariates=[[0.1], [0.4], [np.nan], [0.9], [0.5]]), r"covariates.*'east'"),
-        (dict(covariates=[[0.1], [0.4], [0.2]]), r"`covariates` has 3 rows"),
-        (dict(variance=[0.1, 0.2]), r"`variance` has 2 rows"),
+        (dict(covariates=[[0.1], [0.4], [0.2]]), r"`covariates` has 3 values"),
+        (dict(variance=[0.1, 0.2]), r"`variance` has 2 values"),
         (dict(areas=["a", "b", "a", "c", "b"]), r"unique.*\['a', 'b'\]"),
         (dict(covariates=[[1.0, 2.0]] * 5), r"'x2' is a linear combination of \['intercept"),
         (dict(covariates=[[0.1, 0.2, 0.3, 0.4]] * 5), r"only 5 areas"),

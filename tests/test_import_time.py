@@ -39,3 +39,21 @@ def test_import_does_not_load_heavy_modules():
     print(f"import crimestats: {report['seconds']:.3f} s")
     offenders = {name: mods for name, mods in report["pulled"].items() if mods}
     assert offenders == {}, f"importing these modules loads heavy dependencies: {offenders}"
+
+
+_LIGHT_PROBE = """
+import importlib, json, sys
+importlib.import_module({module!r})
+print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))
+"""
+
+
+def test_hidden_and_cli_stay_light():
+    """`crimestats.hidden` loads neither scipy.stats nor numba (about a second each on this
+    machine) until a method needs them; the command's parser loads no pandas at all."""
+    for module, heavy in (("crimestats.hidden", ("scipy.stats", "numba", "scipy.optimize")),
+                          ("crimestats.cli", ("pandas", "numpy", "crimestats.hidden"))):
+        proc = subprocess.run([sys.executable, "-c", _LIGHT_PROBE.format(module=module,
+                                                                         heavy=heavy)],
+                              capture_output=True, text=True, timeout=120, check=True)
+        assert json.loads(proc.stdout) == [], (module, proc.stdout)

@@ -148,7 +148,7 @@ def test_draws_from_chain_draw_dataarray(rng):
     [
         ({"estimates": [1.0, np.nan], "target": 1.0}, "NaN"),
         ({"estimates": [1.0, 2.0], "target": 1.0, "weights": [1.0, -1.0]}, "non-negative"),
-        ({"estimates": [1.0, 2.0], "target": 1.0, "weights": [1.0]}, "rows"),
+        ({"estimates": [1.0, 2.0], "target": 1.0, "weights": [1.0]}, "values"),
         ({"estimates": [1.0, -1.0], "target": 1.0}, "same sign"),
         ({"estimates": [1.0, 2.0], "target": 1.0, "method": "mse"}, "mse"),
         ({"estimates": [1.0, 2.0], "target": 1.0, "method": "raking"}, "method"),

@@ -173,7 +173,7 @@ def test_arcsin_fay_herriot_uses_bias_corrected_back_transform(rng):
     ("call", "match"),
     [
         (lambda: logit_binomial([0.1, 1.2, 0.3], [10, 10, 10]), r"\[0, 1\]"),
-        (lambda: logit_binomial([0.1, 0.2, 0.3], [10, -1, 10]), "non-negative"),
+        (lambda: logit_binomial([0.1, 0.2, 0.3], [10, -1, 10]), "cannot be negative"),
         (lambda: logit_binomial([0.1, np.nan, 0.3], [10, 10, 10]), "sample size"),
         (lambda: logit_binomial([0.1, 0.0, 0.3], [10, 10, 10], variance=[0.01] * 3), "0 or 1"),
         (lambda: logit_binomial([0.1, 0.2, 0.3], [10, 10, 10], design_effect=0), "positive"),

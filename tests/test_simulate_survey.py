@@ -7,8 +7,13 @@ import pandas as pd
 import pytest
 
 import crimestats
+from crimestats import InputError, survey
 from crimestats.datasets import SimulatedSurvey, simulate_survey
-from crimestats.survey import direct_estimates
+
+
+def direct_estimates(*args, **kwargs):
+    """The estimates dataset of `crimestats.survey.direct_estimates` (what these tests read)."""
+    return survey.direct_estimates(*args, **kwargs).estimates
 
 
 def test_same_seed_same_survey():
@@ -123,3 +128,30 @@ def test_negative_binomial_repeats_have_the_stated_mean():
 def test_bad_arguments_raise(kwargs, pattern):
     with pytest.raises(crimestats.InputError, match=pattern):
         simulate_survey(**kwargs)
+
+
+@pytest.mark.parametrize("level,count", [("pfa", 43), ("csp", 314)])
+def test_bundled_area_codes_name_the_areas(level, count):
+    """Simulated areas can carry the bundled force or CSP codes, so they match the maps and
+    neighbour lists; the truth is indexed by those codes."""
+    from crimestats import datasets as ds
+
+    sim = simulate_survey(areas=level, n_strata=5, random_seed=3)
+    codes = sim.areas["area"].tolist()
+    assert len(codes) == count and codes == sorted(codes)
+    adjacency = (ds.load_pfa_adjacency if level == "pfa" else ds.load_csp_adjacency)(
+        as_matrix=True)
+    assert codes == adjacency.index.tolist()
+    assert set(sim.respondents["area"].astype(str)) <= set(codes)
+    assert sim.true_prevalence.index.tolist() == codes
+
+
+def test_given_area_labels_and_their_checks():
+    sim = simulate_survey(areas=["north", "south", "east"], n_strata=1, random_seed=1)
+    assert sim.areas["area"].tolist() == ["north", "south", "east"]
+    with pytest.raises(InputError, match="unique"):
+        simulate_survey(areas=["a", "a"], n_strata=1)
+    with pytest.raises(InputError, match="differs"):
+        simulate_survey(n_areas=5, areas="pfa")
+    with pytest.raises(InputError, match="'pfa', 'csp'"):
+        simulate_survey(areas="lsoa")

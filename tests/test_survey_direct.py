@@ -10,7 +10,12 @@ import pytest
 import xarray as xr
 
 import crimestats
-from crimestats.survey import direct_estimates
+from crimestats import survey
+
+
+def direct_estimates(*args, **kwargs) -> xr.Dataset:
+    """The estimates dataset of `crimestats.survey.direct_estimates` (what these tests read)."""
+    return survey.direct_estimates(*args, **kwargs).estimates
 
 # A small design: 3 strata, 8 PSUs, 2 areas that cut across strata and share PSUs. Stratum 3
 # holds PSUs with no respondent of area "b", whose zero totals must still count.
@@ -231,6 +236,8 @@ def test_output_structure_and_interval():
     est = direct_estimates(_frame(), y="victim", area="area", weight="weight",
                            strata="stratum", psu="psu", level=0.9, scale=100)
     assert isinstance(est, xr.Dataset)
+    result = survey.direct_estimates(_frame(), y="victim", area="area", weight="weight")
+    assert isinstance(result, crimestats.results.Result) and result.level == 0.95
     assert est["estimate"].dims == ("area",)
     for name in ("estimate", "variance", "se", "cv", "lower", "upper", "n", "n_psu",
                  "n_effective", "deff", "deff_weights", "sum_weights", "flag"):

@@ -157,8 +157,10 @@ def test_bad_inputs_named(corn):
         unit_level(bad_y, x, dom, means, sizes)
     with pytest.raises(InputError, match="method"):
         unit_level(y, x, dom, means, sizes, method="fh")
-    with pytest.raises(InputError, match="one label per unit"):
+    with pytest.raises(InputError, match="units of `y` missing from `domain`"):
         unit_level(y, x, dom[:-1], means, sizes)
+    with pytest.raises(InputError, match="one value per unit"):
+        unit_level(y, x, dom.to_numpy()[:-1], means, sizes)
 
 
 @pytest.mark.slow

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 # --- bundled real data ---
 from .analysis_tables import load_force_violence, load_violence_domains
+from .area_characteristics import load_area_characteristics
 from .geography import (
     load_csp_adjacency,
+    load_csp_boundaries,
     load_forces,
     load_geography_lookup,
     load_pfa_adjacency,
@@ -21,6 +23,12 @@ from .hate_crime import load_hate_crime
 from .multiple_systems_data import load_modern_slavery
 from .population import load_population
 from .recorded_crime import VIOLENCE_OFFENCES, load_recorded_crime
+from .simulate_compare import (
+    SimulatedAreas,
+    SimulatedPanel,
+    simulate_area_counts,
+    simulate_count_panel,
+)
 from .simulate_hidden import (
     SimulatedCaptures,
     SimulatedDarkFigure,
@@ -46,6 +54,7 @@ from .survey_tables import (
 __all__ = [
     # bundled real data
     "CSEW_MEASURES",
+    "load_area_characteristics",
     "VIOLENCE_OFFENCES",
     "load_csew_2018_by_region",
     "load_csew_2018_table",
@@ -58,11 +67,16 @@ __all__ = [
     "load_modern_slavery",
     "load_pfa_adjacency",
     "load_pfa_boundaries",
+    "load_csp_boundaries",
     "load_population",
     "load_recorded_crime",
     "load_violence_domains",
     # simulators with known truth
     "SimulatedSurvey",
+    "SimulatedAreas",
+    "SimulatedPanel",
+    "simulate_area_counts",
+    "simulate_count_panel",
     "simulate_survey",
     "SimulatedCaptures",
     "SimulatedDarkFigure",

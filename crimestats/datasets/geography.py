@@ -27,6 +27,7 @@ __all__ = [
     "load_pfa_adjacency",
     "load_csp_adjacency",
     "load_pfa_boundaries",
+    "load_csp_boundaries",
 ]
 
 #: Names used by ONS lookups that differ from the Home Office names crimestats uses.
@@ -218,3 +219,49 @@ def load_pfa_boundaries() -> dict[str, Any]:
         }
     return geo
 
+
+
+def load_csp_boundaries() -> dict[str, Any]:
+    """Simplified boundaries of the 314 community safety partnerships as GeoJSON.
+
+    Returns
+    -------
+    dict
+        Parsed GeoJSON ``FeatureCollection`` in WGS84 longitude/latitude (degrees, simplified
+        for maps at national or force scale, not for measuring areas). Each feature's
+        ``properties`` hold ``csp_code`` (ONS ``CSP17CD``), ``csp`` (name), ``force_code``
+        and ``force`` (the police force area it lies in, Home Office names) and ``n_lad``
+        (local authorities dissolved into it).
+
+    Notes
+    -----
+    Same source and licence as [`load_pfa_boundaries`][crimestats.datasets.load_pfa_boundaries]:
+    dissolved from 2013 local-authority boundaries (ONS/OS via martinjc/UK-GeoJSON),
+    CC BY 4.0, "Contains National Statistics data © Crown copyright and database right;
+    contains OS data © Crown copyright and database right". Draw it with
+    [`crimestats.plotting.choropleth`][crimestats.plotting.choropleth] and
+    ``key="csp_code"``; the neighbours are in
+    [`load_csp_adjacency`][crimestats.datasets.load_csp_adjacency].
+
+    Examples
+    --------
+    >>> from crimestats.datasets import load_csp_boundaries
+    >>> geo = load_csp_boundaries()
+    >>> len(geo["features"])
+    314
+    >>> sorted(geo["features"][0]["properties"])
+    ['csp', 'csp_code', 'force', 'force_code', 'n_lad']
+    """
+    geo = read_json("csp17_boundaries_simplified.geojson.gz")
+    lookup = load_geography_lookup().drop_duplicates("csp_code").set_index("csp_code")
+    for feature in geo["features"]:
+        props = feature["properties"]
+        code = props["CSP17CD"]
+        feature["properties"] = {
+            "csp_code": code,
+            "csp": props["CSP17NM"],
+            "force_code": lookup.at[code, "force_code"],
+            "force": lookup.at[code, "force"],
+            "n_lad": props["n_lad"],
+        }
+    return geo

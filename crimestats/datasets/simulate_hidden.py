@@ -57,6 +57,7 @@ def simulate_capture_histories(total: int = 2000, n_lists: int = 4, *,
                                heterogeneity: str = "classes",
                                class_weights: Any = (0.8, 0.2),
                                capture_probs: Any = None, sd: float = 1.0,
+                               referral: tuple[int, int, float] | None = None,
                                random_seed: Any = None) -> SimulatedCaptures:
     """Simulate list captures of a population of known size with heterogeneous catchability.
 
@@ -75,7 +76,12 @@ def simulate_capture_histories(total: int = 2000, n_lists: int = 4, *,
         $\\epsilon_i \\sim N(0, \\mathrm{sd}^2)$, with ``q = capture_probs`` (default
         0.2 for every list).
     class_weights, capture_probs, sd
-        As above.
+        As above (``capture_probs`` may be one row with ``class_weights=(1.0,)`` for a
+        homogeneous population).
+    referral : (int, int, float), optional
+        ``(a, b, p)``: everyone on list ``a`` (0-based) is also put on list ``b`` with
+        probability ``p`` (one agency referring to another), which makes the two lists
+        dependent whatever the heterogeneity.
     random_seed : int, numpy.random.Generator or None
         Seed.
 
@@ -117,6 +123,14 @@ def simulate_capture_histories(total: int = 2000, n_lists: int = 4, *,
         raise InputError(
             f"`heterogeneity` must be 'classes' or 'random_effects'; received {heterogeneity!r}.")
     caught = (rng.random((total, n_lists)) < p).astype(np.int64)
+    if referral is not None:
+        a, b, prob = referral
+        if not (0 <= a < n_lists and 0 <= b < n_lists and a != b and 0.0 <= prob <= 1.0):
+            raise InputError(f"`referral` must be (from list, to list, probability) with two "
+                             f"different lists below {n_lists} and a probability in [0, 1]; "
+                             f"received {referral!r}.")
+        referred = (caught[:, a] == 1) & (rng.random(total) < prob)
+        caught[referred, b] = 1
     codes = caught @ (1 << np.arange(n_lists))
     tally = np.bincount(codes, minlength=2**n_lists)
     rows = [h for h in itertools.product((0, 1), repeat=n_lists) if any(h)]
@@ -186,6 +200,20 @@ def simulate_dark_figure(n_areas: int = 10, *, rate_per_1000: Any = (60.0, 20.0)
     ['sexual offences', 'violence']
     """
     rng = as_rng(random_seed)
+    if int(n_areas) != n_areas or n_areas < 1:
+        raise InputError(f"`n_areas` must be a positive whole number; received {n_areas!r}.")
+    for name, value, low, high in (("rate_per_1000", rate_per_1000, 0.0, 1000.0),
+                                   ("reporting_rate", reporting_rate, 0.0, 1.0),
+                                   ("recording_rate", recording_rate, 0.0, 1.0)):
+        arr = np.asarray(value, dtype=float)
+        if arr.shape != (2,) or not np.all(np.isfinite(arr)) or np.any(arr <= low) \
+                or np.any(arr > high):
+            raise InputError(
+                f"`{name}` must be two numbers (assault, sexual offence) in ({low:g}, "
+                f"{high:g}]; received {value!r}. Shares are proportions, not percentages.")
+    for name, value in (("survey_cv", survey_cv), ("reporting_se", reporting_se)):
+        if not np.isfinite(value) or value < 0:
+            raise InputError(f"`{name}` must be a non-negative number; received {value!r}.")
     offences = ["assault", "sexual offence"]
     groups = ["violence", "sexual offences"]
     rate = np.asarray(rate_per_1000, float)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._validate import as_rng
+from .._validate import as_rng, check_unique
 from ..errors import InputError
 
 __all__ = ["SimulatedSurvey", "simulate_survey"]
@@ -84,7 +84,8 @@ def _mean_over_psu_effect(eta: np.ndarray, psu_sd: float) -> np.ndarray:
     return vals @ weights / np.sqrt(np.pi)
 
 
-def simulate_survey(n_areas: int = 100, *, n_strata: int | None = None,
+def simulate_survey(n_areas: int | None = None, *, areas: Any = None,
+                    n_strata: int | None = None,
                     n_periods: int = 1,
                     psus_per_area: float = 3.0, respondents_per_psu: float = 15.0,
                     beta: tuple[float, float, float] = (-1.9, 0.4, 0.5),
@@ -148,8 +149,17 @@ def simulate_survey(n_areas: int = 100, *, n_strata: int | None = None,
 
     Parameters
     ----------
-    n_areas : int
-        Number of areas $m$.
+    n_areas : int, optional
+        Number of areas $m$ (default 100, or the number of ``areas``), labelled ``A01``,
+        ``A02``, ... (zero-padded) unless ``areas`` names them.
+    areas : {"pfa", "csp"} or sequence of str, optional
+        Names for the areas instead of ``A01``...: ``"pfa"`` the 43 bundled police force area
+        codes (``E23000001``...), ``"csp"`` the 314 community safety partnership codes
+        (``E22000001``...), in code order, or any sequence of unique labels. They match the
+        bundled boundaries, adjacency and populations (e.g.
+        [`load_pfa_adjacency`][crimestats.datasets.load_pfa_adjacency]), so simulated
+        surveys can feed spatial models and maps; the area populations and covariates are
+        still simulated.
     n_strata : int, optional
         Number of strata (at most ``n_areas``; default ``min(10, n_areas)``).
     n_periods : int
@@ -201,6 +211,9 @@ def simulate_survey(n_areas: int = 100, *, n_strata: int | None = None,
     >>> sim.covariate_names
     ('x1', 'x2')
     """
+    area_labels = _area_labels(areas, n_areas)
+    if n_areas is None:
+        n_areas = 100 if area_labels is None else len(area_labels)
     if n_strata is None:
         n_strata = min(10, n_areas) if isinstance(n_areas, (int, np.integer)) else 10
     _check_args(n_areas, n_strata, n_periods, psus_per_area, respondents_per_psu, sigma_u,
@@ -220,8 +233,9 @@ def simulate_survey(n_areas: int = 100, *, n_strata: int | None = None,
                       else np.random.default_rng(sample_ss))
 
     m = int(n_areas)
-    width = len(str(m))
-    area_labels = np.array([f"A{i + 1:0{width}d}" for i in range(m)])
+    if area_labels is None:
+        width = len(str(m))
+        area_labels = np.array([f"A{i + 1:0{width}d}" for i in range(m)])
     stratum_index = (np.arange(m) * int(n_strata)) // m
     swidth = len(str(int(n_strata)))
     stratum_labels = np.array([f"S{h + 1:0{swidth}d}" for h in range(int(n_strata))])
@@ -316,6 +330,30 @@ def simulate_survey(n_areas: int = 100, *, n_strata: int | None = None,
     }
     return SimulatedSurvey(respondents=respondents, areas=areas, covariate_names=("x1", "x2"),
                            parameters=parameters)
+
+
+def _area_labels(areas: Any, n_areas: int | None) -> np.ndarray | None:
+    """Area labels from ``areas`` (bundled codes or given labels), checked against ``n_areas``."""
+    if areas is None:
+        return None
+    if isinstance(areas, str):
+        from .population import load_population
+
+        level = areas.lower()
+        if level not in ("pfa", "csp"):
+            raise InputError(f"`areas` must be 'pfa', 'csp' or a sequence of labels; "
+                             f"received {areas!r}.")
+        column = "force_code" if level == "pfa" else "csp_code"
+        labels = np.array(sorted(load_population(level)[column].astype(str)))
+    else:
+        labels = np.asarray(list(areas), dtype=object).astype(str)
+        if labels.ndim != 1 or labels.size == 0:
+            raise InputError("`areas` must be a non-empty sequence of area labels.")
+        check_unique(labels, "areas")
+    if n_areas is not None and n_areas != labels.size:
+        raise InputError(f"`n_areas` ({n_areas}) differs from the number of `areas` "
+                         f"({labels.size}); give one of them.")
+    return labels
 
 
 def _check_args(n_areas: int, n_strata: int, n_periods: int, psus_per_area: float,

@@ -15,7 +15,8 @@ probabilities (the rule in victim data) are modelled by the mixture. The Gibbs s
 the data with the $n_0$ unobserved people: given the parameters,
 $n_0 \\sim \\text{NegBin}(n, 1 - \\pi_0)$ with $\\pi_0 = \\sum_k \\pi_k \\prod_j
 (1 - \\lambda_{jk})$, the probability of being on no list. Everything works on counts per
-capture history and class, vectorised over chains, so an iteration costs a few numpy calls.
+capture history and class; each sweep is compiled with numba (``_lcmcr_kernel``) and costs
+a few microseconds, faster per iteration than R's LCMCR on the UK lists (benchmark page).
 The full conditionals are those of R's LCMCR; chains start from totals spread between about
 1.2 n and 20 n (``_dispersed_start``) so that slow movement along the posterior of N shows up
 in r-hat.
@@ -37,50 +38,17 @@ def sample_lcmcr(histories: np.ndarray, counts: np.ndarray, *, n_classes: int = 
     ``histories`` (cells x lists, 0/1) and ``counts`` describe the observed cells; cells with
     zero count are ignored.
     """
+    from ._lcmcr_kernel import run_chain
+
     keep = counts > 0
-    x = histories[keep].astype(float)  # cells x J
+    x = np.ascontiguousarray(histories[keep], dtype=np.bool_)
     n_c = counts[keep].astype(np.int64)
-    n_obs = int(n_c.sum())
-    n_cells, n_lists = x.shape
-    k_cls = n_classes
-    lam, pi = _dispersed_start(x, n_c, k_cls, chains, rng)
-    alpha = np.ones(chains)
+    lam, pi = _dispersed_start(x.astype(float), n_c, n_classes, chains, rng)
+    seeds = rng.integers(0, 2**31 - 1, size=chains)
     out = np.empty((chains, draws))
-    total_iter = burn + draws * thin
-    kept = 0
-    n_cs = np.broadcast_to(n_c, (chains, n_cells))
-    x_off = 1.0 - x
-    for it in range(total_iter):
-        log_lam, log_1m = np.log(lam), np.log1p(-lam)
-        # class allocation of the observed cases, per capture history
-        logp = np.log(pi)[:, None, :] + x @ log_lam + x_off @ log_1m
-        logp -= logp.max(axis=2, keepdims=True)
-        prob = np.exp(logp)
-        prob /= prob.sum(axis=2, keepdims=True)
-        alloc = rng.multinomial(n_cs, prob)  # s, c, k
-        # the unobserved cases: how many, and their classes
-        miss_k = pi * np.exp(log_1m.sum(axis=1))  # s, k
-        pi0 = np.clip(miss_k.sum(axis=1), 1e-300, 1.0 - 1e-12)
-        n0 = rng.poisson(rng.gamma(n_obs, pi0 / (1.0 - pi0)))  # NegBin(n, 1 - pi0)
-        miss = rng.multinomial(n0, miss_k / miss_k.sum(axis=1, keepdims=True))  # s, k
-        # list-capture probabilities within classes
-        on = x.T @ alloc
-        class_obs = alloc.sum(axis=1)  # s, k
-        off = class_obs[:, None, :] - on + miss[:, None, :]
-        lam = np.clip(rng.beta(1.0 + on, 1.0 + off), 1e-12, 1.0 - 1e-12)
-        # stick-breaking weights and concentration
-        n_k = class_obs + miss
-        tail = np.cumsum(n_k[:, ::-1], axis=1)[:, ::-1]  # sum_{l >= k}
-        after = np.concatenate([tail[:, 1:], np.zeros((chains, 1))], axis=1)
-        v = rng.beta(1.0 + n_k, alpha[:, None] + after)
-        v[:, -1] = 1.0
-        v[:, :-1] = np.clip(v[:, :-1], 1e-12, 1.0 - 1e-12)
-        pi = _stick_breaking(v)
-        alpha = rng.gamma(a_alpha + k_cls - 1,
-                          1.0 / (b_alpha - np.log1p(-v[:, :-1]).sum(axis=1)))
-        if it >= burn and (it - burn) % thin == 0:
-            out[:, kept] = n_obs + n0
-            kept += 1
+    for s in range(chains):
+        out[s] = run_chain(x, n_c, np.ascontiguousarray(lam[s]), pi[s].copy(), int(burn),
+                           int(draws), int(thin), float(a_alpha), float(b_alpha), int(seeds[s]))
     return out
 
 
@@ -111,11 +79,3 @@ def _dispersed_start(x: np.ndarray, n_c: np.ndarray, k_cls: int, chains: int,
     pi[:, 0] = w
     pi[:, 1:] = ((1.0 - w) / (k_cls - 1))[:, None]
     return lam, pi
-
-
-def _stick_breaking(v: np.ndarray) -> np.ndarray:
-    """Weights ``pi_k = v_k * prod_{l<k} (1 - v_l)`` with the last stick taking the rest."""
-    v = v.copy()
-    v[:, -1] = 1.0
-    rest = np.cumprod(np.concatenate([np.ones((v.shape[0], 1)), 1.0 - v[:, :-1]], axis=1), axis=1)
-    return np.clip(v * rest, 1e-300, None)

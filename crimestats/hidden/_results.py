@@ -10,7 +10,8 @@ import pandas as pd
 
 from ..results import Result
 
-__all__ = ["MultipleSystemsResult", "ReportingRateResult", "DarkFigureResult"]
+__all__ = ["MultipleSystemsResult", "ReportingRateResult", "DarkFigureResult",
+           "SensitivityResult"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,8 +35,10 @@ class MultipleSystemsResult(Result):
     observed : float
         Number of distinct cases on at least one list.
     method : str
-        ``"independence"``, ``"loglinear"`` (stepwise), ``"lcmcr"`` (the Bayesian latent-class
-        model behind ``method="bayes"``) or ``"dga"`` (graphical-model averaging).
+        Registry name of the method: ``"independence"``, ``"loglinear"`` (stepwise),
+        ``"lcmcr"`` (the Bayesian latent-class model behind ``method="bayes"``), ``"dga"``
+        (graphical-model averaging) or one of Rcapture's heterogeneity models
+        (``"mh_chao"`` ... ``"mth_gamma"``).
     interval : str
         How the interval was made: ``"wald"`` (normal on the log dark figure, conditional on
         the model), ``"bootstrap"`` (BCa over resamples, model selection repeated) or
@@ -50,7 +53,10 @@ class MultipleSystemsResult(Result):
     diagnostics : dict
         List sizes, empty pairwise overlaps, lists that overlap no other list, zero cells,
         notes (e.g. summed duplicate histories), the stepwise path with p-values, existence
-        of the estimate, and for Bayesian fits r-hat and effective sample size of the total.
+        of the estimate, for Bayesian fits r-hat and effective sample size of the total, for
+        heterogeneity models the deviance, AIC and heterogeneity parameters, and under
+        ``heterogeneity`` the evidence of heterogeneity in the table (tests, Chao's lower
+        bound, and whether a `DataWarning` was raised).
     draws : numpy.ndarray
         Bootstrap replicates or posterior draws of the total (empty for Wald intervals; for
         dga, 20,000 draws from the exact grid posterior).
@@ -105,6 +111,70 @@ class MultipleSystemsResult(Result):
             lines.append("note: " + note)
         if "strata" in self.estimates.attrs:
             lines += ["", self.estimates.to_dataframe().to_string(float_format=lambda v: f"{v:,.1f}")]
+        return "\n".join(lines)
+
+
+@dataclasses.dataclass(frozen=True)
+class SensitivityResult(Result):
+    """Several multiple-systems methods fitted to one table, side by side.
+
+    Attributes
+    ----------
+    estimates : xarray.Dataset
+        Over dimension ``method`` (registry names, e.g. ``"loglinear"``, ``"mth_chao"``):
+        ``estimate`` (total population, persons), ``lower``/``upper`` (interval at
+        ``attrs["level"]``), ``hidden`` (estimate − observed), ``sd``, ``aic`` (Poisson AIC
+        of the log-linear family, comparable between those methods; NaN otherwise),
+        ``models_heterogeneity`` (whether the method lets catchability differ between
+        people), ``interval`` (its type), ``label`` (Rcapture-style name) and ``note`` (why a
+        method could not be fitted, or the warnings it raised).
+    level : float
+        Interval level.
+    observed : float
+        People on at least one list.
+    lists : tuple of str
+        List names.
+    diagnostics : dict
+        ``heterogeneity``: the evidence of heterogeneity in the table (tests and Chao's lower
+        bound, as in `multiple_systems`'s ``diagnostics["heterogeneity"]``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crimestats.hidden import multiple_systems_sensitivity
+    >>> t = pd.DataFrame({"A": [1, 0, 1], "B": [0, 1, 1], "count": [60, 40, 20]})
+    >>> res = multiple_systems_sensitivity(t)
+    >>> res.table()["estimate"].round().to_dict()
+    {'independence': 240.0, 'loglinear': 240.0, 'dga': 220.0}
+    """
+
+    level: float = 0.95
+    observed: float = float("nan")
+    lists: tuple[str, ...] = ()
+    diagnostics: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def table(self) -> pd.DataFrame:
+        """One row per method: label, estimate, interval, hidden, sd, AIC, note."""
+        df = self.estimates.to_dataframe()
+        return df[["label", "estimate", "lower", "upper", "hidden", "sd", "aic",
+                   "models_heterogeneity", "interval", "note"]]
+
+    def summary(self) -> str:
+        """The table as text, with the evidence of heterogeneity."""
+        df = self.table()
+        lines = [f"Multiple-systems estimates side by side ({round(100 * self.level)}% "
+                 f"intervals); observed {self.observed:,.0f} on {len(self.lists)} lists"]
+        for name, row in df.iterrows():
+            if np.isfinite(row["estimate"]):
+                text = (f"{row['estimate']:>10,.0f}  ({row['lower']:,.0f} to "
+                        f"{row['upper']:,.0f})")
+            else:
+                text = "not fitted: " + row["note"]
+            het = " [heterogeneity]" if row["models_heterogeneity"] else ""
+            lines.append(f"  {name:<14} {row['label']:<24} {text}{het}")
+        evidence = self.diagnostics.get("heterogeneity", {}).get("evidence", [])
+        if evidence:
+            lines.append("evidence of heterogeneity: " + "; ".join(evidence))
         return "\n".join(lines)
 
 

@@ -21,6 +21,8 @@ from ..errors import DataWarning, InputError
 
 __all__: list[str] = []
 
+MAX_OBSERVED = 1e10  # people on the lists; beyond this the counts cannot be of people
+
 
 @dataclasses.dataclass(frozen=True)
 class CaptureTable:
@@ -104,20 +106,21 @@ def capture_table(table: pd.DataFrame, lists: list[str] | None = None,
     if bad.any():
         rows = np.flatnonzero(bad.any(axis=1))
         cols = [names[j] for j in np.flatnonzero(bad.any(axis=0))]
+        if not has_count and count is not None:
+            raise InputError(
+                f"The table has no `{count}` column, so every column was read as a list (one "
+                f"row per person), but column(s) {cols} hold values other than 0/1 in "
+                f"{describe_rows(rows, list(table.index), 'row')}. If {cols} hold the number "
+                "of people with each capture history, pass count=<that column> (on the "
+                "command line --count); otherwise recode them as 0/1."
+            )
         raise InputError(
             f"List columns must hold only 0 or 1; column(s) {cols} have other values (or "
             f"missing values) in {describe_rows(rows, list(table.index), 'row')}. "
             "Recode them as 0 = not on the list, 1 = on the list."
         )
     if has_count:
-        counts = table[count].to_numpy(dtype=float, na_value=np.nan)
-        if np.isnan(counts).any():
-            rows = np.flatnonzero(np.isnan(counts))
-            raise InputError(
-                f"`{count}` has missing values in {describe_rows(rows, list(table.index), 'row')}; "
-                "give 0 for histories nobody has."
-            )
-        check_counts(counts, count, list(table.index))
+        counts = _count_column(table, count)
     else:
         counts = np.ones(len(table))
     zero_row = (hist.sum(axis=1) == 0) & (counts > 0)
@@ -145,6 +148,36 @@ def capture_table(table: pd.DataFrame, lists: list[str] | None = None,
     if out.observed <= 0:
         raise InputError("The table has no observed cases (all counts are zero).")
     return out
+
+
+def _count_column(table: pd.DataFrame, count: str) -> np.ndarray:
+    """The count column as floats: numbers only, none missing or infinite, whole, >= 0."""
+    raw = table[count]
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    labels = list(table.index)
+    text = np.isnan(values) & raw.notna().to_numpy()
+    if text.any():
+        rows = np.flatnonzero(text)
+        raise InputError(
+            f"`{count}` must hold numbers (people with each capture history); "
+            f"{describe_rows(rows, labels, 'row')} hold {raw.iloc[rows[:5]].tolist()}. "
+            "Correct them (e.g. remove thousands separators or notes).")
+    if np.isnan(values).any():
+        rows = np.flatnonzero(np.isnan(values))
+        raise InputError(
+            f"`{count}` has missing values in {describe_rows(rows, labels, 'row')}; "
+            "give 0 for histories nobody has.")
+    if np.isinf(values).any():
+        rows = np.flatnonzero(np.isinf(values))
+        raise InputError(
+            f"`{count}` has infinite values in {describe_rows(rows, labels, 'row')}; counts "
+            "of people must be finite whole numbers.")
+    check_counts(values, count, labels)
+    if values.sum() > MAX_OBSERVED:
+        raise InputError(
+            f"`{count}` adds up to {values.sum():.3g} people, more than {MAX_OBSERVED:.0e} "
+            "(above the world's population): check the column holds counts of people.")
+    return values
 
 
 def overlap_matrix(tab: CaptureTable) -> np.ndarray:

@@ -10,7 +10,15 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .._validate import as_rng, check_level, describe_rows, require_columns
+from .._validate import (
+    aligned,
+    as_float_array,
+    as_rng,
+    check_level,
+    check_positive,
+    describe_rows,
+    require_columns,
+)
 from ..errors import DataWarning, InputError
 from ._results import DarkFigureResult
 
@@ -61,8 +69,11 @@ def dark_figure(survey: pd.DataFrame, recorded: pd.DataFrame, mapping: Mapping[s
         Its standard error.
     recorded_count : str
         Recorded crimes column of ``recorded``.
-    population : pandas.DataFrame, optional
-        Columns ``area`` and ``population_column``; adds rates per 1,000 residents.
+    population : pandas.DataFrame or pandas.Series, optional
+        Residents per area (positive): a frame with columns ``area`` and
+        ``population_column``, or a Series indexed by area. Matched to the areas by label
+        (areas not compared are ignored; a compared area without a population is an error);
+        adds rates per 1,000 residents.
     population_column : str
         Residents column of ``population``.
     n_draws : int
@@ -70,7 +81,8 @@ def dark_figure(survey: pd.DataFrame, recorded: pd.DataFrame, mapping: Mapping[s
     incidents_draws, reporting_rate_draws : array-like, optional
         Draws of shape ``(n_draws, len(survey))`` (e.g. posterior draws of a small-area
         model), used instead of the log-normal / Beta draws built from the standard errors;
-        their columns follow the rows of ``survey``.
+        their columns follow the rows of ``survey`` (a DataFrame's columns are matched to
+        ``survey``'s index by label).
     level : float
         Interval level.
     random_seed : int, numpy.random.Generator or None
@@ -136,8 +148,20 @@ def dark_figure(survey: pd.DataFrame, recorded: pd.DataFrame, mapping: Mapping[s
     se_r = _numeric(sv, reporting_rate_se, "survey") if reporting_rate_se else np.zeros(len(sv))
     _check_range(mean_i, se_i, mean_r, se_r, sv)
     rec_counts = _numeric(rec, recorded_count, "recorded")
-    if (rec_counts < 0).any():
-        raise InputError(f"`{recorded_count}` must be non-negative.")
+    bad = (rec_counts < 0) | (rec_counts != np.round(rec_counts))
+    if bad.any():
+        raise InputError(
+            f"`{recorded_count}` holds recorded crimes, which are whole non-negative counts; "
+            f"{describe_rows(np.flatnonzero(bad), list(rec.index), 'row')} have "
+            f"{rec_counts[bad][:8].tolist()}. Give the counts as recorded (not rates or "
+            "averages).")
+    dup_survey = survey.duplicated([area, survey_offence], keep=False).to_numpy()
+    if dup_survey.any():
+        raise InputError(
+            f"`survey` has more than one row for the same area and survey offence in "
+            f"{describe_rows(np.flatnonzero(dup_survey), list(survey.index), 'row')}; "
+            "each survey estimate must appear once (remove the repeated rows, or combine "
+            "them into one estimate with its standard error).")
 
     areas = sorted(set(map(str, sv[area])) | set(map(str, rec[area])))
     a_idx = {a: i for i, a in enumerate(areas)}
@@ -145,8 +169,9 @@ def dark_figure(survey: pd.DataFrame, recorded: pd.DataFrame, mapping: Mapping[s
     n_a, n_g = len(areas), len(groups)
     have_survey = np.zeros((n_a, n_g), dtype=bool)
     keep_rows = np.flatnonzero(survey[survey_offence].map(lambda o: mapping[o]).notna().to_numpy())
-    inc_draws = _given_draws(incidents_draws, "incidents_draws", len(survey), keep_rows)
-    rate_draws = _given_draws(reporting_rate_draws, "reporting_rate_draws", len(survey), keep_rows)
+    inc_draws = _given_draws(incidents_draws, "incidents_draws", survey.index, keep_rows)
+    rate_draws = _given_draws(reporting_rate_draws, "reporting_rate_draws", survey.index,
+                              keep_rows)
     if inc_draws is not None:
         n_draws = inc_draws.shape[0]
     elif rate_draws is not None:
@@ -203,12 +228,7 @@ def dark_figure(survey: pd.DataFrame, recorded: pd.DataFrame, mapping: Mapping[s
     data["records_exceed_reports"] = (("area", "crime_type"), exceed)
     data["prob_records_exceed"] = (("area", "crime_type"), exceed_prob)
     if population is not None:
-        require_columns(population, [area, population_column], "population")
-        pop = population.set_index(population[area].astype(str))[population_column]
-        missing = [a for a in areas if a not in pop.index]
-        if missing:
-            raise InputError(f"`population` has no row for areas {missing[:8]}.")
-        p = pop.reindex(areas).to_numpy(dtype=float)[:, None]
+        p = _population(population, areas, area, population_column)[:, None]
         for name in ("incidents", "hidden"):
             data[f"{name}_per_1000"] = (("area", "crime_type"), 1000 * data[name][1] / p)
     ds = xr.Dataset(data, coords={"area": areas, "crime_type": groups},
@@ -230,12 +250,39 @@ def dark_figure(survey: pd.DataFrame, recorded: pd.DataFrame, mapping: Mapping[s
                             diagnostics=diagnostics)
 
 
-def _given_draws(values: Any, name: str, n_rows: int, keep_rows: np.ndarray
+def _population(population: pd.DataFrame | pd.Series, areas: list[str], area: str,
+                column: str) -> np.ndarray:
+    """Residents per area in the order of ``areas``: matched by area label, positive."""
+    if isinstance(population, pd.Series):
+        series = population.copy()
+        series.index = series.index.astype(str)
+    else:
+        require_columns(population, [area, column], "population")
+        series = population.set_index(population[area].astype(str))[column]
+    extra = [a for a in series.index if a not in set(areas)]
+    if extra:
+        series = series.drop(index=extra)  # areas outside the comparison are not needed
+    values = aligned(series, areas, "population", "survey and recorded areas", noun="area")
+    p = as_float_array(values, "population", labels=areas)
+    check_positive(p, "population", areas)
+    return p
+
+
+def _given_draws(values: Any, name: str, rows: pd.Index, keep_rows: np.ndarray
                  ) -> np.ndarray | None:
-    """Validate user draws ``(n_draws, n_rows)`` and keep the columns of compared rows."""
+    """Validate user draws ``(n_draws, n_rows)`` and keep the columns of compared rows.
+
+    A DataFrame's columns are matched to the rows of ``survey`` by label.
+    """
     if values is None:
         return None
-    arr = np.asarray(values, dtype=float)
+    n_rows = len(rows)
+    if isinstance(values, pd.DataFrame):
+        values = aligned(values.T, list(rows), name, "survey", noun="row").T
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"`{name}` must hold numbers (draws); some entries are not.") from None
     if arr.ndim != 2 or arr.shape[1] != n_rows:
         raise InputError(f"`{name}` must have shape (n_draws, {n_rows}) — one column per row "
                          f"of `survey`; received {arr.shape}.")

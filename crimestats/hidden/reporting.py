@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy import optimize, special, stats
 
 from .._validate import check_level, describe_rows, require_columns
 from ..errors import InputError
@@ -80,6 +79,8 @@ def reporting_rates(incidents: pd.DataFrame, reported: str, weight: str, *,
     by_cols = [] if by is None else ([by] if isinstance(by, str) else list(by))
     require_columns(incidents, [reported, weight, strata, psu, *by_cols], "incidents")
     df = incidents
+    if len(df) == 0:
+        raise InputError("`incidents` has no rows; give one row per incident record.")
     labels = list(df.index)
     w = df[weight].to_numpy(dtype=float, na_value=np.nan)
     bad = ~np.isfinite(w) | (w < 0)
@@ -117,6 +118,11 @@ def reporting_rates(incidents: pd.DataFrame, reported: str, weight: str, *,
     member = np.zeros((n, g))
     member[np.arange(n), codes] = 1.0
     tot_w = w @ member
+    if (tot_w <= 0).any():
+        empty = [group_labels[g] for g in np.flatnonzero(tot_w <= 0)]
+        raise InputError(
+            f"Group(s) {empty[:8]} have no incident with a positive `{weight}`, so their "
+            "reporting rate is undefined; remove them or check the weights.")
     tot_wy = (w * y) @ member
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = tot_wy / tot_w
@@ -174,7 +180,9 @@ def _linearised_variance(z: np.ndarray, stratum: np.ndarray, unit: np.ndarray
 
 
 def _logit_interval(p: np.ndarray, se: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
-    z = stats.norm.ppf(0.5 + level / 2.0)
+    from scipy import special
+
+    z = special.ndtri(0.5 + level / 2.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         lp = special.logit(p)
         half = z * se / (p * (1 - p))
@@ -187,6 +195,8 @@ def _logit_interval(p: np.ndarray, se: np.ndarray, level: float) -> tuple[np.nda
 def _pool(rate: np.ndarray, eff_n: np.ndarray, level: float
           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
     """Beta-binomial empirical Bayes on effective counts; Beta posteriors per group."""
+    from scipy import optimize, special, stats
+
     ok = np.isfinite(rate) & (eff_n > 0)
     n_t = np.where(ok, eff_n, 0.0)
     y_t = np.where(ok, n_t * np.nan_to_num(rate), 0.0)

@@ -33,17 +33,22 @@ from collections.abc import Hashable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from .._validate import (
-    area_labels,
     as_float_array,
+    as_number,
     as_rng,
     check_choice,
+    check_finite_result,
     check_length,
     check_level,
     check_positive,
+    check_range,
     check_same_keys,
+    describe_rows,
+    row_labels,
 )
 from ..errors import InputError
 from ..results import Result, normal_interval
@@ -136,9 +141,10 @@ def _groups_and_targets(target: Any, groups: Any, m: int
         if isinstance(target, Mapping):
             raise InputError("`target` is a mapping of group targets but no `groups` were given; "
                              "pass `groups` (one label per area) or a single number.")
-        value = as_float_array([target], "target")[0]
+        value = as_number(target, "target")
+        check_range(np.array([value]), "target", noun="target")
         return np.zeros(m, dtype=np.int64), {_ALL: float(value)}
-    labels = np.asarray(groups)
+    labels = np.asarray(groups.to_numpy() if isinstance(groups, pd.Series) else groups)
     if labels.ndim != 1 or labels.shape[0] != m:
         raise InputError(f"`groups` must give one label per area ({m}); received shape "
                          f"{labels.shape}.")
@@ -147,7 +153,8 @@ def _groups_and_targets(target: Any, groups: Any, m: int
                          "e.g. {'North East': 0.041, ...}.")
     check_same_keys(labels.tolist(), list(target.keys()), "`groups`", "`target`", noun="group")
     names = list(dict.fromkeys(labels.tolist()))
-    values = as_float_array([target[g] for g in names], "target", labels=names)
+    values = as_float_array([target[g] for g in names], "target", labels=names, noun="group")
+    check_range(values, "target", labels=names, noun="group")
     index = {g: k for k, g in enumerate(names)}
     return np.array([index[g] for g in labels.tolist()]), dict(zip(names, values.tolist(),
                                                                     strict=True))
@@ -159,6 +166,7 @@ def _weights(weights: Any, m: int, labels: Any) -> np.ndarray:
     w = as_float_array(weights, "weights", labels=labels)
     check_length(w, m, "weights", "estimates")
     check_positive(w, "weights", labels, strict=False)
+    check_range(w, "weights", smallest=1e-100, labels=labels)
     return w
 
 
@@ -185,6 +193,29 @@ def _check_group_weights(w: np.ndarray, gidx: np.ndarray, names: list[Hashable],
         raise InputError(f"the {what} of group(s) {[names[k] for k in empty]} sum to zero, so "
                          "no adjustment can reach their target; give their areas positive "
                          "weights (and MSEs).")
+
+
+def _check_draws_finite(theta: np.ndarray, labels: Any) -> None:
+    """Name the areas (columns) and draws (rows) holding NaN or infinite values."""
+    bad = ~np.isfinite(theta)
+    if bad.any():
+        draws = np.flatnonzero(bad.any(axis=1))
+        raise InputError(
+            f"`draws` has NaN or infinite values in {draws.size} draw(s) (rows "
+            f"{', '.join(map(str, draws[:5].tolist()))}{' ...' if draws.size > 5 else ''}) of "
+            f"{describe_rows(np.flatnonzero(bad.any(axis=0)), labels)}. Remove those draws "
+            "or fix the sampler output; crimestats never fills missing values silently.")
+
+
+def _check_totals(totals: np.ndarray, names: list[Hashable]) -> None:
+    """EstimationError when a group's weighted sum overflows."""
+    from ..errors import EstimationError
+
+    bad = np.flatnonzero(~np.isfinite(totals))
+    if bad.size:
+        raise EstimationError(
+            f"the weighted sums of group(s) {[names[k] for k in bad]} overflow double precision; "
+            "rescale the estimates or the weights (e.g. population shares instead of counts).")
 
 
 def _ratios(totals: np.ndarray, targets: np.ndarray, names: list[Hashable]) -> np.ndarray:
@@ -266,25 +297,39 @@ def benchmark(estimates: Any, target: float | Mapping[Hashable, float], *,
     method = check_choice(method, "method", _METHODS)
     level = check_level(level)
     values, fit_mse, fit_labels = _from_fit(estimates)
-    theta = as_float_array(values, "estimates")
+    if fit_labels is not None:
+        values = pd.Series(values, index=fit_labels)
+        fit_mse = None if fit_mse is None else pd.Series(fit_mse, index=fit_labels)
+    rows = row_labels({"estimates": values, "weights": weights, "mse": mse, "groups": groups},
+                      areas)
+    values, weights, groups = (rows.align(values, "estimates"), rows.align(weights, "weights"),
+                               rows.align(groups, "groups"))
+    labels, shown = rows.values, rows.shown
+    theta = as_float_array(values, "estimates", labels=shown)
     m = theta.shape[0]
-    labels = area_labels(areas if areas is not None else fit_labels, m)
+    if m == 0:
+        raise InputError("`estimates` is empty; at least one area is needed.")
+    check_range(theta, "estimates", labels=shown)
     if mse is None:
-        mse = fit_mse
+        mse = None if fit_mse is None else rows.align(fit_mse, "mse")
+    else:
+        mse = rows.align(mse, "mse")
     mse_arr = None
     if mse is not None:
-        mse_arr = as_float_array(mse, "mse", labels=labels)
+        mse_arr = as_float_array(mse, "mse", labels=shown)
         check_length(mse_arr, m, "mse", "estimates")
-        check_positive(mse_arr, "mse", labels, strict=False)
+        check_positive(mse_arr, "mse", shown, strict=False)
+        check_range(mse_arr, "mse", labels=shown)
     if method == "mse" and mse_arr is None:
         raise InputError("method='mse' allocates the adjustment by each area's MSE; pass `mse` "
                          "(or a fitted result that has one).")
-    w = _weights(weights, m, labels)
+    w = _weights(weights, m, shown)
     gidx, targets = _groups_and_targets(target, groups, m)
     names = list(targets)
     _check_group_weights(w, gidx, names, mse_arr if method == "mse" else None)
     target_arr = np.array([targets[g] for g in names])
     totals = np.bincount(gidx, weights=w * theta, minlength=len(names))
+    _check_totals(totals, names)
     if method == "ratio":
         ratio = _ratios(totals, target_arr, names)
         bench = theta * ratio[gidx]
@@ -306,6 +351,8 @@ def benchmark(estimates: Any, target: float | Mapping[Hashable, float], *,
             cv = rmse / np.abs(bench)
         data.update(rmse=("area", rmse), lower=("area", lower), upper=("area", upper),
                     cv=("area", cv))
+    check_finite_result({name: data[name][1] for name in ("estimate", "rmse", "lower", "upper")
+                         if name in data}, "benchmarking", labels=labels)
     ds = xr.Dataset(data, coords={"area": labels},
                     attrs={"method": method, "level": level if mse_arr is not None
                            else float("nan")})
@@ -409,12 +456,26 @@ def benchmark_draws(draws: Any, target: float | Mapping[Hashable, float], *,
     method = check_choice(method, "method", _METHODS)
     level = check_level(level)
     values, fit_labels = _draws_from_fit(draws)
-    theta = as_float_array(values, "draws", ndim=2)
+    if isinstance(values, pd.DataFrame):
+        fit_labels = values.columns.to_numpy()
+    elif np.ndim(values) != 2:
+        raise InputError(f"`draws` must be 2-D, one row per posterior draw and one column per "
+                         f"area; received an array of shape {np.shape(values)}.")
+    theta = as_float_array(values, "draws", ndim=2, allow_nan=True, noun="draw")
     n_draws, m = theta.shape
     if n_draws < 2:
         raise InputError(f"`draws` must hold several posterior draws (rows); received {n_draws}.")
-    labels = area_labels(areas if areas is not None else fit_labels, m)
-    w = _weights(weights, m, labels)
+    if m == 0:
+        raise InputError("`draws` has no areas (columns).")
+    columns = pd.Series(np.arange(m), index=fit_labels) if fit_labels is not None \
+        else np.arange(m)
+    rows = row_labels({"draws": columns, "weights": weights, "groups": groups}, areas)
+    theta = theta[:, np.asarray(rows.align(columns, "draws"), dtype=np.int64)]
+    weights, groups = rows.align(weights, "weights"), rows.align(groups, "groups")
+    labels, shown = rows.values, rows.shown
+    _check_draws_finite(theta, shown)
+    check_range(theta, "draws", labels=None, noun="draw")
+    w = _weights(weights, m, shown)
     gidx, targets = _groups_and_targets(target, groups, m)
     names = list(targets)
     post_var = theta.var(axis=0, ddof=1)
@@ -423,7 +484,7 @@ def benchmark_draws(draws: Any, target: float | Mapping[Hashable, float], *,
     target_draws = np.broadcast_to(target_arr, (n_draws, len(names))).copy()
     if target_sd is not None:
         if groups is None:
-            sd = as_float_array([target_sd], "target_sd")
+            sd = np.array([as_number(target_sd, "target_sd")])
         else:
             if not isinstance(target_sd, Mapping):
                 raise InputError("with `groups`, `target_sd` must map each group to its SE.")
@@ -449,6 +510,7 @@ def benchmark_draws(draws: Any, target: float | Mapping[Hashable, float], *,
         bench = theta + alloc * (target_draws - totals)[:, gidx]
     mean = bench.mean(axis=0)
     sd_b = bench.std(axis=0, ddof=1)
+    check_finite_result({"estimate": mean, "sd": sd_b}, "benchmarking", labels=labels)
     tail = (1.0 - level) / 2.0
     lower, upper = np.quantile(bench, [tail, 1.0 - tail], axis=0)
     before = theta.mean(axis=0)

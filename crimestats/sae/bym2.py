@@ -78,7 +78,7 @@ from ._icar import IcarStructure, icar_structure, resolve_adjacency
 from ._results import FayHerriotResult
 from ._sparse import SparseCholesky
 from .adjacency import Adjacency
-from .fay_herriot import _prepare_inputs
+from .fay_herriot import _prepare_inputs, check_fit_finite
 from .priors import VariancePrior
 
 __all__ = ["bym2", "BYM2Result", "simulate_bym2_effects"]
@@ -866,8 +866,11 @@ def bym2(
             "HalfCauchy(scale=...)."
         )
     icar = icar_structure(adj)
-    return _fit(y, d, X, icar, labels=labels, names=names, model=model, level=level,
-                prior=prior, phi_prior=phi_prior, random_seed=random_seed, draws=draws)
+    with v.numerical_failures(f"{model.upper()} Fay–Herriot"):
+        fit = _fit(y, d, X, icar, labels=labels, names=names, model=model, level=level,
+                   prior=prior, phi_prior=phi_prior, random_seed=random_seed, draws=draws)
+    check_fit_finite(fit, f"{model.upper()} Fay–Herriot")
+    return fit
 
 
 def simulate_bym2_effects(adjacency: Adjacency, *, sigma: float = 1.0, phi: float = 0.5,
@@ -911,12 +914,12 @@ def simulate_bym2_effects(adjacency: Adjacency, *, sigma: float = 1.0, phi: floa
     >>> b.shape, bool(abs(b.sum()) < 1e-12)
     ((6,), True)
     """
-    if not (np.isfinite(sigma) and sigma > 0):
-        raise InputError(f"`sigma` must be a positive number; received {sigma!r}.")
-    if not (np.isfinite(phi) and 0.0 <= phi <= 1.0):
+    sigma = v.as_number(sigma, "sigma", positive=True)
+    phi = v.as_number(phi, "phi")
+    if not 0.0 <= phi <= 1.0:
         raise InputError(f"`phi` must be in [0, 1]; received {phi!r}.")
-    if size is not None and not (isinstance(size, (int, np.integer)) and size >= 1):
-        raise InputError(f"`size` must be a positive integer or None; received {size!r}.")
+    if size is not None:
+        size = v.as_positive_int(size, "size")
     if not isinstance(adjacency, Adjacency):
         raise InputError("`adjacency` must be an Adjacency (see adjacency_from_pairs).")
     rng = v.as_rng(random_seed)

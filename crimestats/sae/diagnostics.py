@@ -22,14 +22,14 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import Any
 
 import numpy as np
 import xarray as xr
-from scipy import stats
 
-from .._validate import as_rng, check_level
-from ..errors import InputError
+from .._validate import as_positive_int, as_rng, check_level
+from ..errors import DataWarning, InputError
 from ..results import Result
 from .benchmarking import _draws_from_fit
 
@@ -132,6 +132,8 @@ def _standardised_residuals(ds: xr.Dataset, fit: Any) -> np.ndarray:
 
 
 def _normality(resid: np.ndarray) -> dict[str, Any]:
+    from scipy import stats  # imported here: scipy.stats adds about a second to `import`
+
     r = resid[np.isfinite(resid)]
     if r.size < 8:
         return {"test": None, "statistic": np.nan, "p_value": np.nan, "skewness": np.nan,
@@ -146,11 +148,21 @@ def _normality(resid: np.ndarray) -> dict[str, Any]:
 
 
 def _calibration(direct: np.ndarray, model: np.ndarray, mse: np.ndarray) -> dict[str, float]:
+    from scipy import stats
+
     keep = np.isfinite(direct) & np.isfinite(model)
     y, x = direct[keep], model[keep]
     if y.size < 3:
         raise InputError("the calibration regression needs at least 3 areas with direct "
                          "estimates.")
+    if np.ptp(x) <= 1e-12 * max(float(np.max(np.abs(x))), 1e-300):
+        warnings.warn("the model estimates of the sampled areas are all equal (e.g. "
+                      "sigma2_u = 0 and no covariates), so the calibration regression of "
+                      "direct on model estimates is undefined: its figures are NaN.",
+                      DataWarning, stacklevel=3)
+        nan = float("nan")
+        return {"intercept": nan, "slope": nan, "intercept_se": nan, "slope_se": nan,
+                "slope_under_model": nan, "z": nan, "p_value": nan}
     design = np.column_stack([np.ones_like(x), x])
     coef, *_ = np.linalg.lstsq(design, y, rcond=None)
     resid = y - design @ coef
@@ -222,6 +234,7 @@ def posterior_predictive_check(fit: Any, *, n_draws: int = 1000, random_seed: An
     True
     """
     ds = _fit_dataset(fit)
+    n_draws = as_positive_int(n_draws, "n_draws")
     rng = as_rng(random_seed)
     theta = _theta_draws(fit, n_draws, rng)
     if theta is None:
@@ -278,6 +291,7 @@ def loo(fit: Any) -> dict[str, Any]:
     (8.9, (8,))
     """
     import arviz as az
+    from scipy import stats
 
     ds = _fit_dataset(fit)
     idata = getattr(fit, "idata", None)
@@ -374,6 +388,7 @@ def diagnostics(fit: Any, *, n_draws: int = 1000, random_seed: Any = None,
     'shapiro-wilk'
     """
     level = check_level(level)
+    n_draws = as_positive_int(n_draws, "n_draws")
     ds = _fit_dataset(fit)
     est = ds["estimate"].values.astype(float)
     direct = ds["direct"].values.astype(float)

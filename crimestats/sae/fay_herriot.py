@@ -230,10 +230,8 @@ def fay_herriot(
     if proximity is None and (algorithm, traces, probes) != ("auto", "auto", 400):
         raise InputError("`algorithm`, `traces` and `probes` apply only to the spatial model "
                          "(`proximity`).")
-    if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 1):
-        raise InputError(f"`max_iter` must be a positive integer; received {max_iter!r}.")
-    if not (np.isfinite(tol) and tol > 0):
-        raise InputError(f"`tol` must be a positive number; received {tol!r}.")
+    max_iter = v.as_positive_int(max_iter, "max_iter")
+    tol = v.as_number(tol, "tol", positive=True)
 
     y, d, x, names, labels = _prepare_inputs(
         direct, variance, covariates, intercept=intercept, areas=areas,
@@ -243,19 +241,34 @@ def fay_herriot(
     if proximity is not None:
         from .spatial import fit_spatial_fay_herriot
 
-        return fit_spatial_fay_herriot(
-            y, d, x, proximity, method=method, areas=labels, covariate_names=names,
-            level=level, max_iter=max_iter, tol=tol, algorithm=algorithm, traces=traces,
-            probes=probes, random_seed=0 if random_seed is None else random_seed,
-        )
-    if method == "hb":
+        with v.numerical_failures(f"spatial Fay–Herriot ({method})"):
+            fit = fit_spatial_fay_herriot(
+                y, d, x, proximity, method=method, areas=labels, covariate_names=names,
+                level=level, max_iter=max_iter, tol=tol, algorithm=algorithm, traces=traces,
+                probes=probes, random_seed=0 if random_seed is None else random_seed,
+            )
+    elif method == "hb":
         from ._hb import fit_hb
 
-        return fit_hb(y, d, x, areas=labels, covariate_names=names, level=level, prior=prior,
-                      random_seed=random_seed, draws=draws, theta_draws=theta_draws,
-                      sampler=sampler)
-    return _fit_eblup(y, d, x, method=method, areas=labels, covariate_names=names, level=level,
-                      max_iter=int(max_iter), tol=float(tol))
+        with v.numerical_failures("hierarchical Bayes Fay–Herriot"):
+            fit = fit_hb(y, d, x, areas=labels, covariate_names=names, level=level,
+                         prior=prior, random_seed=random_seed, draws=draws,
+                         theta_draws=theta_draws, sampler=sampler)
+    else:
+        with v.numerical_failures(f"Fay–Herriot ({method})"):
+            fit = _fit_eblup(y, d, x, method=method, areas=labels, covariate_names=names,
+                             level=level, max_iter=int(max_iter), tol=float(tol))
+    check_fit_finite(fit, f"Fay–Herriot ({method})")
+    return fit
+
+
+def check_fit_finite(fit: Any, model: str) -> None:
+    """EstimationError if a fit's estimates, uncertainties or parameters are not finite."""
+    est = fit.estimates
+    values = {name: est[name].values for name in ("estimate", "rmse", "lower", "upper")
+              if name in est}
+    values.update(sigma2_u=fit.sigma2_u, beta=fit.beta, beta_se=fit.beta_se)
+    v.check_finite_result(values, model, labels=est["area"].values)
 
 
 # --------------------------------------------------------------------------------------------
@@ -291,29 +304,24 @@ def _prepare_inputs(
             raise InputError(f"`{name}` is a column name ({arg!r}) but `data` is missing; "
                              "pass the data frame as `data=`.")
 
-    direct_arr = np.asarray(direct.to_numpy() if isinstance(direct, pd.Series) else direct)
-    if direct_arr.ndim != 1:
-        raise InputError(f"`direct` must be 1-D; received an array of shape {direct_arr.shape}.")
-    m = direct_arr.shape[0]
+    rows = v.row_labels({"direct": direct, "variance": variance, "covariates": covariates},
+                        areas, data=data)
+    direct = rows.align(direct, "direct")
+    variance = rows.align(variance, "variance")
+    covariates = rows.align(covariates, "covariates")
+    labels, shown = rows.values, rows.shown
+    m = labels.shape[0]
     if m == 0:
         raise InputError("`direct` is empty; at least one area is needed.")
-    if areas is None and data is not None:
-        areas = data.index
-    elif areas is None and isinstance(direct, pd.Series):
-        areas = direct.index
-    if isinstance(areas, (pd.Index, pd.Series)):
-        areas = areas.to_numpy()
-    labels = v.area_labels(areas, m)
-    shown = None if areas is None else labels
 
     y = v.as_float_array(direct, "direct", allow_nan=True, labels=shown)
     d = v.as_float_array(variance, "variance", allow_nan=True, labels=shown)
     v.check_length(d, m, "variance", "direct")
-    if isinstance(direct, pd.Series) and data is None:
-        _check_same_index(variance, direct.index, "variance")
-        _check_same_index(covariates, direct.index, "covariates")
     v.check_paired_nan(y, d, "direct", "variance", shown)
     v.check_positive(d, "variance", shown)
+    v.check_range(y, "direct", labels=shown)
+    v.check_range(d, "variance", largest=1e200, smallest=1e-200, labels=shown,
+                  unit=" (and the direct estimates with it)")
 
     x, names = _design_matrix(covariates, m, intercept, covariate_names, shown)
     in_sample = ~np.isnan(y)
@@ -327,15 +335,6 @@ def _prepare_inputs(
         )
     _check_full_rank(x[in_sample], names)
     return y, d, x, names, labels
-
-
-def _check_same_index(obj: Any, index: pd.Index, name: str) -> None:
-    """Pandas inputs must be aligned with ``direct``: same index, same order."""
-    if isinstance(obj, (pd.Series, pd.DataFrame)) and not obj.index.equals(index):
-        raise InputError(
-            f"`{name}` has a different index from `direct`; crimestats matches areas by position, "
-            f"so align them first (e.g. `{name}.reindex(direct.index)`)."
-        )
 
 
 def _columns_from_frame(
@@ -385,6 +384,7 @@ def _design_matrix(
             default = None
         mat = v.as_float_array(covariates, "covariates", ndim=2, labels=labels)
         v.check_length(mat, m, "covariates", "direct")
+        v.check_range(mat, "covariates", labels=labels)
         names = default or [f"x{j + 1}" for j in range(mat.shape[1])]
         blocks = [mat]
     if blocks:
@@ -420,6 +420,7 @@ def _encode_frame(frame: pd.DataFrame, labels: np.ndarray | None) -> tuple[np.nd
         elif pd.api.types.is_numeric_dtype(series):
             columns.append(v.as_float_array(series, f"covariates[{col!r}]", ndim=2,
                                             labels=labels))
+            v.check_range(columns[-1], f"covariates[{col!r}]", labels=labels)
             names.append(str(col))
         else:
             dummies, dummy_names = _one_hot(series, str(col), labels)
@@ -457,7 +458,7 @@ def _one_hot(series: pd.Series, name: str, labels: np.ndarray | None
 
 def _check_full_rank(x: np.ndarray, names: Sequence[str]) -> None:
     """Raise naming the collinear columns if the in-sample design is rank deficient."""
-    norms = np.linalg.norm(x, axis=0)
+    norms = np.max(np.abs(x), axis=0)
     zero = np.flatnonzero(norms == 0)
     if zero.size:
         raise InputError(
@@ -466,6 +467,7 @@ def _check_full_rank(x: np.ndarray, names: Sequence[str]) -> None:
             "Drop them (a category seen only in out-of-sample areas cannot be estimated)."
         )
     scaled = x / norms
+    scaled /= np.linalg.norm(scaled, axis=0)
     _, r, piv = linalg.qr(scaled, mode="economic", pivoting=True)
     diag = np.abs(np.diag(r))
     rank = int(np.sum(diag > max(scaled.shape) * np.finfo(float).eps * diag[0]))
@@ -476,7 +478,8 @@ def _check_full_rank(x: np.ndarray, names: Sequence[str]) -> None:
     for j in piv[rank:]:
         coef, *_ = np.linalg.lstsq(scaled[:, independent], scaled[:, j], rcond=None)
         used = [names[k] for k, c in zip(independent, coef, strict=True) if abs(c) > 1e-8]
-        problems.append(f"{names[j]!r} is a linear combination of {used}")
+        problems.append(f"{names[j]!r} is a linear combination of {used}" if used else
+                        f"{names[j]!r} is numerically negligible next to the other columns")
     raise InputError(
         "The design is singular (collinear covariates in the areas with a direct estimate): "
         + "; ".join(problems)
@@ -606,6 +609,8 @@ def _estimate_sigma2_u(method: str, x: np.ndarray, y: np.ndarray, d: np.ndarray,
     for iteration in range(1, max_iter + 1):
         score, slope = equation(current, xt, y, d)
         proposal = current + score / slope
+        if not np.isfinite(proposal):
+            return current, False, iteration
         if proposal < 0.0:
             score_at_zero, _ = equation(0.0, xt, y, d)
             proposal = 0.0 if score_at_zero <= 0.0 else 0.5 * current

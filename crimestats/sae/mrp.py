@@ -36,7 +36,7 @@ import xarray as xr
 from scipy import special
 
 from .. import _validate as v
-from ..errors import ConvergenceWarning, InputError
+from ..errors import ConvergenceWarning, EstimationError, InputError
 from ..results import Result
 from ._mrp_kernel import accumulate_node
 from .prevalence import (
@@ -278,8 +278,11 @@ def _encode(columns: Sequence[str], cells: pd.DataFrame, respondents: pd.DataFra
     for col in columns:
         c_col, r_col = cells[col], respondents[col]
         if pd.api.types.is_numeric_dtype(c_col) and not pd.api.types.is_bool_dtype(c_col):
-            blocks_c.append(v.as_float_array(c_col, f"cells[{col!r}]", ndim=2))
-            blocks_r.append(v.as_float_array(r_col, f"respondents[{col!r}]", ndim=2))
+            blocks_c.append(v.as_float_array(c_col, f"cells[{col!r}]", ndim=2, noun="cell"))
+            blocks_r.append(v.as_float_array(r_col, f"respondents[{col!r}]", ndim=2,
+                                             noun="respondent"))
+            v.check_range(blocks_c[-1], f"cells[{col!r}]", largest=1e10, noun="cell",
+                          unit=" (standardise it)")
             names.append(str(col))
             continue
         levels = sorted(pd.unique(c_col).tolist(), key=str)  # respondents' levels checked
@@ -354,22 +357,30 @@ def mrp(respondents: pd.DataFrame, cells: pd.DataFrame, *, outcome: str, area: s
     covariates = list(covariates)
     v.require_columns(respondents, [outcome, area, *covariates], "respondents")
     v.require_columns(cells, [area, population, *covariates], "cells")
+    if len(respondents) == 0:
+        raise InputError("`respondents` has no rows; MRP needs respondents in at least 3 areas.")
+    if len(cells) == 0:
+        raise InputError("`cells` has no rows; give the population of every area × cell.")
     y_raw = respondents[outcome]
     if pd.api.types.is_bool_dtype(y_raw):
         y_resp = y_raw.to_numpy(dtype=float)
     else:
-        y_resp = v.as_float_array(y_raw, f"respondents[{outcome!r}]")
+        y_resp = v.as_float_array(y_raw, f"respondents[{outcome!r}]",
+                                  labels=respondents.index, noun="respondent")
     bad = np.flatnonzero((y_resp != 0) & (y_resp != 1))
     if bad.size:
         raise InputError(f"`{outcome}` must be 0/1 (victim or not); "
-                         f"{v.describe_rows(bad, None, 'row')} ha{'s' if bad.size == 1 else 've'} "
+                         f"{v.describe_rows(bad, respondents.index, 'respondent')} "
+                         f"ha{'s' if bad.size == 1 else 've'} "
                          f"{y_resp[bad][:8].tolist()}. Recode the outcome to 0/1.")
     for col in covariates + [area]:
         if respondents[col].isna().any() or cells[col].isna().any():
             raise InputError(f"column {col!r} has missing values in `respondents` or `cells`; "
                              "crimestats never fills missing values silently.")
-    pop = v.as_float_array(cells[population], f"cells[{population!r}]")
-    v.check_counts(pop, f"cells[{population!r}]", integer=False, noun="cell")
+    pop = v.as_float_array(cells[population], f"cells[{population!r}]", labels=cells.index,
+                           noun="cell")
+    v.check_counts(pop, f"cells[{population!r}]", cells.index, integer=False, noun="cell")
+    v.check_range(pop, f"cells[{population!r}]", labels=cells.index, noun="cell")
     key_cols = [area, *covariates]
     dup = cells.duplicated(subset=key_cols, keep=False)
     if dup.any():
@@ -415,12 +426,19 @@ def mrp(respondents: pd.DataFrame, cells: pd.DataFrame, *, outcome: str, area: s
     if groups.n_areas < 3:
         raise InputError("MRP needs respondents in at least 3 areas to estimate the "
                          "between-area variance.")
-    hyper = _fit_hyper("binomial", x_rows, y_rows, n_rows, _grouped_marginal_factory(groups))
-    if not hyper.converged:
-        warnings.warn("the MRP fit did not converge cleanly; check the estimates.",
-                      ConvergenceWarning, stacklevel=2)
-    post = _poststratified_posteriors(x_rows, y_rows, n_rows, groups, x_cells, cell_area, pop,
-                                      len(area_labels), hyper, level)
+    if not y_rows.any() or (y_rows == n_rows).all():
+        raise EstimationError(
+            f"{'no' if not y_rows.any() else 'every'} respondent is a victim, so the MRP model "
+            "has no finite estimate (its likelihood keeps rising as the prevalence goes to "
+            f"{'0' if not y_rows.any() else '1'}). Pool areas or survey years.")
+    with v.numerical_failures("MRP"):
+        hyper = _fit_hyper("binomial", x_rows, y_rows, n_rows,
+                           _grouped_marginal_factory(groups))
+        if not hyper.converged:
+            warnings.warn("the MRP fit did not converge cleanly; check the estimates.",
+                          ConvergenceWarning, stacklevel=2)
+        post = _poststratified_posteriors(x_rows, y_rows, n_rows, groups, x_cells, cell_area,
+                                          pop, len(area_labels), hyper, level)
     beta = hyper.weights @ hyper.betas
     beta_cov = np.einsum("k,kij->ij", hyper.weights, hyper.covs) + np.einsum(
         "k,ki,kj->ij", hyper.weights, hyper.betas - beta, hyper.betas - beta)
@@ -428,6 +446,8 @@ def mrp(respondents: pd.DataFrame, cells: pd.DataFrame, *, outcome: str, area: s
                         minlength=len(area_labels)) / pop_area
     respondents_area = np.bincount(cell_area, weights=n_cell, minlength=len(area_labels))
     victims_area = np.bincount(cell_area, weights=y_cell, minlength=len(area_labels))
+    v.check_finite_result({name: post[name] for name in ("estimate", "sd", "lower", "upper")}
+                          | {"beta": beta}, "MRP", labels=area_labels.to_numpy())
     with np.errstate(divide="ignore", invalid="ignore"):
         cv = post["sd"] / post["estimate"]
     ds = xr.Dataset(

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 from scipy import optimize
 
@@ -144,6 +145,16 @@ def _g3(sigma_u: np.ndarray, d: np.ndarray, v_inv: np.ndarray) -> np.ndarray:
     return np.einsum("rs,rikl,ilm,sinm->ikn", c, deriv, v, deriv)
 
 
+def _columns_as(frame: pd.DataFrame, columns: pd.Index) -> pd.DataFrame:
+    """``frame`` with its columns in the order of ``columns`` (crime types matched by name)."""
+    if set(frame.columns) == set(columns):
+        return frame[list(columns)]
+    if len(frame.columns) == len(columns) * len(columns):
+        return frame
+    raise InputError(f"`variance` has columns {list(frame.columns)} but `direct` has "
+                     f"{list(columns)}; name the crime types alike (they are matched by name).")
+
+
 def multivariate_fay_herriot(direct: Any, variance: Any, covariates: Any = None, *,
                              method: str = "reml", crime_types: Sequence[str] | None = None,
                              areas: Any = None, level: float = 0.95
@@ -198,12 +209,27 @@ def multivariate_fay_herriot(direct: Any, variance: Any, covariates: Any = None,
     """
     level = v.check_level(level)
     method = v.check_choice(method, "method", ("reml", "ml"))
-    y = v.as_float_array(direct, "direct", ndim=2)
+    rows = v.row_labels({"direct": direct, "variance": variance, "covariates": covariates},
+                        areas)
+    direct, variance, covariates = (rows.align(direct, "direct"),
+                                    rows.align(variance, "variance"),
+                                    rows.align(covariates, "covariates"))
+    labels, shown = rows.values, rows.shown
+    if crime_types is None and isinstance(direct, pd.DataFrame):
+        crime_types = [str(c) for c in direct.columns]
+        if isinstance(variance, pd.DataFrame):
+            variance = _columns_as(variance, direct.columns)
+    y = v.as_float_array(direct, "direct", ndim=2, labels=shown)
     m, k = y.shape
-    labels = v.area_labels(areas, m)
-    shown = None if areas is None else labels
-    d_raw = v.as_float_array(np.asarray(variance, dtype=float).reshape(m, -1), "variance",
-                             ndim=2, labels=shown)
+    if m == 0:
+        raise InputError("`direct` is empty; at least one area is needed.")
+    v.check_range(y, "direct", labels=shown)
+    d_in = v.as_float_array(variance, "variance", ndim=np.ndim(variance) if
+                            np.ndim(variance) in (2, 3) else 2, labels=shown)
+    if d_in.shape[0] != m:
+        raise InputError(f"`variance` has {d_in.shape[0]} rows but `direct` has {m}.")
+    d_raw = d_in.reshape(m, -1)
+    v.check_range(d_raw, "variance", largest=1e200, smallest=1e-200, labels=shown)
     if d_raw.shape[1] == k:
         v.check_positive(d_raw, "variance", shown)
         d = np.einsum("ik,kl->ikl", d_raw, np.eye(k))
@@ -226,8 +252,14 @@ def multivariate_fay_herriot(direct: Any, variance: Any, covariates: Any = None,
     else:
         cov = v.as_float_array(covariates, "covariates", ndim=2, labels=shown)
         v.check_length(cov, m, "covariates", "direct")
+        v.check_range(cov, "covariates", labels=shown)
         x = np.column_stack([np.ones(m), cov])
-        names = ["intercept"] + [f"x{j + 1}" for j in range(cov.shape[1])]
+        names = ["intercept"] + ([str(c) for c in covariates.columns]
+                                 if isinstance(covariates, pd.DataFrame)
+                                 else [f"x{j + 1}" for j in range(cov.shape[1])])
+        if np.linalg.matrix_rank(x / np.maximum(np.abs(x).max(axis=0), 1e-300)) < x.shape[1]:
+            raise InputError(f"The covariates {names[1:]} are constant or collinear (with the "
+                             "intercept); drop redundant columns.")
     types = [str(t) for t in crime_types] if crime_types is not None \
         else [f"type{j + 1}" for j in range(k)]
     if len(types) != k:
@@ -250,14 +282,17 @@ def multivariate_fay_herriot(direct: Any, variance: Any, covariates: Any = None,
         value = _profile(_unpack(params, k), y, d, x, reml)[0]
         return -value if np.isfinite(value) else 1e300
 
-    res = optimize.minimize(objective, start, method="BFGS", options={"gtol": 1e-8,
-                                                                       "maxiter": 2000})
+    with v.numerical_failures("multivariate Fay–Herriot"):
+        res = optimize.minimize(objective, start, method="BFGS", options={"gtol": 1e-8,
+                                                                           "maxiter": 2000})
     converged = bool(res.success) or res.status == 2  # 2: precision loss at the optimum
     if not converged:
         warnings.warn(f"REML/ML for Sigma_u did not converge ({res.message}).",
                       ConvergenceWarning, stacklevel=2)
     sigma_u = _unpack(res.x, k)
-    loglik, beta, cov_beta, v_inv = _profile(sigma_u, y, d, x, reml)
+    with v.numerical_failures("multivariate Fay–Herriot"):
+        loglik, beta, cov_beta, v_inv = _profile(sigma_u, y, d, x, reml)
+        g3 = _g3(sigma_u, d, v_inv)
     p = x.shape[1]
     synth = x @ beta.reshape(k, p).T
     gain = sigma_u[None, :, :] @ v_inv  # Sigma_u V_i^-1, (m, K, K)
@@ -267,12 +302,13 @@ def multivariate_fay_herriot(direct: Any, variance: Any, covariates: Any = None,
     z = np.einsum("kl,ip->iklp", np.eye(k), x).reshape(m, k, k * p)
     a = z - gain @ z
     g2 = np.einsum("ika,ab,ilb->ikl", a, cov_beta, a)
-    g3 = _g3(sigma_u, d, v_inv)
     mse = np.einsum("ikk->ik", g1 + g2 + 2.0 * g3)
     rmse = np.sqrt(mse)
     lower, upper = normal_interval(estimate, rmse, level)
     with np.errstate(divide="ignore", invalid="ignore"):
         cv = rmse / np.abs(estimate)
+    v.check_finite_result({"estimate": estimate, "rmse": rmse, "sigma_u": sigma_u, "beta": beta},
+                          "multivariate Fay–Herriot", labels=labels)
     dims = ("area", "crime_type")
     ds = xr.Dataset(
         {"estimate": (dims, estimate), "mse": (dims, mse), "rmse": (dims, rmse),

@@ -45,11 +45,12 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 from scipy import integrate, optimize, special
 
 from .. import _validate as v
-from ..errors import ConvergenceWarning, InputError
+from ..errors import ConvergenceWarning, EstimationError, InputError
 from ..results import Result
 
 __all__ = ["PrevalenceResult", "logit_binomial", "poisson_lognormal", "arcsin_fay_herriot"]
@@ -351,6 +352,9 @@ def _fit_hyper(family: str, x: np.ndarray, y: np.ndarray, n: np.ndarray,
     nodes = np.unique(np.clip(mode + sd * np.linspace(-4.0, 4.0, _SIGMA_GRID),
                               *_LOG_SIGMA_BOUNDS))
     lp = np.array([log_post(ls) for ls in nodes])
+    if not np.isfinite(lp).any():
+        raise EstimationError("the posterior of sigma_u could not be evaluated anywhere on its "
+                              "grid (the likelihood overflowed); check and rescale the inputs.")
     width = np.gradient(nodes) if nodes.size > 1 else np.ones(1)
     weights = np.exp(lp - lp.max()) * width
     weights /= weights.sum()
@@ -420,6 +424,29 @@ def _area_posteriors(family: str, x: np.ndarray, y: np.ndarray, n: np.ndarray, h
             "beta": beta_mean, "beta_cov": beta_cov}
 
 
+def _predict_without_data(post: dict[str, np.ndarray], missing: np.ndarray, x: np.ndarray,
+                          beta: np.ndarray, beta_cov: np.ndarray, sigma: float, level: float,
+                          scale_out: float) -> None:
+    r"""Rates of areas without data: log-normal prediction at the posterior mode of sigma_u.
+
+    With no count the posterior of an area's rate is its prior predictive, whose mean
+    $E[e^{x^\top\beta + u}]$ averaged over the posterior of $\sigma_u$ grows like
+    $e^{\sigma_u^2/2}$ in that posterior's tail and need not exist with few areas. The
+    prediction is therefore taken at the posterior mode of $\sigma_u$, with the
+    uncertainty of $\beta$: $\log\lambda_i \sim N(x_i^\top\hat\beta,
+    \hat\sigma_u^2 + x_i^\top \mathrm{Var}(\hat\beta) x_i)$, a log-normal with closed-form
+    mean, SD and quantiles (updated in ``post`` in place).
+    """
+    centre = x[missing] @ beta
+    spread2 = sigma**2 + np.einsum("ij,jk,ik->i", x[missing], beta_cov, x[missing])
+    z = float(special.ndtri(0.5 + level / 2.0))
+    mean = np.exp(centre + spread2 / 2.0)
+    post["estimate"][missing] = mean * scale_out
+    post["sd"][missing] = mean * np.sqrt(np.expm1(spread2)) * scale_out
+    post["lower"][missing] = np.exp(centre - z * np.sqrt(spread2)) * scale_out
+    post["upper"][missing] = np.exp(centre + z * np.sqrt(spread2)) * scale_out
+
+
 def _grid_quantile(eta: np.ndarray, mass: np.ndarray, prob: float) -> np.ndarray:
     """Row-wise quantile of a density known at equally spaced nodes (piecewise linear).
 
@@ -464,20 +491,44 @@ def _covariates(covariates: Any, m: int, intercept: bool, labels: np.ndarray | N
     return _design_matrix(covariates, m, intercept, None, labels)
 
 
-def _proportion_inputs(direct: Any, sample_size: Any, areas: Any
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
-    """Checked direct proportions and sample sizes: ``(p_hat, n, labels, shown, in_sample)``.
+@dataclasses.dataclass(frozen=True)
+class _AreaInputs:
+    """Per-area inputs aligned to the area labels (see `crimestats._validate.row_labels`)."""
 
-    ``shown`` is the labels to name in messages (None when the caller gave none); an area is in
-    sample when it has both a direct estimate and a positive sample size.
+    rows: v.RowLabels
+    values: dict[str, Any]
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.rows.values
+
+    @property
+    def shown(self) -> np.ndarray | None:
+        return self.rows.shown
+
+
+def _area_inputs(inputs: dict[str, Any], areas: Any) -> _AreaInputs:
+    """Align every per-area input to the area labels (by label when labelled)."""
+    rows = v.row_labels(inputs, areas)
+    if len(rows.values) == 0:
+        raise InputError(f"`{rows.reference}` is empty; at least one area is needed.")
+    return _AreaInputs(rows, {name: rows.align(value, name) for name, value in inputs.items()})
+
+
+def _proportion_inputs(direct: Any, sample_size: Any, shown: np.ndarray | None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Checked direct proportions and sample sizes: ``(p_hat, n, in_sample)``.
+
+    An area is in sample when it has both a direct estimate and a positive sample size;
+    sample sizes are counts of respondents (whole numbers).
     """
-    p_hat = v.as_float_array(direct, "direct", allow_nan=True)
+    p_hat = v.as_float_array(direct, "direct", allow_nan=True, labels=shown)
     m = p_hat.shape[0]
-    labels = v.area_labels(areas, m)
-    shown = None if areas is None else labels
     n = v.as_float_array(sample_size, "sample_size", allow_nan=True, labels=shown)
     v.check_length(n, m, "sample_size", "direct")
-    v.check_positive(n, "sample_size", shown, strict=False)
+    v.check_counts(n, "sample_size", shown, noun="area")
+    v.check_range(n, "sample_size", largest=1e9, labels=shown,
+                  unit=" (a sample size counts respondents)")
     with np.errstate(invalid="ignore"):
         outside = (p_hat < 0) | (p_hat > 1)
     if outside.any():
@@ -490,17 +541,49 @@ def _proportion_inputs(direct: Any, sample_size: Any, areas: Any
         raise InputError(f"{v.describe_rows(np.flatnonzero(odd), shown)} ha"
                          f"{'s' if odd.sum() == 1 else 've'} a direct estimate but no sample "
                          "size (or the reverse); give both, or NaN/0 for areas with no sample.")
-    return p_hat, n, labels, shown, in_sample
+    return p_hat, n, in_sample
 
 
 def _design_effect(design_effect: Any, m: int, labels: np.ndarray | None) -> np.ndarray:
-    if np.ndim(design_effect) == 0:
+    if np.ndim(design_effect) == 0 and not isinstance(design_effect, (pd.Series, pd.DataFrame)):
         deff = np.full(m, v.as_float_array([design_effect], "design_effect")[0])
     else:
         deff = v.as_float_array(design_effect, "design_effect", labels=labels)
     v.check_length(deff, m, "design_effect", "direct")
     v.check_positive(deff, "design_effect", labels)
+    v.check_range(deff, "design_effect", smallest=1e-100, labels=labels)
     return deff
+
+
+def _check_informative(family: str, y: np.ndarray, n: np.ndarray, model: str) -> None:
+    """EstimationError when every sampled count is 0 (or every prevalence 0 or 1)."""
+    if not np.any(y > 0):
+        what = "count is 0" if family == "poisson" else "direct prevalence is 0"
+        raise EstimationError(
+            f"every sampled area's {what}, so the {model} model has no finite estimate (its "
+            "likelihood keeps rising as the rate goes to 0). Pool areas or periods until "
+            "some events are observed, or use a model with an informative prior.")
+    if family == "binomial" and not np.any(y < n):
+        raise EstimationError(
+            f"every sampled area's direct prevalence is 1, so the {model} model has no finite "
+            "estimate (its likelihood keeps rising as the prevalence goes to 1).")
+
+
+def _checked_spatial(fit_spatial: Callable[..., Any], family: str, direct_rate: np.ndarray,
+                     y_eff: np.ndarray, n_eff: np.ndarray, *args: Any) -> Any:
+    """The spatial (BYM2/ICAR) fit with the checks of `_fit_glmm`: informative data before,
+    a typed error for a numerical failure, and finite estimates after."""
+    model = args[7]
+    in_sample = args[5]
+    _check_informative(family, y_eff[in_sample], n_eff[in_sample], model)
+    with v.numerical_failures(model):
+        fit = fit_spatial(family, direct_rate, y_eff, n_eff, *args)
+    est = fit.estimates
+    v.check_finite_result({name: est[name].values for name in ("estimate", "sd", "lower",
+                                                              "upper")}
+                          | {"sigma2_u": fit.sigma2_u, "beta": fit.beta}, model,
+                          labels=est["area"].values)
+    return fit
 
 
 def _fit_glmm(family: str, direct_rate: np.ndarray, y_eff: np.ndarray, n_eff: np.ndarray,
@@ -516,20 +599,25 @@ def _fit_glmm(family: str, direct_rate: np.ndarray, y_eff: np.ndarray, n_eff: np
     if np.linalg.matrix_rank(xs) < p:
         raise InputError(f"the covariates ({', '.join(names)}) are collinear in the sampled "
                          "areas; drop redundant columns.")
-    hyper = _fit_hyper(family, xs, ys, ns)
-    if not hyper.converged:
-        warnings.warn(f"the {model} fit did not converge cleanly (the coefficients' Newton "
-                      "iterations or the search over sigma_u); check the estimates and "
-                      "consider fewer covariates.", ConvergenceWarning, stacklevel=3)
-    y_all = np.where(in_sample, y_eff, 0.0)
-    n_all = np.where(in_sample, n_eff, 0.0)
-    post = _area_posteriors(family, x, y_all, n_all, hyper, level, scale_out)
+    _check_informative(family, ys, ns, model)
+    with v.numerical_failures(model):
+        hyper = _fit_hyper(family, xs, ys, ns)
+        if not hyper.converged:
+            warnings.warn(f"the {model} fit did not converge cleanly (the coefficients' "
+                          "Newton iterations or the search over sigma_u); check the estimates "
+                          "and consider fewer covariates.", ConvergenceWarning, stacklevel=3)
+        y_all = np.where(in_sample, y_eff, 0.0)
+        n_all = np.where(in_sample, n_eff, 0.0)
+        post = _area_posteriors(family, x, y_all, n_all, hyper, level, scale_out)
     beta = post["beta"]
     sigma2 = np.exp(2 * hyper.log_sigma)
     sigma2_mean = float(hyper.weights @ sigma2)
     sigma2_sd = float(np.sqrt(max(hyper.weights @ sigma2**2 - sigma2_mean**2, 0.0)))
     sigma = float(np.exp(hyper.mode))
     synth, prior_var, within = _prior_moments(family, x, beta, sigma, scale_out)
+    if family == "poisson" and not in_sample.all():
+        _predict_without_data(post, ~in_sample, x, beta, post["beta_cov"], sigma, level,
+                              scale_out)
     with np.errstate(divide="ignore", invalid="ignore"):
         noise = within * scale_out**2 / n_eff
         resid = np.where(in_sample, (direct_rate - synth) / np.sqrt(prior_var + noise), np.nan)
@@ -544,6 +632,8 @@ def _fit_glmm(family: str, direct_rate: np.ndarray, y_eff: np.ndarray, n_eff: np
          "in_sample": ("area", in_sample)},
         coords={"area": labels}, attrs={"level": level, "model": model},
     )
+    v.check_finite_result({name: ds[name].values for name in ("estimate", "sd", "lower", "upper")}
+                          | {"sigma2_u": sigma2_mean, "beta": beta}, model, labels=labels)
     return PrevalenceResult(
         estimates=ds, model=model, beta=beta, beta_se=np.sqrt(np.diag(post["beta_cov"])),
         sigma2_u=sigma2_mean, sigma2_u_se=sigma2_sd, covariate_names=names, level=level,
@@ -646,12 +736,18 @@ def logit_binomial(direct: Any, sample_size: Any, covariates: Any = None, *,
 
     level = v.check_level(level)
     options = check_spatial_options(adjacency, spatial, prior, phi_prior)
-    p_hat, n, labels, shown, in_sample = _proportion_inputs(direct, sample_size, areas)
+    inputs = _area_inputs({"direct": direct, "sample_size": sample_size,
+                           "covariates": covariates, "variance": variance,
+                           "design_effect": design_effect}, areas)
+    labels, shown, given = inputs.labels, inputs.shown, inputs.values
+    p_hat, n, in_sample = _proportion_inputs(given["direct"], given["sample_size"], shown)
     m = p_hat.shape[0]
+    covariates = given["covariates"]
     if variance is not None:
-        var = v.as_float_array(variance, "variance", allow_nan=True, labels=shown)
+        var = v.as_float_array(given["variance"], "variance", allow_nan=True, labels=shown)
         v.check_length(var, m, "variance", "direct")
         v.check_positive(var, "variance", shown)
+        v.check_range(var, "variance", smallest=1e-200, labels=shown)
         with np.errstate(invalid="ignore"):
             edge = in_sample & ((p_hat <= 0) | (p_hat >= 1))
         if edge.any():
@@ -660,17 +756,21 @@ def logit_binomial(direct: Any, sample_size: Any, covariates: Any = None, *,
                              "so the effective sample size cannot come from `variance`; pass "
                              "`design_effect` instead.")
         n_eff = np.where(in_sample, p_hat * (1 - p_hat) / var, np.nan)
+        v.check_range(n_eff, "the effective sample sizes p(1 - p) / variance", largest=1e9,
+                      smallest=1e-9, labels=shown)
         direct_var = np.where(in_sample, var, np.nan)
     else:
-        deff = _design_effect(design_effect, m, shown)
+        deff = _design_effect(given["design_effect"], m, shown)
         n_eff = np.where(in_sample, n / deff, np.nan)
+        v.check_range(n_eff, "sample_size / design_effect", largest=1e9, smallest=1e-9,
+                      labels=shown)
         direct_var = np.where(in_sample, p_hat * (1 - p_hat) / n_eff, np.nan)
     x, names = _covariates(covariates, m, intercept, shown)
     y_eff = np.where(in_sample, p_hat * n_eff, 0.0)
     if options is not None:
-        return fit_spatial("binomial", p_hat, y_eff, np.where(in_sample, n_eff, 0.0), x, names,
-                           labels, level, 1.0, in_sample, direct_var, "logit-binomial",
-                           adjacency, options)
+        return _checked_spatial(fit_spatial, "binomial", p_hat, y_eff,
+                                np.where(in_sample, n_eff, 0.0), x, names, labels, level, 1.0,
+                                in_sample, direct_var, "logit-binomial", adjacency, options)
     return _fit_glmm("binomial", p_hat, y_eff, np.where(in_sample, n_eff, 0.0), x, names,
                      labels, level, 1.0, in_sample, direct_var, "logit-binomial")
 
@@ -752,27 +852,31 @@ def poisson_lognormal(counts: Any, exposure: Any, covariates: Any = None, *,
 
     level = v.check_level(level)
     options = check_spatial_options(adjacency, spatial, prior, phi_prior)
-    y = v.as_float_array(counts, "counts", allow_nan=True)
+    inputs = _area_inputs({"counts": counts, "exposure": exposure, "covariates": covariates,
+                           "design_effect": design_effect}, areas)
+    labels, shown, given = inputs.labels, inputs.shown, inputs.values
+    covariates = given["covariates"]
+    y = v.as_float_array(given["counts"], "counts", allow_nan=True, labels=shown)
     m = y.shape[0]
-    labels = v.area_labels(areas, m)
-    shown = None if areas is None else labels
     v.check_counts(y, "counts", shown, integer=False, noun="area")
-    expo = v.as_float_array(exposure, "exposure", labels=shown)
+    v.check_range(y, "counts", largest=1e12, labels=shown)
+    expo = v.as_float_array(given["exposure"], "exposure", labels=shown)
     v.check_length(expo, m, "exposure", "counts")
     v.check_positive(expo, "exposure", shown)
-    per = float(per)
-    if not per > 0:
-        raise InputError(f"`per` must be positive (e.g. 1000); received {per}.")
-    deff = _design_effect(design_effect, m, shown)
+    v.check_range(expo, "exposure", smallest=1e-100, labels=shown)
+    per = v.as_number(per, "per", positive=True)
+    deff = _design_effect(given["design_effect"], m, shown)
     in_sample = np.isfinite(y)
     y_eff = np.where(in_sample, y / deff, 0.0)
-    e_eff = np.where(in_sample, expo / deff, 0.0)
+    e_eff = expo / deff
     direct = np.where(in_sample, y / expo * per, np.nan)
     direct_var = np.where(in_sample, y * deff / expo**2 * per**2, np.nan)
+    v.check_range(direct, "the direct rates counts / exposure * per", labels=shown)
     x, names = _covariates(covariates, m, intercept, shown)
     if options is not None:
-        return fit_spatial("poisson", direct, y_eff, e_eff, x, names, labels, level, per,
-                           in_sample, direct_var, "poisson-lognormal", adjacency, options)
+        return _checked_spatial(fit_spatial, "poisson", direct, y_eff, e_eff, x, names, labels,
+                                level, per, in_sample, direct_var, "poisson-lognormal",
+                                adjacency, options)
     fit = _fit_glmm("poisson", direct, y_eff, e_eff, x, names, labels, level, per,
                     in_sample, direct_var, "poisson-lognormal")
     return fit
@@ -850,12 +954,19 @@ def arcsin_fay_herriot(direct: Any, sample_size: Any, covariates: Any = None, *,
 
     level = v.check_level(level)
     method = v.check_choice(method, "method", ("reml", "ml", "fh"))
-    p_hat, n, labels, shown, in_sample = _proportion_inputs(direct, sample_size, areas)
+    inputs = _area_inputs({"direct": direct, "sample_size": sample_size,
+                           "covariates": covariates, "design_effect": design_effect}, areas)
+    labels, shown, given = inputs.labels, inputs.shown, inputs.values
+    p_hat, n, in_sample = _proportion_inputs(given["direct"], given["sample_size"], shown)
+    covariates = given["covariates"]
     m = p_hat.shape[0]
-    deff = _design_effect(design_effect, m, shown)
+    deff = _design_effect(given["design_effect"], m, shown)
     n_eff = np.where(in_sample, n / deff, np.nan)
+    v.check_range(n_eff, "sample_size / design_effect", largest=1e12, labels=shown)
     y_t = np.where(in_sample, np.arcsin(np.sqrt(np.where(in_sample, p_hat, 0.0))), np.nan)
     d_t = np.where(in_sample, 1.0 / (4.0 * n_eff), np.nan)
+    if isinstance(covariates, (pd.Series, pd.DataFrame)):
+        covariates = covariates.set_axis(labels, axis=0)   # aligned above: now by label
     fit = fay_herriot(y_t, d_t, covariates, method=method, intercept=intercept, areas=labels,
                       level=level)
     est_t = fit.estimates["estimate"].values
@@ -885,6 +996,8 @@ def arcsin_fay_herriot(direct: Any, sample_size: Any, covariates: Any = None, *,
          "effective_sample_size": ("area", n_eff), "in_sample": ("area", in_sample)},
         coords={"area": labels}, attrs={"level": level, "model": "arcsin-fay-herriot"},
     )
+    v.check_finite_result({"estimate": estimate, "rmse": rmse, "lower": lower, "upper": upper},
+                          "arcsine Fay–Herriot", labels=labels)
     return PrevalenceResult(
         estimates=ds, model="arcsin-fay-herriot", beta=fit.beta, beta_se=fit.beta_se,
         sigma2_u=s2, covariate_names=fit.covariate_names, level=level,

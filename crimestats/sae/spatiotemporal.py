@@ -38,6 +38,7 @@ import pandas as pd
 from scipy import linalg
 
 from .. import _validate as v
+from .._time import check_time_axis
 from ..errors import ConvergenceWarning, InputError
 from ..results import Result
 from ._eblup_dataset import eblup_dataset
@@ -409,20 +410,31 @@ def _panel(direct: Any, variance: Any, covariates: Any, area: Any, period: Any,
             covariates = data[list(cov_cols)]
     if area is None or period is None:
         raise InputError("`area` and `period` are required: one label of each per row.")
-    y = v.as_float_array(direct, "direct", allow_nan=True)
+    rows = v.row_labels({"direct": direct, "variance": variance, "covariates": covariates,
+                         "area": area, "period": period}, None, noun="row", data=data)
+    direct, variance, covariates, area, period = (
+        rows.align(direct, "direct"), rows.align(variance, "variance"),
+        rows.align(covariates, "covariates"), rows.align(area, "area"),
+        rows.align(period, "period"))
+    y = v.as_float_array(direct, "direct", allow_nan=True, noun="row")
     n = y.shape[0]
-    d = v.as_float_array(variance, "variance", allow_nan=True)
+    if n == 0:
+        raise InputError("`direct` is empty; give one row per area and period.")
+    d = v.as_float_array(variance, "variance", allow_nan=True, noun="row")
     v.check_length(d, n, "variance", "direct")
     v.check_paired_nan(y, d, "direct", "variance")
     v.check_positive(d, "variance")
+    v.check_range(y, "direct", noun="row")
+    v.check_range(d, "variance", largest=1e200, smallest=1e-200, noun="row")
     if covariates is None:
         x = np.empty((n, 0))
         names: list[str] = []
     else:
         if isinstance(covariates, pd.Series):
             covariates = covariates.to_frame()
-        x = v.as_float_array(covariates, "covariates", ndim=2)
+        x = v.as_float_array(covariates, "covariates", ndim=2, noun="row")
         v.check_length(x, n, "covariates", "direct")
+        v.check_range(x, "covariates", noun="row")
         if isinstance(covariates, pd.DataFrame):
             names = [str(c) for c in covariates.columns]
         elif covariate_names is not None:
@@ -451,7 +463,14 @@ def _panel(direct: Any, variance: Any, covariates: Any, area: Any, period: Any,
         shown = frame[dup].drop_duplicates().head(8).to_records(index=False).tolist()
         raise InputError(f"Each (area, period) must appear once; repeated: {shown}.")
     areas = pd.unique(area_arr)
-    periods = np.sort(pd.unique(period_arr))
+    try:
+        periods = np.sort(pd.unique(period_arr))
+    except TypeError:
+        raise InputError("`period` mixes labels that cannot be ordered (e.g. numbers and "
+                         "text); give every period the same kind of label.") from None
+    check_time_axis(periods, name="period", what="panel",
+                    fixes="the rows of the missing periods (NaN direct estimate and variance "
+                          "where there is no sample)")
     full = pd.MultiIndex.from_product([areas, periods], names=["area", "period"])
     have = pd.MultiIndex.from_frame(frame)
     missing = full.difference(have)
@@ -564,13 +583,31 @@ def spatio_temporal_fay_herriot(direct: Any, variance: Any, covariates: Any = No
     >>> round(fit.rho_space, 2), fit.beta.round(2)
     (0.45, array([0.89, 0.43]))
     """
+    with v.numerical_failures("spatio-temporal Fay–Herriot"):
+        fit = _spatio_temporal(direct, variance, covariates, area=area, period=period,
+                               proximity=proximity, model=model, intercept=intercept,
+                               covariate_names=covariate_names, data=data, level=level,
+                               max_iter=max_iter, tol=tol, algorithm=algorithm, traces=traces,
+                               probes=probes, random_seed=random_seed)
+    est = fit.estimates
+    v.check_finite_result({name: est[name].values.ravel() for name in ("estimate", "rmse")}
+                          | {"beta": fit.beta, "sigma2_area": fit.sigma2_area},
+                          "spatio-temporal Fay–Herriot", noun="area-period")
+    return fit
+
+
+def _spatio_temporal(direct: Any, variance: Any, covariates: Any, *, area: Any, period: Any,
+                     proximity: Any, model: str, intercept: bool,
+                     covariate_names: Sequence[str] | None, data: pd.DataFrame | None,
+                     level: float, max_iter: int, tol: float, algorithm: str, traces: str,
+                     probes: int, random_seed: Any) -> SpatioTemporalResult:
+    """The body of `spatio_temporal_fay_herriot` (validation, then the dense or sparse fit)."""
     model_key = v.check_choice(model, "model", list(_MODELS))
     model = _MODELS[model_key]
     level = v.check_level(level)
-    if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 1):
-        raise InputError(f"`max_iter` must be a positive integer; received {max_iter!r}.")
-    if not (np.isfinite(tol) and tol > 0):
-        raise InputError(f"`tol` must be a positive number; received {tol!r}.")
+    max_iter = v.as_positive_int(max_iter, "max_iter")
+    tol = v.as_number(tol, "tol", positive=True)
+    probes = v.as_positive_int(probes, "probes")
     table, x_all, areas, names, periods = _panel(direct, variance, covariates, area, period,
                                                  data, intercept, covariate_names)
     n_areas, n_periods = areas.shape[0], periods.shape[0]

@@ -35,7 +35,7 @@ import xarray as xr
 from scipy import linalg, optimize
 
 from .. import _validate as v
-from ..errors import DataWarning, InputError
+from ..errors import DataWarning, EstimationError, InputError
 from ..results import Result, normal_interval
 from ._eblup_dataset import described_dataset
 
@@ -483,10 +483,20 @@ def unit_level(y: Any, covariates: Any, domain: Any, population_means: Any,
             covariates = [covariates]
         if isinstance(covariates, list):
             covariates = data[covariates]
-    y_arr = v.as_float_array(y, "y")
-    n = y_arr.shape[0]
     if isinstance(covariates, pd.Series):
         covariates = covariates.to_frame()
+    rows = v.row_labels({"y": y, "covariates": covariates, "domain": domain}, None,
+                        noun="unit", data=data)
+    y, covariates, domain = (rows.align(y, "y"), rows.align(covariates, "covariates"),
+                             rows.align(domain, "domain"))
+    y_arr = v.as_float_array(y, "y", noun="unit")
+    n = y_arr.shape[0]
+    if n == 0:
+        raise InputError("`y` is empty; the unit-level model needs sampled units.")
+    v.check_range(y_arr, "y", smallest=1e-100, noun="unit")
+    if n > 1 and np.ptp(y_arr) == 0:
+        raise EstimationError("`y` takes the same value for every unit, so the unit-level "
+                              "model's variances cannot be estimated (both would be 0).")
     if isinstance(covariates, pd.DataFrame):
         names = [str(c) for c in covariates.columns]
     else:
@@ -494,8 +504,9 @@ def unit_level(y: Any, covariates: Any, domain: Any, population_means: Any,
     if covariates is None:
         x_raw = np.empty((n, 0))
     else:
-        x_raw = v.as_float_array(covariates, "covariates", ndim=2)
+        x_raw = v.as_float_array(covariates, "covariates", ndim=2, noun="unit")
     v.check_length(x_raw, n, "covariates", "y")
+    v.check_range(x_raw, "covariates", noun="unit")
     if names is None:
         names = list(covariate_names) if covariate_names is not None else [
             f"x{j + 1}" for j in range(x_raw.shape[1])]
@@ -549,7 +560,10 @@ def unit_level(y: Any, covariates: Any, domain: Any, population_means: Any,
         bad = np.flatnonzero(~np.isfinite(mean_values).all(axis=1))
         raise InputError(f"`population_means` has missing or infinite values for "
                          f"{v.describe_rows(bad, labels, 'domain')}.")
+    size = v.as_float_array(size, "population_sizes", labels=labels, noun="domain")
     v.check_positive(size, "population_sizes", labels)
+    v.check_range(size, "population_sizes", labels=labels, noun="domain")
+    v.check_range(mean_values, "population_means", labels=labels, noun="domain")
 
     index = pd.Index(labels).get_indexer(pd.Index(dom))
     if (index < 0).any():
@@ -577,6 +591,16 @@ def unit_level(y: Any, covariates: Any, domain: Any, population_means: Any,
                          "redundant columns.")
 
     reml = method == "reml"
+    with v.numerical_failures("unit-level"):
+        return _fit_and_report(y_arr, x, index, k, reml, method, mse, bootstrap_replicates,
+                               random_seed, xbar_pop, size, n_d, labels, names_all, level)
+
+
+def _fit_and_report(y_arr: np.ndarray, x: np.ndarray, index: np.ndarray, k: int, reml: bool,
+                    method: str, mse: str, bootstrap_replicates: Any, random_seed: Any,
+                    xbar_pop: np.ndarray, size: np.ndarray, n_d: np.ndarray, labels: np.ndarray,
+                    names_all: tuple[str, ...], level: float) -> UnitLevelResult:
+    """Fit on validated arrays, then the EBLUP, its MSE and the result (see `unit_level`)."""
     s2u, s2e, beta, q, stats, loglik = _fit(y_arr, x, index, k, reml)
     if s2u == 0.0:
         warnings.warn("sigma2_u was estimated as 0: every domain estimate is the regression "
@@ -598,6 +622,10 @@ def unit_level(y: Any, covariates: Any, domain: Any, population_means: Any,
         diagnostics["bootstrap_mse_mc_se"] = mc_se
     else:
         mse_values = np.full(k, np.nan)
+    promised = {"estimate": est, "sigma2_u": s2u, "sigma2_e": s2e, "beta": beta}
+    if mse != "none":
+        promised["mse"] = mse_values
+    v.check_finite_result(promised, "unit-level", labels=labels, noun="domain")
     estimates = _dataset(labels, est, mse_values, n_d, size, ybar, synthetic, u_hat, gamma,
                          level, method)
     return UnitLevelResult(estimates=estimates, method=method, sigma2_u=float(s2u),

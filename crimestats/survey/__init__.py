@@ -9,7 +9,8 @@ the estimates can go straight into a Fay–Herriot model.
 
 from __future__ import annotations
 
+from ._results import SurveyEstimates
 from .direct import direct_estimates
 from .gvf import smooth_variances
 
-__all__ = ["direct_estimates", "smooth_variances"]
+__all__ = ["direct_estimates", "smooth_variances", "SurveyEstimates"]

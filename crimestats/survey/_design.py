@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._validate import describe_rows, require_columns
+from .._validate import check_range, describe_rows, require_columns
 from ..errors import InputError
 
 
@@ -117,6 +117,8 @@ def read_design(df: Any, *, y: str, area: str, weight: str, strata: str | None,
         raise InputError("`data` has no rows; direct estimates need at least one respondent.")
     yv = numeric_column(df, y, role="Outcome")
     wv = numeric_column(df, weight, role="Weight")
+    check_range(yv, f"data[{y!r}]", labels=df.index, noun="respondent")
+    check_range(wv, f"data[{weight!r}]", largest=1e150, labels=df.index, noun="respondent")
     nonpos = wv <= 0
     if nonpos.any():
         bad = np.flatnonzero(nonpos)

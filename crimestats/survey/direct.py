@@ -10,10 +10,11 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
-from .._validate import check_choice, check_level
+from .._validate import check_choice, check_finite_result, check_level
 from ..errors import InputError
 from ..results import normal_interval
 from ._design import SurveyDesign, codes_for, read_design, sorted_unique
+from ._results import SurveyEstimates
 from ._taylor import LONELY_PSU_RULES, DomainMoments, domain_means
 
 __all__ = ["direct_estimates"]
@@ -24,7 +25,7 @@ def direct_estimates(data: pd.DataFrame, y: str, area: str, weight: str, *,
                      pool_weights: str = "equal", fpc: str | None = None,
                      areas: Sequence[Any] | None = None, scale: float = 1.0,
                      level: float = 0.95, df: float | str | None = None,
-                     lonely_psu: str = "adjust") -> xr.Dataset:
+                     lonely_psu: str = "adjust") -> SurveyEstimates:
     """Weighted (Hájek) direct estimates per area with Taylor-linearised sampling variances.
 
     One row of ``data`` per respondent. For a 0/1 outcome (victimised or not) the estimate is
@@ -91,8 +92,9 @@ def direct_estimates(data: pd.DataFrame, y: str, area: str, weight: str, *,
 
     Returns
     -------
-    xarray.Dataset
-        Over ``area`` (and ``period`` when given and not pooled):
+    SurveyEstimates
+        A [`Result`][crimestats.results.Result] whose ``estimates`` dataset is over ``area``
+        (and ``period`` when given and not pooled):
 
         - ``estimate``: Hájek mean × ``scale``;
         - ``variance``, ``se``: linearised sampling variance and its square root;
@@ -166,11 +168,11 @@ def direct_estimates(data: pd.DataFrame, y: str, area: str, weight: str, *,
     ... })
     >>> est = direct_estimates(df, y="victim", area="area", weight="weight",
     ...                        strata="stratum", psu="psu")
-    >>> est["estimate"].values.round(3)
+    >>> est.estimates["estimate"].values.round(3)
     array([0.571, 0.4  ])
-    >>> est["se"].values.round(3)
+    >>> est.estimates["se"].values.round(3)
     array([0.348, 0.408])
-    >>> est["flag"].values.tolist()
+    >>> est.estimates["flag"].values.tolist()
     ['ok', 'ok']
     """
     level = check_level(level)
@@ -228,7 +230,16 @@ def direct_estimates(data: pd.DataFrame, y: str, area: str, weight: str, *,
     if pool:
         ds.attrs["pooled_periods"] = [str(p) for p in period_labels]
         ds.attrs["pool_weights"] = pool_weights
-    return ds
+    _check_finite(ds)
+    return SurveyEstimates(estimates=ds, level=level)
+
+
+def _check_finite(ds: xr.Dataset) -> None:
+    """Estimates and variances are finite wherever the area has respondents."""
+    sampled = ds["n"].values > 0
+    values = {name: np.where(sampled, ds[name].values, 0.0) for name in ("estimate", "variance")}
+    labels = ds["area"].values if ds["estimate"].ndim == 1 else None
+    check_finite_result(values, "direct estimate", labels=labels)
 
 
 def _area_list(areas: Sequence[Any]) -> np.ndarray:

@@ -6,9 +6,10 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
-from .._validate import check_choice
+from .._validate import as_positive_int, check_choice, check_finite_result
 from ..errors import InputError
-from ..results import normal_interval
+from ..results import Result, normal_interval
+from ._results import SurveyEstimates
 
 __all__ = ["smooth_variances"]
 
@@ -16,8 +17,9 @@ __all__ = ["smooth_variances"]
 UNUSABLE_FLAGS = ("single_respondent", "single_psu", "zero_variance")
 
 
-def smooth_variances(estimates: xr.Dataset, *, method: str = "deff", replace: str = "flagged",
-                     min_n: int = 10, df_correction: bool = True) -> xr.Dataset:
+def smooth_variances(estimates: SurveyEstimates | xr.Dataset, *, method: str = "deff",
+                     replace: str = "flagged", min_n: int = 10,
+                     df_correction: bool = True) -> SurveyEstimates:
     """Model the sampling variances of direct estimates on sample size (a GVF).
 
     Areas with one respondent, all respondents in one PSU or no variation in the outcome have
@@ -28,8 +30,9 @@ def smooth_variances(estimates: xr.Dataset, *, method: str = "deff", replace: st
 
     Parameters
     ----------
-    estimates : xarray.Dataset
-        Output of [`direct_estimates`][direct_estimates] (needs ``estimate``, ``variance``, ``n``, ``flag``).
+    estimates : SurveyEstimates or xarray.Dataset
+        Output of [`direct_estimates`][direct_estimates], or its ``estimates`` dataset (needs
+        ``estimate``, ``variance``, ``n``, ``flag``).
     method : {"deff", "loglinear"}
         ``"deff"`` (default): $\\tilde V_i = k / n_i$ with
         $k = \\overline{\\mathrm{deff}}\\, S^2$ estimated from the reliable areas as
@@ -61,8 +64,8 @@ def smooth_variances(estimates: xr.Dataset, *, method: str = "deff", replace: st
 
     Returns
     -------
-    xarray.Dataset
-        A copy of ``estimates`` with ``variance_raw`` (the direct variance),
+    SurveyEstimates
+        Its ``estimates`` dataset is a copy of the input's with ``variance_raw`` (the direct variance),
         ``variance_smoothed`` (the modelled variance, NaN for areas without sample),
         ``replaced`` (True where ``variance`` now holds the modelled value) and ``variance``,
         ``se``, ``cv``, ``lower``, ``upper`` recomputed from the variance in use (normal
@@ -90,7 +93,8 @@ def smooth_variances(estimates: xr.Dataset, *, method: str = "deff", replace: st
     >>> est = direct_estimates(sim.respondents, y="victim", area="area", weight="weight",
     ...                        strata="stratum", psu="psu", areas=sim.areas["area"])
     >>> smooth = smooth_variances(est)
-    >>> table = smooth[["n", "flag", "variance_raw", "variance", "replaced"]].to_dataframe()
+    >>> table = smooth.estimates[["n", "flag", "variance_raw", "variance", "replaced"]]
+    >>> table = table.to_dataframe()
     >>> table.drop_duplicates("flag").round(4)
            n        flag  variance_raw  variance  replaced
     area
@@ -100,13 +104,19 @@ def smooth_variances(estimates: xr.Dataset, *, method: str = "deff", replace: st
     """
     method = check_choice(method, "method", ("deff", "loglinear"))
     replace = check_choice(replace, "replace", ("flagged", "all"))
+    if isinstance(estimates, Result):
+        estimates = estimates.estimates
+    if not isinstance(estimates, xr.Dataset):
+        raise InputError(
+            f"`estimates` must be the result of direct_estimates (or its `estimates` "
+            f"dataset); received {type(estimates).__name__}. A table of direct estimates "
+            "converts with `xarray.Dataset.from_dataframe(table.set_index('area'))`.")
     needed = [v for v in ("estimate", "variance", "n", "flag") if v not in estimates]
     if needed:
         raise InputError(
             f"`estimates` lacks {needed}; pass the dataset returned by direct_estimates."
         )
-    if not isinstance(min_n, (int, np.integer)) or min_n < 2:
-        raise InputError(f"`min_n` must be an integer >= 2; received {min_n!r}.")
+    min_n = as_positive_int(min_n, "min_n", minimum=2)
 
     var = estimates["variance"].values.astype(float)
     n = estimates["n"].values.astype(float)
@@ -179,7 +189,8 @@ def smooth_variances(estimates: xr.Dataset, *, method: str = "deff", replace: st
                       "gvf_df_correction": bool(df_correction)})
     if method == "deff":
         out.attrs["deff_pooled"] = _pooled_deff(estimates, k, sampled)
-    return out
+    check_finite_result({"variance": np.where(sampled, final, 0.0)}, "variance function")
+    return SurveyEstimates(estimates=out, level=float(estimates.attrs.get("level", 0.95)))
 
 
 def _pooled_deff(estimates: xr.Dataset, k: float, sampled: np.ndarray) -> float:
