@@ -51,6 +51,7 @@ SCENARIOS = {
 NULL_RUNS = [("force", 60), ("force", 120), ("offence", 60), ("offence", 120),
              ("annual", 15), ("annual", 40)]
 POWER_RUNS = [("force", 60, "level", 0.15), ("offence", 60, "level", 0.15),
+              ("force", 60, "slope", 0.05), ("offence", 60, "slope", 0.05),
               ("force", 60, "slope", 0.02), ("offence", 60, "slope", 0.02)]
 
 
@@ -149,7 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=["null", "power"], help="one half of the table")
     parser.add_argument("--prior-any-change", type=float,
                         help="detect's prior_any_change (default: detect's default)")
+    parser.add_argument("--min-size", type=int, help="detect's min_size (default: detect's)")
     args = parser.parse_args(argv)
+    if args.min_size is not None:
+        OPTIONS["min_size"] = args.min_size
     if args.prior_any_change is not None:
         OPTIONS["prior_any_change"] = args.prior_any_change
     start = time.perf_counter()

@@ -10,27 +10,35 @@ from ._cli_io import Progress, capture_warnings, document, read_table, write_jso
 
 def run(args: argparse.Namespace) -> int:
     """Read the series, find its change points, and report."""
+    from ._time import json_time
     from .changepoint import detect
 
     numeric = [args.value, *([args.exposure] if args.exposure else [])]
     table = read_table(args.csv, required=[args.time, *numeric], numeric=numeric,
                        unique=args.time)
+    table[args.time] = table[args.time].astype(str)
     series = table.set_index(args.time)[args.value]
-    exposure = table[args.exposure].to_numpy() if args.exposure else None
+    exposure = table.set_index(args.time)[args.exposure] if args.exposure else None
+    seasonal = {"auto": "auto", "none": None}.get(str(args.seasonal).lower(), args.seasonal)
+    if isinstance(seasonal, str) and seasonal != "auto":
+        seasonal = int(seasonal) if seasonal.isdigit() else seasonal
     with capture_warnings() as caught:
         with Progress().step(f"Finding change points ({args.method})"):
             result = detect(series, args.likelihood, method=args.method, exposure=exposure,
-                            min_size=args.min_size, seasonal=args.seasonal, level=args.level,
-                            random_seed=args.seed)
+                            min_size=args.min_size, seasonal=seasonal, level=args.level,
+                            fill=args.fill, missing=args.missing, random_seed=args.seed)
     estimates = result.estimates.drop_dims("n_changes", errors="ignore").to_dataframe()
     if args.output:
         estimates.to_csv(args.output)
     if args.json:
         model = {
             "method": result.method, "likelihood": result.likelihood, "level": result.level,
-            "changepoints": list(result.changepoint_times),
+            "changepoints": [json_time(t) for t in result.changepoint_times],
+            "prob_any_change": result.prob_any_change,
             "n_changes_prob": list(result.n_changes_prob),
-            "segments": result.segments.to_dict(orient="records"),
+            "segments": result.segments.assign(
+                start_time=[json_time(t) for t in result.segments["start_time"]]
+            ).to_dict(orient="records"),
         }
         write_json(document("changepoint", file=str(args.csv), rows=len(table), model=model,
                             estimates=estimates, captured=caught), sys.stdout)

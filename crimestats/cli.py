@@ -93,12 +93,20 @@ examples:
 
 
 class _RegistryChoices:
-    """``--method`` choices read from the multiple-systems registry when first needed."""
+    """Option choices read from a registry when first needed (the parser imports no numpy).
+
+    ``source`` names a function ``"module:function"`` returning the choices.
+    """
+
+    def __init__(self, source: str, *first: str) -> None:
+        self.source = source
+        self.first = first
 
     def _names(self) -> tuple[str, ...]:
-        from .hidden.methods import method_choices
+        import importlib
 
-        return method_choices()
+        module, function = self.source.split(":")
+        return (*self.first, *getattr(importlib.import_module(module), function)())
 
     def __contains__(self, value: object) -> bool:
         return value in self._names()
@@ -202,7 +210,7 @@ def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
     p.add_argument("--lists", metavar="A,B", default="",
                    help="list columns (default: every column except --count and --strata)")
     p.add_argument("--strata", metavar="COL", help="column of strata fitted separately, summed")
-    p.add_argument("--method", default="loglinear", choices=_RegistryChoices(),
+    p.add_argument("--method", default="loglinear", choices=_RegistryChoices("crimestats.hidden.methods:method_choices"),
                    metavar="METHOD",
                    help="model, one of: %(choices)s (default: loglinear, stepwise as R "
                         "SparseMSE; bayes = lcmcr, latent classes; mh_*/mth_*: Rcapture's "
@@ -228,18 +236,28 @@ def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
                              "month, year, ...): exact Bayesian segmentation with the posterior "
                              "probability of a change at each time, or PELT.",
                  epilog=_CHANGEPOINT_EPILOG)
-    p.add_argument("csv", help="CSV file, one row per period in time order")
-    p.add_argument("--time", required=True, metavar="COL", help="column of period labels")
+    p.add_argument("csv", help="CSV file, one row per period, oldest first")
+    p.add_argument("--time", required=True, metavar="COL",
+                   help="column of period labels (checked sorted, unique and regular)")
     p.add_argument("--value", required=True, metavar="COL", help="column of the series")
     p.add_argument("--exposure", metavar="COL",
                    help="population or days per period (counts: the level is then a rate)")
     p.add_argument("--likelihood", default="auto",
-                   choices=["auto", "poisson", "negbin", "normal", "normal_mean"],
-                   help="segment model (default: negbin for counts, normal otherwise)")
+                   choices=_RegistryChoices("crimestats.changepoint.segments:model_names",
+                                            "auto"),
+                   help="segment model (default auto: count_trend for counts averaging 10 or "
+                        "more, negbin for smaller counts, trend for real values)")
     p.add_argument("--method", default="bayes", choices=["bayes", "pelt"],
                    help="exact Bayesian recursion (default) or PELT")
-    p.add_argument("--seasonal", type=int, metavar="N",
-                   help="period of the seasonal cycle (12 monthly, 52 weekly, 4 quarterly)")
+    p.add_argument("--seasonal", default="auto", metavar="N",
+                   help="period of the seasonal cycle (12 monthly, 52 weekly, 4 quarterly), "
+                        "'auto' (default: from the calendar of the labels, when significant) "
+                        "or 'none'")
+    p.add_argument("--fill", type=float, metavar="X",
+                   help="value of a period absent from the file (0 for police.uk extracts, "
+                        "which leave out months with no crime)")
+    p.add_argument("--missing", default="error", choices=["error", "skip"],
+                   help="empty values and absent periods: an error (default) or unobserved")
     p.add_argument("--min-size", type=int, default=2, help="shortest segment (default: 2)")
     p.add_argument("--level", type=float, default=0.95, help="interval level (default: 0.95)")
     p.add_argument("--seed", type=int, default=None, help="random seed of the posterior draws")

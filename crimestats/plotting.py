@@ -247,17 +247,19 @@ def _ring_area(ring: np.ndarray) -> float:
 
 
 def changepoint_plot(result: Any, *, axes: Any = None, ylabel: str = "value") -> Any:
-    """Change points of a series: the data with segment levels, and the probability of change.
+    """Change points of a series: the data with the fitted segments, and the probability of change.
 
-    Top panel: the observed series (``y``), the level of each segment of the most probable
-    segmentation with its interval (``estimate``, ``lower``, ``upper``) and dashed lines at the
-    change points. Bottom panel: the posterior probability that a new segment starts at each
-    time (``prob_change``; 1 at the change points for PELT).
+    Top panel: the observed series (``y``), the fitted path of the most probable segmentation
+    (each segment's level, trend or curve; rate per unit exposure for counts, times the
+    seasonal factor so it sits on the data) with its interval, and dashed lines at the change
+    points. Bottom panel: the posterior probability that a new segment starts at each period
+    (``prob_change``; 1 at the change points for PELT). The time axis is labelled with the
+    series' own periods (months as ``2020-03``, years as ``2019``).
 
     Parameters
     ----------
     result : ChangepointResult
-        From `crimestats.changepoint.detect`.
+        From [`detect`][crimestats.changepoint.detect].
     axes : pair of matplotlib.axes.Axes, optional
         Two axes (series, probability); default a new figure with two stacked panels.
     ylabel : str
@@ -272,29 +274,37 @@ def changepoint_plot(result: Any, *, axes: Any = None, ylabel: str = "value") ->
     --------
     >>> import matplotlib
     >>> matplotlib.use("Agg")
-    >>> import numpy as np
+    >>> import numpy as np, pandas as pd
     >>> from crimestats.changepoint import detect
     >>> from crimestats.plotting import changepoint_plot
-    >>> y = np.r_[np.full(10, 20), np.full(10, 35)] + np.tile([1, -1], 10)
+    >>> y = pd.Series(np.r_[np.full(10, 20), np.full(10, 35)] + np.tile([1, -1], 10),
+    ...               index=pd.period_range("2019-01", periods=20, freq="M"))
     >>> axes = changepoint_plot(detect(y, likelihood="poisson", random_seed=0))
-    >>> axes[1].get_ylabel()
-    'P(change)'
+    >>> axes[1].get_ylabel(), axes[1].get_xlabel()
+    ('P(change)', 'month')
     """
     import matplotlib.pyplot as plt
 
     est = result.estimates
-    time = est["time"].values
-    x = np.arange(time.size)
+    index = est.indexes["time"]
+    x = np.arange(index.size)
     if axes is None:
         _, axes = plt.subplots(2, 1, figsize=(7.0, 5.0), sharex=True,
                                gridspec_kw={"height_ratios": [3, 1]})
     top, bottom = axes
     level = float(est.attrs.get("level", getattr(result, "level", 0.95)))
+    counts = result.likelihood in ("poisson", "negbin", "count_trend")
+    season = est["seasonal_factor"].values
+    scale = season if counts else 1.0
+    shift = 0.0 if counts else season
+    flat = bool(np.allclose(result.segments.get("slope", 0.0), 0.0))
+    style = {"drawstyle": "steps-mid"} if flat else {}
     top.plot(x, est["y"].values, "o-", color="0.35", ms=3, lw=1, label="data")
-    top.plot(x, est["estimate"].values, color="C3", lw=2, drawstyle="steps-mid",
-             label="segment level")
-    top.fill_between(x, est["lower"].values, est["upper"].values, color="C3", alpha=0.2,
-                     step="mid", label=f"{level:.0%} interval")
+    top.plot(x, est["estimate"].values * scale + shift, color="C3", lw=2,
+             label="fitted segments", **style)
+    top.fill_between(x, est["lower"].values * scale + shift,
+                     est["upper"].values * scale + shift, color="C3", alpha=0.2,
+                     step="mid" if flat else None, label=f"{level:.0%} interval")
     for cp in result.changepoints:
         top.axvline(cp - 0.5, color="C3", ls="--", lw=1)
     top.set_ylabel(ylabel)
@@ -303,9 +313,28 @@ def changepoint_plot(result: Any, *, axes: Any = None, ylabel: str = "value") ->
     bottom.set_ylim(0, 1)
     bottom.set_ylabel("P(change)")
     step = max(1, x.size // 12)
-    bottom.set_xticks(x[::step], [str(t) for t in time[::step]])
-    bottom.set_xlabel("time")
+    labels = [str(t) for t in index[::step]]
+    bottom.set_xticks(x[::step], labels, rotation=45 if max(map(len, labels)) > 4 else 0,
+                      ha="right" if max(map(len, labels)) > 4 else "center")
+    bottom.set_xlabel(_time_axis_name(index))
     return np.asarray(axes)
+
+
+def _time_axis_name(index: Any) -> str:
+    """``"month"``, ``"quarter"``, ``"year"``, ``"week"`` or ``"time"`` for a time index."""
+    import pandas as pd
+
+    freq = getattr(index, "freqstr", None) if isinstance(index, (pd.PeriodIndex,
+                                                                 pd.DatetimeIndex)) else None
+    if freq is None and isinstance(index, pd.DatetimeIndex):
+        freq = pd.infer_freq(index) if index.size >= 3 else None
+    if freq:
+        head = freq.split("-")[0].rstrip("SE") or freq[0]
+        return {"M": "month", "Q": "quarter", "Y": "year", "A": "year", "W": "week",
+                "D": "day"}.get(head[0], "time")
+    if pd.api.types.is_integer_dtype(index) and index.size and 1000 <= index.min() <= 3000:
+        return "year"
+    return "time"
 
 
 def decomposition_plot(result: Any, *, ax: Any = None) -> Any:

@@ -143,7 +143,7 @@ def test_negbin_size_grid_weights_include_the_size_terms(rng):
 
 def _dense_trend_logml(node, z, w, s, t):
     """Direct multivariate Student t density of one segment of the trend engine."""
-    a0, b0, va, vb, vc, lw0, lw1, lw2, n, bc, cc = node.params
+    a0, b0, va, vb, vc, lw0, lw1, lw2, n, bc, cc, wa, wb = node.params
     phi = node.info["ar"]
     idx = np.arange(s, t)
     obs = idx[np.isfinite(z[idx])]
@@ -165,7 +165,7 @@ def _dense_trend_logml(node, z, w, s, t):
     terms.append(lw0 + stats.multivariate_t(np.zeros(k), cov * b0 / a0, df=2 * a0).logpdf(y0))
     # the common trend with its slope changed (on y0), and a free curve (on z)
     for q, (v, lw, need, yq) in enumerate([([va, vb], lw1, 3, y0),
-                                           ([va, vb, vc], lw2, 6, z[obs])], start=2):
+                                           ([wa, wb, vc], lw2, 6, z[obs])], start=2):
         if k >= need:
             x = local[:, :q]
             cov = noise + x @ np.diag(v) @ x.T

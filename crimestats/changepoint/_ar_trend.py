@@ -72,22 +72,24 @@ def _row_stats(u: np.ndarray, x: np.ndarray, logjac: np.ndarray) -> np.ndarray:
 
 
 def reference_trends(z: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The series' own trend, twice: fitted without a change and with the best single step.
+    """The series' own trend, three times: fitted with no change, a step, or a change of trend.
 
-    Returns the coefficients $(b, c)$ of $b\\tau + c\\tau^2$ of two weighted least-squares
-    fits of the whole series — a quadratic trend alone, and a quadratic trend with the one step
-    that reduces the residual sum of squares most — and their sampling covariances (inflated
-    by $(1 + r_1)/(1 - r_1)$ for the lag-1 autocorrelation $r_1$ of the residuals). A step
-    biases the first fit (a rise from a step looks like a trend); the second does not, so
-    between them they cover both explanations of a rise, and the recursion at each weighs them
-    by their evidence (equal prior weight). One row when the two agree.
+    Returns the coefficients $(b, c)$ of $b\\tau + c\\tau^2$ of three weighted
+    least-squares fits of the whole series — a quadratic trend alone, with the one step, and
+    with the one change of slope (a hinge $(\\tau - \\tau_k)_+$), that reduces the residual
+    sum of squares most — and their sampling covariances (inflated by $(1 + r_1)/(1 - r_1)$
+    for the lag-1 autocorrelation $r_1$ of the residuals). A change biases the first fit (a
+    rise after a step, or a bend, looks like trend or curvature); the others do not, so between
+    them they cover each explanation of a rise, and the recursion at each weighs them by their
+    evidence (equal prior weight). The step and the hinge are not part of the returned trend:
+    the recursion must find them. Fits that agree are kept once.
     """
     n = z.shape[0]
     obs = np.isfinite(z)
     tau = ((np.arange(n) + 0.5) / n - 0.5)[obs]
     zz, sw = z[obs], np.sqrt(w[obs])
     m = zz.size
-    if m < 6:
+    if m < 7:
         return np.zeros((1, 2)), np.zeros((1, 2, 2))
     base = np.column_stack([np.ones(m), tau, tau * tau])
     if os.environ.get("CS_CURV", "1") == "0":
@@ -108,20 +110,23 @@ def reference_trends(z: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarr
     xw, yw = base * sw[:, None], zz * sw
     q, _ = np.linalg.qr(xw)
     resid = yw - q @ (q.T @ yw)
-    best, arg = 0.0, -1
-    for k in range(2, m - 1):       # best single step by the drop in residual sum of squares
-        step = np.where(np.arange(m) >= k, sw, 0.0)
-        step_r = step - q @ (q.T @ step)
-        denom = float(step_r @ step_r)
-        if denom > 1e-12:
-            gain = float(step_r @ resid) ** 2 / denom
-            if gain > best:
-                best, arg = gain, k
     fits = [fit(base)]
-    if arg >= 0:
-        fits.append(fit(np.column_stack([base, (np.arange(m) >= arg).astype(float)])))
-        if np.allclose(fits[0][0], fits[1][0], rtol=1e-6, atol=1e-9):
-            fits = fits[:1]
+    index = np.arange(m)
+    for change in (lambda k: (index >= k).astype(float),                 # a step
+                   lambda k: np.maximum(tau - tau[k], 0.0)):             # a change of trend
+        best, arg = 0.0, -1
+        for k in range(2, m - 2):    # the one that most reduces the residual sum of squares
+            col = change(k) * sw
+            col_r = col - q @ (q.T @ col)
+            denom = float(col_r @ col_r)
+            if denom > 1e-12 * float(col @ col):
+                gain = float(col_r @ resid) ** 2 / denom
+                if gain > best:
+                    best, arg = gain, k
+        if arg >= 0:
+            candidate = fit(np.column_stack([base, change(arg)]))
+            if not any(np.allclose(candidate[0], f[0], rtol=1e-6, atol=1e-9) for f in fits):
+                fits.append(candidate)
     return np.array([f[0] for f in fits]), np.array([f[1] for f in fits])
 
 
@@ -164,14 +169,22 @@ def build_stats(z: np.ndarray, w: np.ndarray, phi: float) -> np.ndarray:
     return np.ascontiguousarray(st)
 
 
-def hyperparameters(phi: float, spread: float, alpha0: float, n: int, slope: float = 0.0,
-                    curvature: float = 0.0) -> np.ndarray:
-    """Kernel parameters ``(alpha0, beta0, v, 12 v, 180 v, log w_common, log w_linear,
-    log w_curved, n, common slope, common curvature)``."""
+def hyperparameters(phi: float, spread: float, detrended: float, alpha0: float, n: int,
+                    slope: float = 0.0, curvature: float = 0.0) -> np.ndarray:
+    """Kernel parameters of one node.
+
+    ``(alpha0, beta0, v, 12 v, 180 V, log w_common, log w_slope_change, log w_curved, n,
+    common slope, common curvature, V, 12 V)``: $v$ (prior variance of a level or a slope
+    change relative to the common trend) from the spread of the detrended series, $V$ (of a
+    free curve) from the spread of the series itself, both floored at ``LEVEL_FLOOR`` and given
+    per unit innovation variance.
+    """
     s2 = 1.0 + phi
-    v = max(spread, LEVEL_FLOOR) / s2
-    return np.array([alpha0, (alpha0 - 1.0) * s2, v, 12.0 * v, 180.0 * v, math.log(0.5),
-                     math.log(0.25), math.log(0.25), float(n), slope, curvature])
+    v = max(detrended, LEVEL_FLOOR) / s2
+    big = max(spread, LEVEL_FLOOR) / s2
+    return np.array([alpha0, (alpha0 - 1.0) * s2, v, 12.0 * v, 180.0 * big, math.log(0.5),
+                     math.log(0.25), math.log(0.25), float(n), slope, curvature, big,
+                     12.0 * big])
 
 
 def trend_logml(prm, st, s, t):
@@ -230,12 +243,14 @@ def trend_logml(prm, st, s, t):
         # curved: basis (1, tau - tm, (tau - tm)^2 - h^2/12) moved to (1, tau, tau^2)
         h = (t - s) / n
         x = tm * tm + h * h / 12.0
-        m00 = 1.0 / va + a00
-        m01 = tm / va + a01
-        m02 = x / va + a02
-        m11 = tm * tm / va + 1.0 / vb + a11
-        m12 = tm * x / va + 2.0 * tm / vb + a12
-        m22 = x * x / va + 4.0 * tm * tm / vb + 1.0 / vc + a22
+        wa = prm[11]
+        wb = prm[12]
+        m00 = 1.0 / wa + a00
+        m01 = tm / wa + a01
+        m02 = x / wa + a02
+        m11 = tm * tm / wa + 1.0 / wb + a11
+        m12 = tm * x / wa + 2.0 * tm / wb + a12
+        m22 = x * x / wa + 4.0 * tm * tm / wb + 1.0 / vc + a22
         # Cholesky of the 3x3 posterior precision
         l00 = math.sqrt(m00)
         l10 = m01 / l00
@@ -255,7 +270,7 @@ def trend_logml(prm, st, s, t):
                 if bn < 1e-300:
                     bn = 1e-300
                 logdet = 2.0 * (math.log(l00) + math.log(l11) + math.log(l22))
-                terms2 = (common - 0.5 * (math.log(va * vb * vc) + logdet) - an * math.log(bn)
+                terms2 = (common - 0.5 * (math.log(wa * wb * vc) + logdet) - an * math.log(bn)
                           + prm[7])
     top = terms0
     if terms1 > top:
@@ -343,7 +358,7 @@ def segment_fits(prm: np.ndarray, st: np.ndarray, starts: np.ndarray, ends: np.n
         h = (t - s) / n
         binv = np.array([[1.0, 0.0, 0.0], [tm, 1.0, 0.0], [tm * tm + h * h / 12.0, 2 * tm, 1.0]])
         scores, fits = [], []
-        for q, vprior in enumerate(([va], [va, vb], [va, vb, vc])):
+        for q, vprior in enumerate(([va], [va, vb], [prm[11], prm[12], vc])):
             if (q == 1 and k < 3) or (q == 2 and k < 6):
                 scores.append(-np.inf)
                 fits.append(None)

@@ -179,15 +179,15 @@ def detect(y: Any, likelihood: str = "auto", *, method: str = "bayes", exposure:
 
     season = np.ones(n) if counts else np.zeros(n)
     reference = None
-    cps = None
-    for _ in range(_ROUNDS):
+    for _ in range(_ROUNDS if period else 1):
         if period:
             season = seasonal_factors(series.y, period, multiplicative=counts,
                                       exposure=series.exposure if counts else None,
                                       reference=reference)
         y_work = series.y if counts else series.y - season
         e_work = series.exposure * season if counts else series.exposure
-        nodes = model.prepare(y_work, e_work, prior=prior, changepoints=cps, **options)
+        nodes = model.prepare(y_work, e_work, prior=prior, prior_any_change=prior_any_change,
+                              **options)
         if method == "pelt":
             node_index = _most_probable_node(model, nodes, min_size) if len(nodes) > 1 else 0
             pen, seg_term = penalty_value(penalty, n, model.diffparam)

@@ -90,6 +90,10 @@ def seasonal_factors(y: np.ndarray, period: int, *, multiplicative: bool = True,
     if n < 2 * period:
         raise InputError(f"seasonal factors with period {period} need at least two full "
                          f"cycles ({2 * period} observations); the series has {n}.")
+    if reference is None and not changepoints:
+        effect = _effects_from_differences(y, period, multiplicative, exposure, phase)
+        out = effect[np.arange(n) % period if phase is None else np.asarray(phase, dtype=int)]
+        return np.exp(out) if multiplicative else out
     dev, ph = _deviations(y, period, multiplicative, exposure, changepoints, phase, reference)
     effect = np.zeros(period)
     for k in range(period):
@@ -98,6 +102,41 @@ def seasonal_factors(y: np.ndarray, period: int, *, multiplicative: bool = True,
     effect -= effect.mean()
     out = effect[ph]
     return np.exp(out) if multiplicative else out
+
+
+def _working(y: np.ndarray, multiplicative: bool, exposure: np.ndarray | None) -> np.ndarray:
+    x = y / exposure if exposure is not None else y.astype(float)
+    if multiplicative:
+        x = np.log(np.maximum(x, 0) + 0.5 / (exposure if exposure is not None else 1.0))
+    return x
+
+
+def _season_differences(y: np.ndarray, period: int, multiplicative: bool,
+                        exposure: np.ndarray | None, phase: np.ndarray | None
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Changes from one period to the next and the season they arrive in."""
+    x = _working(y, multiplicative, exposure)
+    n = x.shape[0]
+    ph = np.arange(n) % period if phase is None else np.asarray(phase, dtype=int)
+    d = np.diff(x)
+    ok = np.isfinite(d)
+    return d[ok], ph[1:][ok]
+
+
+def _effects_from_differences(y: np.ndarray, period: int, multiplicative: bool,
+                              exposure: np.ndarray | None, phase: np.ndarray | None
+                              ) -> np.ndarray:
+    """Seasonal effects from the median change into each season (no reference level needed).
+
+    The change from one period to the next is the change of the seasonal effect, plus the
+    trend's step, plus noise: a level shift is one outlying change (ignored by the median), a
+    linear trend adds the same step to every season (removed by centring). The effects are
+    the cumulated centred medians, centred to mean 0.
+    """
+    d, ph = _season_differences(y, period, multiplicative, exposure, phase)
+    med = np.array([np.median(d[ph == k]) if np.any(ph == k) else 0.0 for k in range(period)])
+    effect = np.cumsum(med - med.mean())
+    return effect - effect.mean()
 
 
 def _deviations(y: np.ndarray, period: int, multiplicative: bool, exposure: np.ndarray | None,
@@ -126,16 +165,14 @@ def _deviations(y: np.ndarray, period: int, multiplicative: bool, exposure: np.n
 
 
 def seasonality_p_value(y: np.ndarray, period: int, *, multiplicative: bool = True,
-                        exposure: np.ndarray | None = None,
-                        reference: np.ndarray | None = None) -> float:
-    """P-value of the one-way analysis of variance of the deviations by season.
+                        exposure: np.ndarray | None = None) -> float:
+    """P-value of the one-way analysis of variance of the period-to-period changes by season.
 
-    The deviations from the reference level (a running median over one period when no
-    reference is given) are grouped by season; under no seasonality the between-season mean
-    square over the within-season mean square is $F(p - 1, m - p)$ ($p$ seasons, $m$
-    observations). Observations of the same season are a whole cycle apart, so the
-    autocorrelation of monthly crime series (lag-1 0.2–0.5, hence negligible at lag 12) does
-    not inflate the test. ``seasonal="auto"`` applies seasonal factors when $p < 0.01$.
+    Without seasonality the change from one period to the next has the same mean whatever
+    the season it arrives in (the trend's step); the between-season mean square over the
+    within-season mean square is then $F(p - 1, m - p)$ ($p$ seasons, $m$ changes). Working
+    on changes needs no estimate of the level, so trends, curves and steps do not blur the
+    test. ``seasonal="auto"`` applies seasonal factors when $p < 0.01$.
 
     Examples
     --------
@@ -148,9 +185,7 @@ def seasonality_p_value(y: np.ndarray, period: int, *, multiplicative: bool = Tr
     """
     from scipy import stats
 
-    dev, ph = _deviations(y, period, multiplicative, exposure, None, None, reference)
-    ok = np.isfinite(dev)
-    d, g = dev[ok], ph[ok]
+    d, g = _season_differences(y, period, multiplicative, exposure, None)
     groups = [d[g == k] for k in range(period) if np.sum(g == k) > 0]
     if len(groups) < 2 or d.size - len(groups) < 2:
         return 1.0

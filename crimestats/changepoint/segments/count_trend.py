@@ -66,7 +66,7 @@ class CountTrendSegments(SegmentModel):
 
     def prepare(self, y: np.ndarray, exposure: np.ndarray, *,
                 prior: dict[str, float] | None = None, ar: Any = "estimate",
-                changepoints: list[int] | None = None, **options: Any) -> list[Prepared]:
+                prior_any_change: float = 0.5, **options: Any) -> list[Prepared]:
         p = prior_options(prior, ("alpha0",), self.name)
         x, v = log_scale(y, exposure)
         obs = np.isfinite(x)
@@ -77,7 +77,7 @@ class CountTrendSegments(SegmentModel):
         scale = mad if mad > 0 else max(float(np.std(x[obs])), 1e-3)
         z = (x - loc) / scale
         return trend_nodes(z, 1.0 / v, ar, max(p.get("alpha0", ALPHA0), 1.0 + 1e-9),
-                           {"loc": loc, "scale": scale})
+                           {"loc": loc, "scale": scale}, prior_any_change)
 
     def describe(self, node: Prepared, y: np.ndarray, exposure: np.ndarray,
                  starts: np.ndarray, ends: np.ndarray, level: float) -> SegmentSummary:

@@ -35,6 +35,8 @@ __all__ = ["TrendSegments", "ar_values"]
 #: Default shape of the inverse-gamma prior of each segment's innovation variance.
 import os
 ALPHA0 = float(os.environ.get("CS_A0", "2"))
+REF_PENALTY = float(os.environ.get("CS_REFPEN", "0"))
+AR_PRIOR = float(os.environ.get("CS_ARPRIOR", "0"))
 
 
 def ar_values(ar: Any) -> np.ndarray:
@@ -54,19 +56,31 @@ def ar_values(ar: Any) -> np.ndarray:
 
 
 def trend_nodes(z: np.ndarray, w: np.ndarray, ar: Any, alpha0: float,
-                info: dict[str, float]) -> list[Prepared]:
+                info: dict[str, float], prior_change: float = 0.5) -> list[Prepared]:
     """Prepared nodes over the autocorrelation grid and the two reference trends."""
     obs = np.isfinite(z)
     spread = float(np.var(z[obs]))
     phis = ar_values(ar)
     n = z.shape[0]
     trends, covs = reference_trends(z, w)
+    tau = (np.arange(n) + 0.5) / n - 0.5
+    log_prior_phi = AR_PRIOR * np.log1p(-phis)
+    log_prior_phi -= np.logaddexp.reduce(log_prior_phi)
+    # the trend fitted without a change gets the prior probability of no change, the others
+    # (fitted around a step or a bend) share the probability of a change
+    k = trends.shape[0]
+    log_prior_trend = np.log(np.r_[1.0 - prior_change, np.full(k - 1, prior_change / max(k - 1, 1))]
+                             if k > 1 else np.ones(1))
     out = []
     for phi in phis:
         st = build_stats(z, w, phi)
-        for (b, c), cov in zip(trends, covs, strict=True):
-            out.append(Prepared(st, hyperparameters(phi, spread, alpha0, n, float(b), float(c)),
-                                -np.log(phis.size * trends.shape[0]),
+        for j, ((b, c), cov) in enumerate(zip(trends, covs, strict=True)):
+            rest = (z - b * tau - c * tau * tau)[obs]
+            params = hyperparameters(phi, spread, float(np.var(rest)), alpha0, n, float(b),
+                                     float(c))
+            out.append(Prepared(st, params,
+                                float(log_prior_phi[list(phis).index(phi)]
+                                      + log_prior_trend[j]),
                                 {**info, "ar": float(phi), "trend": float(b),
                                  "curvature": float(c), "trend_var": float(cov[0, 0]),
                                  "trend_cov": float(cov[0, 1]),
@@ -95,11 +109,11 @@ class TrendSegments(SegmentModel):
 
     def prepare(self, y: np.ndarray, exposure: np.ndarray, *,
                 prior: dict[str, float] | None = None, ar: Any = "estimate",
-                changepoints: list[int] | None = None, **options: Any) -> list[Prepared]:
+                prior_any_change: float = 0.5, **options: Any) -> list[Prepared]:
         p = prior_options(prior, ("alpha0",), self.name)
         z, loc, scale = standardise(y)
         return trend_nodes(z, np.ones_like(z), ar, max(p.get("alpha0", ALPHA0), 1.0 + 1e-9),
-                           {"loc": loc, "scale": scale})
+                           {"loc": loc, "scale": scale}, prior_any_change)
 
     def describe(self, node: Prepared, y: np.ndarray, exposure: np.ndarray,
                  starts: np.ndarray, ends: np.ndarray, level: float) -> SegmentSummary:
