@@ -3,7 +3,8 @@
 Small-area estimation of victimisation ([`crimestats.sae`][crimestats.sae]), design-based direct estimates
 from survey microdata ([`crimestats.survey`][crimestats.survey]), hidden demand and multiple-systems estimation
 ([`crimestats.hidden`][crimestats.hidden]), and change points that tell a real rise in crime from a rise in
-reporting or recording ([`crimestats.changepoint`][crimestats.changepoint]).
+reporting or recording ([`crimestats.changepoint`][crimestats.changepoint]), with the calendars
+they need ([`crimestats.calendar`][crimestats.calendar]: financial years, survey years, dates).
 
 ``import crimestats`` is light: PyMC, PyTensor, ArviZ and matplotlib are imported only by the
 functions that need them.
@@ -11,6 +12,7 @@ functions that need them.
 
 from __future__ import annotations
 
+from . import calendar
 from .errors import (
     ConvergenceWarning,
     CrimestatsError,
@@ -24,6 +26,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    "calendar",
     "ConvergenceWarning",
     "CrimestatsError",
     "CrimestatsWarning",
