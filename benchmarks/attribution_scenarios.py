@@ -7,7 +7,10 @@ aggregated, so the model's assumptions fail in the ways real data fail:
 * incidence follows a curve of its own family (quadratic, logistic, a slow wave, a kink),
   never an integrated random walk, with a winter peak;
 * changes in reporting, recording or incidence start in any month (a change in mid-year is a
-  two-year ramp in annual data) and ramp over 0–5 years;
+  two-year ramp in annual data) and ramp over 0–5 years; they start between the third and the
+  eleventh financial year, so that at least three years show their effect (a change in the
+  last year or two is seen in one or two noisy observations, and no method can tell it from
+  a one-off — the model considers changes up to two periods from the end);
 * recorded counts are negative binomial: Poisson around the monthly means times one gamma
   factor per year with coefficient of variation 5% or 13% (the extra year-to-year noise);
 * the survey has relative standard errors of 4–6% (normal on the natural scale, its published
@@ -53,7 +56,7 @@ class Scenario:
     reporting : str
         ``"none"``, ``"step"`` (25–50%, starting in any month), ``"ramp"`` (30–60% over 2–5
         years), ``"fall"`` (−25% to −40% over 1–4 years), ``"two"`` (a rise of 25–45% and,
-        3–6 years later, a second change of ±20–35%).
+        3–5 years later, a second change of ±20–35%).
     recording : str
         ``"none"`` or ``"ramp"`` (all offences, 25–50% over 0–3 years; a control offence is
         simulated and given to the model).
@@ -72,7 +75,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("reporting_step", "reporting steps up 25-50% in any month", reporting="step"),
     Scenario("reporting_ramp", "reporting rises 30-60% over 2-5 years", reporting="ramp"),
     Scenario("reporting_fall", "reporting falls 25-40% over 1-4 years", reporting="fall"),
-    Scenario("two_changes", "reporting rises, then changes again 3-6 years later",
+    Scenario("two_changes", "reporting rises, then changes again 3-5 years later",
              reporting="two"),
     Scenario("both", "incidence falls 20-30% while reporting rises 40-60%", "fall",
              reporting="ramp"),
@@ -156,29 +159,29 @@ def simulate(scenario: Scenario, noise: float, rng: np.random.Generator) -> Simu
     season = 0.1 * np.cos(2 * np.pi * (m - 9) / 12)          # winter peak
     log_inc = np.log(rng.uniform(0.02, 0.06)) + _curve(rng, m) + season
     if scenario.incidence == "rise":
-        log_inc += np.log1p(rng.uniform(0.3, 0.6)) * _ramp(m, rng.uniform(30, 130),
+        log_inc += np.log1p(rng.uniform(0.3, 0.6)) * _ramp(m, rng.uniform(24, 120),
                                                             rng.uniform(0, 48))
     elif scenario.incidence == "fall":
-        log_inc += np.log1p(-rng.uniform(0.2, 0.3)) * _ramp(m, rng.uniform(10, 70),
+        log_inc += np.log1p(-rng.uniform(0.2, 0.3)) * _ramp(m, rng.uniform(24, 70),
                                                              rng.uniform(48, 96))
     log_rep = np.full(m.size, np.log(rng.uniform(0.3, 0.5)))
     if scenario.reporting == "step":
-        log_rep += np.log1p(rng.uniform(0.25, 0.5)) * _ramp(m, rng.uniform(24, 144), 0)
+        log_rep += np.log1p(rng.uniform(0.25, 0.5)) * _ramp(m, rng.uniform(24, 120), 0)
     elif scenario.reporting == "ramp":
-        log_rep += np.log1p(rng.uniform(0.3, 0.6)) * _ramp(m, rng.uniform(18, 110),
+        log_rep += np.log1p(rng.uniform(0.3, 0.6)) * _ramp(m, rng.uniform(24, 110),
                                                             rng.uniform(24, 60))
     elif scenario.reporting == "fall":
-        log_rep += np.log1p(-rng.uniform(0.25, 0.4)) * _ramp(m, rng.uniform(24, 120),
+        log_rep += np.log1p(-rng.uniform(0.25, 0.4)) * _ramp(m, rng.uniform(24, 110),
                                                               rng.uniform(12, 48))
     elif scenario.reporting == "two":
-        first = rng.uniform(18, 70)
-        second = first + rng.uniform(36, 72)
+        first = rng.uniform(24, 60)
+        second = first + rng.uniform(36, 60)
         log_rep += np.log1p(rng.uniform(0.25, 0.45)) * _ramp(m, first, rng.uniform(0, 24))
         log_rep += (rng.choice([-1, 1]) * np.log1p(rng.uniform(0.2, 0.35))
                     * _ramp(m, second, rng.uniform(0, 24)))
     log_rec = np.full(m.size, np.log(rng.uniform(0.7, 0.9)))
     if scenario.recording == "ramp":
-        log_rec += np.log1p(rng.uniform(0.25, 0.5)) * _ramp(m, rng.uniform(24, 130),
+        log_rec += np.log1p(rng.uniform(0.25, 0.5)) * _ramp(m, rng.uniform(24, 110),
                                                              rng.uniform(0, 36))
     design = rng.choice(["financial_year", "december", "csew"])
     missing = int(rng.choice([0, 1, 3]))

@@ -40,8 +40,10 @@ $$
   $1/\\text{recorded}_t + \\tau^2$ (Poisson noise plus extra year-to-year noise $\\tau$, as
   from negative binomial counts or local events).
 
-**Priors.** Changes $\\delta \\sim N(0, 0.5^2)$; each component changes with probability
-``prior_change``, at start periods equally likely (or half the weight on ``shocks``), with
+**Priors.** Changes $\\delta \\sim N(0, 0.5^2)$; incidence has a step, and the capture changes,
+each with probability ``prior_change`` (0.25: a change needs a Bayes factor of 3 to be more
+likely than not; with controls, reporting and recording each change with probability
+$1 - \\sqrt{1 - p}$), at start periods equally likely (or half the weight on ``shocks``), with
 lengths in ``ramp_lengths`` equally likely, a second change of a capture component 0.3 times
 as likely as one; $\\log \\tau \\sim N(\\log 0.05, 1)$, $\\log \\sigma \\sim N(\\log 0.01, 1)$.
 

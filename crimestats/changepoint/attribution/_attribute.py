@@ -20,6 +20,8 @@ __all__ = ["attribute", "CHANGE_SD", "SECOND_CHANGE"]
 
 #: Prior standard deviation of the size of a change (log scale) of each component.
 CHANGE_SD = {INCIDENCE: 0.5, REPORTING: 0.5, RECORDING: 0.5}
+#: Lengths of the changes of incidence (steps; its gradual movements are the smooth curve).
+INCIDENCE_LENGTHS = (1,)
 #: Prior odds factor of each further change of a capture component (see `_configurations`).
 SECOND_CHANGE = 0.3
 
@@ -37,7 +39,7 @@ def _ramps(ramp_lengths: Any) -> tuple[int, ...]:
 
 def attribute(recorded: Any, survey: Any, *, population: Any = None,
               reported_share: Any = None, controls: Mapping[str, tuple[Any, Any]] | None = None,
-              shocks: Any = None, calendar: Any = None, prior_change: float = 0.5,
+              shocks: Any = None, calendar: Any = None, prior_change: float = 0.25,
               max_changes: int | None = None, ramp_lengths: Any = (1, 2, 3),
               level: float = 0.95, draws: int = 4000, random_seed: Any = None
               ) -> AttributionResult:
@@ -80,7 +82,10 @@ def attribute(recorded: Any, survey: Any, *, population: Any = None,
         year in which they end). Inferred from pandas Periods and ``"2016/17"`` labels.
     prior_change : float
         Prior probability that incidence has a step in the window, and that the police
-        capture changes (reporting or recording). With controls, reporting and recording each
+        capture changes (reporting or recording). The default 0.25 (prior odds 1 : 3) means
+        that a change is reported as more likely than not (probability above 0.5) only when
+        the data favour it by a Bayes factor of 3 or more ("substantial" evidence on
+        Jeffreys' scale), not when they are silent. With controls, reporting and recording each
         change with probability $1 - \\sqrt{1 - p}$, independently, so that adding controls
         leaves the prior probability of a capture change at ``prior_change``.
     max_changes : int, optional
@@ -148,7 +153,8 @@ def attribute(recorded: Any, survey: Any, *, population: Any = None,
     has_recording = bool(inputs.controls)
     configs = enumerate_configurations(T, has_recording=has_recording, ramp_lengths=ramps,
                                        max_changes=int(max_changes), prior_change=prior_change,
-                                       second_change=SECOND_CHANGE, shocks=inputs.shocks)
+                                       second_change=SECOND_CHANGE, shocks=inputs.shocks,
+                                       incidence_lengths=INCIDENCE_LENGTHS)
     grid = hyper_grid()
     post = fit_configurations(design, configs, grid, CHANGE_SD)
     components = (INCIDENCE, REPORTING, RECORDING) if has_recording else (INCIDENCE, REPORTING)

@@ -8,9 +8,10 @@ g_t = \\min\\{1, \\max\\{0, (t - \\text{start} + 1)/\\text{length}\\}\\},
 $$
 
 so ``length = 1`` is a step at ``start`` and ``length = 3`` a ramp that is complete at
-``start + 2``. Every change has at least ``MIN_SEGMENT`` (2) periods before it starts and after
-it is complete: a change in the first or last period is seen in one observation only, and
-cannot be told from a one-off. A *configuration* is the set of changes of every component. Capture components
+``start + 2``. Every change starts at least ``MIN_SEGMENT`` (2) periods after the start of the
+window and before its end, so that it is seen in two periods at least (a change in the first
+or last period rests on one observation and cannot be told from a one-off year); a ramp may
+still be under way at the end of the window. A *configuration* is the set of changes of every component. Capture components
 (reporting, recording) have up to ``max_changes`` changes between them; incidence has at most
 one step (its gradual movements are the smooth curve of the model).
 
@@ -88,9 +89,9 @@ class ChangeShapes:
 
 
 def _start_weights(T: int, shocks: np.ndarray | None, shock_weight: float) -> np.ndarray:
-    """Prior weight of each start period 1..T-1 (sums to 1)."""
+    """Prior weight of each start period (sums to 1): uniform, or half on the shocks."""
     w = np.zeros(T)
-    w[MIN_SEGMENT:] = 1.0
+    w[MIN_SEGMENT:T - MIN_SEGMENT + 1] = 1.0
     w /= w.sum()
     if shocks is not None and shocks.size:
         on = np.zeros(T)
@@ -100,19 +101,19 @@ def _start_weights(T: int, shocks: np.ndarray | None, shock_weight: float) -> np
 
 
 def change_shapes(T: int, components: tuple[int, ...], ramp_lengths: tuple[int, ...],
-                  shocks: np.ndarray | None, shock_weight: float) -> ChangeShapes:
+                  shocks: np.ndarray | None, shock_weight: float,
+                  incidence_lengths: tuple[int, ...] = (1,)) -> ChangeShapes:
     """Candidate changes: steps of incidence, steps and ramps of the capture components.
 
-    A change starts at ``MIN_SEGMENT`` or later and is complete ``MIN_SEGMENT`` periods
-    before the end (``start + length - 1 <= T - MIN_SEGMENT``); the weights of the starts are
-    renormalised over the starts a length allows.
+    A change starts in ``MIN_SEGMENT .. T - MIN_SEGMENT``; a ramp may run past the end.
+    Starts are weighted as in ``_start_weights`` for every length.
     """
     w_start = _start_weights(T, shocks, shock_weight)
     comp, start, length, logw = [], [], [], []
     for c in components:
-        lengths = (1,) if c == INCIDENCE else ramp_lengths
+        lengths = incidence_lengths if c == INCIDENCE else ramp_lengths
         for L in lengths:
-            starts = np.arange(MIN_SEGMENT, T - L - MIN_SEGMENT + 2)
+            starts = np.arange(MIN_SEGMENT, T - MIN_SEGMENT + 1)
             w = w_start[starts]
             keep = w > 0
             starts, w = starts[keep], w[keep]
@@ -178,8 +179,8 @@ def _count_prior(n_max: int, second_change: float) -> np.ndarray:
 
 def enumerate_configurations(T: int, *, has_recording: bool, ramp_lengths: tuple[int, ...],
                              max_changes: int, prior_change: float, second_change: float,
-                             shocks: np.ndarray | None = None, shock_weight: float = 0.5
-                             ) -> Configurations:
+                             shocks: np.ndarray | None = None, shock_weight: float = 0.5,
+                             incidence_lengths: tuple[int, ...] = (1,)) -> Configurations:
     """Every configuration of changes with its exact log prior.
 
     Examples
@@ -192,7 +193,7 @@ def enumerate_configurations(T: int, *, has_recording: bool, ramp_lengths: tuple
     1.0
     """
     comps = (INCIDENCE, REPORTING, RECORDING) if has_recording else (INCIDENCE, REPORTING)
-    shapes = change_shapes(T, comps, ramp_lengths, shocks, shock_weight)
+    shapes = change_shapes(T, comps, ramp_lengths, shocks, shock_weight, incidence_lengths)
     p = 1.0 - np.sqrt(1.0 - prior_change) if has_recording else prior_change
     # capture components: sequences of each length, with their log weights (normalised per n)
     capture_comps = comps[1:]

@@ -114,16 +114,14 @@ def fit_configurations(design: Design, configs: Configurations, grid: HyperGrid,
     columns = shape_columns(design, configs)
     prior_var = np.array([prior_sd[int(c)] ** 2 for c in configs.shapes.component])
     A, c, base = _restricted(design, grid, columns)
-    out_cfg = np.full((configs.capture.shape[0], configs.incidence.size), -np.inf)
-    out_h = np.full(grid.size, -np.inf)
+    log_joint = np.full((configs.capture.shape[0], configs.incidence.size), -np.inf)
+    log_h = np.full(grid.size, -np.inf)
     accumulate_evidence(A, c, base, grid.log_weight, prior_var, configs.capture,
                         configs.capture_log_prior, configs.incidence,
-                        configs.incidence_log_prior, out_cfg, out_h)
-    log_joint = out_cfg + configs.capture_log_prior[:, None] + configs.incidence_log_prior[None]
+                        configs.incidence_log_prior, log_joint, log_h)
     log_ev = special.logsumexp(log_joint)
-    return Posterior(configs, grid, design, log_joint - log_ev,
-                     out_h + grid.log_weight - log_ev, columns, prior_var, float(log_ev),
-                     A, c, base)
+    return Posterior(configs, grid, design, log_joint - log_ev, log_h - log_ev, columns,
+                     prior_var, float(log_ev), A, c, base)
 
 
 def _config_columns(post: Posterior, a: int, i: int) -> np.ndarray:

@@ -24,22 +24,16 @@ import numpy as np
 __all__ = ["accumulate_evidence"]
 
 
-@numba.njit(cache=True, inline="always")
-def _add(acc, ref, i, j, val):
-    """acc[i, j] · exp(ref[i, j]) += exp(val), rescaled so that ref is the running maximum."""
-    if val > ref[i, j]:
-        acc[i, j] = acc[i, j] * math.exp(ref[i, j] - val) + 1.0
-        ref[i, j] = val
-    else:
-        acc[i, j] += math.exp(val - ref[i, j])
-
-
 @numba.njit(cache=True)
 def accumulate_evidence(A, c, base, log_w_h, s2, capture, capture_lp, incidence, incidence_lp,
-                        out_config, out_h):
-    """Fill ``out_config[a, i]`` = log Σ_h w_h p(y | a, i, h) and ``out_h[h]`` = log Σ_config
-    prior(config) p(y | config, h). Sums are kept on the linear scale relative to a running
-    maximum (one exponential per term)."""
+                        out_joint, out_h):
+    """Fill ``out_joint[a, i]`` = log Σ_h w_h prior(a, i) p(y | a, i, h) and ``out_h[h]`` =
+    log Σ_config w_h prior(config) p(y | config, h).
+
+    Both sums are kept on the linear scale relative to one running reference (the largest term
+    seen, rescaled when a term exceeds it by more than e^50), so each term costs one
+    exponential.
+    """
     H = base.size
     n_cap, B = capture.shape
     n_inc = incidence.size
@@ -48,9 +42,8 @@ def accumulate_evidence(A, c, base, log_w_h, s2, capture, capture_lp, incidence,
     v = np.zeros(B)
     cols = np.zeros(B, dtype=np.int64)
     acc_c = np.zeros((n_cap, n_inc))
-    ref_c = np.full((n_cap, n_inc), -np.inf)
-    acc_h = np.zeros((H, 1))
-    ref_h = np.full((H, 1), -np.inf)
+    acc_h = np.zeros(H)
+    ref = -np.inf
     for h in range(H):
         Ah = A[h]
         ch = c[h]
@@ -88,11 +81,11 @@ def accumulate_evidence(A, c, base, log_w_h, s2, capture, capture_lp, incidence,
                 quad += r[i1] * r[i1]
             if not ok:
                 continue
+            head = base[h] + log_w_h[h] + capture_lp[a] - 0.5 * (logs2 + logdet - quad)
             for i in range(n_inc):
                 j = incidence[i]
-                if j < 0:
-                    ev = base[h] - 0.5 * (logs2 + logdet - quad)
-                else:
+                x = head + incidence_lp[i]
+                if j >= 0:
                     vv = 0.0
                     vr = 0.0
                     for k in range(q):
@@ -106,13 +99,21 @@ def accumulate_evidence(A, c, base, log_w_h, s2, capture, capture_lp, incidence,
                     if d <= 0.0:
                         continue
                     rj = (ch[j] - vr) / math.sqrt(d)
-                    ev = base[h] - 0.5 * (logs2 + math.log(s2[j]) + logdet + math.log(d)
-                                          - quad - rj * rj)
-                _add(acc_c, ref_c, a, i, ev + log_w_h[h])
-                _add(acc_h, ref_h, h, 0, ev + capture_lp[a] + incidence_lp[i])
+                    x -= 0.5 * (math.log(s2[j]) + math.log(d) - rj * rj)
+                if x > ref + 50.0:
+                    if ref > -np.inf:
+                        scale = math.exp(ref - x)
+                        for a2 in range(n_cap):
+                            for i2 in range(n_inc):
+                                acc_c[a2, i2] *= scale
+                        for h2 in range(H):
+                            acc_h[h2] *= scale
+                    ref = x
+                e = math.exp(x - ref)
+                acc_c[a, i] += e
+                acc_h[h] += e
     for a in range(n_cap):
         for i in range(n_inc):
-            out_config[a, i] = ref_c[a, i] + math.log(acc_c[a, i]) if acc_c[a, i] > 0 \
-                else -np.inf
+            out_joint[a, i] = ref + math.log(acc_c[a, i]) if acc_c[a, i] > 0 else -np.inf
     for h in range(H):
-        out_h[h] = ref_h[h, 0] + math.log(acc_h[h, 0]) if acc_h[h, 0] > 0 else -np.inf
+        out_h[h] = ref + math.log(acc_h[h]) if acc_h[h] > 0 else -np.inf
