@@ -22,7 +22,11 @@ from crimestats.changepoint import attribute
 from crimestats.changepoint.attribution import _attribute as front
 from crimestats.changepoint.attribution import _grid
 from crimestats.changepoint.attribution._configurations import enumerate_configurations
-from crimestats.changepoint.attribution._engine import fit_configurations
+from crimestats.changepoint.attribution._engine import (
+    _change_posterior,
+    _smooth_incidence,
+    fit_configurations,
+)
 from crimestats.changepoint.attribution._grid import HyperGrid
 from crimestats.changepoint.attribution._model import Block, build_design, smooth_basis
 from crimestats.datasets import ATTRIBUTION_SCENARIOS, simulate_attribution
@@ -158,6 +162,48 @@ def test_configuration_evidence_is_the_gaussian_marginal(rng):
     got = post.log_post[a, ia] - post.log_post[b, ib]
     assert got == pytest.approx((la + prior_a) - (lb + prior_b), abs=1e-8)
     assert special.logsumexp(post.log_post) == pytest.approx(0.0, abs=1e-10)
+
+
+def test_path_draws_follow_the_joint_gaussian_posterior(rng):
+    """Change sizes, then trend and smooth curve given them, equal the dense joint posterior."""
+    T = 9
+    t = np.arange(T)
+    y = -4 + 0.3 * (t >= 5) + rng.normal(0, 0.05, T)
+    x = -3 - 0.02 * t[1:] + rng.normal(0, 0.05, T - 1)
+    wx = np.eye(T)[1:]
+    design = build_design(T, Block(y, np.full(T, 1e-4), np.eye(T)),
+                          Block(x, np.full(T - 1, 0.0025), wx), None, [])
+    grid = HyperGrid(np.array([0.05]), np.array([0.02]), np.zeros(1))
+    configs = enumerate_configurations(T, has_recording=False, ramp_lengths=(1, 2),
+                                       max_changes=1, prior_change=0.3, second_change=0.3)
+    post = fit_configurations(design, configs, grid, front.CHANGE_SD)
+    sh = configs.shapes
+    J = np.array([np.flatnonzero((sh.component == 1) & (sh.start == 5) & (sh.length == 2))[0],
+                  np.flatnonzero((sh.component == 0) & (sh.start == 3))[0]])
+    mean, chol = _change_posterior(post, J[None], np.zeros(1, dtype=int))
+    n = 40_000
+    delta = mean + np.linalg.solve(chol.transpose(0, 2, 1),
+                                   rng.standard_normal((n, 2, 1)))[:, :, 0]
+    smooth = _smooth_incidence(post, np.zeros(n, dtype=int), np.repeat(J[None], n, axis=0),
+                               delta, rng)
+    total = smooth[:, -1] + delta[:, 1]             # plus the incidence step (complete by T-1)
+    # dense joint posterior of (levels and trends, smooth deviations, change sizes)
+    H = np.hstack([design.fixed, design.smooth, post.columns[:, J]])
+    k, m = design.fixed.shape[1], design.smooth.shape[1]
+    dinv = 1 / (design.variance + 0.05 ** 2 * design.noisy)
+    prec = (H.T * dinv) @ H + np.diag(np.r_[np.zeros(k), np.full(m, 0.02 ** -2),
+                                            1 / post.prior_var[J]])
+    cov = np.linalg.inv(prec)
+    theta = cov @ (H.T @ (dinv * design.y))
+    f = np.zeros(H.shape[1])
+    f[design.target_trend] = design.trend[-1] - design.trend[0]
+    Z = smooth_basis(T)
+    f[k + design.target_smooth.start:k + design.target_smooth.stop] = Z[-1] - Z[0]
+    f[-1] = 1.0
+    sd = np.sqrt(f @ cov @ f)
+    assert abs(total.mean() - f @ theta) < 4 * sd / np.sqrt(n)
+    assert total.std() == pytest.approx(sd, rel=0.03)
+    np.testing.assert_allclose(mean[0], theta[-2:], atol=1e-10)
 
 
 def test_configuration_prior_is_exact_and_keeps_each_components_probability():

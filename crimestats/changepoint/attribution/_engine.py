@@ -175,61 +175,85 @@ def draw_paths(post: Posterior, draws: int, rng: np.random.Generator,
     cdf /= cdf[:, -1:]
     u = rng.random(draws)
     node = np.minimum((cdf[which_key] < u[:, None]).sum(axis=1), post.grid.size - 1)
-    # one Gaussian posterior per distinct (configuration, node), change columns padded
+    # change sizes: Gaussian given (configuration, node), from the Gram matrices
     pair, which = np.unique(np.c_[which_key, node], axis=0, return_inverse=True)
     which = which.ravel()
-    qmax = max(J.size for J in configs)
+    qmax = max(max(J.size for J in configs), 1)
     cols = np.full((pair.shape[0], qmax), -1)
     for u, (ci, _) in enumerate(pair):
         cols[u, :configs[ci].size] = configs[ci]
-    mean, chol = _latent_posterior(post, cols, pair[:, 1])
-    # theta = mean + L^{-T} z for each draw's own pair
-    z = rng.standard_normal((draws, mean.shape[1], 1))
-    theta = mean[which] + np.linalg.solve(np.swapaxes(chol, 1, 2)[which], z)[:, :, 0]
-    k, m = d.fixed.shape[1], d.smooth.shape[1]
+    mean, chol = _change_posterior(post, cols, pair[:, 1])
+    z = rng.standard_normal((draws, qmax, 1))
+    delta = mean[which] + np.linalg.solve(np.swapaxes(chol, 1, 2)[which], z)[:, :, 0]
+    dcols = cols[which]
+    on = dcols >= 0
     shapes = post.configs.shapes
     pattern = shapes.patterns(T)
-    delta = theta[:, k + m:]
-    dcols = cols[which]
-    dcomp = np.where(dcols >= 0, shapes.component[np.maximum(dcols, 0)], -1)
-    dpat = np.where((dcols >= 0)[:, :, None], pattern[np.maximum(dcols, 0)], 0.0)
+    dcomp = np.where(on, shapes.component[np.maximum(dcols, 0)], -1)
+    dpat = np.where(on[:, :, None], pattern[np.maximum(dcols, 0)], 0.0)
     paths, sizes = {}, {}
     for comp in components:
         mine = dcomp == comp
-        path = np.einsum("dq,dqt->dt", np.where(mine, delta, 0.0), dpat)
-        sizes[comp] = np.where(mine.any(axis=1), np.where(mine, delta, 0.0).sum(axis=1), np.nan)
+        own = np.where(mine, delta, 0.0)
+        path = np.einsum("dq,dqt->dt", own, dpat)
+        sizes[comp] = np.where(mine.any(axis=1), own.sum(axis=1), np.nan)
         if comp == INCIDENCE:
-            u = theta[:, k + d.target_smooth.start:k + d.target_smooth.stop]
-            path = path + np.outer(theta[:, d.target_trend], d.trend) + u @ smooth_basis(T).T
+            path = path + _smooth_incidence(post, node, dcols, np.where(on, delta, 0.0), rng)
         paths[comp] = path - path[:, :1]
     cap, inc = np.unravel_index(pick, shape)
     return PathDraws(paths, sizes, cap, inc, node)
 
 
-def _latent_posterior(post: Posterior, cols: np.ndarray, nodes: np.ndarray
+def _change_posterior(post: Posterior, cols: np.ndarray, nodes: np.ndarray
                       ) -> tuple[np.ndarray, np.ndarray]:
-    """Posterior mean and Cholesky factor of the precision of the latent vector
-    (levels and trends, smooth deviations, change sizes; unused change columns padded with
-    independent $N(0, 1)$ dummies) for each (change columns, node) pair."""
-    d = post.design
-    k, m = d.fixed.shape[1], d.smooth.shape[1]
+    """Posterior mean and Cholesky factor of the precision of the change sizes, per (change
+    columns, node): $N(M^{-1} c_J, M^{-1})$ with $M = A_{JJ} + \\operatorname{diag}(s_J^{-2})$,
+    the levels, trends and smooth curves integrated out. Unused (padded) columns are
+    independent $N(0, 1)$ dummies."""
     U, qmax = cols.shape
-    p = k + m + qmax
     on = cols >= 0
-    H = np.zeros((U, d.n, p))
-    H[:, :, :k] = d.fixed
-    H[:, :, k:k + m] = d.smooth
-    H[:, :, k + m:] = np.where(on[:, None, :],
-                               post.columns[:, np.maximum(cols, 0)].transpose(1, 0, 2), 0.0)
+    c0 = np.maximum(cols, 0)
+    M = post.gram[nodes[:, None, None], c0[:, :, None], c0[:, None, :]]
+    M = np.where(on[:, :, None] & on[:, None, :], M, 0.0)
+    M[:, np.arange(qmax), np.arange(qmax)] += np.where(on, 1.0 / post.prior_var[c0], 1.0)
+    b = np.where(on, post.cross[nodes[:, None], c0], 0.0)
+    return np.linalg.solve(M, b[:, :, None])[:, :, 0], np.linalg.cholesky(M)
+
+
+def _smooth_incidence(post: Posterior, node: np.ndarray, cols: np.ndarray, delta: np.ndarray,
+                      rng: np.random.Generator) -> np.ndarray:
+    """Draws of the target's incidence trend and smooth curve given each draw's node and
+    change sizes: $\\theta_0 \\mid \\delta \\sim N(\\Lambda_0^{-1} H_0^\\top D^{-1}(y - G\\delta),
+    \\Lambda_0^{-1})$ with $H_0$ the level, trend and smooth columns, $\\Lambda_0 = H_0^\\top
+    D^{-1} H_0 + \\operatorname{diag}(0, \\sigma^{-2})$; returned as paths relative to the first
+    period, ``(draws, T)``."""
+    d = post.design
+    T = d.T
+    k, m = d.fixed.shape[1], d.smooth.shape[1]
+    H0 = np.hstack([d.fixed, d.smooth])
+    F = np.zeros((T, k + m))                      # target incidence path minus its first value
+    F[:, d.target_trend] = d.trend - d.trend[0]
+    Z = smooth_basis(T)
+    F[:, k + d.target_smooth.start:k + d.target_smooth.stop] = Z - Z[:1]
+    F = F[1:]
+    nodes, which = np.unique(node, return_inverse=True)
     tau, sigma = post.grid.tau[nodes], post.grid.sigma[nodes]
     dinv = 1.0 / (d.variance[None, :] + tau[:, None] ** 2 * d.noisy[None, :])
-    prec = np.einsum("uni,un,unj->uij", H, dinv, H)
-    prior = np.zeros((U, p))
-    prior[:, k:k + m] = 1.0 / sigma[:, None] ** 2
-    prior[:, k + m:] = np.where(on, 1.0 / post.prior_var[np.maximum(cols, 0)], 1.0)
-    prec[:, np.arange(p), np.arange(p)] += prior
-    rhs = np.einsum("uni,un->ui", H, dinv * d.y[None, :])
-    return np.linalg.solve(prec, rhs[:, :, None])[:, :, 0], np.linalg.cholesky(prec)
+    prec = np.einsum("ni,hn,nj->hij", H0, dinv, H0)
+    idx = np.arange(k, k + m)
+    prec[:, idx, idx] += 1.0 / sigma[:, None] ** 2
+    rhs = np.einsum("ni,hn,nr->hir", H0, dinv, np.hstack([d.y[:, None], post.columns]))
+    sol = np.linalg.solve(prec, rhs)                              # (nodes, k + m, 1 + g)
+    mean_y = F @ sol[:, :, 0][..., None]                          # (nodes, T - 1, 1)
+    per_change = np.einsum("tp,hpg->htg", F, sol[:, :, 1:])        # (nodes, T - 1, g)
+    cov = F @ np.linalg.solve(prec, np.broadcast_to(F.T, (nodes.size, *F.T.shape)))
+    chol = np.linalg.cholesky(cov + 1e-14 * np.eye(T - 1))
+    gathered = np.take_along_axis(per_change[which], np.maximum(cols, 0)[:, None, :], axis=2)
+    out = np.zeros((node.size, T))
+    out[:, 1:] = (mean_y[which][:, :, 0] - np.einsum("dtq,dq->dt", gathered, delta)
+                  + np.einsum("dts,ds->dt", chol[which],
+                              rng.standard_normal((node.size, T - 1))))
+    return out
 
 
 def _node_log_post(post: Posterior, configs: list[np.ndarray]) -> np.ndarray:
