@@ -126,45 +126,59 @@ def markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def reliability(df: pd.DataFrame, path: Path) -> None:
-    """Reliability diagrams: predicted probability against observed frequency, pooled."""
+def reliability(df: pd.DataFrame, path: Path, prior: float = 0.25) -> None:
+    """Reliability diagrams: predicted probability against observed frequency, pooled.
+
+    Top row: the series as simulated (two in three have a capture change). Bottom row: the
+    same series reweighted so that a fraction ``prior`` has one, the prior probability the
+    model assumes — the population in which a calibrated posterior probability means what it
+    says.
+    """
     import matplotlib.pyplot as plt
 
     panels = [("prob_not_incidence", "mostly_capture", "P(mostly reporting/recording)"),
               ("prob_capture_change", "capture_changed", "P(reporting or recording changed)"),
               ("prob_change_reporting", "reporting_changed", "P(reporting changed)"),
               ("prob_change_recording", "recording_changed",
-               "P(recording changed) — with a control")]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.0 * len(panels), 4.2))
+               "P(recording changed), with a control")]
+    share = df["capture_changed"].mean()
+    weights = {"as simulated": np.ones(len(df)),
+               f"reweighted: {prior:.0%} with a capture change":
+                   np.where(df["capture_changed"], prior / share, (1 - prior) / (1 - share))}
+    fig, axes = plt.subplots(2, len(panels), figsize=(4.0 * len(panels), 8.0))
     edges = np.array([0, 0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.95, 1.0 + 1e-9])
-    for ax, (pred, truth, title) in zip(axes, panels, strict=True):
-        g = df[[pred, truth]].dropna()
-        p = g[pred].to_numpy(dtype=float)
-        y = g[truth].to_numpy(dtype=float)
-        which = np.digitize(p, edges) - 1
-        xs, ys, ns = [], [], []
-        for b in range(len(edges) - 1):
-            sel = which == b
-            if sel.sum() >= 5:
-                xs.append(p[sel].mean())
-                ys.append(y[sel].mean())
-                ns.append(sel.sum())
-        xs, ys, ns = map(np.array, (xs, ys, ns))
-        se = np.sqrt(np.clip(ys * (1 - ys), 0.25 / ns, None) / ns)
-        ax.plot([0, 1], [0, 1], color="0.6", lw=1)
-        ax.errorbar(xs, ys, yerr=2 * se, fmt="o-", capsize=3)
-        for x, yy, n in zip(xs, ys, ns, strict=True):
-            ax.annotate(str(n), (x, yy), textcoords="offset points", xytext=(4, -10),
-                        fontsize=7)
-        ax.set_xlim(0, 1)
-        ax.set_ylim(-0.02, 1.02)
-        ax.set_xlabel("posterior probability (bin mean)")
-        ax.set_ylabel("observed frequency (±2 SE)")
-        ax.set_title(title, fontsize=9)
+    for row, (label, w_all) in zip(axes, weights.items(), strict=True):
+        for ax, (pred, truth, title) in zip(row, panels, strict=True):
+            keep = df[pred].notna().to_numpy()
+            p = df.loc[keep, pred].to_numpy(dtype=float)
+            y = df.loc[keep, truth].to_numpy(dtype=float)
+            w = w_all[keep]
+            which = np.digitize(p, edges) - 1
+            xs, ys, ses, ns = [], [], [], []
+            for b in range(len(edges) - 1):
+                sel = which == b
+                if sel.sum() >= 5:
+                    ww = w[sel] / w[sel].sum()
+                    freq = float(ww @ y[sel])
+                    n_eff = 1.0 / float((ww ** 2).sum())
+                    xs.append(float(ww @ p[sel]))
+                    ys.append(freq)
+                    ses.append(np.sqrt(max(freq * (1 - freq), 0.25 / n_eff) / n_eff))
+                    ns.append(int(sel.sum()))
+            ax.plot([0, 1], [0, 1], color="0.6", lw=1)
+            ax.errorbar(xs, ys, yerr=2 * np.array(ses), fmt="o-", capsize=3)
+            for x, yy, n in zip(xs, ys, ns, strict=True):
+                ax.annotate(str(n), (x, yy), textcoords="offset points", xytext=(4, -10),
+                            fontsize=7)
+            ax.set_xlim(0, 1)
+            ax.set_ylim(-0.02, 1.02)
+            ax.set_xlabel("posterior probability (bin mean)")
+            ax.set_ylabel("observed frequency (±2 SE)")
+            ax.set_title(f"{title}\n{label}", fontsize=9)
     fig.suptitle("Attribution: reliability on misspecified simulations "
-                 f"({len(df)} series, numbers = series per bin)", fontsize=10)
+                 f"({len(df)} series; numbers = series per bin)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
