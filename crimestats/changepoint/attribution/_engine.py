@@ -30,6 +30,8 @@ class Posterior:
 
     Attributes
     ----------
+    configs, grid, design
+        What was enumerated, the hyperparameter grid and the observation model.
     log_post : numpy.ndarray
         ``(n_capture, n_incidence)`` normalised log posterior of each configuration.
     log_post_h : numpy.ndarray
@@ -38,6 +40,11 @@ class Posterior:
         ``(n, n_shapes)`` columns of every candidate change on the observation rows.
     prior_var : numpy.ndarray
         Prior variance of the size of each candidate change.
+    log_evidence : float
+        Log marginal likelihood (up to the constant of the flat priors).
+    gram, cross, base : numpy.ndarray
+        Per node: restricted Gram matrix of the change columns, their cross-product with the
+        observations, and the log evidence without changes.
     """
 
     configs: Configurations
@@ -142,29 +149,22 @@ class PathDraws:
     change_size : dict
         Component code → ``(draws,)`` summed size of the component's changes (NaN for draws
         whose configuration has no change of it).
-    capture, incidence : numpy.ndarray
-        Configuration indices of each draw.
-    node : numpy.ndarray
-        Grid node of each draw.
     """
 
     paths: dict[int, np.ndarray]
     change_size: dict[int, np.ndarray]
-    capture: np.ndarray
-    incidence: np.ndarray
-    node: np.ndarray
 
 
 def draw_paths(post: Posterior, draws: int, rng: np.random.Generator,
                components: tuple[int, ...]) -> PathDraws:
-    """Draw configurations, nodes and then the Gaussian latent paths given both.
+    """Draw a configuration, then a grid node given it, then the Gaussian latent paths.
 
-    Given a configuration and a node, the latent vector (levels and trends with flat priors,
-    smooth deviations, change sizes) is Gaussian; its posterior is computed exactly, in one
-    batch, for each distinct (configuration, node) drawn.
+    Given a configuration and a node the latent vector is Gaussian: the change sizes are drawn
+    from their posterior with everything else integrated out (`_change_posterior`), then the
+    target's trend and smooth incidence curve given them (`_smooth_incidence`) — together an
+    exact draw from the joint posterior.
     """
-    d = post.design
-    T = d.T
+    T = post.design.T
     shape = post.log_post.shape
     w = np.exp(post.log_post.ravel())
     pick = rng.choice(w.size, size=draws, p=w / w.sum())
@@ -180,8 +180,8 @@ def draw_paths(post: Posterior, draws: int, rng: np.random.Generator,
     which = which.ravel()
     qmax = max(max(J.size for J in configs), 1)
     cols = np.full((pair.shape[0], qmax), -1)
-    for u, (ci, _) in enumerate(pair):
-        cols[u, :configs[ci].size] = configs[ci]
+    for row, (ci, _) in enumerate(pair):
+        cols[row, :configs[ci].size] = configs[ci]
     mean, chol = _change_posterior(post, cols, pair[:, 1])
     z = rng.standard_normal((draws, qmax, 1))
     delta = mean[which] + np.linalg.solve(np.swapaxes(chol, 1, 2)[which], z)[:, :, 0]
@@ -200,8 +200,7 @@ def draw_paths(post: Posterior, draws: int, rng: np.random.Generator,
         if comp == INCIDENCE:
             path = path + _smooth_incidence(post, node, dcols, np.where(on, delta, 0.0), rng)
         paths[comp] = path - path[:, :1]
-    cap, inc = np.unravel_index(pick, shape)
-    return PathDraws(paths, sizes, cap, inc, node)
+    return PathDraws(paths, sizes)
 
 
 def _change_posterior(post: Posterior, cols: np.ndarray, nodes: np.ndarray
