@@ -35,8 +35,9 @@ class AttributionResult(Result):
         a step or ramp of reporting or recording, a step of incidence), ``expected_changes``,
         ``prob_gradual`` (probability that a change is a ramp, given a change), ``time`` (most
         probable start of a change), ``step`` (posterior mean relative size of the
-        component's changes added up, given that it changed, e.g. 0.3 = +30%),
-        ``step_lower``, ``step_upper``, ``total`` (relative change of the component from the
+        component's changes added up, given that it changed, e.g. 0.3 = +30%; a ramp still
+        under way at the end is counted whole; NaN when no posterior draw has a change of
+        the component), ``step_lower``, ``step_upper``, ``total`` (relative change of the component from the
         first to the last period — for incidence the smooth curve and any step — averaged
         over all configurations), ``total_lower``, ``total_upper``.
     explanation : str
