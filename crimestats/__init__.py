@@ -3,9 +3,10 @@
 Small-area estimation of victimisation ([`crimestats.sae`][crimestats.sae]), design-based direct estimates
 from survey microdata ([`crimestats.survey`][crimestats.survey]), hidden demand and multiple-systems estimation
 ([`crimestats.hidden`][crimestats.hidden]), change points that tell a real rise in crime from a rise in
-reporting or recording ([`crimestats.changepoint`][crimestats.changepoint]), and comparisons of areas with
-areas like them — funnel plots, peer groups, ranks with uncertainty and change tests
-([`crimestats.compare`][crimestats.compare]).
+reporting or recording ([`crimestats.changepoint`][crimestats.changepoint]), with the calendars
+they need ([`crimestats.calendar`][crimestats.calendar]: financial years, survey years, dates),
+and comparisons of areas with areas like them — funnel plots, peer groups, ranks with
+uncertainty and change tests ([`crimestats.compare`][crimestats.compare]).
 
 ``import crimestats`` is light: PyMC, PyTensor, ArviZ and matplotlib are imported only by the
 functions that need them.
@@ -13,6 +14,7 @@ functions that need them.
 
 from __future__ import annotations
 
+from . import calendar
 from .errors import (
     ConvergenceWarning,
     CrimestatsError,
@@ -26,6 +28,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    "calendar",
     "ConvergenceWarning",
     "CrimestatsError",
     "CrimestatsWarning",

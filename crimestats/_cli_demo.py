@@ -346,14 +346,10 @@ def _violence_figures(out: Path, fit: Any, table: pd.DataFrame, forces: pd.DataF
     draw(fig, out / "figures" / "recorded_vs_survey.png")
 
 
-# Relative standard error assumed for the CSEW violence prevalence series, which is published
-# without standard errors: that of the year to December 2018 (0.000929 / 0.0175).
-_CSEW_VIOLENCE_RELATIVE_SE = 0.053
-
-
 def _is_the_rise_real(out: Path, *, draw: Callable[[Any, Path], None] | None,
                       headline: dict[str, Any], progress: Progress) -> list[str]:
     """Change points in recorded violence and their attribution to incidence or reporting."""
+    from . import calendar
     from .changepoint import attribute, detect
     from .datasets import (
         VIOLENCE_OFFENCES,
@@ -364,17 +360,20 @@ def _is_the_rise_real(out: Path, *, draw: Callable[[Any, Path], None] | None,
 
     recorded = (load_recorded_crime("england_wales", offence=VIOLENCE_OFFENCES)
                 .groupby("financial_year_ending")["offences"].sum())
-    prevalence = load_csew_prevalence("Violence")
-    prevalence = prevalence[prevalence["year_ending"].isin(recorded.index)]
-    survey = pd.DataFrame({"period": prevalence["year_ending"].to_numpy(),
-                           "estimate": prevalence["prevalence"].to_numpy(),
-                           "se": _CSEW_VIOLENCE_RELATIVE_SE * prevalence["prevalence"].to_numpy()})
+    prevalence = load_csew_prevalence("Violence", standard_errors=True)
+    prevalence = prevalence[prevalence["year_ending"].between(2002, int(recorded.index[-1]))]
+    csew = pd.DataFrame({"period": prevalence["year_ending"].to_numpy(),
+                         "estimate": prevalence["prevalence"].to_numpy(),
+                         "se": prevalence["standard_error"].to_numpy()})
+    # CSEW years end in March, and respondents report the 12 months before interview
+    survey = calendar.align_survey(csew, recorded, survey_calendar=calendar.survey_year(3),
+                                   calendar="financial_year", recall_months=12,
+                                   partial="drop")
     residents = float(load_population("pfa")["residents"].sum())
     with progress.step("Detecting change points in recorded violence"):
         changes = detect(recorded, method="bayes", random_seed=2018)
     with progress.step("Attributing the change to incidence or reporting"):
-        parts = attribute(recorded, survey, population=np.full(recorded.size, residents),
-                          random_seed=2018)
+        parts = attribute(recorded, survey, population=residents, random_seed=2018)
 
     series = changes.estimates.drop_dims("n_changes", errors="ignore").to_dataframe()
     series.to_csv(out / "tables" / "recorded_violence_changepoints.csv")
@@ -385,13 +384,18 @@ def _is_the_rise_real(out: Path, *, draw: Callable[[Any, Path], None] | None,
     effects = parts.effects.set_index("component")
     incidence, reporting = effects.loc["incidence"], effects.loc["reporting"]
     rise = float(recorded.iloc[-1] / recorded.iloc[0] - 1.0)
-    survey_change = float(survey["estimate"].iloc[-1] / survey["estimate"].iloc[0] - 1.0)
+    by_year = csew.set_index("period")["estimate"]
+    survey_change = float(by_year.iloc[-1] / by_year.loc[int(recorded.index[0])] - 1.0)
     probs = changes.estimates["prob_change"].to_series()
     change_rows = [f"| {t} (year to March) | {probs.loc[t]:.2f} |"
                    for t in changes.changepoint_times]
+    starts = parts.estimates["prob_step_reporting"].to_series()
+    likely = [int(t) for t in starts.index[starts >= 0.15]]
     headline.update({
         "recorded_violence_change": rise, "survey_violence_change": survey_change,
         "reporting_step": float(reporting["step"]), "reporting_step_year": int(reporting["time"]),
+        "reporting_total": float(reporting["total"]),
+        "incidence_total": float(incidence["total"]),
         "prob_not_incidence": float(parts.prob_not_incidence),
     })
     if draw is not None:
@@ -420,21 +424,28 @@ def _is_the_rise_real(out: Path, *, draw: Callable[[Any, Path], None] | None,
         *change_rows,
         "",
         "`crimestats.changepoint.attribute` then splits recorded violence per resident into "
-        "incidence (tracked by the survey) and reporting or recording (the rest), allowing one "
-        "step in each. **Result:** incidence fell by "
+        "incidence (tracked by the survey, a smooth curve with at most one step) and "
+        "reporting or recording (steps or ramps). **Result:** incidence fell by "
         f"{-incidence['total']:.0%} over the period (95% interval "
-        f"{-incidence['total_upper']:.0%} – {-incidence['total_lower']:.0%}), while reporting "
-        f"or recording stepped up by {reporting['step']:.0%} "
-        f"({reporting['step_lower']:.0%} – {reporting['step_upper']:.0%}) in the year to "
-        f"March {int(reporting['time'])}, the year of the HMIC inspection of crime "
-        "recording (November 2014). Posterior probability that the change in recorded "
-        "violence owes more to reporting and recording than to incidence: "
-        f"{parts.prob_not_incidence:.2f}.",
+        f"{-incidence['total_upper']:.0%} – {-incidence['total_lower']:.0%}), while the police "
+        f"capture of violence (reporting or recording) stepped up by {reporting['step']:.0%} "
+        f"({reporting['step_lower']:.0%} – {reporting['step_upper']:.0%}), "
+        f"{reporting['total']:.0%} of it by 2017/18 "
+        f"({reporting['total_lower']:.0%} – {reporting['total_upper']:.0%}). The rise is "
+        f"gradual (probability {reporting['prob_gradual']:.2f} that it is a ramp rather than "
+        f"a step) and most probably starts in the year to March {int(reporting['time'])} "
+        f"(changes start with probability 0.15 or more in the years to March "
+        f"{', '.join(map(str, likely))}), around the HMIC inspection of crime recording "
+        "(2014). Posterior probability that the change in recorded violence owes "
+        f"more to reporting and recording than to incidence: {parts.prob_not_incidence:.2f}.",
         "",
-        "Assumptions: the survey series is published without standard errors, so each year "
-        f"is given the relative standard error of the 2018 estimate ({_CSEW_VIOLENCE_RELATIVE_SE:.1%}); "
-        "the population is held at its 2011 Census value; survey prevalence (victims) stands "
-        "for incidence (offences) up to a constant ratio.",
+        "Assumptions: survey prevalence (victims) stands for incidence (offences) up to a "
+        "constant ratio; each CSEW year covers the 12 months before its interviews, so it is "
+        "compared with the two financial years it spans (`crimestats.calendar.align_survey`, "
+        "`recall_months=12`); the CSEW standard errors are approximations (the bundled table "
+        "publishes none: the 2018 design effect with each year's prevalence and sample size); "
+        "the population is held at its 2011 Census value, so its growth is part of the "
+        "incidence trend.",
     ]
     if draw is not None:
         lines += ["", "![Change points in recorded violence]"

@@ -64,19 +64,47 @@ CSEW_MEASURES: dict[str, str] = {
     "hackua_p": "Unauthorised access to personal information (including hacking)",
 }
 
+#: Adults interviewed in the CSEW core sample per survey year (keyed by the year in which the
+#: survey year ends in March), rounded: about 35,000 from 2001/02 to 2003/04; about 46,000 from
+#: 2004/05 to 2011/12, the sample boosted for police-force-area estimates ("over 46,000
+#: adults" in 2008/09: Home Office, *Crime in England and Wales 2008/09*); about 35,000 from
+#: 2012/13 (34,906 adults in the year ending March 2014, ONS; 34,073 in the year ending
+#: December 2018, the bundled 2018 table). Used only to approximate standard errors.
+_CSEW_ADULTS: dict[int, int] = {
+    **dict.fromkeys(range(2002, 2005), 35_000),
+    **dict.fromkeys(range(2005, 2013), 46_000),
+    **dict.fromkeys(range(2013, 2019), 35_000),
+}
+
+#: Offences of Table A3 that have a measure in the 2018 table (for their design effect).
+_MEASURE_OF_OFFENCE: dict[str, str] = {
+    "Violence": "violnr_p", "Violence with injury": "viwinr_p",
+    "Violence without injury": "vininr_p", "Wounding": "wound_p",
+    "Assault with minor injury": "cominj_p", "Robbery": "robber_p",
+    "Theft from the person": "theftp_p", "Snatch theft from person": "snatch_p",
+    "Stealth theft from person": "stlhea_p",
+    "Attempted snatch or stealth theft from person": "snstla_p",
+    "Other theft of personal property": "othpth_p", "Theft offences": "althft_p",
+    "All CSEW crime excluding fraud and computer misuse": "totalb_p",
+}
+
 _BREAKDOWNS = {
     "Total": "total", "sex": "sex", "agegrp7": "age", "gor": "region",
     "oa_sup11": "area_classification", "rural3": "rurality",
 }
 
 
-def load_csew_prevalence(offence: Any = None) -> pd.DataFrame:
+def load_csew_prevalence(offence: Any = None, *, standard_errors: bool = False
+                         ) -> pd.DataFrame:
     """CSEW prevalence of victimisation by offence, survey years 1981 to 2017/18.
 
     Parameters
     ----------
     offence : str or list of str, optional
         Keep only these offences (e.g. ``"Violence"``); all 33 by default.
+    standard_errors : bool, default False
+        Add the column ``standard_error``: an **approximation**, because Table A3 publishes
+        no standard errors or confidence intervals (see Notes).
 
     Returns
     -------
@@ -85,7 +113,9 @@ def load_csew_prevalence(offence: Any = None) -> pd.DataFrame:
         ``"2001/02"`` for the financial-year surveys since), ``year_ending`` (int: the year in
         which the 12-month survey period ends), ``prevalence`` (proportion, 0–1, victimised once
         or more in the 12 months before interview: adults for personal crimes, households for
-        household crimes) and ``main_type`` (bool: one of the five headline offence groups).
+        household crimes) and ``main_type`` (bool: one of the five headline offence groups);
+        with ``standard_errors=True`` also ``standard_error`` (same units; NaN for the
+        calendar-year surveys 1981–1999).
 
     Raises
     ------
@@ -95,8 +125,26 @@ def load_csew_prevalence(offence: Any = None) -> pd.DataFrame:
     Notes
     -----
     Survey years are irregular before 2001/02 (1981, 1983, 1987, 1991, 1993, 1995, 1997, 1999).
-    The table publishes no standard errors. Source: ONS, Crime in England and Wales, appendix
-    tables year ending December 2018, Table A3; Open Government Licence v3.0.
+    Source: ONS, Crime in England and Wales, appendix tables year ending December 2018, Table
+    A3; Open Government Licence v3.0.
+
+    The table publishes no standard errors, and neither does any file bundled with crimestats
+    except the year to December 2018 (`load_csew_2018_table`). The approximation keeps
+    that year's design effect and lets the prevalence and the sample size vary by year:
+
+    $$
+    \\mathrm{se}_t = \\sqrt{d\\, p_t (1 - p_t) / n_t}, \\qquad
+    d = \\frac{\\mathrm{se}_{2018}^2\\, n_{2018}}{p_{2018}(1 - p_{2018})},
+    $$
+
+    $d$ the 2018 design effect of the same measure (1.71 for violence) or, for offences
+    without a 2018 measure (household crimes), the median over the 32 measures of the 2018
+    table (1.60); $n_t$ the number of adults interviewed, rounded by design era (about
+    35,000 in 2001/02–2003/04 and since 2012/13, 46,000 in 2004/05–2011/12). Household
+    crimes are counted per household, and one adult is interviewed per household. For
+    violence this gives a relative standard error of 5.2% in 2017/18 (5.3% published for the
+    year to December 2018) and 3.4–3.9% in 2001/02–2011/12, when the sample was larger and
+    prevalence higher, against the 5.3% that a constant relative error would assume.
 
     Examples
     --------
@@ -104,6 +152,9 @@ def load_csew_prevalence(offence: Any = None) -> pd.DataFrame:
     >>> violence = load_csew_prevalence("Violence")
     >>> violence[["survey_year", "prevalence"]].tail(2).round(4).values.tolist()
     [['2016/17', 0.0168], ['2017/18', 0.0175]]
+    >>> with_se = load_csew_prevalence("Violence", standard_errors=True)
+    >>> (with_se["standard_error"] / with_se["prevalence"]).tail(2).round(3).tolist()
+    [0.054, 0.052]
     """
     raw = read_csv("csew_prevalence_by_offence_1981_2018.csv.gz")
     start = pd.to_datetime(raw["year"]).dt.year.astype("int64")
@@ -117,7 +168,25 @@ def load_csew_prevalence(offence: Any = None) -> pd.DataFrame:
         "prevalence": raw["prevalence"].astype("float64"),
         "main_type": raw["main_type"].astype(bool),
     })
-    return select(out, "offence", offence, "offence").reset_index(drop=True)
+    out = select(out, "offence", offence, "offence").reset_index(drop=True)
+    if standard_errors:
+        out["standard_error"] = _approximate_standard_errors(out)
+    return out
+
+
+def _approximate_standard_errors(prevalence: pd.DataFrame) -> np.ndarray:
+    """Binomial variance × the 2018 design effect, with each year's sample size (see above)."""
+    table = load_csew_2018_table()
+    total = table[(table["breakdown"] == "total") & (table["sex"] == "All adults")
+                  & (table["age"] == "16+")].set_index("measure")
+    p18 = total["estimate"]
+    deff = total["standard_error"] ** 2 * total["unweighted_count"] / (p18 * (1 - p18))
+    design = prevalence["offence"].map(_MEASURE_OF_OFFENCE).map(deff)
+    design = design.fillna(float(deff.median())).to_numpy(dtype=float)
+    n = prevalence["year_ending"].map(_CSEW_ADULTS).to_numpy(dtype=float)
+    p = prevalence["prevalence"].to_numpy(dtype=float)
+    financial = prevalence["survey_year"].str.contains("/").to_numpy()
+    return np.where(financial, np.sqrt(design * p * (1 - p) / n), np.nan)
 
 
 def load_csew_2018_table(measure: Any = None) -> pd.DataFrame:
