@@ -73,8 +73,7 @@ def _series(background: str, n: int, seed: int, change: str | None = None,
 
     rng = np.random.default_rng([seed, 7])
     overrides = _draws(background, rng)
-    import os
-    if os.environ.get("CS_SIMCURV") == "0":
+    if not CURVED:
         overrides["curvature"] = 0.0
     kind = SCENARIOS[background]["kind"]
     if change == "slope":      # a change of trend of `size` per period from tau
@@ -116,6 +115,7 @@ def _oracle_z(sim) -> float:
 
 
 OPTIONS: dict[str, float] = {}
+CURVED = True
 
 
 def _detect(y):
@@ -151,7 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prior-any-change", type=float,
                         help="detect's prior_any_change (default: detect's default)")
     parser.add_argument("--min-size", type=int, help="detect's min_size (default: detect's)")
+    parser.add_argument("--straight", action="store_true",
+                        help="trends without curvature (straight lines on the log scale)")
     args = parser.parse_args(argv)
+    global CURVED
+    CURVED = not args.straight
     if args.min_size is not None:
         OPTIONS["min_size"] = args.min_size
     if args.prior_any_change is not None:

@@ -16,7 +16,6 @@ def run(args: argparse.Namespace) -> int:
     numeric = [args.value, *([args.exposure] if args.exposure else [])]
     table = read_table(args.csv, required=[args.time, *numeric], numeric=numeric,
                        unique=args.time)
-    table[args.time] = table[args.time].astype(str)
     series = table.set_index(args.time)[args.value]
     exposure = table.set_index(args.time)[args.exposure] if args.exposure else None
     seasonal = {"auto": "auto", "none": None}.get(str(args.seasonal).lower(), args.seasonal)

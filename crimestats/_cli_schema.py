@@ -131,7 +131,7 @@ CHANGEPOINT_SCHEMA = _envelope(
             "likelihood": {"type": "string"},
             "level": {"type": "number"},
             "changepoints": {"type": "array", "items": {"type": ["string", "number"]}},
-            "prob_any_change": {"type": "number", "minimum": 0, "maximum": 1},
+            "prob_any_change": {"type": "number", "minimum": 0},
             "n_changes_prob": {"type": "array", "items": {"type": "number", "minimum": 0}},
             "segments": {
                 "type": "array",

@@ -9,8 +9,9 @@ Every function that takes periods (change points, attribution, the CLI) calls
   same day of its month (or every one a month end), quarterly or yearly likewise, weekly when
   dates are whole weeks apart, daily otherwise;
 * whole numbers (years, period numbers): the smallest step between labels;
-* text that reads as a period: ``"2020-03"`` (month), ``"2020Q1"`` (quarter), ``"2020"``
-  (year), and financial or survey years ``"2019/20"`` or ``"2019-20"`` (one a year).
+* text that reads as a period: ``"2020-03"``, ``"Mar-20"`` or ``"March 2020"`` (month),
+  ``"2020Q1"`` (quarter), ``"2020"`` (year), and financial or survey years ``"2019/20"`` or
+  ``"2019-20"`` (one a year).
 
 Labels of any other kind (free text) are checked unique and taken in the order given.
 
@@ -158,6 +159,12 @@ def _parse_text(idx: pd.Index) -> tuple[pd.Index, str] | None:
             return pd.Index(first), "financial_year"
     if all(re.match(r"^-?\d+$", t) for t in texts):        # years (or other whole numbers)
         return pd.Index([int(t) for t in texts]), "integer"
+    for fmt in ("%b-%y", "%b-%Y", "%b %Y", "%B %Y", "%b %y"):  # months such as "Mar-20"
+        try:
+            stamps = pd.to_datetime(pd.Series(texts), format=fmt)
+        except (ValueError, TypeError):
+            continue
+        return pd.PeriodIndex(stamps, freq="M"), "period"
     for freq, pattern in (("M", r"^\d{4}-\d{2}$"), ("Q-DEC", r"^\d{4}\s*-?Q[1-4]$")):
         if all(re.match(pattern, t) for t in texts):
             try:

@@ -293,7 +293,7 @@ def changepoint_plot(result: Any, *, axes: Any = None, ylabel: str = "value") ->
                                gridspec_kw={"height_ratios": [3, 1]})
     top, bottom = axes
     level = float(est.attrs.get("level", getattr(result, "level", 0.95)))
-    counts = result.likelihood in ("poisson", "negbin", "count_trend")
+    counts = result.likelihood in ("poisson", "negbin", "count_trend", "log_trend")
     season = est["seasonal_factor"].values
     scale = season if counts else 1.0
     shift = 0.0 if counts else season

@@ -31,7 +31,8 @@ def test_auto_picks_the_model_from_the_data(rng):
     assert detect(big, draws=0).likelihood == "count_trend"
     small = _steps(rng, 50, [25], [3, 8])
     assert detect(small, draws=0).likelihood == "negbin"
-    assert detect(big + 0.5, draws=0).likelihood == "trend"
+    assert detect(big + 0.5, draws=0).likelihood == "log_trend"        # positive rates
+    assert detect(big - 350.5, draws=0).likelihood == "trend"          # any real values
 
 
 def test_negative_whole_numbers_under_auto_raise(rng):

@@ -82,7 +82,7 @@ def _seasonal_counts(rng, years=6, change_at=40):
 
 def test_seasonal_model_stops_seasonal_false_changes(rng):
     y, _ = _seasonal_counts(rng)
-    plain = detect(y, "negbin", random_seed=0)
+    plain = detect(y, "poisson", random_seed=0, seasonal=None)
     seasonal = detect(y, "negbin", seasonal=12, random_seed=0)
     assert len(plain.changepoints) >= 4           # every winter looks like a change
     assert seasonal.changepoints == pytest.approx([40], abs=1)
@@ -106,3 +106,37 @@ def test_seasonal_normal_and_errors(rng):
         detect(y[:20], "normal", seasonal=12)
     with pytest.raises(crimestats.InputError, match="period"):
         detect(y, "normal", seasonal=1)
+
+
+# ---------------------------------------------------------------- one panel, one model
+
+def test_auto_decides_once_for_the_panel(rng):
+    y, _ = _panel(rng, k=4)
+    big = y * 20
+    res = detect_many(big, random_seed=0)
+    assert {r.likelihood for r in res.results.values()} == {"count_trend"}
+    small = detect_many(np.round(y / 10), random_seed=0)
+    assert {r.likelihood for r in small.results.values()} == {"negbin"}
+
+
+def test_panel_errors_name_the_series(rng):
+    y, _ = _panel(rng, k=3)
+    frame = pd.DataFrame(y, columns=["Cleveland", "Durham", "Kent"])
+    frame.loc[4, "Durham"] = -2
+    with pytest.raises(crimestats.InputError, match="'Durham'.*negative"):
+        detect_many(frame)
+    frame.loc[4, "Durham"] = 1.5
+    with pytest.raises(crimestats.InputError, match="series 'Durham'"):
+        detect_many(frame, "poisson")
+    with pytest.raises(crimestats.InputError, match="n_jobs"):
+        detect_many(np.abs(y), "poisson", n_jobs=0)
+
+
+def test_panel_time_is_checked(rng):
+    y, _ = _panel(rng, k=2, n=24)
+    frame = pd.DataFrame(y, index=pd.period_range("2019-01", periods=24, freq="M"))
+    with pytest.raises(crimestats.InputError, match="skips"):
+        detect_many(frame.drop(frame.index[5]), "poisson")
+    res = detect_many(frame.drop(frame.index[5]), "poisson", fill=0)
+    assert res.estimates.sizes["time"] == 24
+    assert isinstance(res.national_time, str)

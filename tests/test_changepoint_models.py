@@ -65,11 +65,13 @@ def test_every_model_with_every_search(model_name, method, rng):
 
 
 def test_registry_lists_every_model():
-    assert set(ALL) == {"count_trend", "negbin", "poisson", "trend", "normal", "normal_mean"}
+    assert set(ALL) == {"count_trend", "negbin", "poisson", "log_trend", "trend", "normal",
+                        "normal_mean"}
     assert set(model_names("counts")) == {"count_trend", "negbin", "poisson"}
     for name in ALL:
         model = get_model(name)
-        assert model.diffparam >= 1 and model.changes and model.data in ("counts", "real")
+        assert model.diffparam >= 1 and model.changes
+        assert model.data in ("counts", "positive", "real")
 
 
 # ---------------------------------------------------------------- level models: direct formulas
@@ -143,7 +145,7 @@ def test_negbin_size_grid_weights_include_the_size_terms(rng):
 
 def _dense_trend_logml(node, z, w, s, t):
     """Direct multivariate Student t density of one segment of the trend engine."""
-    a0, b0, va, vb, vc, lw0, lw1, lw2, n, bc, cc, wa, wb = node.params
+    a0, b0, va, vb, lw0, lw1, n, bc = node.params
     phi = node.info["ar"]
     idx = np.arange(s, t)
     obs = idx[np.isfinite(z[idx])]
@@ -155,33 +157,27 @@ def _dense_trend_logml(node, z, w, s, t):
     sw = np.sqrt(w[obs])
     noise = corr / np.outer(sw, sw)
     tm = (s + t) / (2 * n) - 0.5
-    h = (t - s) / n
-    local = np.column_stack([np.ones(obs.size), tau - tm, (tau - tm) ** 2 - h * h / 12])
+    local = np.column_stack([np.ones(obs.size), tau - tm])
     k = obs.size
+    y0 = z[obs] - bc * tau                          # about the common trend
     terms = []
-    # level on the common trend
-    y0 = z[obs] - bc * tau - cc * tau * tau
-    cov = noise + va * np.outer(local[:, 0], local[:, 0])
-    terms.append(lw0 + stats.multivariate_t(np.zeros(k), cov * b0 / a0, df=2 * a0).logpdf(y0))
-    # the common trend with its slope changed (on y0), and a free curve (on z)
-    for q, (v, lw, need, yq) in enumerate([([va, vb], lw1, 3, y0),
-                                           ([wa, wb, vc], lw2, 6, z[obs])], start=2):
-        if k >= need:
-            x = local[:, :q]
-            cov = noise + x @ np.diag(v) @ x.T
-            terms.append(lw + stats.multivariate_t(np.zeros(k), cov * b0 / a0,
-                                                   df=2 * a0).logpdf(yq))
+    for d, v, lw in ((1, [va], lw0), (2, [va, vb], lw1)):
+        if d == 2 and k < 3:
+            break
+        x = local[:, :d]
+        cov = noise + x @ np.diag(v) @ x.T
+        terms.append(lw + stats.multivariate_t(np.zeros(k), cov * b0 / a0, df=2 * a0).logpdf(y0))
     return special.logsumexp(terms) - 0.5 * np.sum(np.log(w[obs]))
 
 
 @pytest.mark.parametrize("phi", [0.0, 0.6])
-@pytest.mark.parametrize("name", ["trend", "count_trend"])
+@pytest.mark.parametrize("name", ["trend", "log_trend", "count_trend"])
 def test_trend_marginal_matches_dense_computation(name, phi, rng):
     model = get_model(name)
     n = 40
     t = np.arange(n)
-    if name == "trend":
-        y = 3 + 0.05 * t + rng.normal(0, 1, n)
+    if name in ("trend", "log_trend"):
+        y = 30 + 0.05 * t + rng.normal(0, 1, n)
         w = np.ones(n)
     else:
         y = rng.poisson(np.where(t < 20, 30, 80) * np.exp(0.01 * t)).astype(float)
@@ -189,6 +185,8 @@ def test_trend_marginal_matches_dense_computation(name, phi, rng):
     for node in model.prepare(y, np.ones(n), ar=phi):
         if name == "trend":
             z = (y - node.info["loc"]) / node.info["scale"]
+        elif name == "log_trend":
+            z = (np.log(y) - node.info["loc"]) / node.info["scale"]
         else:
             from crimestats.changepoint.segments.count_trend import log_scale
 
@@ -201,15 +199,13 @@ def test_trend_marginal_matches_dense_computation(name, phi, rng):
 
 
 def test_trend_segment_posterior_matches_dense_regression(rng):
-    """The posterior line of a segment equals direct generalised least squares with the prior."""
+    """A segment's posterior line equals direct generalised least squares with the prior."""
     model = get_model("trend")
     n = 50
-    y = 2.0 + 3.0 * np.linspace(0, 1, n) + rng.normal(0, 0.2, n)
-    node = model.prepare(y, np.ones(n), ar=0.4)[0]
-    params = node.params.copy()
-    params[9:11] = 0.0                                # common trend flat
-    fits = segment_fits(params, node.stats, np.array([10]), np.array([40]))
-    assert fits.order[0] == 1                         # a straight line is the best component
+    y = 2.0 + 3.0 * np.linspace(0, 1, n) ** 2 + rng.normal(0, 0.2, n)
+    node = model.prepare(y, np.ones(n), ar=0.4)[0]          # no common trend
+    fits = segment_fits(node.params, node.stats, np.array([10]), np.array([40]))
+    assert not fits.on_trend[0] and fits.prob_slope[0] > 0.99   # the segment has a slope
     z = (y - node.info["loc"]) / node.info["scale"]
     obs = np.arange(10, 40)
     tau = (obs + 0.5) / n - 0.5
@@ -217,13 +213,23 @@ def test_trend_segment_posterior_matches_dense_regression(rng):
     prec_noise = np.linalg.inv(0.4 ** gap / (1 - 0.16))
     tm = (10 + 40) / (2 * n) - 0.5
     a = np.array([[1.0, 0.0], [-tm, 1.0]])            # local (1, tau - tm) = A (1, tau)
-    v_global = a.T @ np.diag(params[2:4]) @ a
+    v_global = a.T @ np.diag(node.params[2:4]) @ a
     x = np.column_stack([np.ones(30), tau])
     post_prec = np.linalg.inv(v_global) + x.T @ prec_noise @ x
     mean = np.linalg.solve(post_prec, x.T @ prec_noise @ z[obs])
-    np.testing.assert_allclose(fits.mean[0, :2], mean, rtol=1e-9)
-    np.testing.assert_allclose(fits.cov[0, :2, :2], np.linalg.inv(post_prec), rtol=1e-9,
-                               atol=1e-14)
+    np.testing.assert_allclose(fits.mean[0], mean, rtol=1e-9)
+    np.testing.assert_allclose(fits.cov[0], np.linalg.inv(post_prec), rtol=1e-9, atol=1e-14)
+
+
+def test_reference_trends_cover_a_step_and_a_bend(rng):
+    from crimestats.changepoint._ar_trend import reference_trends
+
+    t = np.arange(80)
+    flat_step = np.where(t >= 40, 5.0, 0.0) + rng.normal(0, 0.5, 80)
+    slopes, variances = reference_trends(flat_step, np.ones(80))
+    assert slopes[0] > 5.0                               # the step read as a trend...
+    assert abs(slopes[1]) < 3 * np.sqrt(variances[1])    # ...and, around the step, no trend
+    assert np.all(variances > 0)
 
 
 # ---------------------------------------------------------------- recursion vs enumeration

@@ -175,8 +175,9 @@ def choose_likelihood(values: np.ndarray, name: str = "y",
     """The model ``likelihood="auto"`` picks for a series (see the module notes of `detect`).
 
     Non-negative whole numbers are counts: ``"count_trend"`` when they average 10 or more a
-    period, ``"negbin"`` otherwise. Other real values: ``"trend"``. Whole numbers with a
-    negative value are refused: they look like counts with an error in them.
+    period, ``"negbin"`` otherwise. Other positive values (rates, indices): ``"log_trend"``;
+    other real values: ``"trend"``. Whole numbers with a negative value are refused: they look
+    like counts with an error in them.
     """
     obs = values[np.isfinite(values)]
     if obs.size == 0:
@@ -191,4 +192,4 @@ def choose_likelihood(values: np.ndarray, name: str = "y",
             "likelihood='trend' (real values).")
     if whole:
         return "count_trend" if float(np.mean(obs)) >= 10.0 else "negbin"
-    return "trend"
+    return "log_trend" if bool(np.all(obs > 0)) else "trend"

@@ -28,10 +28,12 @@ start share the computation of that segment's end distribution); the MAP segment
 Viterbi path (max instead of sum in $A$).
 
 **Hyperparameters integrated over a grid.** A segment model may return several nodes (the
-autocorrelation of the errors of the trend models, the negative binomial size): the recursion
-runs at each node and the results are averaged with the nodes' posterior weights
-$\\propto w_j Z_j$ — exact for the grid. The MAP segmentation is the Viterbi path of the
-node with the highest joint score.
+autocorrelation of the errors and the reference trends of the trend models, the negative
+binomial size): the recursion runs at each node and the results are averaged with the nodes'
+posterior weights $\\propto w_j Z_j$ — exact for the grid. Nodes whose evidence, from a
+forward pass pruned at $10^{-3}$, is below $10^{-9}$ of the best node's are dropped first
+(on long series nearly all but one; their posterior weight is below that bound). The MAP
+segmentation is the Viterbi path of the node with the highest joint score.
 
 **Pruning.** The exact recursion costs $O(n^2)$. A start $s$ of the current segment is dropped
 for good once its term in $A(t)$ falls below $\\varepsilon$ times $e^{A(t)}$ (and likewise in
@@ -70,7 +72,8 @@ class BayesFit:
     ``prob_any_change``: of at least one change; ``map_changepoints``: the MAP segmentation
     of node ``map_node``; ``node_weights``: posterior weights of the nodes;
     ``n_changes_draws``/``draw_ends``/``draw_nodes``: exact posterior draws (empty when
-    ``draws=0``).
+    ``draws=0``); ``nodes``: the nodes kept after screening (the indices above refer to them),
+    ``all_weights``: the posterior weights of every node given, 0 for those screened out.
     """
 
     prob_change: np.ndarray
@@ -84,6 +87,8 @@ class BayesFit:
     draw_nodes: np.ndarray
     candidates: np.ndarray
     pruned_mass: float
+    nodes: list[Prepared]
+    all_weights: np.ndarray
 
 
 def log_q_from_p(p: float, min_size: int) -> float:
@@ -172,6 +177,9 @@ def bayes_fit(model: SegmentModel, nodes: list[Prepared], *, log_q: float, min_s
     logml = model.logml
     n = nodes[0].stats.shape[0] - 1
     log_eps = float(np.log(prune)) if prune > 0 else -np.inf
+    original = nodes
+    if len(nodes) > 1 and prune > 0:
+        nodes = _screen(model, nodes, log_q, min_size)
     Z, P, none, V, backs, kept_max, dropped, Bs = [], [], [], [], [], [], 0.0, []
     for node in nodes:
         A, Vit, back, kept, drop = _kernels.forward(logml, node.params, node.stats,
@@ -216,8 +224,36 @@ def bayes_fit(model: SegmentModel, nodes: list[Prepared], *, log_q: float, min_s
         n_changes = np.zeros(0, dtype=np.int64)
         draw_ends = np.zeros((0, 1), dtype=np.int64)
         draw_nodes = np.zeros(0, dtype=np.int64)
+    kept = {id(node) for node in nodes}
+    all_weights = np.zeros(len(original))
+    all_weights[[i for i, node in enumerate(original) if id(node) in kept]] = weights
     return BayesFit(prob_change, 1.0 - p_none, cps, best, weights, log_evidence, n_changes,
-                    draw_ends, draw_nodes, np.max(kept_max, axis=0), float(dropped))
+                    draw_ends, draw_nodes, np.max(kept_max, axis=0), float(dropped), nodes,
+                    all_weights)
+
+
+#: Nodes whose evidence (from a coarsely pruned forward pass) is below this fraction of the
+#: best node's are dropped before the exact recursions.
+NODE_SCREEN = 1e-9
+_SCREEN_PRUNE = 1e-3
+
+
+def _screen(model: SegmentModel, nodes: list[Prepared], log_q: float, min_size: int
+            ) -> list[Prepared]:
+    """The hyperparameter nodes that carry posterior weight above ``NODE_SCREEN``.
+
+    A forward pass with coarse pruning gives each node's evidence to within its (reported)
+    pruned mass; nodes far below the best — on long series almost all of them — are dropped,
+    so the exact forward and backward recursions run only where the posterior is.
+    """
+    from . import _kernels
+
+    n = nodes[0].stats.shape[0] - 1
+    scores = np.array([node.log_weight + _kernels.forward(
+        model.logml, node.params, node.stats, log_q, min_size, float(np.log(_SCREEN_PRUNE)))[0][n]
+        for node in nodes])
+    keep = scores >= scores.max() + np.log(NODE_SCREEN)
+    return [node for node, k in zip(nodes, keep, strict=True) if k]
 
 
 def _viterbi_path(back: np.ndarray, n: int) -> list[int]:

@@ -26,7 +26,7 @@ _SEASONAL_ALPHA = 0.01
 
 
 def detect(y: Any, likelihood: str = "auto", *, method: str = "bayes", exposure: Any = None,
-           time: Any = None, min_size: int = 2, prior_any_change: float = 0.5,
+           time: Any = None, min_size: int = 2, prior_any_change: float = 0.3,
            prior_change: float | None = None, penalty: str | float = "MBIC",
            size: float | str = "estimate", ar: float | str = "estimate",
            seasonal: int | str | None = "auto", fill: float | None = None,
@@ -44,12 +44,14 @@ def detect(y: Any, likelihood: str = "auto", *, method: str = "bayes", exposure:
         order and on a regular calendar, and kept in the results.
     likelihood : str
         Segment model (see [`segments`][crimestats.changepoint.segments]): ``"auto"``
-        (default), ``"count_trend"``, ``"negbin"``, ``"poisson"``, ``"trend"``, ``"normal"``
-        or ``"normal_mean"``. ``"auto"`` picks ``"count_trend"`` (level or log-linear trend
-        of the rate per segment, overdispersion, autocorrelated errors) for non-negative whole
-        numbers averaging 10 or more a period, ``"negbin"`` for smaller counts, and
-        ``"trend"`` (level or linear trend per segment, autocorrelated errors) for other real
-        values; whole numbers with a negative value raise (they look like counts with an error).
+        (default), ``"count_trend"``, ``"negbin"``, ``"poisson"``, ``"log_trend"``,
+        ``"trend"``, ``"normal"`` or ``"normal_mean"``. ``"auto"`` picks ``"count_trend"``
+        (level, trend or curve of the log rate per segment, overdispersion, autocorrelated
+        errors) for non-negative whole numbers averaging 10 or more a period, ``"negbin"`` for
+        smaller counts, ``"log_trend"`` (the same on the log of positive values) for positive
+        values that are not whole numbers (rates, indices), and ``"trend"`` for other real
+        values; whole numbers with a negative value raise (they look like counts with an
+        error).
         The trend models are the defaults because real series trend and are autocorrelated:
         a model with a constant level per segment turns a trend into a staircase of changes.
     method : {"bayes", "pelt"}
@@ -165,8 +167,9 @@ def detect(y: Any, likelihood: str = "auto", *, method: str = "bayes", exposure:
             raise InputError(f"`prune` must be in [0, 1); received {prune!r}.")
     period = _seasonal_period(seasonal, series)
     counts = model.data == "counts"
+    ratio = model.data != "real"                # seasonal factors multiply (counts, positive)
     if period and isinstance(seasonal, str):     # "auto": only when the data are seasonal
-        p_value = seasonality_p_value(series.y, period, multiplicative=counts,
+        p_value = seasonality_p_value(series.y, period, multiplicative=ratio,
                                       exposure=series.exposure if counts else None)
         period = period if p_value < _SEASONAL_ALPHA else None
     rng = as_rng(random_seed)
@@ -177,14 +180,14 @@ def detect(y: Any, likelihood: str = "auto", *, method: str = "bayes", exposure:
                       "reports no change by construction (diagnostics['too_short']).",
                       DataWarning, stacklevel=2)
 
-    season = np.ones(n) if counts else np.zeros(n)
+    season = np.ones(n) if ratio else np.zeros(n)
     reference = None
     for _ in range(_ROUNDS if period else 1):
         if period:
-            season = seasonal_factors(series.y, period, multiplicative=counts,
+            season = seasonal_factors(series.y, period, multiplicative=ratio,
                                       exposure=series.exposure if counts else None,
                                       reference=reference)
-        y_work = series.y if counts else series.y - season
+        y_work = series.y if counts else (series.y / season if ratio else series.y - season)
         e_work = series.exposure * season if counts else series.exposure
         nodes = model.prepare(y_work, e_work, prior=prior, prior_any_change=prior_any_change,
                               **options)
@@ -196,6 +199,7 @@ def detect(y: Any, likelihood: str = "auto", *, method: str = "bayes", exposure:
         else:
             fit = bayes_fit(model, nodes, log_q=log_q, min_size=min_size, prune=float(prune),
                             draws=int(draws), rng=rng)
+            all_nodes, nodes = nodes, fit.nodes
             cps, node_index = fit.map_changepoints, fit.map_node
         starts = np.array([0, *cps], dtype=np.int64)
         ends = np.array([*cps, n], dtype=np.int64)
@@ -205,7 +209,7 @@ def detect(y: Any, likelihood: str = "auto", *, method: str = "bayes", exposure:
         _check_overdispersion(y_work, e_work, cps)
     return _build_result(
         series, model, nodes, node_index, summary, starts, ends, cps, fit, method, level,
-        season, period, y_work, e_work,
+        season, period, y_work, e_work, all_nodes if method == "bayes" else nodes,
         pen=pen if method == "pelt" else float("nan"),
         cost=cost if method == "pelt" else float("nan"),
         kept=kept if method == "pelt" else None,
@@ -342,7 +346,7 @@ def _build_result(series: Series, model: SegmentModel, nodes: list[Prepared], no
                   summary: SegmentSummary, starts: np.ndarray, ends: np.ndarray,
                   cps: list[int], fit: BayesFit | None, method: str, level: float,
                   season: np.ndarray, period: int | None, y_work: np.ndarray,
-                  e_work: np.ndarray, *, pen: float, cost: float, kept: np.ndarray | None,
+                  e_work: np.ndarray, all_nodes: list[Prepared], *, pen: float, cost: float, kept: np.ndarray | None,
                   log_q: float, min_size: int, too_short: bool) -> ChangepointResult:
     n = series.y.shape[0]
     times = series.time
@@ -387,17 +391,18 @@ def _build_result(series: Series, model: SegmentModel, nodes: list[Prepared], no
             data_vars["prob_n_changes"] = ("n_changes", n_changes_prob)
         diagnostics.update(max_candidates=int(fit.candidates.max()),
                            mean_candidates=float(fit.candidates.mean()),
-                           pruned_mass=fit.pruned_mass)
+                           pruned_mass=fit.pruned_mass,
+                           nodes_screened_out=len(all_nodes) - len(nodes))
         for key in ("ar", "size"):
-            values = sorted({nd.info[key] for nd in nodes if key in nd.info})
+            values = sorted({nd.info[key] for nd in all_nodes if key in nd.info})
             if len(values) > 1:
-                hyper[key] = {float(v): float(sum(w for nd, w in zip(nodes, fit.node_weights,
+                hyper[key] = {float(v): float(sum(w for nd, w in zip(all_nodes, fit.all_weights,
                                                                      strict=True)
                                                   if nd.info.get(key) == v)) for v in values}
     else:
         diagnostics.update(max_candidates=int(kept.max()) if kept is not None and kept.size
                            else 0)
-    coords: dict[str, Any] = {"time": times}
+    coords: dict[str, Any] = {"time": times.rename("time")}
     if "prob_n_changes" in data_vars:
         coords["n_changes"] = np.arange(n_changes_prob.size)
     ds = xr.Dataset(data_vars, coords=coords)

@@ -137,7 +137,7 @@ def _choose_panel_likelihood(wide: pd.DataFrame, likelihood: Any) -> str:
                 "correct them, or pass likelihood='trend' if the series are not counts.")
         means = np.nanmean(np.where(obs, values, np.nan), axis=0)
         return "count_trend" if float(np.nanmedian(means)) >= 10.0 else "negbin"
-    return "trend"
+    return "log_trend" if bool(np.all(values[obs] > 0)) else "trend"
 
 
 def detect_many(data: Any, likelihood: str = "auto", *, time: str | None = None,

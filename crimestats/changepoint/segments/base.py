@@ -62,9 +62,10 @@ class SegmentSummary:
     ``path_*`` are per time (length ``n``): the posterior estimate of the expected value
     (rate per unit exposure for counts) and its interval. ``level``/``level_sd``/
     ``level_lower``/``level_upper`` are per segment: the segment's average level. ``slope``
-    (per segment) is the trend within the segment — relative change per period for counts,
-    units per period for real values; 0 for models without a trend — and ``prob_trend`` the
-    posterior probability that the segment has one (NaN for models without a trend).
+    (per segment) is the trend within the segment — relative change per period for counts
+    and positive values, units per period for real values; 0 for models without a trend — and
+    ``prob_trend`` the posterior probability that the segment changes the series' trend (NaN
+    for models without a trend).
     """
 
     path: np.ndarray
@@ -86,9 +87,9 @@ class SegmentModel(abc.ABC):
     ----------------
     name : str
         The option value (``likelihood="name"``).
-    data : {"counts", "real"}
-        What the model takes: non-negative whole numbers (with an optional exposure) or real
-        values.
+    data : {"counts", "positive", "real"}
+        What the model takes: non-negative whole numbers (with an optional exposure), positive
+        values, or any real values.
     changes : str
         What changes at a change point, in words (for the docs and the CLI help).
     diffparam : int

@@ -26,7 +26,7 @@ from .._ar_trend import trend_cost, trend_logml
 from ._common import compiled, prior_options
 from ._paths import line_summary
 from .base import Prepared, SegmentModel, SegmentSummary
-from .scale import estimate_size
+from .scale import difference_scale, estimate_size
 from .trend import ALPHA0, trend_nodes
 
 __all__ = ["CountTrendSegments"]
@@ -73,8 +73,8 @@ class CountTrendSegments(SegmentModel):
         loc = float(np.median(x[obs]))
         idx = np.flatnonzero(obs)
         d = np.diff(x[idx]) / np.sqrt(v[idx[1:]] + v[idx[:-1]])
-        mad = float(np.median(np.abs(d - np.median(d)))) / 0.6744897501960817 if d.size else 0.0
-        scale = mad if mad > 0 else max(float(np.std(x[obs])), 1e-3)
+        spread = difference_scale(d)
+        scale = spread if spread > 0 else max(float(np.std(x[obs])), 1e-3)
         z = (x - loc) / scale
         return trend_nodes(z, 1.0 / v, ar, max(p.get("alpha0", ALPHA0), 1.0 + 1e-9),
                            {"loc": loc, "scale": scale}, prior_any_change)

@@ -1,14 +1,14 @@
-r"""Trend segments for real values: a level, a trend or a curve per segment, AR(1) errors.
+r"""Trend segments for real values: a level and a trend per segment, AR(1) errors.
 
-For rates, indices and other real-valued series. Within a segment the mean is constant, a
-straight line or a quadratic curve (each with prior probability ⅓); the errors are
-autocorrelated, AR(1) with
-coefficient $\phi$ integrated over a grid (0 to 0.9), and each segment has its own noise
-variance. A change point is a jump in level or a change of trend that no single curve explains. The model and its
-priors are in [`crimestats.changepoint._ar_trend`][crimestats.changepoint._ar_trend]; the
-working scale is $z = (y - \mathrm{median}(y))/\hat\sigma$ with $\hat\sigma$ the robust noise
-SD of first differences. Options: ``ar=`` fixes $\phi$; ``prior={"alpha0": ...}`` sets the
-shape of the inverse-gamma prior of the segment variances (default 2).
+For real-valued series that can be negative (differences, balances; positive rates use
+``"log_trend"``). The series has a common trend; within a segment the mean follows it with a
+level of its own or changes its slope, the errors are autocorrelated, AR(1) with coefficient
+$\phi$ integrated over a grid (0 to 0.9, prior $\propto (1 - \phi)^2$), and each segment has
+its own noise variance. A change point is a jump in level, a change of trend, or both. The model
+and its priors are in [`crimestats.changepoint._ar_trend`][crimestats.changepoint._ar_trend];
+the working scale is $z = (y - \mathrm{median}(y))/\hat\sigma$ with $\hat\sigma$ the robust
+noise SD of first differences. Options: ``ar=`` fixes $\phi$; ``prior={"alpha0": ...}`` sets
+the shape of the inverse-gamma prior of the segment variances (default 2).
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ import numpy as np
 
 from .._ar_trend import (
     AR_GRID,
+    LEVEL_FLOOR,
     build_stats,
-    reference_trends,
     hyperparameters,
+    reference_trends,
     trend_cost,
     trend_logml,
 )
@@ -33,10 +34,9 @@ from .normal import standardise
 __all__ = ["TrendSegments", "ar_values"]
 
 #: Default shape of the inverse-gamma prior of each segment's innovation variance.
-import os
-ALPHA0 = float(os.environ.get("CS_A0", "2"))
-REF_PENALTY = float(os.environ.get("CS_REFPEN", "0"))
-AR_PRIOR = float(os.environ.get("CS_ARPRIOR", "0"))
+ALPHA0 = 2.0
+#: Exponent of the prior of the autocorrelation over its grid, $\propto (1 - \phi)^{2}$.
+AR_PRIOR = 2.0
 
 
 def ar_values(ar: Any) -> np.ndarray:
@@ -55,36 +55,49 @@ def ar_values(ar: Any) -> np.ndarray:
     return np.array([value])
 
 
+def trend_prior(slopes: np.ndarray, variances: np.ndarray, spread: float,
+                prior_change: float) -> np.ndarray:
+    """Log prior weights of the common trends: none, then the fitted ones with their Occam factor.
+
+    No common trend has prior probability ½; the fitted trends share the other half — the one
+    fitted without a change with the prior probability of no change, those fitted around a
+    step or a change of slope the probability of a change. A fitted slope is not free: each
+    node also carries the Laplace approximation of its integral over the prior,
+    $\\log N(\\hat b; 0, 12V) + \\tfrac12\\log(2\\pi c)$, with $V$ the spread of the data
+    (a trend spanning it over the whole series is one prior SD) and $c$ the sampling variance of
+    the fit — so explaining a step by a steeper trend costs what a trend costs.
+    """
+    k = slopes.size
+    share = np.r_[1.0 - prior_change, np.full(k - 1, prior_change / max(k - 1, 1))] \
+        if k > 1 else np.ones(1)
+    var = 12.0 * max(spread, LEVEL_FLOOR)
+    occam = (-0.5 * slopes * slopes / var - 0.5 * np.log(2 * np.pi * var)
+             + 0.5 * np.log(2 * np.pi * np.maximum(variances, 1e-300)))
+    return np.log(np.r_[0.5, 0.5 * share]) + np.r_[0.0, occam]
+
+
 def trend_nodes(z: np.ndarray, w: np.ndarray, ar: Any, alpha0: float,
-                info: dict[str, float], prior_change: float = 0.5) -> list[Prepared]:
-    """Prepared nodes over the autocorrelation grid and the two reference trends."""
+                info: dict[str, float], prior_change: float = 0.3) -> list[Prepared]:
+    """Prepared nodes over the autocorrelation grid and the reference common trends."""
     obs = np.isfinite(z)
     spread = float(np.var(z[obs]))
     phis = ar_values(ar)
     n = z.shape[0]
-    trends, covs = reference_trends(z, w)
+    slopes, variances = reference_trends(z, w)
+    log_prior_trend = trend_prior(slopes, variances, spread, prior_change)
+    slopes, variances = np.r_[0.0, slopes], np.r_[0.0, variances]
     tau = (np.arange(n) + 0.5) / n - 0.5
     log_prior_phi = AR_PRIOR * np.log1p(-phis)
     log_prior_phi -= np.logaddexp.reduce(log_prior_phi)
-    # the trend fitted without a change gets the prior probability of no change, the others
-    # (fitted around a step or a bend) share the probability of a change
-    k = trends.shape[0]
-    log_prior_trend = np.log(np.r_[1.0 - prior_change, np.full(k - 1, prior_change / max(k - 1, 1))]
-                             if k > 1 else np.ones(1))
     out = []
-    for phi in phis:
+    for phi, lw_phi in zip(phis, log_prior_phi, strict=True):
         st = build_stats(z, w, phi)
-        for j, ((b, c), cov) in enumerate(zip(trends, covs, strict=True)):
-            rest = (z - b * tau - c * tau * tau)[obs]
-            params = hyperparameters(phi, spread, float(np.var(rest)), alpha0, n, float(b),
-                                     float(c))
-            out.append(Prepared(st, params,
-                                float(log_prior_phi[list(phis).index(phi)]
-                                      + log_prior_trend[j]),
+        for b, var_b, lw_b in zip(slopes, variances, log_prior_trend, strict=True):
+            params = hyperparameters(phi, float(np.var((z - b * tau)[obs])), alpha0, n,
+                                     float(b))
+            out.append(Prepared(st, params, float(lw_phi + lw_b),
                                 {**info, "ar": float(phi), "trend": float(b),
-                                 "curvature": float(c), "trend_var": float(cov[0, 0]),
-                                 "trend_cov": float(cov[0, 1]),
-                                 "curvature_var": float(cov[1, 1])}))
+                                 "trend_var": float(var_b)}))
     return out
 
 
