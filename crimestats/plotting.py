@@ -259,7 +259,7 @@ def changepoint_plot(result: Any, *, axes: Any = None, ylabel: str = "value") ->
     Parameters
     ----------
     result : ChangepointResult
-        From [`detect`][crimestats.changepoint.detect].
+        From `detect`.
     axes : pair of matplotlib.axes.Axes, optional
         Two axes (series, probability); default a new figure with two stacked panels.
     ylabel : str

@@ -74,7 +74,7 @@ def _labels(y: Any, n: int, time: Any) -> Any:
 def check_series(y: Any, likelihood: str, *, exposure: Any = None, time: Any = None,
                  missing: str = "error", fill: float | None = None, min_size: int = 1,
                  name: str = "y", noun: str = "time") -> Series:
-    """Validate one series for [`detect`][crimestats.changepoint.detect]; return float arrays.
+    """Validate one series for `detect`; return float arrays.
 
     ``likelihood`` is a registered model name (after ``"auto"`` is resolved).
     """

@@ -1,4 +1,4 @@
-"""Change-point detection on one series: [`detect`][crimestats.changepoint.detect]."""
+"""Change-point detection on one series: `detect`."""
 
 from __future__ import annotations
 

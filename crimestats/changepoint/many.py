@@ -153,7 +153,7 @@ def detect_many(data: Any, likelihood: str = "auto", *, time: str | None = None,
         (time, series) pair absent from the table becomes NaN, which raises unless
         ``missing='skip'`` (or ``fill=``) is passed.
     likelihood : str
-        Segment model of every series (see [`detect`][crimestats.changepoint.detect]);
+        Segment model of every series (see `detect`);
         ``"auto"`` decides once for the whole panel.
     time, series, value : str, optional
         Column names of a long table.
@@ -164,9 +164,9 @@ def detect_many(data: Any, likelihood: str = "auto", *, time: str | None = None,
         Threads used to fit the series (the compiled recursions release the GIL).
     draws : int
         Posterior draws per series (default 0: the change probabilities are exact without
-        them; see [`detect`][crimestats.changepoint.detect]).
+        them; see `detect`).
     **kwargs
-        Passed to [`detect`][crimestats.changepoint.detect] (``method`` must stay ``"bayes"``).
+        Passed to `detect` (``method`` must stay ``"bayes"``).
 
     Returns
     -------

@@ -4,18 +4,18 @@ A *segment model* says how the data in one segment are distributed and what chan
 change point. Every search and recursion (exact Bayes, PELT) works with every segment model
 through this small contract (the idea of `ruptures`: costs × searches):
 
-* [`SegmentModel.prepare`][crimestats.changepoint.segments.SegmentModel.prepare] turns a
-  series into one or more [`Prepared`][crimestats.changepoint.segments.Prepared] nodes: the
+* [`SegmentModel.prepare`][crimestats.changepoint.segments.base.SegmentModel.prepare] turns a
+  series into one or more [`Prepared`][crimestats.changepoint.segments.base.Prepared] nodes: the
   table of statistics the compiled kernels read, the hyperparameters, and a prior weight
   (several nodes when a hyperparameter, such as the autocorrelation of the errors or the
   negative binomial size, is integrated over a grid);
 * two compiled functions, ``logml(prm, st, s, t)`` (the segment's log marginal likelihood) and
   ``cost(prm, st, s, t)`` (twice its negative maximised log-likelihood, for PELT);
-* [`SegmentModel.describe`][crimestats.changepoint.segments.SegmentModel.describe]: the
+* [`SegmentModel.describe`][crimestats.changepoint.segments.base.SegmentModel.describe]: the
   posterior of the mean path inside given segments (for the results).
 
 A new model is one file defining a subclass and one call to
-[`register`][crimestats.changepoint.segments.register]; `detect`, `detect_many`, the CLI and
+[`register`][crimestats.changepoint.segments.base.register]; `detect`, `detect_many`, the CLI and
 its JSON schema read their option lists from the registry.
 """
 
