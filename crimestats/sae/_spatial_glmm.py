@@ -75,6 +75,7 @@ model for disease mapping that accounts for scaling. *Stat. Methods Med. Res.* 2
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 from typing import Any
@@ -86,19 +87,10 @@ from scipy import special
 from .. import _validate as v
 from ..errors import EstimationError, InputError
 from ._hb import _check_prior, _mixture_quantiles
+from ._hyper_grid import LOG_DROP, STEP, HyperPosterior, hyper_summary, integrate, start_values
 from ._icar import IcarStructure, icar_structure, resolve_adjacency
-from .bym2 import (
-    _LOG_DROP,
-    _STEP,
-    _check_phi_prior,
-    _Conditional,
-    _Hyper,
-    _hyper_summary,
-    _integrate,
-    _SpatialEffects,
-    _start,
-    _System,
-)
+from ._laplace_kernels import corrected_density, own_terms
+from .bym2 import _check_phi_prior, _Conditional, _SpatialEffects, _System
 from .prevalence import (
     PrevalenceResult,
     _grid_quantile,
@@ -218,6 +210,21 @@ class _LaplaceConditional:
         self._warm = np.full(L.size, float(np.mean(start)))
         self._warm[self.sampled] = start
         self.newton_iterations: list[int] = []
+        self._forks: list[_LaplaceConditional] = []
+
+    def fork(self) -> _LaplaceConditional:
+        """A copy for another walker of the grid, with its own warm start (the current one)
+        and its own count of Newton iterations."""
+        twin = copy.copy(self)
+        twin._warm = self._warm.copy()
+        twin.newton_iterations, twin._forks = [], []
+        self._forks.append(twin)
+        return twin
+
+    def all_newton_iterations(self) -> list[int]:
+        """Newton iterations of every evaluation, by this object and its forks."""
+        return self.newton_iterations + [n for f in self._forks
+                                         for n in f.all_newton_iterations()]
 
     def _objective(self, theta: np.ndarray, beta: np.ndarray, u: np.ndarray, c: float,
                    a: float) -> float:
@@ -309,11 +316,7 @@ class _LaplaceConditional:
         eta, v = mean[rows], var[rows]
         d = 1.0 / state.sys.D[s]
         grad = (state.sys.y[s] - eta) * d          # the gradient at the mode: d (y* - eta*)
-        z = np.sqrt(v)[:, None] * _GH_X[None, :]
-        exact = _loglik(self.family, eta[:, None] + z, self.y[s, None], self.n[s, None])
-        quadratic = (_loglik(self.family, eta, self.y[s], self.n[s])[:, None]
-                     + grad[:, None] * z - 0.5 * d[:, None] * z * z)
-        own = special.logsumexp(exact - quadratic + np.log(_GH_W)[None, :], axis=1)
+        own = own_terms(self.family, eta, v, self.y[s], self.n[s], grad, d, _GH_X, _GH_W)
         a = _loglik_third(self.family, eta, self.n[s]) * v
         y_shift = np.zeros(L.size)
         y_shift[s] = a * state.sys.D[s]
@@ -399,7 +402,7 @@ def fit_spatial(family: str, direct_rate: np.ndarray, y_eff: np.ndarray, n_eff: 
     y = np.where(in_sample, y_eff, 0.0)
     n = np.where(in_sample, n_eff, 0.0)
     cond = _LaplaceConditional(family, y, n, x, icar, in_sample)
-    hyper = _Hyper(cond, spatial, prior, phi_prior)  # type: ignore[arg-type]
+    hyper = HyperPosterior(cond, spatial, prior, phi_prior)
     # Starting psi from the Gaussian pseudo-data at the empirical link values.
     L = cond.gauss.linked
     theta0 = cond._warm
@@ -408,8 +411,8 @@ def fit_spatial(family: str, direct_rate: np.ndarray, y_eff: np.ndarray, n_eff: 
     D_start = np.full(labels.size, np.nan)
     y_start[L[cond.sampled]] = theta0[cond.sampled]
     D_start[L[cond.sampled]] = D0[cond.sampled]
-    grid = _integrate(hyper, _start(y_start, D_start, x, hyper.dim))
-    mode, E, psi, log_w, weights = grid.mode, grid.E, grid.psi, grid.log_w, grid.weights
+    grid = integrate(hyper, start_values(y_start, D_start, x, hyper.dim))
+    mode, psi, weights = grid.mode, grid.psi, grid.weights
     beta_k, cov_k, mean_k, var_k, d_k, dy_k = (np.array(part)
                                                for part in zip(*grid.moments, strict=True))
     sd_k = np.sqrt(var_k)
@@ -427,7 +430,7 @@ def fit_spatial(family: str, direct_rate: np.ndarray, y_eff: np.ndarray, n_eff: 
     dev = beta_k - beta
     beta_cov = (np.einsum("k,kpq->pq", weights, cov_k)
                 + np.einsum("k,kp,kq->pq", weights, dev, dev))
-    summary = _hyper_summary(psi, log_w, weights, mode, E, tail)
+    summary = hyper_summary(grid, tail)
     sigma, sigma_sd, sigma_interval = summary["sigma"]
     phi, phi_sd, phi_interval = summary["phi"]
     sigma2_k = np.exp(2.0 * psi[:, 0])
@@ -453,7 +456,7 @@ def fit_spatial(family: str, direct_rate: np.ndarray, y_eff: np.ndarray, n_eff: 
     ds["area_effect"].attrs["description"] = "posterior mean of b_i (link scale)"
     ds["component"].attrs["description"] = "connected component of the adjacency (0 = largest)"
     ds["island"].attrs["description"] = "True if the area has no neighbour"
-    iterations = np.asarray(cond.newton_iterations)
+    iterations = np.asarray(cond.all_newton_iterations())
     diagnostics = {
         "approximation": "Laplace: Gaussian approximation of the latent field given "
                          "(sigma, phi), Newton with sparse Cholesky; grid over (log sigma, "
@@ -464,7 +467,7 @@ def fit_spatial(family: str, direct_rate: np.ndarray, y_eff: np.ndarray, n_eff: 
         "prior_beta": "p(beta) ∝ 1 (flat)",
         "mode_sigma": math.exp(mode[0]),
         "mode_phi": float(special.expit(mode[1])) if hyper.dim == 2 else 1.0,
-        "grid_step": _STEP[hyper.dim], "grid_log_drop": _LOG_DROP[hyper.dim],
+        "grid_step": STEP[hyper.dim], "grid_log_drop": LOG_DROP[hyper.dim],
         "likelihood_evaluations": hyper.evaluations,
         "newton_iterations_mean": float(iterations.mean()) if iterations.size else 0.0,
         "newton_iterations_max": int(iterations.max()) if iterations.size else 0,
@@ -533,15 +536,10 @@ def _corrected_marginals(family: str, y: np.ndarray, n: np.ndarray, weights: np.
     sampled = n > 0
     loglik = np.zeros_like(eta)
     loglik[sampled] = _loglik(family, eta[sampled], y[sampled, None], n[sampled, None])
-    density = np.zeros_like(eta)
-    for w_k, mu, sd, d, dy in zip(weights, mean_k, sd_k, d_k, dy_k, strict=True):
-        precision = 1.0 / sd**2
-        cav_prec = np.maximum(precision - d, 1e-12 * precision)
-        cav_mean = (mu * precision - dy) / cav_prec
-        logp = np.where(d[:, None] > 0, loglik, 0.0)
-        logp = logp - 0.5 * cav_prec[:, None] * (eta - cav_mean[:, None]) ** 2
-        logp -= special.logsumexp(logp, axis=1, keepdims=True)
-        density += w_k * np.exp(logp)
+    precision = 1.0 / sd_k**2
+    cav_prec = np.maximum(precision - d_k, 1e-12 * precision)
+    cav_mean = (mean_k * precision - dy_k) / cav_prec
+    density = corrected_density(loglik, eta, weights, cav_prec, cav_mean)
     density /= density.sum(axis=1, keepdims=True)
     g = _inverse_link(family, eta)
     first = np.sum(density * g, axis=1)
