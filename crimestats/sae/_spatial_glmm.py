@@ -210,6 +210,7 @@ class _LaplaceConditional:
         self._warm = np.full(L.size, float(np.mean(start)))
         self._warm[self.sampled] = start
         self.newton_iterations: list[int] = []
+        self.chord_steps: list[int] = []
         self._forks: list[_LaplaceConditional] = []
 
     def fork(self) -> _LaplaceConditional:
@@ -217,14 +218,19 @@ class _LaplaceConditional:
         and its own count of Newton iterations."""
         twin = copy.copy(self)
         twin._warm = self._warm.copy()
-        twin.newton_iterations, twin._forks = [], []
+        twin.newton_iterations, twin.chord_steps, twin._forks = [], [], []
         self._forks.append(twin)
         return twin
 
-    def all_newton_iterations(self) -> list[int]:
-        """Newton iterations of every evaluation, by this object and its forks."""
-        return self.newton_iterations + [n for f in self._forks
-                                         for n in f.all_newton_iterations()]
+    def all_steps(self) -> tuple[list[int], list[int]]:
+        """Newton iterations (factorisations) and chord steps of every evaluation, by this
+        object and its forks."""
+        newton, chords = list(self.newton_iterations), list(self.chord_steps)
+        for twin in self._forks:
+            more = twin.all_steps()
+            newton += more[0]
+            chords += more[1]
+        return newton, chords
 
     def _objective(self, theta: np.ndarray, beta: np.ndarray, u: np.ndarray, c: float,
                    a: float) -> float:
@@ -250,23 +256,47 @@ class _LaplaceConditional:
         return y_star, D_star, g, d
 
     def system(self, sigma: float, phi: float) -> _LaplaceState:
-        """Newton iterations to the mode of the latent field, then the expansion there."""
+        """Newton iterations to the mode of the latent field, then the expansion there.
+
+        A Newton step needs a factorisation of the Gaussian system at the current expansion;
+        the steps after the first are chord steps, which keep that factorisation (the
+        variances of the pseudo-data of the first expansion) and change only the pseudo-data,
+        so they cost solves. They converge linearly, fast from a warm start; when one shrinks
+        the change by less than half, a Newton step is taken again. At convergence the
+        system is expanded, and factorised, once more at the mode.
+        """
         c, a = sigma * math.sqrt(phi), sigma**2 * (1.0 - phi)
+        s = self.sampled
         theta = self._warm.copy()
         current: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         f_current = -math.inf
-        iterations = 0
+        anchor: _System | None = None
+        last_change = math.inf
+        iterations = chords = 0
         while True:
-            iterations += 1
-            if iterations > _MAX_NEWTON:
+            if iterations + chords >= _MAX_NEWTON:
                 raise np.linalg.LinAlgError("Newton iterations for the latent field did not "
                                             "converge")
             y_star, D_star, g, d = self._expand(theta)
-            sys = self.gauss.system(sigma, phi, y_star, D_star)
+            if anchor is None:
+                iterations += 1
+                sys = anchor = self.gauss.system(sigma, phi, y_star, D_star)
+            else:                                   # chord step: the anchor's variances
+                chords += 1
+                y_chord = theta.copy()
+                y_chord[s] += g * anchor.D[s]
+                sys = self.gauss.refit(anchor, y_chord)
             beta, u, theta_new = self.gauss.posterior_mean(sys)
             change = float(np.max(np.abs(theta_new - theta)))
             if change < _NEWTON_TOL:
+                if sys is not anchor:               # expand and factorise at the mode
+                    iterations += 1
+                    sys = self.gauss.system(sigma, phi, y_star, D_star)
                 break
+            if sys is not anchor and change > 0.25 * last_change:
+                anchor, last_change = None, math.inf    # slow: a Newton step from here
+                continue
+            last_change = change
             candidate = (beta, u, theta_new)
             if current is not None:
                 # halve the step until the (concave) log joint density increases
@@ -283,7 +313,7 @@ class _LaplaceConditional:
             theta = candidate[2]
         self._warm = theta
         self.newton_iterations.append(iterations)
-        s = self.sampled
+        self.chord_steps.append(chords)
         correction = float(np.sum(_loglik(self.family, theta[s], self.y[s], self.n[s])
                                   + 0.5 * g * g / d - 0.5 * np.log(d)))
         return _LaplaceState(sys=sys, correction=correction, iterations=iterations,
@@ -456,7 +486,7 @@ def fit_spatial(family: str, direct_rate: np.ndarray, y_eff: np.ndarray, n_eff: 
     ds["area_effect"].attrs["description"] = "posterior mean of b_i (link scale)"
     ds["component"].attrs["description"] = "connected component of the adjacency (0 = largest)"
     ds["island"].attrs["description"] = "True if the area has no neighbour"
-    iterations = np.asarray(cond.all_newton_iterations())
+    newton, chords = (np.asarray(steps) for steps in cond.all_steps())
     diagnostics = {
         "approximation": "Laplace: Gaussian approximation of the latent field given "
                          "(sigma, phi), Newton with sparse Cholesky; grid over (log sigma, "
@@ -469,8 +499,9 @@ def fit_spatial(family: str, direct_rate: np.ndarray, y_eff: np.ndarray, n_eff: 
         "mode_phi": float(special.expit(mode[1])) if hyper.dim == 2 else 1.0,
         "grid_step": STEP[hyper.dim], "grid_log_drop": LOG_DROP[hyper.dim],
         "likelihood_evaluations": hyper.evaluations,
-        "newton_iterations_mean": float(iterations.mean()) if iterations.size else 0.0,
-        "newton_iterations_max": int(iterations.max()) if iterations.size else 0,
+        "newton_iterations_mean": float(newton.mean()) if newton.size else 0.0,
+        "newton_iterations_max": int(newton.max()) if newton.size else 0,
+        "chord_steps_mean": float(chords.mean()) if chords.size else 0.0,
         "max_node_weight": float(weights.max()),
         "eta_mean": eta_mean, "eta_sd": eta_sd,
         "local_correction": correct,
