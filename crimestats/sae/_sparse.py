@@ -173,20 +173,43 @@ def _block_places(indptr: np.ndarray, indices: np.ndarray, super_ptr: np.ndarray
 
 
 @numba.njit(cache=True, nogil=True)
-def _gram_upper(bt: np.ndarray, out: np.ndarray) -> None:
-    """``out[c, a] = (bt.T @ bt)[a, c]`` for ``a >= c`` (``bt`` of shape (w, nb))."""
-    w, nb = bt.shape
-    for c in range(nb):
-        for a in range(c, nb):
-            out[c, a] = 0.0
-    for k in range(w):
-        row = bt[k]
-        for c in range(nb):
-            v = row[c]
-            if v != 0.0:
-                target = out[c]
-                for a in range(c, nb):
-                    target[a] += v * row[a]
+def _widest(indptr: np.ndarray, super_ptr: np.ndarray) -> tuple[int, int]:
+    """Largest number of columns and of rows below the diagonal block among the supernodes."""
+    columns = rows = 0
+    for s in range(super_ptr.shape[0] - 1):
+        f = super_ptr[s]
+        w = super_ptr[s + 1] - f
+        columns = max(columns, w)
+        rows = max(rows, indptr[f + 1] - indptr[f] - w)
+    return columns, rows
+
+
+@numba.njit(cache=True, nogil=True)
+def _add_products(target: np.ndarray, row: int, start: int, stop: int, weights: np.ndarray,
+                  column: int, first: int, last: int, rows: np.ndarray, offset: int,
+                  scale: float) -> None:
+    """``target[row, a] += scale * sum_k weights[k, column] * rows[k, a + offset]``.
+
+    For ``a`` in ``[start, stop)`` and ``k`` in ``[first, last)``, four ``k`` at a time so that
+    ``target`` is read and written once per four products (these loops are otherwise limited
+    by memory traffic, not arithmetic). Plain 2-D indexing: no array views are made, which
+    would cost more than the arithmetic for the many small supernodes.
+    """
+    k = first
+    while k + 4 <= last:
+        v0, v1 = scale * weights[k, column], scale * weights[k + 1, column]
+        v2, v3 = scale * weights[k + 2, column], scale * weights[k + 3, column]
+        for a in range(start, stop):
+            b = a + offset
+            target[row, a] += (v0 * rows[k, b] + v1 * rows[k + 1, b] + v2 * rows[k + 2, b]
+                               + v3 * rows[k + 3, b])
+        k += 4
+    while k < last:
+        v = scale * weights[k, column]
+        if v != 0.0:
+            for a in range(start, stop):
+                target[row, a] += v * rows[k, a + offset]
+        k += 1
 
 
 @numba.njit(cache=True, nogil=True)
@@ -195,48 +218,43 @@ def _supernodal_factor(indptr: np.ndarray, indices: np.ndarray, super_ptr: np.nd
                        ) -> bool:
     """Cholesky factor ``L`` in place of the lower triangle of ``A`` in supernodal blocks.
 
-    Right-looking: each supernode's panel is factorised densely, then its outer product
-    ``B B^T`` (``B`` the rows below the diagonal block) is subtracted from the supernodes that
-    own those rows' columns. Returns ``False`` at a non-positive pivot (not positive definite).
+    Right-looking over supernodes: each supernode's panel is factorised densely (left-looking
+    within it), then its outer product ``B B^T`` (``B`` the rows below the diagonal block) is
+    subtracted from the supernodes that own those rows' columns. Returns ``False`` at a
+    non-positive pivot (not positive definite).
     """
     n = col_super.shape[0]
     ns = super_ptr.shape[0] - 1
     relpos = np.zeros(n, dtype=np.int64)
-    widest = 0
-    for s in range(ns):
-        f = super_ptr[s]
-        widest = max(widest, indptr[f + 1] - indptr[f] - (super_ptr[s + 1] - f))
-    update = np.empty((widest, widest))
+    widest, deepest = _widest(indptr, super_ptr)
+    update = np.empty((deepest, deepest))         # update[c, a] = (B B^T)[a, c], a >= c
     for s in range(ns):
         f = super_ptr[s]
         w = super_ptr[s + 1] - f
         r0 = indptr[f]
         nr = indptr[f + 1] - r0
         base = block_ptr[s]
-        for c in range(w):
-            col = base + c * nr
-            d = blocks[col + c]
+        panel = blocks[base:base + nr * w].reshape((w, nr))      # row c = column c of L
+        for c in range(w):                        # left-looking Cholesky of the panel
+            _add_products(panel, c, c, nr, panel, c, 0, c, panel, 0, -1.0)
+            d = panel[c, c]
             if not d > 0.0:
                 return False
             d = math.sqrt(d)
-            blocks[col + c] = d
+            panel[c, c] = d
             inv = 1.0 / d
             for i in range(c + 1, nr):
-                blocks[col + i] *= inv
-            for c2 in range(c + 1, w):
-                lv = blocks[col + c2]
-                if lv != 0.0:
-                    col2 = base + c2 * nr
-                    for i in range(c2, nr):
-                        blocks[col2 + i] -= lv * blocks[col + i]
+                panel[c, i] *= inv
         nb = nr - w
         if nb == 0:
             continue
-        panel = blocks[base:base + nr * w].reshape((w, nr))
-        _gram_upper(np.ascontiguousarray(panel[:, w:]), update)
+        for c in range(nb):                       # B B^T, upper triangle of update
+            for a in range(c, nb):
+                update[c, a] = 0.0
+            _add_products(update, c, c, nb, panel, w + c, 0, w, panel, w, 1.0)
         target = -1
         tbase = tnr = tf = 0
-        for c in range(nb):
+        for c in range(nb):                       # scatter into the later supernodes
             tcol = indices[r0 + w + c]
             t = col_super[tcol]
             if t != target:
@@ -247,34 +265,33 @@ def _supernodal_factor(indptr: np.ndarray, indices: np.ndarray, super_ptr: np.nd
                 tbase = block_ptr[t]
                 for k in range(tnr):
                     relpos[indices[t0 + k]] = k
-            column = tbase + (tcol - tf) * tnr
+            column_at = tbase + (tcol - tf) * tnr
             for a in range(c, nb):
-                blocks[column + relpos[indices[r0 + w + a]]] -= update[c, a]
+                blocks[column_at + relpos[indices[r0 + w + a]]] -= update[c, a]
     return True
-
-
-@numba.njit(cache=True, nogil=True)
-def _small_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b`` by plain loops (no BLAS threads inside the compiled kernels)."""
-    out = np.zeros((a.shape[0], b.shape[1]))
-    for i in range(a.shape[0]):
-        for k in range(a.shape[1]):
-            v = a[i, k]
-            if v != 0.0:
-                for j in range(b.shape[1]):
-                    out[i, j] += v * b[k, j]
-    return out
 
 
 @numba.njit(cache=True, nogil=True)
 def _supernodal_selinv(indptr: np.ndarray, indices: np.ndarray, super_ptr: np.ndarray,
                        col_super: np.ndarray, block_ptr: np.ndarray, blocks: np.ndarray
                        ) -> np.ndarray:
-    """Entries of ``A^{-1}`` on the factor's pattern, in the layout of the factor's blocks."""
+    """Entries of ``A^{-1}`` on the factor's pattern, in the layout of the factor's blocks.
+
+    For each supernode from the last: ``inv`` the inverse of its diagonal block ``L_ss``,
+    ``hat = L_Rs inv``, ``known = Sigma_RR`` gathered from the later supernodes,
+    ``cross = known hat``; then ``Sigma_Rs = -cross`` and
+    ``Sigma_ss = inv^T inv + hat^T cross``. ``hat`` and ``cross`` are held transposed (one
+    row per column of the supernode) so that the products run along contiguous rows.
+    """
     n = col_super.shape[0]
     ns = super_ptr.shape[0] - 1
     sigma = np.zeros_like(blocks)
     relpos = np.zeros(n, dtype=np.int64)
+    widest, deepest = _widest(indptr, super_ptr)
+    inv = np.zeros((widest, widest))
+    hat_t = np.empty((widest, deepest))
+    cross_t = np.empty((widest, deepest))
+    known = np.empty((deepest, deepest))
     for s in range(ns - 1, -1, -1):
         f = super_ptr[s]
         w = super_ptr[s + 1] - f
@@ -282,49 +299,52 @@ def _supernodal_selinv(indptr: np.ndarray, indices: np.ndarray, super_ptr: np.nd
         nr = indptr[f + 1] - r0
         nb = nr - w
         base = block_ptr[s]
-        # inverse of the lower-triangular diagonal block, column by column
-        inv_d = np.zeros((w, w))
-        for c in range(w):
-            inv_d[c, c] = 1.0 / blocks[base + c * nr + c]
+        panel = blocks[base:base + nr * w].reshape((w, nr))
+        for c in range(w):                        # inverse of the lower-triangular L_ss
+            inv[c, c] = 1.0 / panel[c, c]
             for i in range(c + 1, w):
                 total = 0.0
                 for k in range(c, i):
-                    total += blocks[base + k * nr + i] * inv_d[k, c]
-                inv_d[i, c] = -total / blocks[base + i * nr + i]
-        diag = _small_dot(np.ascontiguousarray(inv_d.T), inv_d)
-        if nb > 0:
-            below = np.empty((nb, w))                   # rows R of the panel
-            for c in range(w):
-                for a in range(nb):
-                    below[a, c] = blocks[base + c * nr + w + a]
-            hat = _small_dot(below, inv_d)
-            known = np.empty((nb, nb))                  # Sigma_RR from later supernodes
-            target = -1
-            tbase = tnr = tf = 0
-            for c in range(nb):
-                tcol = indices[r0 + w + c]
-                t = col_super[tcol]
-                if t != target:
-                    target = t
-                    tf = super_ptr[t]
-                    t0 = indptr[tf]
-                    tnr = indptr[tf + 1] - t0
-                    tbase = block_ptr[t]
-                    for k in range(tnr):
-                        relpos[indices[t0 + k]] = k
-                column = tbase + (tcol - tf) * tnr
-                for a in range(c, nb):
-                    value = sigma[column + relpos[indices[r0 + w + a]]]
-                    known[a, c] = value
-                    known[c, a] = value
-            cross = _small_dot(known, hat)
-            diag += _small_dot(np.ascontiguousarray(hat.T), cross)
-            for c in range(w):
-                for a in range(nb):
-                    sigma[base + c * nr + w + a] = -cross[a, c]
+                    total += panel[k, i] * inv[k, c]
+                inv[i, c] = -total / panel[i, i]
+        for c in range(w):                        # hat^T = inv^T L_Rs^T
+            for a in range(nb):
+                hat_t[c, a] = 0.0
+            _add_products(hat_t, c, 0, nb, inv, c, c, w, panel, w, 1.0)
+        target = -1
+        tbase = tnr = tf = 0
+        for c in range(nb):                       # Sigma_RR from the later supernodes
+            tcol = indices[r0 + w + c]
+            t = col_super[tcol]
+            if t != target:
+                target = t
+                tf = super_ptr[t]
+                t0 = indptr[tf]
+                tnr = indptr[tf + 1] - t0
+                tbase = block_ptr[t]
+                for k in range(tnr):
+                    relpos[indices[t0 + k]] = k
+            column_at = tbase + (tcol - tf) * tnr
+            for a in range(c, nb):
+                value = sigma[column_at + relpos[indices[r0 + w + a]]]
+                known[a, c] = value
+                known[c, a] = value
+        for q in range(w):                        # cross^T = hat^T Sigma_RR
+            for a in range(nb):
+                cross_t[q, a] = 0.0
+            _add_products(cross_t, q, 0, nb, hat_t.T, q, 0, nb, known, 0, 1.0)
+        out = sigma[base:base + nr * w].reshape((w, nr))
         for c in range(w):
             for i in range(c, w):
-                sigma[base + c * nr + i] = diag[i, c]
+                total = 0.0
+                for k in range(i, w):
+                    total += inv[k, i] * inv[k, c]
+                hi, cc = hat_t[i], cross_t[c]
+                for a in range(nb):
+                    total += hi[a] * cc[a]
+                out[c, i] = total
+            for a in range(nb):
+                out[c, w + a] = -cross_t[c, a]
     return sigma
 
 

@@ -88,8 +88,10 @@ from .. import _validate as v
 from ..errors import EstimationError, InputError
 from ._hb import _check_prior, _mixture_quantiles
 from ._hyper_grid import LOG_DROP, STEP, HyperPosterior, hyper_summary, integrate, start_values
-from ._icar import IcarStructure, icar_structure, resolve_adjacency
+from ._icar import IcarStructure, icar_structure
 from ._laplace_kernels import corrected_density, own_terms
+from ._products import mdot, tdot
+from .adjacency import as_adjacency
 from .bym2 import _check_phi_prior, _Conditional, _SpatialEffects, _System
 from .prevalence import (
     PrevalenceResult,
@@ -237,10 +239,10 @@ class _LaplaceConditional:
         """Log joint density of (beta, u, v) (flat beta), v from theta = X beta + c u + sqrt(a) v."""
         s = self.sampled
         value = float(np.sum(_loglik(self.family, theta[s], self.y[s], self.n[s])))
-        value -= 0.5 * float(u @ (self.R @ u))
+        value -= 0.5 * float(tdot(u, self.R @ u))
         if a > 0:
-            resid = theta - self.gauss.XL @ beta - c * u
-            value -= 0.5 * float(resid @ resid) / a
+            resid = theta - mdot(self.gauss.XL, beta) - c * u
+            value -= 0.5 * float(tdot(resid, resid)) / a
         return value
 
     def _expand(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
@@ -351,7 +353,7 @@ class _LaplaceConditional:
         y_shift = np.zeros(L.size)
         y_shift[s] = a * state.sys.D[s]
         _, _, Va = self.gauss.posterior_mean(self.gauss.refit(state.sys, y_shift))
-        cross = 9.0 * (float(a @ Va[s]) - float(np.sum(a * a * v))) / 72.0
+        cross = 9.0 * (float(tdot(a, Va[s])) - float(np.sum(a * a * v))) / 72.0
         return float(np.sum(own)) + cross
 
     def moments(self, state: _LaplaceState) -> tuple[np.ndarray, ...]:
@@ -417,7 +419,7 @@ def fit_spatial(family: str, direct_rate: np.ndarray, y_eff: np.ndarray, n_eff: 
                 *, correct: bool = True) -> SpatialPrevalenceResult:
     """Fit the spatial binomial/Poisson model on validated arrays (see the module notes)."""
     spatial, prior, phi_prior = options
-    adj = resolve_adjacency(adjacency, labels)
+    adj = as_adjacency(adjacency, labels)
     n_in, p = int(in_sample.sum()), x.shape[1]
     if n_in - p < max(prior.min_residual_df, 1):
         raise InputError(

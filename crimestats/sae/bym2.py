@@ -61,7 +61,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
@@ -75,10 +75,11 @@ from ..errors import InputError
 from ._eblup_dataset import hb_dataset
 from ._hb import _check_draws, _check_prior, _mixture_quantiles
 from ._hyper_grid import LOG_DROP, STEP, HyperPosterior, hyper_summary, integrate, start_values
-from ._icar import IcarStructure, icar_structure, resolve_adjacency
+from ._icar import IcarStructure, icar_structure
+from ._products import mdot, tdot
 from ._results import FayHerriotResult
 from ._sparse import SparseCholesky
-from .adjacency import Adjacency
+from .adjacency import as_adjacency
 from .fay_herriot import _prepare_inputs
 from .priors import VariancePrior
 
@@ -286,22 +287,22 @@ class _Conditional:
         if k:
             # (S + kappa N N')^-1 B = S^-1 B - S^-1 N M^-1 N' S^-1 B, M = I / kappa + N' S^-1 N
             SN_raw = raw[:, 1 + p:]
-            M = np.eye(k) / _KAPPA + N.T @ SN_raw
+            M = np.eye(k) / _KAPPA + tdot(N, SN_raw)
             M_chol = np.linalg.cholesky(0.5 * (M + M.T))
-            raw = raw - SN_raw @ _chol_solve(M_chol, N.T @ raw)
+            raw = raw - mdot(SN_raw, _chol_solve(M_chol, tdot(N, raw)))
             logdet += k * math.log(_KAPPA) + 2.0 * np.log(np.diagonal(M_chol)).sum()
         z_b, G0, Nz = raw[:, 0], raw[:, 1:1 + p], raw[:, 1 + p:]
-        H = X.T @ wX - c * c * (wX.T @ G0)
+        H = tdot(X, wX) - c * c * tdot(wX, G0)
         H_chol = np.linalg.cholesky(0.5 * (H + H.T))
-        b_beta = wX.T @ y
-        beta = _chol_solve(H_chol, b_beta - c * (wX.T @ z_b))
-        mu_u = z_b - c * (G0 @ beta)
+        b_beta = tdot(wX, y)
+        beta = _chol_solve(H_chol, b_beta - c * tdot(wX, z_b))
+        mu_u = z_b - c * mdot(G0, beta)
         G = c * G0
         Hinv = _chol_solve(H_chol, np.eye(p))
-        GtN = G.T @ N
+        GtN = tdot(G, N)
         F_beta = -Hinv @ GtN                      # Cov(beta, N'u), (p, k)
-        F_u = Nz + G @ (Hinv @ GtN)               # Cov(u, N'u), (m_L, k)
-        C = N.T @ F_u
+        F_u = Nz + mdot(G, Hinv @ GtN)            # Cov(u, N'u), (m_L, k)
+        C = tdot(N, F_u)
         C_chol = np.linalg.cholesky(0.5 * (C + C.T)) if k else None
         return _System(c=c, a=a, y=y, D=D, w=w, chol=chol, logdet=logdet, SN_raw=SN_raw,
                        M_chol=M_chol, b_u=b_u, b_beta=b_beta, beta=beta, mu_u=mu_u, G=G,
@@ -317,10 +318,10 @@ class _Conditional:
         b_u = c * w * y
         z_b = sys.chol.solve(b_u)
         if sys.M_chol is not None:
-            z_b = z_b - sys.SN_raw @ _chol_solve(sys.M_chol, N.T @ z_b)
-        b_beta = wX.T @ y
-        beta = _chol_solve(sys.H_chol, b_beta - c * (wX.T @ z_b))
-        mu_u = z_b - c * (sys.G0 @ beta)
+            z_b = z_b - mdot(sys.SN_raw, _chol_solve(sys.M_chol, tdot(N, z_b)))
+        b_beta = tdot(wX, y)
+        beta = _chol_solve(sys.H_chol, b_beta - c * tdot(wX, z_b))
+        mu_u = z_b - c * mdot(sys.G0, beta)
         return dataclasses.replace(sys, y=y, b_u=b_u, b_beta=b_beta, beta=beta, mu_u=mu_u,
                                    z_b=z_b)
 
@@ -329,10 +330,10 @@ class _Conditional:
         integrated out."""
         w, y = sys.w, sys.y
         value = (0.5 * np.log(w[self.sampled]).sum() - 0.5 * (w * y**2).sum()
-                 + 0.5 * (sys.mu_u @ sys.b_u + sys.beta @ sys.b_beta)
+                 + 0.5 * (tdot(sys.mu_u, sys.b_u) + sys.beta @ sys.b_beta)
                  - 0.5 * sys.logdet - np.log(np.diagonal(sys.H_chol)).sum())
         if sys.C_chol is not None:
-            white = np.linalg.solve(sys.C_chol, self.N.T @ sys.mu_u)
+            white = np.linalg.solve(sys.C_chol, tdot(self.N, sys.mu_u))
             value += -0.5 * white @ white - np.log(np.diagonal(sys.C_chol)).sum()
         return float(value)
 
@@ -343,11 +344,11 @@ class _Conditional:
         """
         mu_u, beta = sys.mu_u, sys.beta
         if sys.C_chol is not None:
-            shift = _chol_solve(sys.C_chol, self.N.T @ mu_u)
-            mu_u = mu_u - sys.F_u @ shift
+            shift = _chol_solve(sys.C_chol, tdot(self.N, mu_u))
+            mu_u = mu_u - mdot(sys.F_u, shift)
             beta = beta - sys.F_beta @ shift
         gamma = sys.a * sys.w
-        theta = (1.0 - gamma) * (self.XL @ beta + sys.c * mu_u) + gamma * sys.y
+        theta = (1.0 - gamma) * (mdot(self.XL, beta) + sys.c * mu_u) + gamma * sys.y
         return beta, mu_u, theta
 
     def moments(self, sys: _System) -> tuple[np.ndarray, ...]:
@@ -364,12 +365,12 @@ class _Conditional:
             SN = sys.SN_raw
             var_s = var_s - np.einsum("ik,ik->i", SN, _chol_solve(sys.M_chol, SN.T).T)
         beta_cov = Hinv
-        cov_u_beta = -G @ Hinv
+        cov_u_beta = -mdot(G, Hinv)
         var_u = var_s + np.einsum("ip,pq,iq->i", G, Hinv, G)
         if sys.C_chol is not None:
             Cinv = _chol_solve(sys.C_chol, np.eye(self.N.shape[1]))
             beta_cov = beta_cov - F_beta @ Cinv @ F_beta.T
-            cov_u_beta = cov_u_beta - F_u @ (Cinv @ F_beta.T)
+            cov_u_beta = cov_u_beta - mdot(F_u, Cinv @ F_beta.T)
             var_u = var_u - np.einsum("ik,kl,il->i", F_u, Cinv, F_u)
         beta_cov = 0.5 * (beta_cov + beta_cov.T)
         X = self.XL
@@ -584,7 +585,7 @@ def bym2(
         direct, variance, covariates, intercept=intercept, areas=areas,
         covariate_names=covariate_names, data=data,
     )
-    adj = resolve_adjacency(adjacency, labels)
+    adj = as_adjacency(adjacency, labels)
     n_in, p = int((~np.isnan(y)).sum()), X.shape[1]
     if n_in - p < prior.min_residual_df:
         raise InputError(
@@ -598,8 +599,9 @@ def bym2(
                 prior=prior, phi_prior=phi_prior, random_seed=random_seed, draws=draws)
 
 
-def simulate_bym2_effects(adjacency: Adjacency, *, sigma: float = 1.0, phi: float = 0.5,
-                          size: int | None = None, random_seed: Any = None) -> np.ndarray:
+def simulate_bym2_effects(adjacency: Any, *, sigma: float = 1.0, phi: float = 0.5,
+                          size: int | None = None, random_seed: Any = None,
+                          areas: Sequence[Hashable] | None = None) -> np.ndarray:
     """Draw area effects from the BYM2 prior on an adjacency, for simulation studies.
 
     $b = \\sigma(\\sqrt{1-\\phi}\\, v + \\sqrt{\\phi}\\, \\tilde u)$ with
@@ -610,8 +612,9 @@ def simulate_bym2_effects(adjacency: Adjacency, *, sigma: float = 1.0, phi: floa
 
     Parameters
     ----------
-    adjacency : Adjacency
-        Neighbour structure; the draws follow ``adjacency.areas``.
+    adjacency : Adjacency, table of neighbour pairs, matrix, GeoDataFrame or libpysal W
+        Neighbour structure, in any form `bym2` accepts (see
+        [`as_adjacency`][crimestats.sae.as_adjacency]).
     sigma : float
         Standard deviation scale of the effects (positive).
     phi : float
@@ -620,21 +623,25 @@ def simulate_bym2_effects(adjacency: Adjacency, *, sigma: float = 1.0, phi: floa
         Number of draws; ``None`` gives one draw of shape ``(m,)``.
     random_seed : int or numpy.random.Generator, optional
         Seed of the draws.
+    areas : sequence, optional
+        The areas to draw for, in this order (as ``areas=`` of `bym2`); default the
+        adjacency's own areas (for a pair table: the labels met in it, sorted).
 
     Returns
     -------
     numpy.ndarray
-        Shape ``(m,)``, or ``(size, m)``.
+        Shape ``(m,)``, or ``(size, m)``, in the order of ``areas`` (or of the adjacency).
 
     Raises
     ------
     crimestats.InputError
-        ``sigma`` not positive, ``phi`` outside [0, 1] or ``size`` not a positive integer.
+        ``sigma`` not positive, ``phi`` outside [0, 1], ``size`` not a positive integer, or
+        an adjacency that `bym2` would refuse.
 
     Examples
     --------
-    >>> from crimestats.sae import adjacency_from_pairs, simulate_bym2_effects
-    >>> ring = adjacency_from_pairs([(i, (i + 1) % 6) for i in range(6)], areas=range(6))
+    >>> from crimestats.sae import simulate_bym2_effects
+    >>> ring = [(i, (i + 1) % 6) for i in range(6)]         # neighbour pairs, as for bym2
     >>> b = simulate_bym2_effects(ring, sigma=0.5, phi=1.0, random_seed=1)
     >>> b.shape, bool(abs(b.sum()) < 1e-12)
     ((6,), True)
@@ -645,12 +652,11 @@ def simulate_bym2_effects(adjacency: Adjacency, *, sigma: float = 1.0, phi: floa
         raise InputError(f"`phi` must be in [0, 1]; received {phi!r}.")
     if size is not None and not (isinstance(size, (int, np.integer)) and size >= 1):
         raise InputError(f"`size` must be a positive integer or None; received {size!r}.")
-    if not isinstance(adjacency, Adjacency):
-        raise InputError("`adjacency` must be an Adjacency (see adjacency_from_pairs).")
+    adj = as_adjacency(adjacency, areas)
     rng = v.as_rng(random_seed)
-    m = adjacency.n_areas
+    m = adj.n_areas
     count = 1 if size is None else int(size)
-    field = icar_structure(adjacency).sample_prior(np.arange(m), count, rng)
+    field = icar_structure(adj).sample_prior(np.arange(m), count, rng)
     effects = sigma * (math.sqrt(1.0 - phi) * rng.standard_normal((count, m))
                        + math.sqrt(phi) * field)
     return effects[0] if size is None else effects
