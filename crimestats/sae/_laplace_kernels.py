@@ -7,7 +7,9 @@ at national scale when written with NumPy temporaries:
   $\\log E\\, e^{r_i(z)}$ with $z \\sim N(0, v_i)$ and $r_i$ the area's log-likelihood minus its
   quadratic expansion at the mode, by Gauss–Hermite quadrature;
 * [`corrected_density`][corrected_density]: the mixture over the nodes of each area's locally
-  corrected marginal, the exact likelihood times the Gaussian cavity, normalised on a grid.
+  corrected marginal, the exact likelihood times the Gaussian cavity, normalised on a grid;
+* [`link_moments`][link_moments]: the first two moments of the rate or prevalence under the
+  mixture of Gaussian approximations.
 
 Both release the GIL and are run on two halves of the areas in two threads. The binomial
 (logit link) and Poisson (log link) log-likelihoods are those of
@@ -23,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
-__all__ = ["corrected_density", "own_terms"]
+__all__ = ["corrected_density", "link_moments", "own_terms"]
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -80,6 +82,29 @@ def _corrected_density(loglik: np.ndarray, eta: np.ndarray, weights: np.ndarray,
                 density[i, t] += scale * buffer[t]
 
 
+@numba.njit(cache=True, nogil=True)
+def _link_moments(binomial: bool, weights: np.ndarray, mean: np.ndarray, sd: np.ndarray,
+                  nodes: np.ndarray, node_weights: np.ndarray, first: np.ndarray,
+                  second: np.ndarray, lo: int, hi: int) -> None:
+    for i in range(lo, hi):
+        total = total2 = 0.0
+        for k in range(weights.shape[0]):
+            part = part2 = 0.0
+            for q in range(nodes.shape[0]):
+                eta = mean[k, i] + sd[k, i] * nodes[q]
+                if binomial:
+                    g = 1.0 / (1.0 + math.exp(-eta)) if eta >= 0 else (
+                        math.exp(eta) / (1.0 + math.exp(eta)))
+                else:
+                    g = math.exp(min(eta, 700.0))
+                part += node_weights[q] * g
+                part2 += node_weights[q] * g * g
+            total += weights[k] * part
+            total2 += weights[k] * part2
+        first[i] = total
+        second[i] = total2
+
+
 def _halves(run: object, size: int) -> None:
     """``run(lo, hi)`` on the two halves of ``range(size)``, in two threads."""
     middle = size // 2
@@ -113,6 +138,29 @@ def own_terms(family: str, eta: np.ndarray, var: np.ndarray, y: np.ndarray, n: n
         eta, var, y, n, grad, d, nodes)), np.log(weights), out)
     _halves(lambda lo, hi: _own_terms(*args, lo, hi), eta.shape[0])
     return out
+
+
+def link_moments(family: str, weights: np.ndarray, mean: np.ndarray, sd: np.ndarray,
+                 nodes: np.ndarray, node_weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """$E\\,g(\\eta_i)$ and $E\\,g(\\eta_i)^2$ per area under the mixture
+    $\\sum_k w_k N(\\mu_{ki}, s_{ki}^2)$, by Gauss–Hermite nodes within each component
+    ($g$ the inverse link: expit for the binomial, exp for the Poisson model).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from crimestats.sae._laplace_kernels import link_moments
+    >>> x, w = np.polynomial.hermite_e.hermegauss(40)
+    >>> first, _ = link_moments("poisson", np.ones(1), np.zeros((1, 1)), np.ones((1, 1)), x,
+    ...                         w / w.sum())
+    >>> round(float(first[0]), 6) == round(float(np.exp(0.5)), 6)      # E e^Z, Z ~ N(0, 1)
+    True
+    """
+    first, second = np.empty(mean.shape[1]), np.empty(mean.shape[1])
+    args = (family == "binomial", *(np.ascontiguousarray(a, dtype=float) for a in (
+        weights, mean, sd, nodes, node_weights)), first, second)
+    _halves(lambda lo, hi: _link_moments(*args, lo, hi), mean.shape[1])
+    return first, second
 
 
 def corrected_density(loglik: np.ndarray, eta: np.ndarray, weights: np.ndarray,

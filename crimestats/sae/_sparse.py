@@ -151,6 +151,70 @@ def _supernodes(indptr: np.ndarray, indices: np.ndarray
 
 
 @numba.njit(cache=True, nogil=True)
+def _relative_rows(indptr: np.ndarray, indices: np.ndarray, super_ptr: np.ndarray,
+                   col_super: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                   np.ndarray, np.ndarray]:
+    """Where each supernode's update lands in the later supernodes (symbolic, once).
+
+    The rows ``R`` below a supernode's diagonal block are split in *groups* of consecutive
+    rows whose columns belong to one later supernode ``t``; the update of columns ``R[c]``
+    of a group goes to the rows ``R[a]``, ``a >= c``, of ``t``. Returns ``group_ptr`` (the
+    groups of each supernode), each group's first ``c`` (with one past the last appended per
+    supernode: ``group_first[g + 1]`` ends group ``g`` within its supernode) and target
+    ``t``, and ``rel``: for group ``g`` starting at ``c0``, ``rel[rel_ptr[g] + a - c0]`` is
+    the position of ``R[a]`` among the rows of ``t``.
+    """
+    n = col_super.shape[0]
+    ns = super_ptr.shape[0] - 1
+    group_ptr = np.zeros(ns + 1, dtype=np.int64)
+    total_groups = 0
+    total_rel = 0
+    for s in range(ns):
+        f = super_ptr[s]
+        w = super_ptr[s + 1] - f
+        r0 = indptr[f]
+        nb = indptr[f + 1] - r0 - w
+        previous = -1
+        for c in range(nb):
+            t = col_super[indices[r0 + w + c]]
+            if t != previous:
+                total_groups += 1
+                total_rel += nb - c
+                previous = t
+        group_ptr[s + 1] = total_groups
+    group_first = np.empty(total_groups + ns, dtype=np.int64)   # room for the end markers
+    group_target = np.empty(total_groups, dtype=np.int64)
+    rel_ptr = np.empty(total_groups + 1, dtype=np.int64)
+    rel = np.empty(total_rel, dtype=np.int64)
+    relpos = np.zeros(n, dtype=np.int64)
+    g = 0
+    at = 0
+    for s in range(ns):
+        f = super_ptr[s]
+        w = super_ptr[s + 1] - f
+        r0 = indptr[f]
+        nb = indptr[f + 1] - r0 - w
+        previous = -1
+        for c in range(nb):
+            t = col_super[indices[r0 + w + c]]
+            if t != previous:
+                previous = t
+                t0 = indptr[super_ptr[t]]
+                for k in range(indptr[super_ptr[t] + 1] - t0):
+                    relpos[indices[t0 + k]] = k
+                group_first[g + s] = c
+                group_target[g] = t
+                rel_ptr[g] = at
+                for a in range(c, nb):
+                    rel[at] = relpos[indices[r0 + w + a]]
+                    at += 1
+                g += 1
+        group_first[g + s] = nb
+    rel_ptr[total_groups] = at
+    return group_ptr, group_first, group_target, rel, rel_ptr
+
+
+@numba.njit(cache=True, nogil=True)
 def _block_places(indptr: np.ndarray, indices: np.ndarray, super_ptr: np.ndarray,
                   col_super: np.ndarray, block_ptr: np.ndarray, rows: np.ndarray,
                   cols: np.ndarray) -> np.ndarray:
@@ -214,8 +278,9 @@ def _add_products(target: np.ndarray, row: int, start: int, stop: int, weights: 
 
 @numba.njit(cache=True, nogil=True)
 def _supernodal_factor(indptr: np.ndarray, indices: np.ndarray, super_ptr: np.ndarray,
-                       col_super: np.ndarray, block_ptr: np.ndarray, blocks: np.ndarray
-                       ) -> bool:
+                       block_ptr: np.ndarray, group_ptr: np.ndarray, group_first: np.ndarray,
+                       group_target: np.ndarray, rel: np.ndarray, rel_ptr: np.ndarray,
+                       blocks: np.ndarray) -> bool:
     """Cholesky factor ``L`` in place of the lower triangle of ``A`` in supernodal blocks.
 
     Right-looking over supernodes: each supernode's panel is factorised densely (left-looking
@@ -223,10 +288,8 @@ def _supernodal_factor(indptr: np.ndarray, indices: np.ndarray, super_ptr: np.nd
     subtracted from the supernodes that own those rows' columns. Returns ``False`` at a
     non-positive pivot (not positive definite).
     """
-    n = col_super.shape[0]
     ns = super_ptr.shape[0] - 1
-    relpos = np.zeros(n, dtype=np.int64)
-    widest, deepest = _widest(indptr, super_ptr)
+    _, deepest = _widest(indptr, super_ptr)
     update = np.empty((deepest, deepest))         # update[c, a] = (B B^T)[a, c], a >= c
     for s in range(ns):
         f = super_ptr[s]
@@ -252,29 +315,24 @@ def _supernodal_factor(indptr: np.ndarray, indices: np.ndarray, super_ptr: np.nd
             for a in range(c, nb):
                 update[c, a] = 0.0
             _add_products(update, c, c, nb, panel, w + c, 0, w, panel, w, 1.0)
-        target = -1
-        tbase = tnr = tf = 0
-        for c in range(nb):                       # scatter into the later supernodes
-            tcol = indices[r0 + w + c]
-            t = col_super[tcol]
-            if t != target:
-                target = t
-                tf = super_ptr[t]
-                t0 = indptr[tf]
-                tnr = indptr[tf + 1] - t0
-                tbase = block_ptr[t]
-                for k in range(tnr):
-                    relpos[indices[t0 + k]] = k
-            column_at = tbase + (tcol - tf) * tnr
-            for a in range(c, nb):
-                blocks[column_at + relpos[indices[r0 + w + a]]] -= update[c, a]
+        for g in range(group_ptr[s], group_ptr[s + 1]):     # scatter into later supernodes
+            t = group_target[g]
+            tf = super_ptr[t]
+            tnr = indptr[tf + 1] - indptr[tf]
+            c0, c1 = group_first[g + s], group_first[g + s + 1]
+            at = rel_ptr[g] - c0
+            for c in range(c0, c1):
+                column = block_ptr[t] + (indices[r0 + w + c] - tf) * tnr
+                for a in range(c, nb):
+                    blocks[column + rel[at + a]] -= update[c, a]
     return True
 
 
 @numba.njit(cache=True, nogil=True)
 def _supernodal_selinv(indptr: np.ndarray, indices: np.ndarray, super_ptr: np.ndarray,
-                       col_super: np.ndarray, block_ptr: np.ndarray, blocks: np.ndarray
-                       ) -> np.ndarray:
+                       block_ptr: np.ndarray, group_ptr: np.ndarray, group_first: np.ndarray,
+                       group_target: np.ndarray, rel: np.ndarray, rel_ptr: np.ndarray,
+                       blocks: np.ndarray) -> np.ndarray:
     """Entries of ``A^{-1}`` on the factor's pattern, in the layout of the factor's blocks.
 
     For each supernode from the last: ``inv`` the inverse of its diagonal block ``L_ss``,
@@ -283,10 +341,8 @@ def _supernodal_selinv(indptr: np.ndarray, indices: np.ndarray, super_ptr: np.nd
     ``Sigma_ss = inv^T inv + hat^T cross``. ``hat`` and ``cross`` are held transposed (one
     row per column of the supernode) so that the products run along contiguous rows.
     """
-    n = col_super.shape[0]
     ns = super_ptr.shape[0] - 1
     sigma = np.zeros_like(blocks)
-    relpos = np.zeros(n, dtype=np.int64)
     widest, deepest = _widest(indptr, super_ptr)
     inv = np.zeros((widest, widest))
     hat_t = np.empty((widest, deepest))
@@ -311,24 +367,18 @@ def _supernodal_selinv(indptr: np.ndarray, indices: np.ndarray, super_ptr: np.nd
             for a in range(nb):
                 hat_t[c, a] = 0.0
             _add_products(hat_t, c, 0, nb, inv, c, c, w, panel, w, 1.0)
-        target = -1
-        tbase = tnr = tf = 0
-        for c in range(nb):                       # Sigma_RR from the later supernodes
-            tcol = indices[r0 + w + c]
-            t = col_super[tcol]
-            if t != target:
-                target = t
-                tf = super_ptr[t]
-                t0 = indptr[tf]
-                tnr = indptr[tf + 1] - t0
-                tbase = block_ptr[t]
-                for k in range(tnr):
-                    relpos[indices[t0 + k]] = k
-            column_at = tbase + (tcol - tf) * tnr
-            for a in range(c, nb):
-                value = sigma[column_at + relpos[indices[r0 + w + a]]]
-                known[a, c] = value
-                known[c, a] = value
+        for g in range(group_ptr[s], group_ptr[s + 1]):     # Sigma_RR from later supernodes
+            t = group_target[g]
+            tf = super_ptr[t]
+            tnr = indptr[tf + 1] - indptr[tf]
+            c0, c1 = group_first[g + s], group_first[g + s + 1]
+            at = rel_ptr[g] - c0
+            for c in range(c0, c1):
+                column = block_ptr[t] + (indices[r0 + w + c] - tf) * tnr
+                for a in range(c, nb):
+                    value = sigma[column + rel[at + a]]
+                    known[a, c] = value
+                    known[c, a] = value
         for q in range(w):                        # cross^T = hat^T Sigma_RR
             for a in range(nb):
                 cross_t[q, a] = 0.0
@@ -350,68 +400,100 @@ def _supernodal_selinv(indptr: np.ndarray, indices: np.ndarray, super_ptr: np.nd
 
 @numba.njit(cache=True, nogil=True)
 def _columns(indptr: np.ndarray, super_ptr: np.ndarray, block_ptr: np.ndarray,
-             blocks: np.ndarray, unit: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Supernodal blocks as values on the CSC pattern (``indptr``), and the diagonal.
-
-    With ``unit`` each column is divided by its diagonal entry (``L`` of ``L L^T`` to the unit
-    ``L`` of ``L D L^T``) and the squared diagonal ``D`` is returned.
-    """
+             blocks: np.ndarray) -> np.ndarray:
+    """Supernodal blocks as values on the CSC pattern (``indptr``) of the factor."""
     n = indptr.shape[0] - 1
     values = np.empty(indptr[n])
-    diagonal = np.empty(n)
     for s in range(super_ptr.shape[0] - 1):
         f = super_ptr[s]
         nr = indptr[f + 1] - indptr[f]
         for c in range(super_ptr[s + 1] - f):
-            j = f + c
             col = block_ptr[s] + c * nr
-            d = blocks[col + c]
-            scale = 1.0 / d if unit else 1.0
-            diagonal[j] = d * d if unit else d
-            p = indptr[j] - c
+            p = indptr[f + c] - c
             for i in range(c, nr):
-                values[p + i] = blocks[col + i] * scale
-    return values, diagonal
+                values[p + i] = blocks[col + i]
+    return values
 
 
 @numba.njit(cache=True, nogil=True)
-def _ldl_solve(indptr: np.ndarray, indices: np.ndarray, lower: np.ndarray, pivots: np.ndarray,
-               rhs: np.ndarray) -> np.ndarray:
-    """Solve ``L D L^T x = rhs`` for unit lower-triangular CSC ``L``; ``rhs`` is (n, k)."""
-    n = indptr.shape[0] - 1
-    x = rhs.copy()
-    k = x.shape[1]
-    for j in range(n):
-        for p in range(indptr[j] + 1, indptr[j + 1]):
-            i = indices[p]
-            v = lower[p]
-            for c in range(k):
-                x[i, c] -= v * x[j, c]
-    for j in range(n):
-        inv = 1.0 / pivots[j]
-        for c in range(k):
-            x[j, c] *= inv
-    for j in range(n - 1, -1, -1):
-        for p in range(indptr[j] + 1, indptr[j + 1]):
-            i = indices[p]
-            v = lower[p]
-            for c in range(k):
-                x[j, c] -= v * x[i, c]
-    return x
+def _diagonal(indptr: np.ndarray, super_ptr: np.ndarray, block_ptr: np.ndarray,
+              blocks: np.ndarray) -> np.ndarray:
+    """The diagonal of the factor ``L``, from its supernodal blocks."""
+    out = np.empty(indptr.shape[0] - 1)
+    for s in range(super_ptr.shape[0] - 1):
+        f = super_ptr[s]
+        nr = indptr[f + 1] - indptr[f]
+        for c in range(super_ptr[s + 1] - f):
+            out[f + c] = blocks[block_ptr[s] + c * (nr + 1)]
+    return out
 
 
 @numba.njit(cache=True, nogil=True)
-def _upper_unit_solve(indptr: np.ndarray, indices: np.ndarray, lower: np.ndarray,
-                      rhs: np.ndarray) -> np.ndarray:
-    """Solve ``L^T x = rhs`` for unit lower-triangular CSC ``L``; ``rhs`` is (n, k)."""
-    n = indptr.shape[0] - 1
-    x = rhs.copy()
-    for j in range(n - 1, -1, -1):
-        for p in range(indptr[j] + 1, indptr[j + 1]):
-            i = indices[p]
-            for c in range(x.shape[1]):
-                x[j, c] -= lower[p] * x[i, c]
-    return x
+def _solve(indptr: np.ndarray, indices: np.ndarray, super_ptr: np.ndarray,
+           block_ptr: np.ndarray, blocks: np.ndarray, x: np.ndarray, forward: bool) -> None:
+    """``x <- L^{-T} L^{-1} x`` (``forward``), or ``x <- L^{-T} x``, in place; ``x`` is (n, q).
+
+    By supernodes: the rows below a supernode's diagonal block are gathered (backward) or
+    scattered (forward) once per supernode, and the products run along the contiguous panel
+    (column ``k`` of a supernode starts at ``block_ptr[s] + k * nr``).
+    """
+    ns = super_ptr.shape[0] - 1
+    q = x.shape[1]
+    _, deepest = _widest(indptr, super_ptr)
+    temp = np.empty((q, deepest))                 # temp[c, a]: right-hand side c, row R[a]
+    if forward:
+        for s in range(ns):
+            f = super_ptr[s]
+            w = super_ptr[s + 1] - f
+            r0 = indptr[f]
+            nr = indptr[f + 1] - r0
+            nb = nr - w
+            base = block_ptr[s]
+            for k in range(w):
+                col = base + k * nr
+                d = 1.0 / blocks[col + k]
+                for c in range(q):
+                    x[f + k, c] *= d
+                for i in range(k + 1, w):
+                    v = blocks[col + i]
+                    for c in range(q):
+                        x[f + i, c] -= v * x[f + k, c]
+            if nb == 0:
+                continue
+            for c in range(q):
+                for a in range(nb):
+                    temp[c, a] = 0.0
+            for k in range(w):
+                col = base + k * nr + w
+                for c in range(q):
+                    v = x[f + k, c]
+                    if v != 0.0:
+                        for a in range(nb):
+                            temp[c, a] += v * blocks[col + a]
+            for a in range(nb):
+                row = indices[r0 + w + a]
+                for c in range(q):
+                    x[row, c] -= temp[c, a]
+    for s in range(ns - 1, -1, -1):
+        f = super_ptr[s]
+        w = super_ptr[s + 1] - f
+        r0 = indptr[f]
+        nr = indptr[f + 1] - r0
+        nb = nr - w
+        base = block_ptr[s]
+        for a in range(nb):
+            row = indices[r0 + w + a]
+            for c in range(q):
+                temp[c, a] = x[row, c]
+        for k in range(w - 1, -1, -1):
+            col = base + k * nr
+            for c in range(q):
+                total = x[f + k, c]
+                for a in range(nb):
+                    total -= blocks[col + w + a] * temp[c, a]
+                for i in range(k + 1, w):
+                    total -= blocks[col + i] * x[f + i, c]
+                x[f + k, c] = total / blocks[col + k]
 
 
 def _canonical_csc(matrix: sp.sparray | sp.spmatrix) -> sp.csc_array:
@@ -424,13 +506,13 @@ def _canonical_csc(matrix: sp.sparray | sp.spmatrix) -> sp.csc_array:
 @dataclasses.dataclass(frozen=True)
 class _Layout:
     """A CSC pattern in a symmetric ordering: the factor's pattern, supernodes, and where the
-    matrix's entries go.
+    matrix's entries and the supernodes' updates go.
 
     ``perm[i]`` is the position of original index ``i``; ``(l_indptr, l_indices)`` is the
     symbolic Cholesky factor of the permuted pattern (diagonal first, rows sorted);
-    ``super_ptr``, ``col_super`` and ``block_ptr`` its supernodes (see `_supernodes`); the
-    entries ``a.data[pick]`` (those in the lower triangle once permuted) go to positions
-    ``place`` of the supernodal value array.
+    ``super_ptr`` and ``block_ptr`` its supernodes (see `_supernodes`), ``groups`` where their
+    updates land (see `_relative_rows`); the entries ``a.data[pick]`` (those in the lower
+    triangle once permuted) go to positions ``place`` of the supernodal value array.
     """
 
     perm: np.ndarray
@@ -439,8 +521,8 @@ class _Layout:
     l_indptr: np.ndarray
     l_indices: np.ndarray
     super_ptr: np.ndarray
-    col_super: np.ndarray
     block_ptr: np.ndarray
+    groups: tuple[np.ndarray, ...]
     pick: np.ndarray
     place: np.ndarray
 
@@ -457,8 +539,9 @@ class _Layout:
         pick = np.flatnonzero(rows_p >= cols_p)
         place = _block_places(l_indptr, l_indices, super_ptr, col_super, block_ptr,
                               rows_p[pick], cols_p[pick])
+        groups = _relative_rows(l_indptr, l_indices, super_ptr, col_super)
         return cls(perm, a.indptr.copy(), a.indices.copy(), l_indptr, l_indices, super_ptr,
-                   col_super, block_ptr, pick, place)
+                   block_ptr, groups, pick, place)
 
     def matches(self, a: sp.csc_array) -> bool:
         return (np.array_equal(a.indptr, self.indptr)
@@ -472,7 +555,7 @@ class _Layout:
 
 
 class SparseCholesky:
-    """Factorisation ``P A P^T = L D L^T`` of a sparse symmetric positive-definite matrix.
+    """Cholesky factorisation ``P A P^T = L L^T`` of a sparse symmetric positive-definite matrix.
 
     Parameters
     ----------
@@ -541,15 +624,14 @@ class SparseCholesky:
         """Factor ``a`` (canonical CSC) in ``layout``'s ordering."""
         blocks = layout.blocks(a)
         if not _supernodal_factor(layout.l_indptr, layout.l_indices, layout.super_ptr,
-                                  layout.col_super, layout.block_ptr, blocks):
+                                  layout.block_ptr, *layout.groups, blocks):
             raise np.linalg.LinAlgError("matrix is not symmetric positive definite")
         self._layout = layout
         # original index i sits at position perm[i] of the factorised ordering
         self._perm = layout.perm
         self._indptr, self._indices = layout.l_indptr, layout.l_indices
         self._blocks = blocks
-        self._lower, self._pivots = _columns(self._indptr, layout.super_ptr, layout.block_ptr,
-                                             blocks, True)
+        self._diagonal = _diagonal(self._indptr, layout.super_ptr, layout.block_ptr, blocks)
         self._selected: np.ndarray | None = None
 
     @property
@@ -560,7 +642,7 @@ class SparseCholesky:
     @property
     def logdet(self) -> float:
         """``log |A|``."""
-        return float(np.sum(np.log(self._pivots)))
+        return 2.0 * float(np.sum(np.log(self._diagonal)))
 
     @property
     def nnz(self) -> int:
@@ -574,8 +656,10 @@ class SparseCholesky:
         b2 = b[:, None] if flat else b
         permuted = np.empty_like(b2)
         permuted[self._perm] = b2
-        x = _ldl_solve(self._indptr, self._indices, self._lower, self._pivots,
-                       np.ascontiguousarray(permuted))[self._perm]
+        layout = self._layout
+        _solve(self._indptr, self._indices, layout.super_ptr, layout.block_ptr, self._blocks,
+               permuted, True)
+        x = permuted[self._perm]
         return x[:, 0] if flat else x
 
     def _selected_values(self) -> np.ndarray:
@@ -583,9 +667,8 @@ class SparseCholesky:
         if self._selected is None:
             layout = self._layout
             sigma = _supernodal_selinv(self._indptr, self._indices, layout.super_ptr,
-                                       layout.col_super, layout.block_ptr, self._blocks)
-            self._selected = _columns(self._indptr, layout.super_ptr, layout.block_ptr, sigma,
-                                      False)[0]
+                                       layout.block_ptr, *layout.groups, self._blocks)
+            self._selected = _columns(self._indptr, layout.super_ptr, layout.block_ptr, sigma)
         return self._selected
 
     def inverse_diagonal(self) -> np.ndarray:
@@ -636,8 +719,10 @@ class SparseCholesky:
 
     def sample(self, rng: np.random.Generator, size: int = 1) -> np.ndarray:
         """Draws from ``N(0, A^{-1})``, shape (size, n)."""
-        z = rng.standard_normal((self.n, size)) / np.sqrt(self._pivots)[:, None]
-        x = _upper_unit_solve(self._indptr, self._indices, self._lower, z)
+        x = rng.standard_normal((self.n, size))
+        layout = self._layout
+        _solve(self._indptr, self._indices, layout.super_ptr, layout.block_ptr, self._blocks,
+               x, False)
         return x[self._perm].T
 
 

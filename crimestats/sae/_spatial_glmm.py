@@ -89,7 +89,7 @@ from ..errors import EstimationError, InputError
 from ._hb import _check_prior, _mixture_quantiles
 from ._hyper_grid import LOG_DROP, STEP, HyperPosterior, hyper_summary, integrate, start_values
 from ._icar import IcarStructure, icar_structure
-from ._laplace_kernels import corrected_density, own_terms
+from ._laplace_kernels import corrected_density, link_moments, own_terms
 from ._products import mdot, tdot
 from .adjacency import as_adjacency
 from .bym2 import _check_phi_prior, _Conditional, _SpatialEffects, _System
@@ -531,12 +531,7 @@ def _gaussian_marginals(family: str, weights: np.ndarray, mean_k: np.ndarray,
     E[g(eta)] and E[g(eta)^2] by Gauss–Hermite within each node; the interval is g of the
     mixture's quantiles.
     """
-    first = np.zeros(mean_k.shape[1])
-    second = np.zeros(mean_k.shape[1])
-    for w_k, mu, sd in zip(weights, mean_k, sd_k, strict=True):
-        g = _inverse_link(family, mu[:, None] + sd[:, None] * _GH_X[None, :])
-        first += w_k * (g @ _GH_W)
-        second += w_k * ((g * g) @ _GH_W)
+    first, second = link_moments(family, weights, mean_k, sd_k, _GH_X, _GH_W)
     eta_mean = weights @ mean_k
     eta_sd = np.sqrt(weights @ (sd_k**2 + (mean_k - eta_mean) ** 2))
     z = special.ndtri(1.0 - tail)
