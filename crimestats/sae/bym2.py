@@ -503,12 +503,14 @@ def bym2(
         is predicted from the covariates and its neighbours.
     covariates : array-like of shape (m, p), DataFrame, str or list of str, optional
         Area-level covariates without an intercept (as for ``fay_herriot``).
-    adjacency : Adjacency, table of neighbour pairs, or (m, m) matrix
-        Who borders whom. An [`Adjacency`][crimestats.sae.Adjacency] or a DataFrame matrix labelled
-        by area must list exactly the data's areas (in any order); a table of neighbour
-        pairs is matched to the area labels (areas in no pair are islands); an unlabelled
-        dense or sparse symmetric matrix (0/1, or non-negative weights) is in the order of
-        the data.
+    adjacency : Adjacency, pair table, (m, m) matrix, GeoDataFrame or libpysal W
+        Who borders whom, in any form [`as_adjacency`][crimestats.sae.as_adjacency] reads. An
+        [`Adjacency`][crimestats.sae.Adjacency], a matrix labelled by area (DataFrame, libpysal
+        ``W``) or a GeoDataFrame indexed by area (polygons: queen contiguity; points: Delaunay)
+        must list exactly the data's areas (in any order); a table of neighbour pairs is
+        matched to the area labels (areas in no pair are islands; a third column holds
+        weights); an unlabelled dense or sparse symmetric matrix (0/1, or non-negative
+        weights) is in the order of the data.
     model : {"bym2", "icar"}
         BYM2 (spatial plus iid effects, mixed by $\\phi$) or the pure ICAR (Besag)
         model ($\\phi = 1$).

@@ -109,13 +109,15 @@ def proximity_matrix(proximity: Any, areas: Sequence[Hashable] | None = None, *,
 
     Parameters
     ----------
-    proximity : array-like, scipy sparse matrix, Adjacency or pandas.DataFrame
-        * an ``(m, m)`` matrix (dense or sparse, in the order of the areas): used as given when
-          each row sums to 1 (or 0 for an area without neighbours), row-standardised when it is
-          a symmetric 0/1 adjacency; anything else is an error. A DataFrame whose index and
-          columns are area labels is first aligned to ``areas`` by label;
-        * an [`Adjacency`][crimestats.sae.Adjacency] or a table of neighbour pairs (two columns of
-          area labels): matched to ``areas`` by label, then row-standardised.
+    proximity : any form of [`as_adjacency`][crimestats.sae.as_adjacency]
+        Read by the one reader of neighbour structures, then:
+
+        * an ``(m, m)`` matrix (dense, sparse, a DataFrame labelled by area, or a libpysal
+          ``W``, aligned to ``areas`` by label when labelled): used as given when each row sums
+          to 1 (or 0 for an area without neighbours), row-standardised when it is a symmetric
+          0/1 adjacency; anything else is an error;
+        * an [`Adjacency`][crimestats.sae.Adjacency], a table of neighbour pairs or a
+          GeoDataFrame: matched to ``areas`` by label, then row-standardised.
     areas : sequence, optional
         Area labels of the data, in order (needed to match an adjacency or pair table).
     m : int, optional
