@@ -11,7 +11,8 @@ at national scale when written with NumPy temporaries:
 * [`link_moments`][link_moments]: the first two moments of the rate or prevalence under the
   mixture of Gaussian approximations.
 
-Both release the GIL and are run on two halves of the areas in two threads. The binomial
+All release the GIL; the last two, run once per fit, split the areas between two threads (the
+first runs at every grid node, where the grid's two walkers already use both cores). The binomial
 (logit link) and Poisson (log link) log-likelihoods are those of
 `crimestats.sae.prevalence`: $y\\eta - n\\log(1 + e^\\eta)$ and $y\\eta - n e^{\\eta}$
 (the exponent capped at 700).
@@ -134,9 +135,9 @@ def own_terms(family: str, eta: np.ndarray, var: np.ndarray, y: np.ndarray, n: n
     True
     """
     out = np.empty(eta.shape[0])
-    args = (family == "binomial", *(np.ascontiguousarray(a, dtype=float) for a in (
-        eta, var, y, n, grad, d, nodes)), np.log(weights), out)
-    _halves(lambda lo, hi: _own_terms(*args, lo, hi), eta.shape[0])
+    # one thread: it runs at every grid node, inside the two walkers of the grid
+    _own_terms(family == "binomial", *(np.ascontiguousarray(a, dtype=float) for a in (
+        eta, var, y, n, grad, d, nodes)), np.log(weights), out, 0, eta.shape[0])
     return out
 
 
