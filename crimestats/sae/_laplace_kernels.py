@@ -1,7 +1,8 @@
 """Compiled per-area loops of the spatial binomial and Poisson models (`_spatial_glmm`).
 
-Two computations run over every area at every grid node and dominate the cost of those models
-at national scale when written with NumPy temporaries:
+Three computations over every area (the first at every grid node, the others once per fit
+over all nodes) dominate the cost of those models at national scale when written with NumPy
+temporaries:
 
 * [`own_terms`][own_terms]: each area's exact term of the Laplace correction,
   $\\log E\\, e^{r_i(z)}$ with $z \\sim N(0, v_i)$ and $r_i$ the area's log-likelihood minus its
