@@ -7,6 +7,9 @@ from .adjacency import (
     adjacency_from_geojson,
     adjacency_from_matrix,
     adjacency_from_pairs,
+    adjacency_from_points,
+    adjacency_from_polygons,
+    as_adjacency,
     row_standardise,
 )
 from .benchmarking import BenchmarkResult, benchmark, benchmark_draws
@@ -49,6 +52,9 @@ __all__ = [
     "adjacency_from_pairs",
     "adjacency_from_matrix",
     "adjacency_from_geojson",
+    "adjacency_from_polygons",
+    "adjacency_from_points",
+    "as_adjacency",
     "row_standardise",
     "SpatialFayHerriotResult",
     "unit_level",
