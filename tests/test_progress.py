@@ -108,12 +108,13 @@ def test_forced_bar_and_wrong_argument_at_the_public_boundary(capsys, monkeypatc
     sizes = pd.Series(np.full(4, 50), index=list("abcd"))
     args = (y, pd.DataFrame({"x": x}), dom, means, sizes)
     fits = []
-    for progress in (True, False):
+    for progress in (True, False, None):  # None: stderr (captured here) is not a terminal
         fits.append(unit_level(*args, mse="bootstrap", bootstrap_replicates=10, random_seed=3,
                                progress=progress))
         err = capsys.readouterr().err
-        assert ("Bootstrap MSE" in err) is progress
-    np.testing.assert_array_equal(fits[0].estimates["mse"], fits[1].estimates["mse"])
+        assert ("Bootstrap MSE" in err) is (progress is True)
+    for other in fits[1:]:
+        np.testing.assert_array_equal(fits[0].estimates["mse"], other.estimates["mse"])
     with pytest.raises(InputError, match="progress"):
         unit_level(*args, progress="on")
 
