@@ -26,6 +26,9 @@ def run(args: argparse.Namespace) -> int:
     if args.series:
         raise InputError("--series names the series of a long table of many series; add "
                          "--many (or leave --series out for one series).")
+    if args.fill is not None:
+        raise InputError("--fill (the value of periods absent from the file) works with --many "
+                         "here; for one series, add the absent periods to the file.")
     from .changepoint import detect
 
     numeric = [args.value, *([args.exposure] if args.exposure else [])]
@@ -33,12 +36,11 @@ def run(args: argparse.Namespace) -> int:
                        unique=args.time)
     series = table.set_index(args.time)[args.value]
     exposure = table[args.exposure].to_numpy() if args.exposure else None
-    draws = {} if args.draws is None else {"draws": args.draws}
     with capture_warnings() as caught:
         with Progress().step(f"Finding change points ({args.method})"):
             result = detect(series, args.likelihood, method=args.method, exposure=exposure,
                             min_size=args.min_size, seasonal=args.seasonal, level=args.level,
-                            random_seed=args.seed, missing=args.missing, **draws)
+                            random_seed=args.seed, missing=args.missing)
     estimates = result.estimates.drop_dims("n_changes", errors="ignore").to_dataframe()
     if args.output:
         estimates.to_csv(args.output)
@@ -80,12 +82,12 @@ def _run_many(args: argparse.Namespace) -> int:
     table = read_table(args.csv, required=[args.time, *columns, args.value],
                        numeric=[args.value])
     long, labels = _complete(table, columns, args)
-    draws = 0 if args.draws is None else args.draws
     with capture_warnings() as caught:
         with Progress().step(f"Finding change points in {len(labels)} series"):
+            # draws=0: the change points and their probabilities need no posterior draws
             result = detect_many(long, args.likelihood, time=args.time, series="series",
                                  value=args.value, window=args.window, n_jobs=args.jobs,
-                                 draws=draws, min_size=args.min_size, seasonal=args.seasonal,
+                                 draws=0, min_size=args.min_size, seasonal=args.seasonal,
                                  level=args.level, random_seed=args.seed,
                                  missing=args.missing)
     changes = _changes(result, labels, columns)
@@ -121,7 +123,8 @@ def _run_many(args: argparse.Namespace) -> int:
 
 def _complete(table: pd.DataFrame, columns: list[str], args: argparse.Namespace
               ) -> tuple[pd.DataFrame, dict[str, tuple[Any, ...]]]:
-    """Every series over every period, with absent rows handled as ``--absent`` says.
+    """Every series over every period; absent rows get ``--fill`` or, with ``--missing skip``,
+    NaN (unobserved); otherwise they are an error.
 
     Returns the long table (series label, time, value) and the label of each series → the
     values of its ``--series`` columns.
@@ -151,21 +154,22 @@ def _complete(table: pd.DataFrame, columns: list[str], args: argparse.Namespace
         ordered = sorted(uniques)
     except TypeError:
         ordered = list(uniques)
-    fixes = "--absent zero (absence means none) or --absent missing"
-    axis = check_time_axis(ordered, name=args.time, fill=args.absent != "error",
-                           fixes=fixes)
+    fixes = ("--fill 0 (absence means none, as in police.uk extracts) or --missing skip "
+             "(unobserved)")
+    fill = args.fill is not None or args.missing == "skip"
+    axis = check_time_axis(ordered, name=args.time, fill=fill, fixes=fixes)
     times = axis.labels if axis.kind != "label" else pd.Index(uniques)
     grid = pd.MultiIndex.from_product([list(labels), times], names=["series", args.time])
     full = frame.set_index(["series", args.time]).reindex(grid)
     absent = ~grid.isin(frame.set_index(["series", args.time]).index)
     if absent.any():
-        if args.absent == "error":
+        if not fill:
             shown = ", ".join(f"{s!r} at {json_time(t)!r}" for s, t in grid[absent][:_SHOWN])
             raise InputError(
                 f"{name} has no row for {int(absent.sum())} (series, period) pair(s): {shown}. "
-                f"Say what absence means: {fixes} (then also --missing skip).")
-        full.loc[absent, args.value] = 0.0 if args.absent == "zero" else np.nan
-    empty = full[args.value].isna().to_numpy()
+                f"Say what absence means: {fixes}.")
+        full.loc[absent, args.value] = np.nan if args.fill is None else args.fill
+    empty = full[args.value].isna().to_numpy()  # empty cells (never filled: NaN stays NaN)
     if empty.any() and args.missing == "error":
         shown = ", ".join(f"{s!r} at {json_time(t)!r}" for s, t in grid[empty][:_SHOWN])
         raise InputError(

@@ -244,6 +244,11 @@ def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
                    help="exact Bayesian recursion (default) or PELT")
     p.add_argument("--seasonal", type=int, metavar="N",
                    help="period of the seasonal cycle (12 monthly, 52 weekly, 4 quarterly)")
+    p.add_argument("--fill", type=float, metavar="X",
+                   help="value of a period absent from the file (0 for police.uk extracts, "
+                        "which leave out months with no crime)")
+    p.add_argument("--missing", default="error", choices=["error", "skip"],
+                   help="empty values and absent periods: an error (default) or unobserved")
     p.add_argument("--min-size", type=int, default=2, help="shortest segment (default: 2)")
     p.add_argument("--level", type=float, default=0.95, help="interval level (default: 0.95)")
     p.add_argument("--seed", type=int, default=None, help="random seed of the posterior draws")
@@ -251,21 +256,12 @@ def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
                    help="write the per-period table (--many: the changes of each series) to CSV")
     p.add_argument("--json", action="store_true",
                    help="print a JSON document (schema crimestats-cli/1) instead of text")
-    p.add_argument("--missing", default="error", choices=["error", "skip"],
-                   help="empty values: an error (default) or unobserved periods (skip), e.g. "
-                        "months a force did not publish")
-    p.add_argument("--draws", type=int, metavar="N",
-                   help="posterior draws of the segmentation (default: 500; --many: 0, the "
-                        "change points and their probabilities do not need them)")
     many = p.add_argument_group("many series (--many)")
     many.add_argument("--many", action="store_true",
                       help="a long table of many series: changes in each, and the evidence of "
                            "a change shared by all (crimestats schema changepoint-many)")
     many.add_argument("--series", metavar="A,B",
                       help="column(s) naming each series, e.g. area,crime_type")
-    many.add_argument("--absent", default="error", choices=["error", "zero", "missing"],
-                      help="(series, period) rows not in the file: an error (default), zero "
-                           "(absence means none, as in police.uk files) or missing")
     many.add_argument("--window", type=int, default=0, metavar="W",
                       help="a shared change counts for a series changing within W periods "
                            "(default: 0)")

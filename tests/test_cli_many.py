@@ -96,8 +96,8 @@ def test_absent_rows_must_be_explained(panel, tmp_path, capsys):
     code, _, err = _run(_many(path), capsys)
     assert code == 2
     assert "no row for 2 (series, period) pair(s): 'A | burglary' at '2018-06'" in err
-    assert "--absent zero" in err
-    code, out, _ = _run(_many(path, "--absent", "zero", "--json"), capsys)
+    assert "--fill 0" in err and "--missing skip" in err
+    code, out, _ = _run(_many(path, "--fill", 0, "--json"), capsys)
     assert code == 0
     zero = panel.copy()
     zero.loc[[5, 100], "count"] = 0
@@ -105,11 +105,14 @@ def test_absent_rows_must_be_explained(panel, tmp_path, capsys):
     zero.to_csv(zero_path, index=False)
     _, same, _ = _run(_many(zero_path, "--json"), capsys)
     assert json.loads(out)["estimates"] == json.loads(same)["estimates"]
-    code, _, err = _run(_many(path, "--absent", "missing"), capsys)
-    assert code == 2 and "--missing skip" in err
-    code, out, _ = _run(_many(path, "--absent", "missing", "--missing", "skip", "--json"),
-                        capsys)
+    code, out, _ = _run(_many(path, "--missing", "skip", "--json"), capsys)
     assert code == 0 and json.loads(out)["model"]["n_times"] == 48
+    # an empty cell is never filled, even with --fill
+    empty = panel.astype({"count": float})
+    empty.loc[7, "count"] = np.nan
+    empty.to_csv(path, index=False)
+    code, _, err = _run(_many(path, "--fill", 0), capsys)
+    assert code == 2 and "has no value for 1 (series, period) pair(s)" in err
 
 
 def test_police_uk_panel_end_to_end(tmp_path, capsys):
@@ -136,6 +139,7 @@ def test_police_uk_panel_end_to_end(tmp_path, capsys):
     (["--many", "--series", "area,crime_type", "--exposure", "count"],
      "without exposure"),
     (["--many", "--series", "area,month"], "must not repeat --time"),
+    (["--fill", "0"], "--fill (the value of periods absent from the file) works with --many"),
 ])
 def test_usage_mistakes(panel, tmp_path, capsys, argv, message):
     path = tmp_path / "panel.csv"
