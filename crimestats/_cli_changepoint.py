@@ -87,7 +87,8 @@ def _run_many(args: argparse.Namespace) -> int:
             # draws=0: the change points and their probabilities need no posterior draws
             result = detect_many(long, args.likelihood, time=args.time, series="series",
                                  value=args.value, window=args.window, n_jobs=args.jobs,
-                                 draws=0, min_size=args.min_size, seasonal=args.seasonal,
+                                 draws=0, min_size=args.min_size,
+                                 seasonal=_seasonal(args.seasonal),
                                  level=args.level, random_seed=args.seed,
                                  missing=args.missing)
     changes = _changes(result, labels, columns)
@@ -197,6 +198,14 @@ def _changes(result: Any, labels: dict[str, tuple[Any, ...]], columns: list[str]
                  for i in found]
     return pd.DataFrame(rows, columns=["series", *columns, "n_changes", "change_time",
                                        "prob_change"])
+
+
+def _seasonal(value: Any) -> Any:
+    """``--seasonal`` as the library takes it: a period (int), ``"auto"`` or None (``"none"``)."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        return None if text == "none" else int(text) if text.isdigit() else text
+    return value
 
 
 def _likelihood(result: Any, args: argparse.Namespace) -> str:
