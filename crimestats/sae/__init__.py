@@ -12,6 +12,7 @@ from .adjacency import (
     as_adjacency,
     row_standardise,
 )
+from .batch import FayHerriotManyResult, fay_herriot_many
 from .benchmarking import BenchmarkResult, benchmark, benchmark_draws
 from .bym2 import BYM2Result, bym2, simulate_bym2_effects
 from .diagnostics import DiagnosticsResult, diagnostics, loo, posterior_predictive_check
@@ -27,6 +28,8 @@ from .unit_level import UnitLevelResult, unit_level
 __all__ = [
     "fay_herriot",
     "FayHerriotResult",
+    "fay_herriot_many",
+    "FayHerriotManyResult",
     "VariancePrior",
     "FlatVariance",
     "FlatSD",
