@@ -14,7 +14,8 @@ functions that need them.
 
 from __future__ import annotations
 
-from . import calendar
+from typing import Any
+
 from .errors import (
     ConvergenceWarning,
     CrimestatsError,
@@ -36,3 +37,12 @@ __all__ = [
     "EstimationError",
     "InputError",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``crimestats.calendar`` is imported on first use (it needs pandas)."""
+    if name == "calendar":
+        import importlib
+
+        return importlib.import_module(".calendar", __name__)
+    raise AttributeError(f"module 'crimestats' has no attribute {name!r}")

@@ -167,6 +167,40 @@ CHANGEPOINT_SCHEMA = _envelope(
     },
 )
 
+CHANGEPOINT_MANY_SCHEMA = _envelope(
+    "changepoint",
+    model={
+        "type": "object",
+        "required": ["method", "mode", "likelihood", "level", "series_columns", "n_series",
+                     "n_times", "window", "prob_national_change", "national_time"],
+        "properties": {
+            "method": {"const": "bayes"},
+            "mode": {"const": "many"},
+            "likelihood": {"type": "string"},
+            "level": {"type": "number"},
+            "series_columns": {"type": "array", "items": {"type": "string"}},
+            "n_series": {"type": "integer", "minimum": 1},
+            "n_times": {"type": "integer", "minimum": 1},
+            "window": {"type": "integer", "minimum": 0},
+            "prob_national_change": _NUMBER_OR_NULL,
+            "national_time": {"type": ["string", "number", "null"]},
+            "log_bayes_factor": _NUMBER_OR_NULL,
+        },
+    },
+    record={
+        "type": "object",
+        "required": ["series", "n_changes", "change_time", "prob_change"],
+        "properties": {
+            "series": {"type": "string"},
+            "n_changes": {"type": "integer", "minimum": 0},
+            "change_time": {"type": ["string", "number", "null"]},
+            "prob_change": _NUMBER_OR_NULL,
+        },
+        "additionalProperties": {"type": ["string", "number", "null"]},
+    },
+)
+CHANGEPOINT_MANY_SCHEMA["title"] = "crimestats changepoint --many --json"
+
 DEMO_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "crimestats demo --json",
@@ -213,17 +247,18 @@ class _Schemas(Mapping[str, dict[str, Any]]):
     """The schemas by command; the ``mse`` one is built on first use (it reads the registry)."""
 
     _fixed: ClassVar[dict[str, dict[str, Any]]] = {
-        "sae": SAE_SCHEMA, "changepoint": CHANGEPOINT_SCHEMA, "demo": DEMO_SCHEMA,
+        "sae": SAE_SCHEMA, "changepoint": CHANGEPOINT_SCHEMA,
+        "changepoint-many": CHANGEPOINT_MANY_SCHEMA, "demo": DEMO_SCHEMA,
         "error": ERROR_SCHEMA}
 
     def __getitem__(self, name: str) -> dict[str, Any]:
         return mse_schema() if name == "mse" else self._fixed[name]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(("sae", "mse", "changepoint", "demo", "error"))
+        return iter(("sae", "mse", "changepoint", "changepoint-many", "demo", "error"))
 
     def __len__(self) -> int:
-        return 5
+        return 6
 
 
 JSON_SCHEMAS: Mapping[str, dict[str, Any]] = _Schemas()

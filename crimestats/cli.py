@@ -83,12 +83,16 @@ examples:
 
 _CHANGEPOINT_EPILOG = """\
 The CSV has one row per period, in time order: a label and the value (a count such as
-offences recorded, or a rate).
+offences recorded, or a rate). With --many it is a long table of many series: one row per
+series and period, the series named by one or more columns (--series area,crime_type), as
+written by crimestats.datasets.read_police_uk(...).to_dataframe().
 
 examples:
   crimestats changepoint monthly.csv --time month --value offences --seasonal 12
   crimestats changepoint annual.csv --time year --value offences --exposure population
   crimestats changepoint annual.csv --time year --value rate --likelihood normal --json
+  crimestats changepoint panel.csv --many --time month --series area,crime_type \\
+      --value count --missing skip --output changes.csv
 """
 
 
@@ -246,7 +250,8 @@ def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
                    choices=_RegistryChoices("crimestats.changepoint.segments:model_names",
                                             "auto"),
                    help="segment model (default auto: count_trend for counts averaging 10 or "
-                        "more, negbin for smaller counts, trend for real values)")
+                        "more, negbin for smaller counts, log_trend for positive rates, trend "
+                        "for other real values)")
     p.add_argument("--method", default="bayes", choices=["bayes", "pelt"],
                    help="exact Bayesian recursion (default) or PELT")
     p.add_argument("--seasonal", default="auto", metavar="N",
@@ -261,9 +266,21 @@ def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
     p.add_argument("--min-size", type=int, default=2, help="shortest segment (default: 2)")
     p.add_argument("--level", type=float, default=0.95, help="interval level (default: 0.95)")
     p.add_argument("--seed", type=int, default=None, help="random seed of the posterior draws")
-    p.add_argument("--output", metavar="FILE.csv", help="write the per-period table to CSV")
+    p.add_argument("--output", metavar="FILE.csv",
+                   help="write the per-period table (--many: the changes of each series) to CSV")
     p.add_argument("--json", action="store_true",
                    help="print a JSON document (schema crimestats-cli/1) instead of text")
+    many = p.add_argument_group("many series (--many)")
+    many.add_argument("--many", action="store_true",
+                      help="a long table of many series: changes in each, and the evidence of "
+                           "a change shared by all (crimestats schema changepoint-many)")
+    many.add_argument("--series", metavar="A,B",
+                      help="column(s) naming each series, e.g. area,crime_type")
+    many.add_argument("--window", type=int, default=0, metavar="W",
+                      help="a shared change counts for a series changing within W periods "
+                           "(default: 0)")
+    many.add_argument("--jobs", type=int, default=1, metavar="N",
+                      help="series fitted in parallel (default: 1)")
 
     p = _command(subparsers, "compare", "crimestats._cli_compare:run",
                  help="funnel plot: which areas' rates are unusual for their size",

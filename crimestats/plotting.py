@@ -98,31 +98,38 @@ def caterpillar_plot(result: Any, *, ax: Any = None, sort: bool = True, show_dir
     return ax
 
 
-def choropleth(values: Any, *, geojson: dict[str, Any] | None = None, key: str = "force_code",
+def choropleth(values: Any, *, geojson: Any = None, key: str = "force_code",
                variable: str = "estimate", ax: Any = None, cmap: str = "viridis",
                label: str | None = None, vmin: float | None = None, vmax: float | None = None,
                missing_color: str = "0.85") -> Any:
-    """Map of area values: each area of a GeoJSON filled by its value (no geopandas needed).
+    """Map of area values: each area's polygon filled by its value.
 
-    Polygons are drawn with a matplotlib ``PolyCollection`` from their outer rings (holes are
-    left filled: in the bundled simplified boundaries they are slivers between dissolved local
-    authorities); smaller polygons are drawn on top, so an enclave such as the City of London
-    shows inside the Metropolitan Police area. Longitude/latitude are drawn with the aspect
-    ratio of the map's mean latitude.
+    The areas come from a GeoJSON dictionary (no geopandas needed) or a geopandas
+    GeoDataFrame / GeoSeries indexed by area label. Polygons are drawn with a matplotlib
+    ``PolyCollection`` from their outer rings (holes are left filled: in the bundled simplified
+    boundaries they are slivers between dissolved local authorities); smaller polygons are
+    drawn on top, so an enclave such as the City of London shows inside the Metropolitan Police
+    area. Longitude/latitude are drawn with the aspect ratio of the map's mean latitude,
+    projected coordinates (a GeoDataFrame with a projected CRS, e.g. British National Grid)
+    with equal axes.
 
     Parameters
     ----------
-    values : pandas.Series, dict or result
-        Value per area, keyed by the GeoJSON property ``key`` (a Series index or dict keys), or
-        a result whose ``estimates`` have an ``area`` dimension (``variable`` is mapped).
-    geojson : dict, optional
-        A GeoJSON ``FeatureCollection`` of Polygon/MultiPolygon features in lon/lat; default
-        the bundled police force areas ([`crimestats.datasets.load_pfa_boundaries`][crimestats.datasets.load_pfa_boundaries]).
+    values : pandas.Series, dict, result or GeoDataFrame
+        Value per area, keyed by area label (a Series index or dict keys), or a result whose
+        ``estimates`` have an ``area`` dimension (``variable`` is mapped), or a GeoDataFrame
+        with a column ``variable`` (as [`to_geodataframe`][crimestats.results.Result.to_geodataframe]
+        returns), which is then also the map.
+    geojson : dict, geopandas.GeoDataFrame or geopandas.GeoSeries, optional
+        The areas: a GeoJSON ``FeatureCollection`` of Polygon/MultiPolygon features in lon/lat
+        (areas named by the property ``key``), or a GeoDataFrame / GeoSeries indexed by area
+        label. Default: the geometry of ``values`` when it is a GeoDataFrame, else the bundled
+        police force areas ([`crimestats.datasets.load_pfa_boundaries`][crimestats.datasets.load_pfa_boundaries]).
     key : str
-        Feature property that names each area (``"force_code"`` or ``"force"`` for the bundled
-        boundaries).
+        GeoJSON feature property that names each area (``"force_code"`` or ``"force"`` for the
+        bundled boundaries); not used for a GeoDataFrame.
     variable : str
-        Variable of a result's ``estimates`` to map.
+        Variable of a result's ``estimates`` (or column of a GeoDataFrame) to map.
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; default a new figure.
     cmap : str
@@ -141,7 +148,7 @@ def choropleth(values: Any, *, geojson: dict[str, Any] | None = None, key: str =
     Raises
     ------
     crimestats.InputError
-        If some values name areas that are not in the GeoJSON, or ``key`` is not a property of
+        If some values name areas that are not on the map, or ``key`` is not a property of
         the features.
 
     Examples
@@ -162,33 +169,38 @@ def choropleth(values: Any, *, geojson: dict[str, Any] | None = None, key: str =
 
     from .errors import InputError
 
+    if geojson is None and _is_geodataframe(values):
+        geojson = values
     if geojson is None:
         from .datasets import load_pfa_boundaries
 
         geojson = load_pfa_boundaries()
+    if _is_geodataframe(values):
+        if variable not in values.columns:
+            raise InputError(f"The GeoDataFrame has no column {variable!r}; available: "
+                             f"{[c for c in values.columns if c != values.geometry.name]}.")
+        values = values[variable]
     series = _area_values(values, variable)
-    features = geojson.get("features", [])
-    names = []
-    for i, feature in enumerate(features):
-        props = feature.get("properties") or {}
-        if key not in props:
-            raise InputError(f"GeoJSON feature {i} has no property {key!r}; it has {sorted(props)}.")
-        names.append(props[key])
+    if _is_geodataframe(geojson) or type(geojson).__name__ == "GeoSeries":
+        names, parts, geographic = _geometry_parts(geojson)
+    else:
+        names, parts = _geojson_parts(geojson, key)
+        geographic = True
     unknown = [a for a in series.index if a not in set(names)]
     if unknown:
         raise InputError(
-            f"{len(unknown)} area(s) in the values are not in the GeoJSON (matched on {key!r}): "
-            f"{unknown[:8]}. Check the area codes or pass key='force' to match on names."
+            f"{len(unknown)} area(s) in the values are not on the map"
+            f"{f' (matched on {key!r})' if not _is_geodataframe(geojson) else ''}: "
+            f"{unknown[:8]}. Check the area codes"
+            + (" or pass key='force' to match on names." if geojson is not None
+               and not _is_geodataframe(geojson) else "; index the map by the same codes.")
         )
 
     rings, fill = [], []
-    for name, feature in zip(names, features, strict=True):
-        geometry = feature["geometry"]
-        polygons = (geometry["coordinates"] if geometry["type"] == "MultiPolygon"
-                    else [geometry["coordinates"]])
+    for name, outer in zip(names, parts, strict=True):
         value = series.get(name, np.nan)
-        for polygon in polygons:
-            rings.append(np.asarray(polygon[0], dtype=float))
+        for ring in outer:
+            rings.append(ring)
             fill.append(value)
     fill = np.asarray(fill, dtype=float)
     order = np.argsort([-_ring_area(r) for r in rings], kind="stable")
@@ -205,7 +217,7 @@ def choropleth(values: Any, *, geojson: dict[str, Any] | None = None, key: str =
     every = np.concatenate(rings)
     ax.set_xlim(every[:, 0].min(), every[:, 0].max())
     ax.set_ylim(every[:, 1].min(), every[:, 1].max())
-    ax.set_aspect(1.0 / np.cos(np.deg2rad(every[:, 1].mean())))
+    ax.set_aspect(1.0 / np.cos(np.deg2rad(every[:, 1].mean())) if geographic else 1.0)
     ax.set_axis_off()
     mappable = plt.cm.ScalarMappable(norm=norm, cmap=colours)
     ax.figure.colorbar(mappable, ax=ax, shrink=0.6, label=label or variable)
@@ -213,6 +225,43 @@ def choropleth(values: Any, *, geojson: dict[str, Any] | None = None, key: str =
         ax.legend(handles=[Patch(facecolor=missing_color, label="no value")], loc="upper left",
                   fontsize="small", frameon=False)
     return ax
+
+
+def _is_geodataframe(obj: Any) -> bool:
+    return type(obj).__name__ == "GeoDataFrame" and hasattr(obj, "geometry")
+
+
+def _geojson_parts(geojson: dict[str, Any], key: str) -> tuple[list, list]:
+    """Area names and outer rings of each feature of a GeoJSON FeatureCollection."""
+    from .errors import InputError
+
+    names, parts = [], []
+    for i, feature in enumerate(geojson.get("features", [])):
+        props = feature.get("properties") or {}
+        if key not in props:
+            raise InputError(f"GeoJSON feature {i} has no property {key!r}; it has {sorted(props)}.")
+        names.append(props[key])
+        geometry = feature["geometry"]
+        polygons = (geometry["coordinates"] if geometry["type"] == "MultiPolygon"
+                    else [geometry["coordinates"]])
+        parts.append([np.asarray(polygon[0], dtype=float)[:, :2] for polygon in polygons])
+    return names, parts
+
+
+def _geometry_parts(frame: Any) -> tuple[list, list, bool]:
+    """Area names (the index), outer rings of each (Multi)Polygon, and whether the CRS is
+    geographic (longitude/latitude), of a GeoDataFrame or GeoSeries."""
+    import shapely
+
+    geoms = np.asarray(frame.geometry if _is_geodataframe(frame) else frame)
+    parts = []
+    for geom in geoms:
+        polygons = shapely.get_parts(geom)
+        parts.append([shapely.get_coordinates(shapely.get_exterior_ring(p))
+                      for p in polygons if shapely.get_type_id(p) == 3])
+    crs = getattr(frame, "crs", None)
+    geographic = bool(crs.is_geographic) if crs is not None else True
+    return list(frame.index), parts, geographic
 
 
 def _area_values(values: Any, variable: str) -> Any:

@@ -152,6 +152,81 @@ class Result:
         """The per-unit estimates as a pandas DataFrame indexed by the dataset's dimensions."""
         return self.estimates.to_dataframe()
 
+    def to_geodataframe(self, geometry: Any) -> Any:
+        """The per-area estimates joined to area boundaries, as a geopandas ``GeoDataFrame``.
+
+        Needs the optional ``geo`` extra (``pip install crimestats[geo]``).
+
+        Parameters
+        ----------
+        geometry : geopandas.GeoDataFrame or geopandas.GeoSeries
+            One geometry per area, indexed by the area labels of the result (set the index
+            to the area code first, e.g. ``frame.set_index("LSOA21CD")``). Its other columns
+            are kept.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            One row per area (per area and period, etc., for results with more dimensions),
+            the estimates' variables as columns, the geometry and CRS of ``geometry``.
+
+        Raises
+        ------
+        crimestats.InputError
+            If the result has no ``area`` dimension, or ``geometry`` lacks some of its areas
+            (they are named) or names an area twice.
+
+        Examples
+        --------
+        >>> import geopandas as gpd
+        >>> import xarray as xr
+        >>> from shapely.geometry import box
+        >>> from crimestats.results import Result
+        >>> res = Result(xr.Dataset({"estimate": ("area", [1.5, 2.0])},
+        ...                         coords={"area": ["A", "B"]}))
+        >>> cells = gpd.GeoSeries([box(0, 0, 1, 1), box(1, 0, 2, 1)], index=["B", "A"])
+        >>> res.to_geodataframe(cells)[["estimate"]]
+              estimate
+        area
+        A          1.5
+        B          2.0
+        """
+        from .errors import InputError
+
+        try:
+            import geopandas as gpd
+        except ImportError:
+            raise InputError("to_geodataframe needs geopandas: pip install 'crimestats[geo]'."
+                             ) from None
+        if "area" not in self.estimates.dims:
+            raise InputError(f"This result has no area dimension (dimensions "
+                             f"{list(self.estimates.dims)}); there is nothing to map.")
+        if not isinstance(geometry, (gpd.GeoDataFrame, gpd.GeoSeries)):
+            raise InputError("`geometry` must be a geopandas GeoDataFrame or GeoSeries indexed "
+                             f"by area; received {type(geometry).__name__}.")
+        frame = (geometry.to_frame("geometry") if isinstance(geometry, gpd.GeoSeries)
+                 else geometry)
+        areas = pd.Index(self.estimates["area"].values)
+        index = pd.Index(frame.index)
+        if index.has_duplicates:
+            twice = index[index.duplicated()].unique().tolist()
+            raise InputError(f"`geometry` names these areas more than once: {twice[:8]}.")
+        missing = areas.difference(index, sort=False)
+        if len(missing):
+            raise InputError(
+                f"`geometry` has no row for {len(missing)} area(s) of the result: "
+                f"{missing[:8].tolist()}{' ...' if len(missing) > 8 else ''}. Index it by the "
+                "same area codes (coding and vintage) as the data, e.g. "
+                "`frame.set_index(code_column)`.")
+        table = self.to_dataframe()
+        level = table.index.get_level_values("area") if isinstance(
+            table.index, pd.MultiIndex) else table.index
+        shapes = frame.loc[level]
+        shapes.index = table.index
+        extra = [c for c in shapes.columns if c not in table.columns]
+        return gpd.GeoDataFrame(pd.concat([table, shapes[extra]], axis=1),
+                                geometry=frame.geometry.name, crs=frame.crs)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dictionary of the result (ArviZ data left out).
 

@@ -174,3 +174,159 @@ def test_police_force_areas_connected(data_dir):
     adj = adjacency_from_pairs(pairs)
     assert (adj.n_areas, adj.n_pairs, adj.n_components) == (43, 100, 1)
     assert adj.islands.size == 0
+
+
+# --------------------------------------------------------------------------------------------
+# One reader for every form (as_adjacency / parse_adjacency)
+# --------------------------------------------------------------------------------------------
+
+LABELS = [f"a{i}" for i in range(6)]
+PAIRS6 = [("a0", "a1"), ("a1", "a2"), ("a2", "a3"), ("a0", "a3"), ("a3", "a4")]   # a5 island
+
+
+def _reference() -> Adjacency:
+    return adjacency_from_pairs(PAIRS6, areas=LABELS)
+
+
+def test_every_form_reads_to_the_same_adjacency():
+    from crimestats.sae import as_adjacency
+
+    ref = _reference()
+    dense = ref.to_dense()
+    order = np.random.default_rng(1).permutation(6)
+    shuffled = pd.DataFrame(dense[np.ix_(order, order)], index=np.array(LABELS)[order],
+                            columns=np.array(LABELS)[order])
+    forms = [ref, ref.subset(LABELS[::-1]), PAIRS6, pd.DataFrame(PAIRS6, columns=["x", "y"]),
+             np.array(PAIRS6), dense, sp.csr_array(dense), shuffled,
+             ref.row_standardised().toarray()]
+    for form in forms:
+        adj = as_adjacency(form, areas=LABELS)
+        assert adj.areas.tolist() == LABELS
+        assert abs(adj.weights - ref.weights).max() == 0, type(form)
+    # a third column of a pair table holds weights
+    weighted = as_adjacency([(a, b, 2.5) for a, b in PAIRS6], areas=LABELS)
+    assert set(weighted.weights.data) == {2.5}
+    # without areas, the adjacency keeps its own labels
+    assert as_adjacency(PAIRS6).areas.tolist() == LABELS[:5]
+
+
+@pytest.mark.parametrize("make", [
+    lambda d: d.astype(int).astype(str),
+    lambda d: pd.DataFrame(d.astype(int).astype(str)),
+    lambda d: [[str(int(v)) for v in row] for row in d],
+])
+def test_a_matrix_held_as_text_is_an_input_error_not_pairs(make):
+    """Issue 13: a string 0/1 matrix used to be read as a table of pairs."""
+    from crimestats.sae import as_adjacency, bym2, fay_herriot
+
+    text = make(_reference().to_dense())
+    with pytest.raises(InputError, match=r"6 × 6 matrix held as text.*astype\(float\)"):
+        as_adjacency(text, areas=LABELS)
+    y = np.array([1.0, 2.0, 1.5, 0.5, 1.0, 2.0])
+    with pytest.raises(InputError, match="held as text"):
+        bym2(y, np.ones(6), adjacency=text, areas=LABELS)
+    with pytest.raises(InputError, match="held as text"):
+        fay_herriot(y, np.ones(6), proximity=text, areas=LABELS)
+
+
+def test_points_delaunay_and_nearest_neighbours():
+    from crimestats.sae import adjacency_from_points, as_adjacency
+
+    xy = np.array([[0, 0], [1, 0], [2, 0], [0, 1], [1, 1.1], [2, 1], [9, 9]], float)
+    tri = adjacency_from_points(xy, areas=list("abcdefg"))
+    # e = (1, 1.1) lies outside the circle through a, b, d: the square splits along b-d
+    assert tri.neighbours("a") == ["b", "d"] and tri.islands.size == 0
+    assert tri.neighbours("g") == ["c", "d", "e", "f"]      # the far point joins the hull
+    knn = adjacency_from_points(pd.DataFrame(xy, index=list("abcdefg")), rule="knn", k=2)
+    assert knn.areas.tolist() == list("abcdefg")
+    counts = knn.n_neighbours
+    assert (counts >= 2).all() and abs(knn.weights - knn.weights.T).max() == 0
+    assert knn.neighbours("g") == ["e", "f"]        # its two nearest (10.6 and 11.2 away)
+    with pytest.raises(InputError, match="share their point"):
+        adjacency_from_points(np.array([[0, 0], [0, 0], [1, 1]], float))
+    with pytest.raises(InputError, match="collinear"):
+        adjacency_from_points(np.array([[0, 0], [1, 1], [2, 2], [3, 3]], float))
+    with pytest.raises(InputError, match="`k` must be"):
+        adjacency_from_points(xy, rule="knn", k=7)
+    with pytest.raises(InputError, match="infinite"):
+        adjacency_from_points(np.array([[0, 0], [np.nan, 1], [1, 1]]))
+    # an (m, 2) numeric array given as adjacency= is a matrix, never points or pairs
+    with pytest.raises(InputError, match="square"):
+        as_adjacency(xy, areas=list("abcdefg"))
+
+
+def test_labels_that_differ_are_named():
+    from crimestats.sae import as_adjacency
+
+    with pytest.raises(InputError, match=r"not in the data: \['zz'\].*missing from it: \['a5'\]"):
+        as_adjacency(Adjacency(np.array([*LABELS[:5], "zz"]), _reference().weights),
+                     areas=LABELS)
+
+
+# --------------------------------------------------------------------------------------------
+# The geo extra: GeoDataFrames and libpysal weights (skipped without it)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def wards(data_dir):
+    gpd = pytest.importorskip("geopandas")
+    frame = gpd.read_file(data_dir / "sae" / "greater_manchester_wards_2016_bng.geojson")
+    # British National Grid (the file's old-style "crs" member is not read as such)
+    return frame.set_index("wd16cd").set_crs(27700, allow_override=True)
+
+
+def test_polygons_queen_and_rook_match_the_geojson_rules(data_dir, wards):
+    from crimestats.sae import adjacency_from_polygons, as_adjacency
+
+    path = data_dir / "sae" / "greater_manchester_wards_2016_bng.geojson"
+    for rule, old in (("queen", "vertex"), ("rook", "edge")):
+        new = adjacency_from_polygons(wards, rule=rule)
+        ref = adjacency_from_geojson(path, "wd16cd", rule=old, precision=0.01)
+        assert new.areas.tolist() == ref.areas.tolist()
+        assert abs(new.weights - ref.weights).max() == 0
+    assert adjacency_from_polygons(wards, rule="rook").n_pairs == 591       # the ward table
+    # a GeoDataFrame given as adjacency= is queen contiguity, aligned by its index
+    queen = as_adjacency(wards.iloc[::-1], areas=wards.index)
+    assert queen.n_pairs == 603 and queen.areas.tolist() == wards.index.tolist()
+    # its points (centroids) give the Delaunay triangulation
+    points = as_adjacency(wards.centroid)
+    assert points.n_components == 1 and points.n_pairs > 591
+
+
+def test_libpysal_contiguity_gives_the_same_neighbour_sets(wards):
+    """The pure-NumPy rule against libpysal's Queen and Rook weights (the comparison of the
+    user guide, on the wards; the police force areas are checked in the docs' table)."""
+    libpysal = pytest.importorskip("libpysal")
+    import warnings
+
+    from crimestats.sae import adjacency_from_polygons, as_adjacency
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        queen = libpysal.weights.Queen.from_dataframe(wards, use_index=True)
+        rook = libpysal.weights.Rook.from_dataframe(wards, use_index=True)
+    for w, rule in ((queen, "queen"), (rook, "rook")):
+        ours = adjacency_from_polygons(wards, rule=rule)
+        theirs = as_adjacency(w, areas=wards.index)        # a W read through the one reader
+        assert abs(ours.weights - theirs.weights).max() == 0
+    rook.transform = "R"                       # row-standardised: read back as binary
+    assert abs(as_adjacency(rook, areas=wards.index).weights
+               - adjacency_from_polygons(wards, rule="rook").weights).max() == 0
+    graph = libpysal.graph.Graph.build_contiguity(wards, rook=False)
+    assert abs(as_adjacency(graph, areas=wards.index).weights
+               - adjacency_from_polygons(wards).weights).max() == 0
+
+
+def test_polygons_bad_input(wards):
+    from crimestats.sae import adjacency_from_points, adjacency_from_polygons, as_adjacency
+
+    with pytest.raises(InputError, match="holds points"):
+        adjacency_from_polygons(wards.centroid)
+    with pytest.raises(InputError, match="holds polygons"):
+        adjacency_from_points(wards)
+    with pytest.raises(InputError, match="rule"):
+        adjacency_from_polygons(wards, rule="bishop")
+    unlabelled = wards.reset_index()
+    with pytest.raises(InputError, match="missing from it"):
+        as_adjacency(unlabelled, areas=wards.index)

@@ -495,5 +495,9 @@ def test_simulated_effects_follow_the_bym2_prior():
                                   simulate_bym2_effects(adj, random_seed=5))
     with pytest.raises(InputError, match="phi"):
         simulate_bym2_effects(adj, phi=1.5)
-    with pytest.raises(InputError, match="Adjacency"):
-        simulate_bym2_effects(pairs)
+    # the neighbour pairs bym2 accepts give the same draws (area 29, in no pair, is named)
+    np.testing.assert_array_equal(simulate_bym2_effects(pairs, areas=range(30), random_seed=5),
+                                  simulate_bym2_effects(adj, random_seed=5))
+    assert simulate_bym2_effects(pairs, random_seed=5).shape == (29,)   # the paired areas
+    with pytest.raises(InputError, match="not symmetric"):
+        simulate_bym2_effects(np.triu(adj.to_dense()))

@@ -4,6 +4,9 @@ Real data (see the "Bundled data" guide and the "Data licences" page): police re
 hate crime, Crime Survey for England and Wales tables, police-force-area geography and Census
 2011 populations. Every loader returns a tidy pandas DataFrame (or parsed GeoJSON) read from the
 package with `importlib.resources`; its docstring names the source and licence.
+
+Files as published: `read_police_uk` reads a data.police.uk street-level download into a
+complete area × crime type × month panel.
 """
 
 from __future__ import annotations
@@ -21,6 +24,12 @@ from .geography import (
 )
 from .hate_crime import load_hate_crime
 from .multiple_systems_data import load_modern_slavery
+from .police_uk import (
+    POLICE_UK_COLUMNS,
+    POLICE_UK_CRIME_TYPES,
+    PoliceUKPanel,
+    read_police_uk,
+)
 from .population import load_population
 from .recorded_crime import VIOLENCE_OFFENCES, load_recorded_crime
 from .simulate_compare import (
@@ -71,6 +80,11 @@ __all__ = [
     "load_population",
     "load_recorded_crime",
     "load_violence_domains",
+    # files as published
+    "POLICE_UK_COLUMNS",
+    "POLICE_UK_CRIME_TYPES",
+    "PoliceUKPanel",
+    "read_police_uk",
     # simulators with known truth
     "SimulatedSurvey",
     "SimulatedAreas",

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .._progress import show_progress
 from .._validate import check_choice, check_level
 from ..errors import InputError
 from ._tables import CaptureTable, diagnose, warn_about
@@ -23,8 +24,11 @@ def resolve_method(method: str) -> Method:
 def fit_options(spec: Method, *, interval: str | None, level: float, pthresh: float,
                 n_boot: int, n_classes: int, chains: int, burn: int, draws: int, thin: int,
                 delta: float | None, max_missing: float | None, grid_size: int,
-                theta: float | None) -> FitOptions:
-    """Check the options of a fit with ``spec`` and bundle them."""
+                theta: float | None, progress: bool | None = False) -> FitOptions:
+    """Check the options of a fit with ``spec`` and bundle them.
+
+    ``progress`` (None: only on a terminal) is resolved here to a plain bool.
+    """
     level = check_level(level)
     interval = spec.intervals[0] if interval is None else interval
     interval = check_choice(interval, "interval", spec.intervals)
@@ -43,7 +47,8 @@ def fit_options(spec: Method, *, interval: str | None, level: float, pthresh: fl
     return FitOptions(interval=interval, level=level, pthresh=float(pthresh),
                       n_boot=int(n_boot), n_classes=int(n_classes), chains=int(chains),
                       burn=int(burn), draws=int(draws), thin=int(thin), delta=delta,
-                      max_missing=max_missing, grid_size=int(grid_size), theta=theta)
+                      max_missing=max_missing, grid_size=int(grid_size), theta=theta,
+                      progress=show_progress(progress))
 
 
 def _whole(name: str, value: Any, *, minimum: int) -> None:

@@ -26,17 +26,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._progress import progress_bar
+
 __all__: list[str] = []
 
 
 def sample_lcmcr(histories: np.ndarray, counts: np.ndarray, *, n_classes: int = 10,
                  a_alpha: float = 0.25, b_alpha: float = 0.25, chains: int = 2,
                  burn: int = 2000, draws: int = 2000, thin: int = 5,
-                 rng: np.random.Generator) -> np.ndarray:
+                 rng: np.random.Generator, progress: bool = False) -> np.ndarray:
     """Posterior draws of the total population, shape ``(chains, draws)``.
 
     ``histories`` (cells x lists, 0/1) and ``counts`` describe the observed cells; cells with
-    zero count are ignored.
+    zero count are ignored. ``progress`` shows a bar of the Gibbs iterations (advanced as
+    each chain finishes).
     """
     from ._lcmcr_kernel import run_chain
 
@@ -46,9 +49,14 @@ def sample_lcmcr(histories: np.ndarray, counts: np.ndarray, *, n_classes: int = 
     lam, pi = _dispersed_start(x.astype(float), n_c, n_classes, chains, rng)
     seeds = rng.integers(0, 2**31 - 1, size=chains)
     out = np.empty((chains, draws))
-    for s in range(chains):
-        out[s] = run_chain(x, n_c, np.ascontiguousarray(lam[s]), pi[s].copy(), int(burn),
-                           int(draws), int(thin), float(a_alpha), float(b_alpha), int(seeds[s]))
+    per_chain = int(burn) + int(draws) * int(thin)
+    with progress_bar(chains * per_chain, desc="LCMCR Gibbs chains", unit="iteration",
+                      progress=progress) as bar:
+        for s in range(chains):
+            out[s] = run_chain(x, n_c, np.ascontiguousarray(lam[s]), pi[s].copy(), int(burn),
+                               int(draws), int(thin), float(a_alpha), float(b_alpha),
+                               int(seeds[s]))
+            bar.update(per_chain)
     return out
 
 

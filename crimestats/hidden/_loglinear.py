@@ -25,6 +25,8 @@ from functools import lru_cache
 import numpy as np
 from scipy import optimize, special, stats
 
+from .._progress import progress_bar
+
 __all__: list[str] = []
 
 Term = tuple[int, int]
@@ -245,15 +247,22 @@ def population_estimate(histories: np.ndarray, counts: np.ndarray, model: str,
 
 
 def bootstrap_totals(histories: np.ndarray, counts: np.ndarray, model: str, pthresh: float,
-                     n_boot: int, rng: np.random.Generator) -> np.ndarray:
+                     n_boot: int, rng: np.random.Generator, progress: bool = False
+                     ) -> np.ndarray:
     """Totals re-estimated (model selection included) on multinomial resamples of the counts.
 
     As in SparseMSE's ``estimatepopulation``: the observed total is fixed and the cases are
-    resampled over the observed histories.
+    resampled over the observed histories. ``progress`` shows a bar of the resamples.
     """
     n = int(round(counts.sum()))
     samples = rng.multinomial(n, counts / counts.sum(), size=n_boot).astype(float)
-    return np.array([population_estimate(histories, s, model, pthresh) for s in samples])
+    totals = np.empty(n_boot)
+    with progress_bar(n_boot, desc="Bootstrap (model selection re-run)", unit="resample",
+                      progress=progress) as bar:
+        for b, sample in enumerate(samples):
+            totals[b] = population_estimate(histories, sample, model, pthresh)
+            bar.update(1)
+    return totals
 
 
 def bca_interval(boot: np.ndarray, estimate: float, histories: np.ndarray, counts: np.ndarray,

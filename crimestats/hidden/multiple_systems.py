@@ -28,7 +28,8 @@ def multiple_systems(table: pd.DataFrame, method: str = "loglinear", *,
                      thin: int = 5, delta: float | None = None,
                      max_missing: float | None = None, grid_size: int = 2001,
                      theta: float | None = None, check_heterogeneity: bool = True,
-                     random_seed: Any = None) -> MultipleSystemsResult:
+                     random_seed: Any = None, progress: bool | None = None
+                     ) -> MultipleSystemsResult:
     """Estimate the size of a population, including those on no list, from overlapping lists.
 
     Parameters
@@ -100,6 +101,9 @@ def multiple_systems(table: pd.DataFrame, method: str = "loglinear", *,
         cannot represent heterogeneity (independence, log-linear, dga).
     random_seed : int, numpy.random.Generator or None
         Seed for the bootstrap, the sampler, dga's draws and the combination of strata.
+    progress : bool or None
+        Progress bar of the long runs (LCMCR chains, bootstrap resamples) on standard error:
+        ``None`` (default) only when it is a terminal, ``True`` always, ``False`` never.
 
     Returns
     -------
@@ -149,7 +153,7 @@ def multiple_systems(table: pd.DataFrame, method: str = "loglinear", *,
     options = fit_options(spec, interval=interval, level=level, pthresh=pthresh, n_boot=n_boot,
                           n_classes=n_classes, chains=chains, burn=burn, draws=draws, thin=thin,
                           delta=delta, max_missing=max_missing, grid_size=grid_size,
-                          theta=theta)
+                          theta=theta, progress=progress)
     rng = as_rng(random_seed)
     if strata is None:
         if lists is None and isinstance(table, pd.DataFrame):

@@ -7,8 +7,12 @@ from .adjacency import (
     adjacency_from_geojson,
     adjacency_from_matrix,
     adjacency_from_pairs,
+    adjacency_from_points,
+    adjacency_from_polygons,
+    as_adjacency,
     row_standardise,
 )
+from .batch import FayHerriotManyResult, fay_herriot_many
 from .benchmarking import BenchmarkResult, benchmark, benchmark_draws
 from .bym2 import BYM2Result, bym2, simulate_bym2_effects
 from .diagnostics import DiagnosticsResult, diagnostics, loo, posterior_predictive_check
@@ -24,6 +28,8 @@ from .unit_level import UnitLevelResult, unit_level
 __all__ = [
     "fay_herriot",
     "FayHerriotResult",
+    "fay_herriot_many",
+    "FayHerriotManyResult",
     "VariancePrior",
     "FlatVariance",
     "FlatSD",
@@ -49,6 +55,9 @@ __all__ = [
     "adjacency_from_pairs",
     "adjacency_from_matrix",
     "adjacency_from_geojson",
+    "adjacency_from_polygons",
+    "adjacency_from_points",
+    "as_adjacency",
     "row_standardise",
     "SpatialFayHerriotResult",
     "unit_level",

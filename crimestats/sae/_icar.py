@@ -20,20 +20,14 @@ $\\Sigma_{g,ii} - 2 (\\Sigma_g 1)_i / n + 1^\\top \\Sigma_g 1 / n^2$.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Hashable, Sequence
-from typing import Any
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
-from ..errors import InputError
 from ._sparse import SparseCholesky
-from .adjacency import Adjacency, adjacency_from_matrix, adjacency_from_pairs
+from .adjacency import Adjacency
 
-__all__ = ["IcarStructure", "icar_structure", "resolve_adjacency"]
-
-_SHOWN = 8
+__all__ = ["IcarStructure", "icar_structure"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -169,87 +163,3 @@ def icar_structure(adjacency: Adjacency) -> IcarStructure:
                          constrained=np.asarray(constrained, dtype=np.int64),
                          scaling_factors=np.asarray(factors), prior_variance=prior_variance,
                          island=island)
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _looks_like_pairs(adjacency: Any, m: int) -> bool:
-    """A table of neighbour pairs rather than an (m, m) matrix."""
-    if sp.issparse(adjacency):
-        return False
-    if isinstance(adjacency, pd.DataFrame):
-        numeric = all(pd.api.types.is_numeric_dtype(t) for t in adjacency.dtypes)
-        labelled = adjacency.shape[0] == adjacency.shape[1] and pd.Index(
-            adjacency.index).equals(pd.Index(adjacency.columns))
-        return not (numeric and (adjacency.shape == (m, m) or labelled))
-    if isinstance(adjacency, np.ndarray):
-        return adjacency.dtype.kind not in "biuf"
-    if isinstance(adjacency, (list, tuple)) and len(adjacency) > 0:
-        first = adjacency[0]
-        return isinstance(first, tuple) or (np.ndim(first) == 1 and len(first) == 2
-                                            and len(adjacency) != m)
-    return False
-
-
-def _check_same_areas(adjacency_areas: Sequence[Hashable], labels: np.ndarray) -> None:
-    """InputError naming areas of the adjacency not in the data, and data areas not in it."""
-    given, wanted = pd.Index(list(adjacency_areas)), pd.Index(labels)
-    unknown = given.difference(wanted, sort=False)
-    missing = wanted.difference(given, sort=False)
-    if len(unknown) or len(missing):
-        parts = []
-        if len(unknown):
-            parts.append(f"{len(unknown)} area(s) not in the data: "
-                         f"{[_plain(a) for a in unknown[:_SHOWN]]}"
-                         f"{' ...' if len(unknown) > _SHOWN else ''}")
-        if len(missing):
-            parts.append(f"{len(missing)} area(s) of the data missing from it: "
-                         f"{[_plain(a) for a in missing[:_SHOWN]]}"
-                         f"{' ...' if len(missing) > _SHOWN else ''}")
-        raise InputError(
-            "`adjacency` does not cover the same areas as the data: " + "; ".join(parts)
-            + ". Use the same area codes (coding and vintage) on both sides; give areas with "
-            "no sample a NaN direct estimate and variance, and `adjacency.subset(areas)` drops "
-            "areas you do not model."
-        )
-
-
-def resolve_adjacency(adjacency: Any, labels: np.ndarray) -> Adjacency:
-    """An [`Adjacency`][Adjacency] over exactly the data's areas, in the data's order.
-
-    ``adjacency`` may be an [`Adjacency`][Adjacency] or a labelled ``DataFrame`` matrix (both must
-    name exactly the data's areas), a table of neighbour pairs (areas in no pair are islands;
-    a pair naming an unknown area is an error), or an unlabelled dense/sparse ``(m, m)``
-    symmetric matrix in the order of the data.
-    """
-    m = labels.shape[0]
-    if adjacency is None:
-        raise InputError("`adjacency` is required: an Adjacency, a table of neighbour pairs or "
-                         "a symmetric (m, m) 0/1 matrix.")
-    if isinstance(adjacency, Adjacency):
-        _check_same_areas(adjacency.areas, labels)
-        return adjacency.subset(labels)
-    if _looks_like_pairs(adjacency, m):
-        frame = adjacency if isinstance(adjacency, pd.DataFrame) else pd.DataFrame(
-            list(adjacency))
-        if frame.shape[1] < 2:
-            raise InputError("A neighbour-pair table needs two columns of area labels.")
-        try:
-            return adjacency_from_pairs(frame, areas=labels, columns=list(frame.columns[:2]))
-        except InputError as exc:
-            raise InputError(f"`adjacency`: {exc}") from None
-    if isinstance(adjacency, pd.DataFrame) and not isinstance(adjacency.index, pd.RangeIndex):
-        if not pd.Index(adjacency.index).equals(pd.Index(adjacency.columns)):
-            raise InputError("`adjacency` has different row and column labels; an adjacency "
-                             "matrix lists the same areas in its rows and columns.")
-        _check_same_areas(adjacency.index, labels)
-        return adjacency_from_matrix(adjacency.loc[labels, labels].to_numpy(), areas=labels)
-    adj = adjacency_from_matrix(adjacency, areas=None)
-    if adj.n_areas != m:
-        raise InputError(
-            f"`adjacency` must be {m} × {m} (one row and column per area, in the order of the "
-            f"data); received {adj.n_areas} × {adj.n_areas}."
-        )
-    return Adjacency(labels, adj.weights)

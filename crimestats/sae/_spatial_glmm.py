@@ -75,6 +75,7 @@ model for disease mapping that accounts for scaling. *Stat. Methods Med. Res.* 2
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 from typing import Any
@@ -86,19 +87,12 @@ from scipy import special
 from .. import _validate as v
 from ..errors import EstimationError, InputError
 from ._hb import _check_prior, _mixture_quantiles
-from ._icar import IcarStructure, icar_structure, resolve_adjacency
-from .bym2 import (
-    _LOG_DROP,
-    _STEP,
-    _check_phi_prior,
-    _Conditional,
-    _Hyper,
-    _hyper_summary,
-    _integrate,
-    _SpatialEffects,
-    _start,
-    _System,
-)
+from ._hyper_grid import LOG_DROP, STEP, HyperPosterior, hyper_summary, integrate, start_values
+from ._icar import IcarStructure, icar_structure
+from ._laplace_kernels import corrected_density, link_moments, own_terms
+from ._products import mdot, tdot
+from .adjacency import as_adjacency
+from .bym2 import _check_phi_prior, _Conditional, _SpatialEffects, _System
 from .prevalence import (
     PrevalenceResult,
     _grid_quantile,
@@ -218,16 +212,37 @@ class _LaplaceConditional:
         self._warm = np.full(L.size, float(np.mean(start)))
         self._warm[self.sampled] = start
         self.newton_iterations: list[int] = []
+        self.chord_steps: list[int] = []
+        self._forks: list[_LaplaceConditional] = []
+
+    def fork(self) -> _LaplaceConditional:
+        """A copy for another walker of the grid, with its own warm start (the current one)
+        and its own count of Newton iterations."""
+        twin = copy.copy(self)
+        twin._warm = self._warm.copy()
+        twin.newton_iterations, twin.chord_steps, twin._forks = [], [], []
+        self._forks.append(twin)
+        return twin
+
+    def all_steps(self) -> tuple[list[int], list[int]]:
+        """Newton iterations (factorisations) and chord steps of every evaluation, by this
+        object and its forks."""
+        newton, chords = list(self.newton_iterations), list(self.chord_steps)
+        for twin in self._forks:
+            more = twin.all_steps()
+            newton += more[0]
+            chords += more[1]
+        return newton, chords
 
     def _objective(self, theta: np.ndarray, beta: np.ndarray, u: np.ndarray, c: float,
                    a: float) -> float:
         """Log joint density of (beta, u, v) (flat beta), v from theta = X beta + c u + sqrt(a) v."""
         s = self.sampled
         value = float(np.sum(_loglik(self.family, theta[s], self.y[s], self.n[s])))
-        value -= 0.5 * float(u @ (self.R @ u))
+        value -= 0.5 * float(tdot(u, self.R @ u))
         if a > 0:
-            resid = theta - self.gauss.XL @ beta - c * u
-            value -= 0.5 * float(resid @ resid) / a
+            resid = theta - mdot(self.gauss.XL, beta) - c * u
+            value -= 0.5 * float(tdot(resid, resid)) / a
         return value
 
     def _expand(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
@@ -243,23 +258,47 @@ class _LaplaceConditional:
         return y_star, D_star, g, d
 
     def system(self, sigma: float, phi: float) -> _LaplaceState:
-        """Newton iterations to the mode of the latent field, then the expansion there."""
+        """Newton iterations to the mode of the latent field, then the expansion there.
+
+        A Newton step needs a factorisation of the Gaussian system at the current expansion;
+        the steps after the first are chord steps, which keep that factorisation (the
+        variances of the pseudo-data of the first expansion) and change only the pseudo-data,
+        so they cost solves. They converge linearly, fast from a warm start; when one shrinks
+        the change by less than half, a Newton step is taken again. At convergence the
+        system is expanded, and factorised, once more at the mode.
+        """
         c, a = sigma * math.sqrt(phi), sigma**2 * (1.0 - phi)
+        s = self.sampled
         theta = self._warm.copy()
         current: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         f_current = -math.inf
-        iterations = 0
+        anchor: _System | None = None
+        last_change = math.inf
+        iterations = chords = 0
         while True:
-            iterations += 1
-            if iterations > _MAX_NEWTON:
+            if iterations + chords >= _MAX_NEWTON:
                 raise np.linalg.LinAlgError("Newton iterations for the latent field did not "
                                             "converge")
             y_star, D_star, g, d = self._expand(theta)
-            sys = self.gauss.system(sigma, phi, y_star, D_star)
+            if anchor is None:
+                iterations += 1
+                sys = anchor = self.gauss.system(sigma, phi, y_star, D_star)
+            else:                                   # chord step: the anchor's variances
+                chords += 1
+                y_chord = theta.copy()
+                y_chord[s] += g * anchor.D[s]
+                sys = self.gauss.refit(anchor, y_chord)
             beta, u, theta_new = self.gauss.posterior_mean(sys)
             change = float(np.max(np.abs(theta_new - theta)))
             if change < _NEWTON_TOL:
+                if sys is not anchor:               # expand and factorise at the mode
+                    iterations += 1
+                    sys = self.gauss.system(sigma, phi, y_star, D_star)
                 break
+            if sys is not anchor and change > 0.25 * last_change:
+                anchor, last_change = None, math.inf    # slow: a Newton step from here
+                continue
+            last_change = change
             candidate = (beta, u, theta_new)
             if current is not None:
                 # halve the step until the (concave) log joint density increases
@@ -276,7 +315,7 @@ class _LaplaceConditional:
             theta = candidate[2]
         self._warm = theta
         self.newton_iterations.append(iterations)
-        s = self.sampled
+        self.chord_steps.append(chords)
         correction = float(np.sum(_loglik(self.family, theta[s], self.y[s], self.n[s])
                                   + 0.5 * g * g / d - 0.5 * np.log(d)))
         return _LaplaceState(sys=sys, correction=correction, iterations=iterations,
@@ -309,16 +348,12 @@ class _LaplaceConditional:
         eta, v = mean[rows], var[rows]
         d = 1.0 / state.sys.D[s]
         grad = (state.sys.y[s] - eta) * d          # the gradient at the mode: d (y* - eta*)
-        z = np.sqrt(v)[:, None] * _GH_X[None, :]
-        exact = _loglik(self.family, eta[:, None] + z, self.y[s, None], self.n[s, None])
-        quadratic = (_loglik(self.family, eta, self.y[s], self.n[s])[:, None]
-                     + grad[:, None] * z - 0.5 * d[:, None] * z * z)
-        own = special.logsumexp(exact - quadratic + np.log(_GH_W)[None, :], axis=1)
+        own = own_terms(self.family, eta, v, self.y[s], self.n[s], grad, d, _GH_X, _GH_W)
         a = _loglik_third(self.family, eta, self.n[s]) * v
         y_shift = np.zeros(L.size)
         y_shift[s] = a * state.sys.D[s]
         _, _, Va = self.gauss.posterior_mean(self.gauss.refit(state.sys, y_shift))
-        cross = 9.0 * (float(a @ Va[s]) - float(np.sum(a * a * v))) / 72.0
+        cross = 9.0 * (float(tdot(a, Va[s])) - float(np.sum(a * a * v))) / 72.0
         return float(np.sum(own)) + cross
 
     def moments(self, state: _LaplaceState) -> tuple[np.ndarray, ...]:
@@ -384,7 +419,7 @@ def fit_spatial(family: str, direct_rate: np.ndarray, y_eff: np.ndarray, n_eff: 
                 *, correct: bool = True) -> SpatialPrevalenceResult:
     """Fit the spatial binomial/Poisson model on validated arrays (see the module notes)."""
     spatial, prior, phi_prior = options
-    adj = resolve_adjacency(adjacency, labels)
+    adj = as_adjacency(adjacency, labels)
     n_in, p = int(in_sample.sum()), x.shape[1]
     if n_in - p < max(prior.min_residual_df, 1):
         raise InputError(
@@ -399,7 +434,7 @@ def fit_spatial(family: str, direct_rate: np.ndarray, y_eff: np.ndarray, n_eff: 
     y = np.where(in_sample, y_eff, 0.0)
     n = np.where(in_sample, n_eff, 0.0)
     cond = _LaplaceConditional(family, y, n, x, icar, in_sample)
-    hyper = _Hyper(cond, spatial, prior, phi_prior)  # type: ignore[arg-type]
+    hyper = HyperPosterior(cond, spatial, prior, phi_prior)
     # Starting psi from the Gaussian pseudo-data at the empirical link values.
     L = cond.gauss.linked
     theta0 = cond._warm
@@ -408,8 +443,8 @@ def fit_spatial(family: str, direct_rate: np.ndarray, y_eff: np.ndarray, n_eff: 
     D_start = np.full(labels.size, np.nan)
     y_start[L[cond.sampled]] = theta0[cond.sampled]
     D_start[L[cond.sampled]] = D0[cond.sampled]
-    grid = _integrate(hyper, _start(y_start, D_start, x, hyper.dim))
-    mode, E, psi, log_w, weights = grid.mode, grid.E, grid.psi, grid.log_w, grid.weights
+    grid = integrate(hyper, start_values(y_start, D_start, x, hyper.dim))
+    mode, psi, weights = grid.mode, grid.psi, grid.weights
     beta_k, cov_k, mean_k, var_k, d_k, dy_k = (np.array(part)
                                                for part in zip(*grid.moments, strict=True))
     sd_k = np.sqrt(var_k)
@@ -427,7 +462,7 @@ def fit_spatial(family: str, direct_rate: np.ndarray, y_eff: np.ndarray, n_eff: 
     dev = beta_k - beta
     beta_cov = (np.einsum("k,kpq->pq", weights, cov_k)
                 + np.einsum("k,kp,kq->pq", weights, dev, dev))
-    summary = _hyper_summary(psi, log_w, weights, mode, E, tail)
+    summary = hyper_summary(grid, tail)
     sigma, sigma_sd, sigma_interval = summary["sigma"]
     phi, phi_sd, phi_interval = summary["phi"]
     sigma2_k = np.exp(2.0 * psi[:, 0])
@@ -453,7 +488,7 @@ def fit_spatial(family: str, direct_rate: np.ndarray, y_eff: np.ndarray, n_eff: 
     ds["area_effect"].attrs["description"] = "posterior mean of b_i (link scale)"
     ds["component"].attrs["description"] = "connected component of the adjacency (0 = largest)"
     ds["island"].attrs["description"] = "True if the area has no neighbour"
-    iterations = np.asarray(cond.newton_iterations)
+    newton, chords = (np.asarray(steps) for steps in cond.all_steps())
     diagnostics = {
         "approximation": "Laplace: Gaussian approximation of the latent field given "
                          "(sigma, phi), Newton with sparse Cholesky; grid over (log sigma, "
@@ -464,10 +499,11 @@ def fit_spatial(family: str, direct_rate: np.ndarray, y_eff: np.ndarray, n_eff: 
         "prior_beta": "p(beta) ∝ 1 (flat)",
         "mode_sigma": math.exp(mode[0]),
         "mode_phi": float(special.expit(mode[1])) if hyper.dim == 2 else 1.0,
-        "grid_step": _STEP[hyper.dim], "grid_log_drop": _LOG_DROP[hyper.dim],
+        "grid_step": STEP[hyper.dim], "grid_log_drop": LOG_DROP[hyper.dim],
         "likelihood_evaluations": hyper.evaluations,
-        "newton_iterations_mean": float(iterations.mean()) if iterations.size else 0.0,
-        "newton_iterations_max": int(iterations.max()) if iterations.size else 0,
+        "newton_iterations_mean": float(newton.mean()) if newton.size else 0.0,
+        "newton_iterations_max": int(newton.max()) if newton.size else 0,
+        "chord_steps_mean": float(chords.mean()) if chords.size else 0.0,
         "max_node_weight": float(weights.max()),
         "eta_mean": eta_mean, "eta_sd": eta_sd,
         "local_correction": correct,
@@ -495,12 +531,7 @@ def _gaussian_marginals(family: str, weights: np.ndarray, mean_k: np.ndarray,
     E[g(eta)] and E[g(eta)^2] by Gauss–Hermite within each node; the interval is g of the
     mixture's quantiles.
     """
-    first = np.zeros(mean_k.shape[1])
-    second = np.zeros(mean_k.shape[1])
-    for w_k, mu, sd in zip(weights, mean_k, sd_k, strict=True):
-        g = _inverse_link(family, mu[:, None] + sd[:, None] * _GH_X[None, :])
-        first += w_k * (g @ _GH_W)
-        second += w_k * ((g * g) @ _GH_W)
+    first, second = link_moments(family, weights, mean_k, sd_k, _GH_X, _GH_W)
     eta_mean = weights @ mean_k
     eta_sd = np.sqrt(weights @ (sd_k**2 + (mean_k - eta_mean) ** 2))
     z = special.ndtri(1.0 - tail)
@@ -533,15 +564,10 @@ def _corrected_marginals(family: str, y: np.ndarray, n: np.ndarray, weights: np.
     sampled = n > 0
     loglik = np.zeros_like(eta)
     loglik[sampled] = _loglik(family, eta[sampled], y[sampled, None], n[sampled, None])
-    density = np.zeros_like(eta)
-    for w_k, mu, sd, d, dy in zip(weights, mean_k, sd_k, d_k, dy_k, strict=True):
-        precision = 1.0 / sd**2
-        cav_prec = np.maximum(precision - d, 1e-12 * precision)
-        cav_mean = (mu * precision - dy) / cav_prec
-        logp = np.where(d[:, None] > 0, loglik, 0.0)
-        logp = logp - 0.5 * cav_prec[:, None] * (eta - cav_mean[:, None]) ** 2
-        logp -= special.logsumexp(logp, axis=1, keepdims=True)
-        density += w_k * np.exp(logp)
+    precision = 1.0 / sd_k**2
+    cav_prec = np.maximum(precision - d_k, 1e-12 * precision)
+    cav_mean = (mean_k * precision - dy_k) / cav_prec
+    density = corrected_density(loglik, eta, weights, cav_prec, cav_mean)
     density /= density.sum(axis=1, keepdims=True)
     g = _inverse_link(family, eta)
     first = np.sum(density * g, axis=1)

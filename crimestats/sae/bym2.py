@@ -40,7 +40,7 @@ data: their field keeps its prior.
 $\\psi$ is integrated numerically in the manner of INLA (Rue, Martino & Chopin 2009):
 the posterior mode, the Hessian there, and a regular grid in the standardised coordinates
 $z$ ($\\psi = \\psi^* + V\\Lambda^{-1/2} z$) explored outwards until the log
-density has dropped by more than ``_LOG_DROP``. Each area's posterior is then an exact mixture
+density has dropped by a fixed amount (`crimestats.sae._hyper_grid`). Each area's posterior is then an exact mixture
 of Gaussians over the nodes (mean, SD, equal-tailed interval from the mixture CDF).
 
 References
@@ -61,7 +61,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
@@ -71,36 +71,24 @@ import xarray as xr
 from scipy import special
 
 from .. import _validate as v
-from ..errors import EstimationError, InputError
+from ..errors import InputError
 from ._eblup_dataset import hb_dataset
 from ._hb import _check_draws, _check_prior, _mixture_quantiles
-from ._icar import IcarStructure, icar_structure, resolve_adjacency
+from ._hyper_grid import LOG_DROP, STEP, HyperPosterior, hyper_summary, integrate, start_values
+from ._icar import IcarStructure, icar_structure
+from ._products import mdot, tdot
 from ._results import FayHerriotResult
 from ._sparse import SparseCholesky
-from .adjacency import Adjacency
+from .adjacency import as_adjacency
 from .fay_herriot import _prepare_inputs, check_fit_finite
 from .priors import VariancePrior
 
 __all__ = ["bym2", "BYM2Result", "simulate_bym2_effects"]
 
 _MODELS = ("bym2", "icar")
-#: By dimension of psi (1: ICAR, 2: BYM2): grid nodes are kept while the log posterior density
-#: is within _LOG_DROP of its maximum, and are _STEP apart in standardised coordinates
-#: (posterior SDs of psi). The truncation error is about e^-drop; the trapezoidal rule on a
-#: smooth density is far more accurate than that at these steps.
-_LOG_DROP = {1: 16.0, 2: 11.0}
-_STEP = {1: 0.5, 2: 0.75}
-#: Largest grid index (in steps from the mode, per coordinate) before the fit gives up.
-_MAX_GRID_INDEX = 200
-#: Largest finite-difference step (in psi) for the gradient and Hessian.
-_HESSIAN_STEP = 0.02
-#: Newton iterations of the mode search, and the longest step (in psi).
-_MAX_NEWTON, _MAX_STEP = 50, 1.0
 #: Weight of the penalty kappa (N'u)^2 that makes the unconstrained posterior proper (exact
 #: for any kappa > 0: it vanishes under the sum-to-zero constraints).
 _KAPPA = 1.0
-#: Bounds of logit(phi) in the mode search.
-_LOGIT_BOUND = 15.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -272,6 +260,10 @@ class _Conditional:
         self.D = np.where(self.in_sample, D, 1.0)[L]
         self.X, self.XL = X, X[L]
 
+    def fork(self) -> _Conditional:
+        """This object: it holds no state that changes between evaluations."""
+        return self
+
     def system(self, sigma: float, phi: float, y: np.ndarray | None = None,
                D: np.ndarray | None = None) -> _System:
         """Factorisation and the unconstrained posterior pieces at (sigma, phi).
@@ -295,22 +287,22 @@ class _Conditional:
         if k:
             # (S + kappa N N')^-1 B = S^-1 B - S^-1 N M^-1 N' S^-1 B, M = I / kappa + N' S^-1 N
             SN_raw = raw[:, 1 + p:]
-            M = np.eye(k) / _KAPPA + N.T @ SN_raw
+            M = np.eye(k) / _KAPPA + tdot(N, SN_raw)
             M_chol = np.linalg.cholesky(0.5 * (M + M.T))
-            raw = raw - SN_raw @ _chol_solve(M_chol, N.T @ raw)
+            raw = raw - mdot(SN_raw, _chol_solve(M_chol, tdot(N, raw)))
             logdet += k * math.log(_KAPPA) + 2.0 * np.log(np.diagonal(M_chol)).sum()
         z_b, G0, Nz = raw[:, 0], raw[:, 1:1 + p], raw[:, 1 + p:]
-        H = X.T @ wX - c * c * (wX.T @ G0)
+        H = tdot(X, wX) - c * c * tdot(wX, G0)
         H_chol = np.linalg.cholesky(0.5 * (H + H.T))
-        b_beta = wX.T @ y
-        beta = _chol_solve(H_chol, b_beta - c * (wX.T @ z_b))
-        mu_u = z_b - c * (G0 @ beta)
+        b_beta = tdot(wX, y)
+        beta = _chol_solve(H_chol, b_beta - c * tdot(wX, z_b))
+        mu_u = z_b - c * mdot(G0, beta)
         G = c * G0
         Hinv = _chol_solve(H_chol, np.eye(p))
-        GtN = G.T @ N
+        GtN = tdot(G, N)
         F_beta = -Hinv @ GtN                      # Cov(beta, N'u), (p, k)
-        F_u = Nz + G @ (Hinv @ GtN)               # Cov(u, N'u), (m_L, k)
-        C = N.T @ F_u
+        F_u = Nz + mdot(G, Hinv @ GtN)            # Cov(u, N'u), (m_L, k)
+        C = tdot(N, F_u)
         C_chol = np.linalg.cholesky(0.5 * (C + C.T)) if k else None
         return _System(c=c, a=a, y=y, D=D, w=w, chol=chol, logdet=logdet, SN_raw=SN_raw,
                        M_chol=M_chol, b_u=b_u, b_beta=b_beta, beta=beta, mu_u=mu_u, G=G,
@@ -326,10 +318,10 @@ class _Conditional:
         b_u = c * w * y
         z_b = sys.chol.solve(b_u)
         if sys.M_chol is not None:
-            z_b = z_b - sys.SN_raw @ _chol_solve(sys.M_chol, N.T @ z_b)
-        b_beta = wX.T @ y
-        beta = _chol_solve(sys.H_chol, b_beta - c * (wX.T @ z_b))
-        mu_u = z_b - c * (sys.G0 @ beta)
+            z_b = z_b - mdot(sys.SN_raw, _chol_solve(sys.M_chol, tdot(N, z_b)))
+        b_beta = tdot(wX, y)
+        beta = _chol_solve(sys.H_chol, b_beta - c * tdot(wX, z_b))
+        mu_u = z_b - c * mdot(sys.G0, beta)
         return dataclasses.replace(sys, y=y, b_u=b_u, b_beta=b_beta, beta=beta, mu_u=mu_u,
                                    z_b=z_b)
 
@@ -338,10 +330,10 @@ class _Conditional:
         integrated out."""
         w, y = sys.w, sys.y
         value = (0.5 * np.log(w[self.sampled]).sum() - 0.5 * (w * y**2).sum()
-                 + 0.5 * (sys.mu_u @ sys.b_u + sys.beta @ sys.b_beta)
+                 + 0.5 * (tdot(sys.mu_u, sys.b_u) + sys.beta @ sys.b_beta)
                  - 0.5 * sys.logdet - np.log(np.diagonal(sys.H_chol)).sum())
         if sys.C_chol is not None:
-            white = np.linalg.solve(sys.C_chol, self.N.T @ sys.mu_u)
+            white = np.linalg.solve(sys.C_chol, tdot(self.N, sys.mu_u))
             value += -0.5 * white @ white - np.log(np.diagonal(sys.C_chol)).sum()
         return float(value)
 
@@ -352,11 +344,11 @@ class _Conditional:
         """
         mu_u, beta = sys.mu_u, sys.beta
         if sys.C_chol is not None:
-            shift = _chol_solve(sys.C_chol, self.N.T @ mu_u)
-            mu_u = mu_u - sys.F_u @ shift
+            shift = _chol_solve(sys.C_chol, tdot(self.N, mu_u))
+            mu_u = mu_u - mdot(sys.F_u, shift)
             beta = beta - sys.F_beta @ shift
         gamma = sys.a * sys.w
-        theta = (1.0 - gamma) * (self.XL @ beta + sys.c * mu_u) + gamma * sys.y
+        theta = (1.0 - gamma) * (mdot(self.XL, beta) + sys.c * mu_u) + gamma * sys.y
         return beta, mu_u, theta
 
     def moments(self, sys: _System) -> tuple[np.ndarray, ...]:
@@ -373,12 +365,12 @@ class _Conditional:
             SN = sys.SN_raw
             var_s = var_s - np.einsum("ik,ik->i", SN, _chol_solve(sys.M_chol, SN.T).T)
         beta_cov = Hinv
-        cov_u_beta = -G @ Hinv
+        cov_u_beta = -mdot(G, Hinv)
         var_u = var_s + np.einsum("ip,pq,iq->i", G, Hinv, G)
         if sys.C_chol is not None:
             Cinv = _chol_solve(sys.C_chol, np.eye(self.N.shape[1]))
             beta_cov = beta_cov - F_beta @ Cinv @ F_beta.T
-            cov_u_beta = cov_u_beta - F_u @ (Cinv @ F_beta.T)
+            cov_u_beta = cov_u_beta - mdot(F_u, Cinv @ F_beta.T)
             var_u = var_u - np.einsum("ik,kl,il->i", F_u, Cinv, F_u)
         beta_cov = 0.5 * (beta_cov + beta_cov.T)
         X = self.XL
@@ -438,269 +430,6 @@ class _Conditional:
 def _chol_solve(chol: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     """Solve (L L') x = rhs for a lower-triangular Cholesky factor L."""
     return np.linalg.solve(chol.T, np.linalg.solve(chol, rhs))
-
-
-# --------------------------------------------------------------------------------------------
-# The posterior of the hyperparameters psi = (log sigma[, logit phi]) on a grid
-# --------------------------------------------------------------------------------------------
-
-
-class _Hyper:
-    """Log posterior density of psi, and the map from psi to (sigma, phi)."""
-
-    def __init__(self, cond: _Conditional, model: str, prior: VariancePrior,
-                 phi_prior: tuple[float, float]) -> None:
-        self.cond, self.prior, self.phi_prior = cond, prior, phi_prior
-        self.dim = 2 if model == "bym2" else 1
-        self.evaluations = 0
-
-    def sigma_phi(self, psi: np.ndarray) -> tuple[float, float]:
-        sigma = math.exp(psi[0])
-        phi = float(special.expit(psi[1])) if self.dim == 2 else 1.0
-        return sigma, phi
-
-    def log_prior(self, psi: np.ndarray) -> float:
-        """Log prior density of psi (Jacobians of sigma = e^psi0 and phi = expit(psi1))."""
-        sigma = math.exp(psi[0])
-        value = float(self.prior.log_density(np.array([sigma]))[0]) + psi[0]
-        if self.dim == 2:
-            a, b = self.phi_prior
-            value += -a * np.logaddexp(0.0, -psi[1]) - b * np.logaddexp(0.0, psi[1])
-        return value
-
-    def system(self, psi: np.ndarray) -> tuple[float, _System | None]:
-        """Log posterior of psi (up to a constant) and the Gaussian system at psi."""
-        self.evaluations += 1
-        prior = self.log_prior(psi)
-        if not np.isfinite(prior):
-            return -math.inf, None
-        try:
-            sys = self.cond.system(*self.sigma_phi(psi))
-        except np.linalg.LinAlgError:
-            return -math.inf, None
-        value = prior + self.cond.log_likelihood(sys)
-        return (value, sys) if np.isfinite(value) else (-math.inf, None)
-
-    def __call__(self, psi: np.ndarray) -> float:
-        return self.system(np.asarray(psi, dtype=float))[0]
-
-
-def _start(y: np.ndarray, D: np.ndarray, X: np.ndarray, dim: int) -> np.ndarray:
-    """Starting psi: sigma from a moment estimate of the area-effect variance, phi = 1/2."""
-    inside = ~np.isnan(y)
-    resid = y[inside] - X[inside] @ np.linalg.lstsq(X[inside], y[inside], rcond=None)[0]
-    spread = max(float(np.mean(resid**2) - np.mean(D[inside])), 0.1 * float(np.mean(D[inside])))
-    return np.array([0.5 * math.log(spread)] + [0.0] * (dim - 1))
-
-
-def _derivatives(hyper: _Hyper, psi: np.ndarray, f0: float, h: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Gradient and Hessian of the log posterior at psi by central differences (steps h)."""
-    d = psi.size
-    grad, hess = np.empty(d), np.empty((d, d))
-    unit = np.eye(d)
-    for i in range(d):
-        f_plus, f_minus = hyper(psi + h[i] * unit[i]), hyper(psi - h[i] * unit[i])
-        grad[i] = (f_plus - f_minus) / (2.0 * h[i])
-        hess[i, i] = (f_plus - 2.0 * f0 + f_minus) / h[i] ** 2
-        for j in range(i):
-            f = [hyper(psi + si * h[i] * unit[i] + sj * h[j] * unit[j])
-                 for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1))]
-            hess[i, j] = hess[j, i] = (f[0] - f[1] - f[2] + f[3]) / (4.0 * h[i] * h[j])
-    return grad, hess
-
-
-def _mode(hyper: _Hyper, start: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
-    """Posterior mode of psi and the Hessian there (safeguarded Newton, finite differences).
-
-    Newton steps on a positive-definite version of the negative Hessian, at most
-    ``_MAX_STEP`` long, halved until the density increases. The finite-difference steps
-    follow the current curvature (a tenth of a posterior SD). Stops when the predicted gain
-    is below 1e-8 log units.
-    """
-    psi = np.asarray(start, dtype=float)
-    f0 = hyper(psi)
-    if not np.isfinite(f0):
-        raise EstimationError("The posterior of the hyperparameters is zero at the starting "
-                              "value; check the direct estimates and variances.")
-    h = np.full(psi.size, _HESSIAN_STEP)
-    for _ in range(_MAX_NEWTON):
-        grad, hess = _derivatives(hyper, psi, f0, h)
-        if not (np.all(np.isfinite(grad)) and np.all(np.isfinite(hess))):
-            h = h / 4.0
-            continue
-        values, vectors = np.linalg.eigh(-hess)
-        floor = max(1e-6, 1e-6 * float(np.abs(values).max()))
-        values = np.maximum(values, floor)
-        step = vectors @ ((vectors.T @ grad) / values)
-        gain = 0.5 * float(grad @ step)
-        length = float(np.linalg.norm(step))
-        if length > _MAX_STEP:
-            step *= _MAX_STEP / length
-        curvature = np.clip(-np.diag(hess), 1e-12, None)
-        h = np.clip(0.1 / np.sqrt(curvature), 1e-4, _HESSIAN_STEP)
-        if gain < 1e-8:
-            return psi, f0, hess
-        t = 1.0
-        for _ in range(30):
-            trial = psi + t * step
-            f_trial = hyper(trial)
-            if np.isfinite(f_trial) and f_trial > f0:
-                psi, f0 = trial, f_trial
-                break
-            t *= 0.5
-        else:
-            return psi, f0, hess
-    grad, hess = _derivatives(hyper, psi, f0, h)
-    return psi, f0, hess
-
-
-def _standardisation(hess: np.ndarray) -> np.ndarray:
-    """Matrix E with psi = mode + E z: inverse square root of the negative Hessian."""
-    values, vectors = np.linalg.eigh(-hess)
-    # A flat or non-concave direction gets a generous spread (the grid walk finds the edge).
-    values = np.maximum(values, 1.0 / 9.0)
-    return vectors / np.sqrt(values)
-
-
-def _grid(hyper: _Hyper, mode: np.ndarray, f_mode: float, E: np.ndarray
-          ) -> list[tuple[np.ndarray, float, tuple[np.ndarray, ...]]]:
-    """Nodes of the regular grid in z (spacing _STEP) with log density above the cut-off.
-
-    Walks outwards from the mode: along each line of the first coordinate, the second is
-    explored both ways from the best point of the previous line until the density has
-    dropped by more than _LOG_DROP; lines are added until one has no node above it.
-    """
-    nodes: list[tuple[np.ndarray, float, tuple[np.ndarray, ...]]] = []
-    top = [f_mode]
-    step, drop = _STEP[hyper.dim], _LOG_DROP[hyper.dim]
-
-    def visit(z: np.ndarray) -> float:
-        if np.abs(z).max() > _MAX_GRID_INDEX:
-            raise EstimationError(
-                "The posterior of the hyperparameters does not fall off within "
-                f"{_MAX_GRID_INDEX} grid steps of its mode; it is too flat to integrate. Use a "
-                "proper prior on sigma, e.g. prior=HalfNormal(scale=...).")
-        psi = mode + E @ (step * z)
-        value, sys = hyper.system(psi)
-        top[0] = max(top[0], value)
-        if value >= top[0] - drop and sys is not None:
-            nodes.append((psi, value, hyper.cond.moments(sys)))
-        return value
-
-    def walk_line(fixed: list[int], start: int) -> tuple[bool, int]:
-        """Explore the last coordinate from ``start``; return (found any, best index)."""
-        best, best_value, found = start, -math.inf, False
-        for direction in (1, -1):
-            j = start if direction == 1 else start - 1
-            while True:
-                value = visit(np.array([*fixed, j], dtype=float))
-                if value > best_value:
-                    best, best_value = j, value
-                if value < top[0] - drop:
-                    break
-                found = True
-                j += direction
-        return found, best
-
-    if hyper.dim == 1:
-        walk_line([], 0)
-        return [node for node in nodes if node[1] >= top[0] - drop]
-    found, centre = walk_line([0], 0)
-    for direction in (1, -1):
-        i, start = direction, centre
-        while found:
-            found, start = walk_line([i], start)
-            i += direction
-        found = True
-    return [node for node in nodes if node[1] >= top[0] - drop]
-
-
-@dataclasses.dataclass
-class _Integration:
-    """The grid over the hyperparameters: mode, standardisation, nodes and their weights,
-    and the conditional moments each node's evaluation returned."""
-
-    mode: np.ndarray
-    E: np.ndarray
-    psi: np.ndarray
-    log_w: np.ndarray
-    weights: np.ndarray
-    moments: list[Any]
-
-
-def _integrate(hyper: Any, start: np.ndarray) -> _Integration:
-    """Find the posterior mode of the hyperparameters from ``start`` and lay the grid."""
-    mode, f_mode, hess = _mode(hyper, start)
-    E = _standardisation(hess)
-    nodes = _grid(hyper, mode, f_mode, E)
-    psi = np.array([node[0] for node in nodes])
-    log_w = np.array([node[1] for node in nodes])
-    weights = np.exp(log_w - log_w.max())
-    return _Integration(mode, E, psi, log_w, weights / weights.sum(),
-                        [node[2] for node in nodes])
-
-
-def _hyper_intervals(z: np.ndarray, log_post: np.ndarray, to_psi: Any, step: float,
-                     tail: float) -> list[tuple[float, float]]:
-    """Equal-tailed intervals of each coordinate of psi from the grid nodes.
-
-    Each node stands for a cell of side ``step`` around it (in z). Within a cell the log
-    density is spread by the shape of a least-squares polynomial (total degree 4, or 2 with
-    few nodes) fitted to all nodes, anchored at the node's own value; the marginal CDF of
-    each coordinate of psi is then read from the sub-cell points.
-    """
-    K, d = z.shape
-    n_sub = 20 if d == 1 else 10
-    for degree in (4, 2, 0):
-        powers = np.array([q for q in np.ndindex(*(degree + 1,) * d) if sum(q) <= degree])
-        if K >= 2 * len(powers):
-            break
-
-    def features(points: np.ndarray) -> np.ndarray:
-        return np.prod(points[:, None, :] ** powers[None, :, :], axis=2)
-
-    coef = np.linalg.lstsq(features(z), log_post, rcond=None)[0]
-    offsets = step * ((np.arange(n_sub) + 0.5) / n_sub - 0.5)
-    cell = np.stack(np.meshgrid(*(offsets,) * d, indexing="ij"), axis=-1).reshape(-1, d)
-    points = (z[:, None, :] + cell[None]).reshape(-1, d)
-    shape = (features(points) @ coef).reshape(K, -1) - (features(z) @ coef)[:, None]
-    log_w = (log_post[:, None] + shape).ravel()
-    w = np.exp(log_w - log_w.max())
-    w /= w.sum()
-    psi = to_psi(points)
-    out = []
-    for j in range(psi.shape[1]):
-        order = np.argsort(psi[:, j])
-        cdf = np.cumsum(w[order]) - 0.5 * w[order]
-        lo, hi = np.interp([tail, 1.0 - tail], cdf, psi[order, j])
-        out.append((float(lo), float(hi)))
-    return out
-
-
-def _hyper_summary(psi: np.ndarray, log_w: np.ndarray, weights: np.ndarray, mode: np.ndarray,
-                   E: np.ndarray, tail: float) -> dict[str, tuple[float, float, tuple]]:
-    """Posterior mean, SD and equal-tailed interval of sigma and phi from the grid nodes.
-
-    ``psi`` (K, d) are the nodes, ``log_w`` their log densities, ``weights`` their normalised
-    weights, ``mode`` and ``E`` the standardisation of [`_grid`][_grid]. For the ICAR model
-    (d = 1) phi is reported as 1 with SD 0.
-    """
-    dim = psi.shape[1]
-    z_nodes = np.linalg.solve(E, (psi - mode).T).T
-    intervals = _hyper_intervals(z_nodes, log_w, lambda zz: mode + zz @ E.T, _STEP[dim], tail)
-    sigma_k = np.exp(psi[:, 0])
-    sigma = float(weights @ sigma_k)
-    out = {"sigma": (sigma, math.sqrt(float(weights @ (sigma_k - sigma) ** 2)),
-                     tuple(math.exp(t) for t in intervals[0]))}
-    if dim == 2:
-        phi_k = special.expit(psi[:, 1])
-        phi = float(weights @ phi_k)
-        out["phi"] = (phi, math.sqrt(float(weights @ (phi_k - phi) ** 2)),
-                      tuple(float(special.expit(t)) for t in intervals[1]))
-    else:
-        out["phi"] = (1.0, 0.0, (1.0, 1.0))
-    return out
 
 
 def _check_phi_prior(phi_prior: Any, model: str) -> tuple[float, float]:
@@ -774,12 +503,14 @@ def bym2(
         is predicted from the covariates and its neighbours.
     covariates : array-like of shape (m, p), DataFrame, str or list of str, optional
         Area-level covariates without an intercept (as for ``fay_herriot``).
-    adjacency : Adjacency, table of neighbour pairs, or (m, m) matrix
-        Who borders whom. An [`Adjacency`][crimestats.sae.Adjacency] or a DataFrame matrix labelled
-        by area must list exactly the data's areas (in any order); a table of neighbour
-        pairs is matched to the area labels (areas in no pair are islands); an unlabelled
-        dense or sparse symmetric matrix (0/1, or non-negative weights) is in the order of
-        the data.
+    adjacency : Adjacency, pair table, (m, m) matrix, GeoDataFrame or libpysal W
+        Who borders whom, in any form [`as_adjacency`][crimestats.sae.as_adjacency] reads. An
+        [`Adjacency`][crimestats.sae.Adjacency], a matrix labelled by area (DataFrame, libpysal
+        ``W``) or a GeoDataFrame indexed by area (polygons: queen contiguity; points: Delaunay)
+        must list exactly the data's areas (in any order); a table of neighbour pairs is
+        matched to the area labels (areas in no pair are islands; a third column holds
+        weights); an unlabelled dense or sparse symmetric matrix (0/1, or non-negative
+        weights) is in the order of the data.
     model : {"bym2", "icar"}
         BYM2 (spatial plus iid effects, mixed by $\\phi$) or the pure ICAR (Besag)
         model ($\\phi = 1$).
@@ -856,7 +587,7 @@ def bym2(
         direct, variance, covariates, intercept=intercept, areas=areas,
         covariate_names=covariate_names, data=data,
     )
-    adj = resolve_adjacency(adjacency, labels)
+    adj = as_adjacency(adjacency, labels)
     n_in, p = int((~np.isnan(y)).sum()), X.shape[1]
     if n_in - p < prior.min_residual_df:
         raise InputError(
@@ -873,8 +604,9 @@ def bym2(
     return fit
 
 
-def simulate_bym2_effects(adjacency: Adjacency, *, sigma: float = 1.0, phi: float = 0.5,
-                          size: int | None = None, random_seed: Any = None) -> np.ndarray:
+def simulate_bym2_effects(adjacency: Any, *, sigma: float = 1.0, phi: float = 0.5,
+                          size: int | None = None, random_seed: Any = None,
+                          areas: Sequence[Hashable] | None = None) -> np.ndarray:
     """Draw area effects from the BYM2 prior on an adjacency, for simulation studies.
 
     $b = \\sigma(\\sqrt{1-\\phi}\\, v + \\sqrt{\\phi}\\, \\tilde u)$ with
@@ -885,8 +617,9 @@ def simulate_bym2_effects(adjacency: Adjacency, *, sigma: float = 1.0, phi: floa
 
     Parameters
     ----------
-    adjacency : Adjacency
-        Neighbour structure; the draws follow ``adjacency.areas``.
+    adjacency : Adjacency, table of neighbour pairs, matrix, GeoDataFrame or libpysal W
+        Neighbour structure, in any form `bym2` accepts (see
+        [`as_adjacency`][crimestats.sae.as_adjacency]).
     sigma : float
         Standard deviation scale of the effects (positive).
     phi : float
@@ -895,21 +628,25 @@ def simulate_bym2_effects(adjacency: Adjacency, *, sigma: float = 1.0, phi: floa
         Number of draws; ``None`` gives one draw of shape ``(m,)``.
     random_seed : int or numpy.random.Generator, optional
         Seed of the draws.
+    areas : sequence, optional
+        The areas to draw for, in this order (as ``areas=`` of `bym2`); default the
+        adjacency's own areas (for a pair table: the labels met in it, sorted).
 
     Returns
     -------
     numpy.ndarray
-        Shape ``(m,)``, or ``(size, m)``.
+        Shape ``(m,)``, or ``(size, m)``, in the order of ``areas`` (or of the adjacency).
 
     Raises
     ------
     crimestats.InputError
-        ``sigma`` not positive, ``phi`` outside [0, 1] or ``size`` not a positive integer.
+        ``sigma`` not positive, ``phi`` outside [0, 1], ``size`` not a positive integer, or
+        an adjacency that `bym2` would refuse.
 
     Examples
     --------
-    >>> from crimestats.sae import adjacency_from_pairs, simulate_bym2_effects
-    >>> ring = adjacency_from_pairs([(i, (i + 1) % 6) for i in range(6)], areas=range(6))
+    >>> from crimestats.sae import simulate_bym2_effects
+    >>> ring = [(i, (i + 1) % 6) for i in range(6)]         # neighbour pairs, as for bym2
     >>> b = simulate_bym2_effects(ring, sigma=0.5, phi=1.0, random_seed=1)
     >>> b.shape, bool(abs(b.sum()) < 1e-12)
     ((6,), True)
@@ -920,12 +657,11 @@ def simulate_bym2_effects(adjacency: Adjacency, *, sigma: float = 1.0, phi: floa
         raise InputError(f"`phi` must be in [0, 1]; received {phi!r}.")
     if size is not None:
         size = v.as_positive_int(size, "size")
-    if not isinstance(adjacency, Adjacency):
-        raise InputError("`adjacency` must be an Adjacency (see adjacency_from_pairs).")
+    adj = as_adjacency(adjacency, areas)
     rng = v.as_rng(random_seed)
-    m = adjacency.n_areas
+    m = adj.n_areas
     count = 1 if size is None else int(size)
-    field = icar_structure(adjacency).sample_prior(np.arange(m), count, rng)
+    field = icar_structure(adj).sample_prior(np.arange(m), count, rng)
     effects = sigma * (math.sqrt(1.0 - phi) * rng.standard_normal((count, m))
                        + math.sqrt(phi) * field)
     return effects[0] if size is None else effects
@@ -937,9 +673,9 @@ def _fit(y: np.ndarray, D: np.ndarray, X: np.ndarray, icar: IcarStructure, *,
          draws: int) -> BYM2Result:
     """The exact fit on validated arrays (see `bym2`)."""
     cond = _Conditional(y, D, X, icar)
-    hyper = _Hyper(cond, model, prior, phi_prior)
-    grid = _integrate(hyper, _start(y, D, X, hyper.dim))
-    mode, psi, log_w, weights = grid.mode, grid.psi, grid.log_w, grid.weights
+    hyper = HyperPosterior(cond, model, prior, phi_prior)
+    grid = integrate(hyper, start_values(y, D, X, hyper.dim))
+    mode, psi, weights = grid.mode, grid.psi, grid.weights
     beta_k, cov_k, mean_k, var_k = (np.array(part) for part in zip(*grid.moments, strict=True))
     sd_k = np.sqrt(var_k)
 
@@ -957,7 +693,7 @@ def _fit(y: np.ndarray, D: np.ndarray, X: np.ndarray, icar: IcarStructure, *,
     beta_cov = np.einsum("k,kpq->pq", weights, cov_k) + np.einsum("k,kp,kq->pq", weights, dev,
                                                                   dev)
     sigma_k = np.exp(psi[:, 0])
-    summary = _hyper_summary(psi, log_w, weights, mode, grid.E, tail)
+    summary = hyper_summary(grid, tail)
     sigma, sigma_sd, sigma_interval = summary["sigma"]
     phi, phi_sd, phi_interval = summary["phi"]
 
@@ -970,8 +706,8 @@ def _fit(y: np.ndarray, D: np.ndarray, X: np.ndarray, icar: IcarStructure, *,
         "prior_beta": "p(beta) ∝ 1 (flat)",
         "mode_sigma": math.exp(mode[0]),
         "mode_phi": float(special.expit(mode[1])) if hyper.dim == 2 else 1.0,
-        "grid_step": _STEP[hyper.dim],
-        "grid_log_drop": _LOG_DROP[hyper.dim],
+        "grid_step": STEP[hyper.dim],
+        "grid_log_drop": LOG_DROP[hyper.dim],
         "likelihood_evaluations": hyper.evaluations,
         "max_node_weight": float(weights.max()),
         "sigma2_u_sd": math.sqrt(float(weights @ (sigma_k**2 - weights @ sigma_k**2) ** 2)),
@@ -1013,7 +749,7 @@ def _estimates_dataset(labels: np.ndarray, estimate: np.ndarray, sd: np.ndarray,
                       extra=extra)
 
 
-def _posterior_draws(hyper: _Hyper, psi: np.ndarray, weights: np.ndarray, labels: np.ndarray,
+def _posterior_draws(hyper: HyperPosterior, psi: np.ndarray, weights: np.ndarray, labels: np.ndarray,
                      names: tuple[str, ...], draws: int, rng: np.random.Generator) -> Any:
     """Independent draws: a node by its weight, then (beta, theta) from its exact Gaussian."""
     import arviz as az

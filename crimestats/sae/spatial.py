@@ -32,7 +32,6 @@ from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from scipy import linalg
 
@@ -41,13 +40,7 @@ from ._eblup_dataset import eblup_dataset
 from ._results import FayHerriotResult
 from ._sar_sfh import fit_sparse_sfh
 from ._sar_sparse import DEFAULT_PROBES, SPARSE_AFTER_DENSE, check_path_options
-from .adjacency import (
-    Adjacency,
-    _as_sparse_weights,
-    _check_symmetric_pattern,
-    adjacency_from_pairs,
-    row_standardise,
-)
+from .adjacency import parse_adjacency, row_standardise
 
 __all__ = ["SpatialFayHerriotResult", "fit_spatial_fay_herriot", "proximity_matrix"]
 
@@ -116,13 +109,15 @@ def proximity_matrix(proximity: Any, areas: Sequence[Hashable] | None = None, *,
 
     Parameters
     ----------
-    proximity : array-like, scipy sparse matrix, Adjacency or pandas.DataFrame
-        * an ``(m, m)`` matrix (dense or sparse, in the order of the areas): used as given when
-          each row sums to 1 (or 0 for an area without neighbours), row-standardised when it is
-          a symmetric 0/1 adjacency; anything else is an error. A DataFrame whose index and
-          columns are area labels is first aligned to ``areas`` by label;
-        * an [`Adjacency`][crimestats.sae.Adjacency] or a table of neighbour pairs (two columns of
-          area labels): matched to ``areas`` by label, then row-standardised.
+    proximity : any form of [`as_adjacency`][crimestats.sae.as_adjacency]
+        Read by the one reader of neighbour structures, then:
+
+        * an ``(m, m)`` matrix (dense, sparse, a DataFrame labelled by area, or a libpysal
+          ``W``, aligned to ``areas`` by label when labelled): used as given when each row sums
+          to 1 (or 0 for an area without neighbours), row-standardised when it is a symmetric
+          0/1 adjacency; anything else is an error;
+        * an [`Adjacency`][crimestats.sae.Adjacency], a table of neighbour pairs or a
+          GeoDataFrame: matched to ``areas`` by label, then row-standardised.
     areas : sequence, optional
         Area labels of the data, in order (needed to match an adjacency or pair table).
     m : int, optional
@@ -153,27 +148,13 @@ def proximity_matrix(proximity: Any, areas: Sequence[Hashable] | None = None, *,
         if labels is None:
             raise InputError("`proximity_matrix` needs `areas` or `m`.")
         m = labels.shape[0]
-    if isinstance(proximity, Adjacency):
-        return _from_adjacency(proximity, labels, m)
-    if _looks_like_pairs(proximity, m):
-        if labels is None:
-            raise InputError("A neighbour-pair table needs the area labels (`areas`) to match.")
-        frame = proximity if isinstance(proximity, pd.DataFrame) else pd.DataFrame(
-            list(proximity))
-        weight = frame.columns[2] if frame.shape[1] >= 3 else None
-        adj = adjacency_from_pairs(frame, areas=labels, columns=list(frame.columns[:2]),
-                                   weight=weight)
-        return adj.row_standardised()
-    if (isinstance(proximity, pd.DataFrame) and labels is not None
-            and not isinstance(proximity.index, pd.RangeIndex)):
-        proximity = _align_labelled_matrix(proximity, labels)
-    mat = _as_sparse_weights(proximity, "proximity")
-    if mat.shape != (m, m):
-        raise InputError(
-            f"`proximity` must be {m} × {m} (one row and column per area, in the order of the "
-            f"data); received {mat.shape[0]} × {mat.shape[1]}."
-        )
-    _check_symmetric_pattern(mat, "proximity", labels)
+    parsed = parse_adjacency(proximity, labels, name="proximity")
+    if parsed.adjacency.n_areas != m:
+        raise InputError(f"The adjacency has {parsed.adjacency.n_areas} areas but the data have "
+                         f"{m}.")
+    mat = parsed.matrix
+    if mat is None:
+        return parsed.adjacency.row_standardised()
     sums = np.asarray(mat.sum(axis=1)).ravel()
     standardised = (np.abs(sums - 1.0) < _ROW_SUM_TOL) | (sums == 0)
     if standardised.all():
@@ -186,57 +167,6 @@ def proximity_matrix(proximity: Any, areas: Sequence[Hashable] | None = None, *,
         f"{bad[:8].tolist()} sum to {np.round(sums[bad[:8]], 6).tolist()}. Pass a 0/1 "
         "adjacency or row-standardise it with `crimestats.sae.row_standardise`."
     )
-
-
-def _align_labelled_matrix(frame: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
-    """Reorder a matrix whose index and columns are area labels to the order of the data."""
-    index = pd.Index(frame.index)
-    unknown = index.difference(pd.Index(labels))
-    missing = pd.Index(labels).difference(index)
-    if len(unknown) or len(missing):
-        raise InputError(
-            "`proximity` is labelled by area but its labels do not match the data: "
-            + (f"not in the data {list(unknown[:8])}; " if len(unknown) else "")
-            + (f"missing {list(missing[:8])}" if len(missing) else "")
-            + ". Use the same area codes."
-        )
-    if not pd.Index(frame.columns).equals(index):
-        cols = pd.Index(frame.columns)
-        if cols.difference(index).size or index.difference(cols).size:
-            raise InputError("`proximity` has different row and column labels; a proximity "
-                             "matrix lists the same areas in its rows and columns.")
-    return frame.loc[labels, labels]
-
-
-def _looks_like_pairs(proximity: Any, m: int) -> bool:
-    """A table of label pairs rather than an (m, m) matrix."""
-    if sp.issparse(proximity):
-        return False
-    if isinstance(proximity, pd.DataFrame):
-        numeric = all(pd.api.types.is_numeric_dtype(t) for t in proximity.dtypes)
-        return not (proximity.shape == (m, m) and numeric)
-    if isinstance(proximity, np.ndarray):
-        return proximity.dtype.kind not in "biuf"
-    if isinstance(proximity, (list, tuple)) and len(proximity) > 0:
-        first = proximity[0]
-        return isinstance(first, tuple) or (
-            np.ndim(first) == 1 and len(first) in (2, 3) and len(proximity) != m)
-    return False
-
-
-def _from_adjacency(adj: Adjacency, labels: np.ndarray | None, m: int) -> sp.csr_array:
-    if labels is None:
-        if adj.n_areas != m:
-            raise InputError(f"The adjacency has {adj.n_areas} areas but the data have {m}.")
-        return adj.row_standardised()
-    extra = pd.Index(adj.areas).difference(pd.Index(labels))
-    if len(extra):
-        raise InputError(
-            f"The adjacency has {len(extra)} area(s) not in the data: {list(extra[:8])}. "
-            "Add those areas to the data (NaN direct estimate for no sample) or drop them with "
-            "`adjacency.subset(areas)`."
-        )
-    return adj.subset(labels).row_standardised()
 
 
 # --------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ import xarray as xr
 from scipy import linalg, optimize
 
 from .. import _validate as v
+from .._progress import progress_bar, show_progress
 from ..errors import DataWarning, EstimationError, InputError
 from ..results import Result, normal_interval
 from ._eblup_dataset import described_dataset
@@ -309,7 +310,7 @@ def _fit(y: np.ndarray, x: np.ndarray, index: np.ndarray, k: int, reml: bool
 
 def _bootstrap_mse(x: np.ndarray, index: np.ndarray, k: int, beta: np.ndarray, s2u: float,
                    s2e: float, xbar_pop: np.ndarray, size: np.ndarray, reml: bool,
-                   replicates: int, rng: np.random.Generator
+                   replicates: int, rng: np.random.Generator, progress: bool | None = None
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Parametric bootstrap for finite populations (González-Manteiga et al. 2008).
 
@@ -320,15 +321,18 @@ def _bootstrap_mse(x: np.ndarray, index: np.ndarray, k: int, beta: np.ndarray, s
     """
     squared = np.empty((replicates, k))
     mean_x = x @ beta
-    for b in range(replicates):
-        u = rng.normal(0.0, np.sqrt(s2u), size=k)
-        e = rng.normal(0.0, np.sqrt(s2e), size=x.shape[0])
-        e_bar = rng.normal(0.0, np.sqrt(s2e / size))
-        truth = xbar_pop @ beta + u + e_bar
-        y_star = mean_x + u[index] + e
-        s2u_b, s2e_b, beta_b, _, stats_b, _ = _fit(y_star, x, index, k, reml)
-        est_b = _eblup(stats_b, beta_b, s2u_b, s2e_b, xbar_pop, size)[0]
-        squared[b] = (est_b - truth) ** 2
+    with progress_bar(replicates, desc="Bootstrap MSE", unit="replicate",
+                      progress=progress) as bar:
+        for b in range(replicates):
+            u = rng.normal(0.0, np.sqrt(s2u), size=k)
+            e = rng.normal(0.0, np.sqrt(s2e), size=x.shape[0])
+            e_bar = rng.normal(0.0, np.sqrt(s2e / size))
+            truth = xbar_pop @ beta + u + e_bar
+            y_star = mean_x + u[index] + e
+            s2u_b, s2e_b, beta_b, _, stats_b, _ = _fit(y_star, x, index, k, reml)
+            est_b = _eblup(stats_b, beta_b, s2u_b, s2e_b, xbar_pop, size)[0]
+            squared[b] = (est_b - truth) ** 2
+            bar.update(1)
     return squared.mean(axis=0), squared.std(axis=0, ddof=1) / np.sqrt(replicates)
 
 
@@ -390,7 +394,8 @@ def unit_level(y: Any, covariates: Any, domain: Any, population_means: Any,
                population_sizes: Any, *, method: str = "reml", mse: str = "analytic",
                bootstrap_replicates: int = 200, random_seed: Any = None, level: float = 0.95,
                covariate_names: Sequence[str] | None = None,
-               data: pd.DataFrame | None = None) -> UnitLevelResult:
+               data: pd.DataFrame | None = None, progress: bool | None = None
+               ) -> UnitLevelResult:
     """EBLUP of domain means under the nested-error unit-level (BHF) model.
 
     Parameters
@@ -428,6 +433,9 @@ def unit_level(y: Any, covariates: Any, domain: Any, population_means: Any,
         Names for array covariates (default ``x1 .. xp``).
     data : pandas.DataFrame, optional
         Unit-level data holding the columns named in ``y``, ``covariates`` and ``domain``.
+    progress : bool or None
+        Progress bar of the bootstrap replicates on standard error: ``None`` (default) only
+        when it is a terminal, ``True`` always, ``False`` never.
 
     Returns
     -------
@@ -473,6 +481,7 @@ def unit_level(y: Any, covariates: Any, domain: Any, population_means: Any,
     method = v.check_choice(method, "method", ("reml", "ml"))
     mse = v.check_choice(mse, "mse", ("analytic", "bootstrap", "none"))
     level = v.check_level(level)
+    show_progress(progress)  # a wrong value fails before the fit
     if data is not None:
         v.require_columns(data, [c for c in (y, domain) if isinstance(c, str)]
                           + (list(covariates) if isinstance(covariates, list) else
@@ -593,13 +602,15 @@ def unit_level(y: Any, covariates: Any, domain: Any, population_means: Any,
     reml = method == "reml"
     with v.numerical_failures("unit-level"):
         return _fit_and_report(y_arr, x, index, k, reml, method, mse, bootstrap_replicates,
-                               random_seed, xbar_pop, size, n_d, labels, names_all, level)
+                               random_seed, xbar_pop, size, n_d, labels, names_all, level,
+                               progress)
 
 
 def _fit_and_report(y_arr: np.ndarray, x: np.ndarray, index: np.ndarray, k: int, reml: bool,
                     method: str, mse: str, bootstrap_replicates: Any, random_seed: Any,
                     xbar_pop: np.ndarray, size: np.ndarray, n_d: np.ndarray, labels: np.ndarray,
-                    names_all: tuple[str, ...], level: float) -> UnitLevelResult:
+                    names_all: tuple[str, ...], level: float, progress: bool | None = None
+                    ) -> UnitLevelResult:
     """Fit on validated arrays, then the EBLUP, its MSE and the result (see `unit_level`)."""
     s2u, s2e, beta, q, stats, loglik = _fit(y_arr, x, index, k, reml)
     if s2u == 0.0:
@@ -617,7 +628,7 @@ def _fit_and_report(y_arr: np.ndarray, x: np.ndarray, index: np.ndarray, k: int,
                              f"received {bootstrap_replicates!r}.")
         rng = v.as_rng(random_seed)
         mse_values, mc_se = _bootstrap_mse(x, index, k, beta, s2u, s2e, xbar_pop, size, reml,
-                                           int(bootstrap_replicates), rng)
+                                           int(bootstrap_replicates), rng, progress)
         diagnostics["bootstrap_replicates"] = int(bootstrap_replicates)
         diagnostics["bootstrap_mse_mc_se"] = mc_se
     else:

@@ -38,6 +38,7 @@ class FitOptions:
     max_missing: float | None = None
     grid_size: int = 2001
     theta: float | None = None
+    progress: bool = False  # progress bar of long runs (LCMCR chains, bootstrap)
 
 
 @dataclasses.dataclass(frozen=True)

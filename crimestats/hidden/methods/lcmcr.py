@@ -31,7 +31,8 @@ class LatentClass(Method):
 
         samples = _lcmcr.sample_lcmcr(tab.histories, tab.counts, n_classes=options.n_classes,
                                       chains=options.chains, burn=options.burn,
-                                      draws=options.draws, thin=options.thin, rng=rng)
+                                      draws=options.draws, thin=options.thin, rng=rng,
+                                      progress=options.progress)
         alpha = (1.0 - options.level) / 2.0
         lo, med, hi = np.quantile(samples, [alpha, 0.5, 1.0 - alpha])
         diagnostics.update(chain_diagnostics(samples))

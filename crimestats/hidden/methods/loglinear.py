@@ -59,7 +59,7 @@ def fit_loglinear(tab: CaptureTable, options: FitOptions, rng: np.random.Generat
     if options.interval == "bootstrap":
         model = "stepwise" if stepwise else "independence"
         boot = _loglinear.bootstrap_totals(hist, counts, model, options.pthresh,
-                                           options.n_boot, rng)
+                                           options.n_boot, rng, progress=options.progress)
         lower, upper, accel = _loglinear.bca_interval(boot, total, hist, counts, model,
                                                       options.pthresh, options.level)
         diagnostics["bca_acceleration"] = accel
