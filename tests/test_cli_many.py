@@ -139,7 +139,6 @@ def test_police_uk_panel_end_to_end(tmp_path, capsys):
     (["--many", "--series", "area,crime_type", "--exposure", "count"],
      "without exposure"),
     (["--many", "--series", "area,month"], "must not repeat --time"),
-    (["--fill", "0"], "--fill (the value of periods absent from the file) works with --many"),
 ])
 def test_usage_mistakes(panel, tmp_path, capsys, argv, message):
     path = tmp_path / "panel.csv"

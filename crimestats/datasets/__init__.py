@@ -38,13 +38,13 @@ from .simulate_compare import (
     simulate_area_counts,
     simulate_count_panel,
 )
+from .simulate_crime_series import CRIME_SERIES_KINDS, CrimeSeries, simulate_crime_series
 from .simulate_hidden import (
     SimulatedCaptures,
     SimulatedDarkFigure,
     simulate_capture_histories,
     simulate_dark_figure,
 )
-from .simulate_crime_series import CRIME_SERIES_KINDS, CrimeSeries, simulate_crime_series
 from .simulate_series import (
     ATTRIBUTION_SCENARIOS,
     SimulatedAttribution,
