@@ -16,7 +16,7 @@ import numpy as np
 from bym2 import csp_adjacency
 
 from crimestats.sae import poisson_lognormal
-from crimestats.sae._icar import icar_structure
+from crimestats.sae.spatial.icar import icar_structure
 
 
 def main(seed: int = 2718, reps: int = 100) -> None:

@@ -382,9 +382,9 @@ def test_hb_and_spatial_dispatch_receive_validated_design(milk, monkeypatch):
             return fitted
         return fit
 
-    monkeypatch.setitem(sys.modules, "crimestats.sae._hb",
+    monkeypatch.setitem(sys.modules, "crimestats.sae.area_level.hb",
                         types.SimpleNamespace(fit_hb=fake("hb")))
-    monkeypatch.setitem(sys.modules, "crimestats.sae.spatial",
+    monkeypatch.setitem(sys.modules, "crimestats.sae.area_level.sar",
                         types.SimpleNamespace(fit_spatial_fay_herriot=fake("spatial")))
     masked = milk.copy()
     masked.loc[[0], ["yi", "var"]] = np.nan
@@ -393,7 +393,8 @@ def test_hb_and_spatial_dispatch_receive_validated_design(milk, monkeypatch):
     (y, d, x), kwargs = calls["hb"]
     assert x.shape == (43, 4) and np.all(x[:, 0] == 1) and np.isnan(y[0]) and np.isnan(d[0])
     assert kwargs["covariate_names"][0] == "intercept" and kwargs["random_seed"] == 3
-    assert kwargs["draws"] == 500 and kwargs["level"] == 0.9 and kwargs["prior"] is None
+    assert kwargs["draws"] == 500 and kwargs["level"] == 0.9
+    assert kwargs["prior"] == crimestats.sae.FlatVariance()      # the default prior
     prox = np.eye(43)
     fay_herriot("yi", "var", ["MajorArea"], data=milk, method="ml", proximity=prox)
     (y, d, x, w), kwargs = calls["spatial"]

@@ -18,8 +18,8 @@ from scipy import integrate, special, stats
 
 import crimestats
 from crimestats.sae import FlatSD, FlatVariance, HalfCauchy, HalfNormal, fay_herriot
-from crimestats.sae import _hb as hb
-from crimestats.sae._hb import fit_hb
+from crimestats.sae.area_level import hb
+from crimestats.sae.area_level.hb import fit_hb
 
 
 def _fit(y, D, X, **kwargs):

@@ -13,23 +13,24 @@ from scipy import integrate, special, stats
 from crimestats import InputError
 from crimestats.datasets import simulate_survey
 from crimestats.sae import mrp
-from crimestats.sae.mrp import _grouped_marginal_factory, _Groups
-from crimestats.sae.prevalence import _marginal
+from crimestats.sae.glmm.families import FAMILIES
+from crimestats.sae.glmm.independent import marginal_likelihood
+from crimestats.sae.glmm.poststratification import Groups, grouped_marginal
 
 
 def _groups(area_of_row):
     starts = np.flatnonzero(np.r_[True, area_of_row[1:] != area_of_row[:-1]])
     index = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, area_of_row.size]))
-    return _Groups(index, starts, starts.size, area_of_row[starts])
+    return Groups(index, starts, starts.size, area_of_row[starts])
 
 
 def test_grouped_marginal_equals_ungrouped_with_one_row_per_area():
     y, n = np.array([0.0, 3.0, 12.0, 1.0]), np.array([40.0, 55.0, 60.0, 2.0])
     x = np.column_stack([np.ones(4), [0.0, 1.0, -1.0, 0.5]])
     params = np.array([-1.3, 0.4, np.log(0.7)])
-    grouped = _grouped_marginal_factory(_groups(np.arange(4)))
-    a = grouped(params, "binomial", x, y, n, hessian=True)
-    b = _marginal(params, "binomial", x, y, n, hessian=True)
+    grouped = grouped_marginal(_groups(np.arange(4)))
+    a = grouped(params, FAMILIES["binomial"], x, y, n, hessian=True)
+    b = marginal_likelihood(params, FAMILIES["binomial"], x, y, n, hessian=True)
     assert a[0] == pytest.approx(b[0], rel=1e-12)
     np.testing.assert_allclose(a[1], b[1], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(a[2], b[2], rtol=1e-9, atol=1e-12)
@@ -41,7 +42,7 @@ def test_grouped_marginal_matches_brute_force_with_several_cells_per_area():
     n = np.array([30.0, 12.0, 40.0, 9.0, 50.0, 3.0])
     x = np.column_stack([np.ones(6), [0.0, 1.0, 0.0, 1.0, 0.0, 1.0]])
     params = np.array([-2.0, 0.6, np.log(0.5)])
-    value, grad, hess = _grouped_marginal_factory(_groups(area))(params, "binomial", x, y, n,
+    value, grad, hess = grouped_marginal(_groups(area))(params, FAMILIES["binomial"], x, y, n,
                                                                  hessian=True)
 
     def brute(theta):
@@ -67,8 +68,8 @@ def test_grouped_marginal_matches_brute_force_with_several_cells_per_area():
         up, down = params.copy(), params.copy()
         up[j] += 1e-4
         down[j] -= 1e-4
-        fd = (_grouped_marginal_factory(_groups(area))(up, "binomial", x, y, n)[1]
-              - _grouped_marginal_factory(_groups(area))(down, "binomial", x, y, n)[1]) / 2e-4
+        fd = (grouped_marginal(_groups(area))(up, FAMILIES["binomial"], x, y, n)[1]
+              - grouped_marginal(_groups(area))(down, FAMILIES["binomial"], x, y, n)[1]) / 2e-4
         np.testing.assert_allclose(hess[:, j], fd[:2], atol=1e-5)
 
 
@@ -168,8 +169,8 @@ def test_simulation_mrp_no_worse_than_synthetic_for_areas_without_respondents():
 def test_poststratified_posterior_matches_brute_force():
     """With fixed (beta, sigma_u) the posterior mean and 5% quantile of
     theta_a = sum_c N_c expit(x_c beta + u_a) / N_a match direct integration."""
-    from crimestats.sae.mrp import _poststratified_posteriors
-    from crimestats.sae.prevalence import _Hyper
+    from crimestats.sae.glmm.independent import Hyperparameters
+    from crimestats.sae.glmm.poststratification import poststratified_posteriors
 
     area = np.array([0, 0, 1])
     y, n = np.array([3.0, 1.0, 0.0]), np.array([40.0, 25.0, 12.0])
@@ -178,9 +179,9 @@ def test_poststratified_posterior_matches_brute_force():
     cell_area = np.array([0, 0, 1, 1, 2, 2])
     pop = np.array([300.0, 700.0, 500.0, 500.0, 100.0, 900.0])
     beta, sigma = np.array([-2.5, 0.7]), 0.6
-    hyper = _Hyper(np.array([np.log(sigma)]), np.ones(1), beta[None], np.zeros((1, 2, 2)),
+    hyper = Hyperparameters(np.array([np.log(sigma)]), np.ones(1), beta[None], np.zeros((1, 2, 2)),
                    0.0, True, np.log(sigma))
-    post = _poststratified_posteriors(x_rows, y, n, _groups(area), x_cells, cell_area, pop, 3,
+    post = poststratified_posteriors(x_rows, y, n, _groups(area), x_cells, cell_area, pop, 3,
                                       hyper, 0.9)
     u = np.linspace(-8, 8, 200_001)
     for a in range(3):
@@ -204,7 +205,7 @@ def test_poststratification_kernel_matches_numpy() -> None:
     """The compiled per-area loop equals the plain NumPy/SciPy computation it replaces."""
     from scipy import integrate, special
 
-    from crimestats.sae._mrp_kernel import accumulate_node
+    from crimestats.sae._engine.mrp_kernel import accumulate_node
 
     rng = np.random.default_rng(5)
     grid, n_edges = 41, 30

@@ -11,8 +11,7 @@ import xarray as xr
 from scipy import optimize
 
 from crimestats import InputError
-from crimestats.sae import BenchmarkResult, benchmark, benchmark_draws
-from crimestats.sae._results import FayHerriotResult
+from crimestats.sae import BenchmarkResult, FayHerriotResult, benchmark, benchmark_draws
 
 
 @pytest.fixture

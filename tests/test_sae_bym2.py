@@ -7,7 +7,6 @@ brute-force tensor Gauss–Legendre integration over (sigma, phi).
 
 from __future__ import annotations
 
-import importlib
 import json
 
 import numpy as np
@@ -20,10 +19,8 @@ from spatial_maps import PAIRS, M, dense_prior_covariance, grid_pairs
 
 from crimestats import InputError
 from crimestats.sae import Adjacency, BYM2Result, HalfCauchy, adjacency_from_pairs, bym2
-from crimestats.sae._icar import icar_structure
-
-bym2_module = importlib.import_module("crimestats.sae.bym2")
-
+from crimestats.sae._engine.gaussian_field import GaussianField
+from crimestats.sae.spatial.icar import icar_structure
 
 # --------------------------------------------------------------------------------------------
 # The small geography of spatial_maps.py: a 4 x 5 grid, a separate 3 x 3 grid and an island
@@ -98,7 +95,7 @@ def test_conditional_posterior_matches_dense_conditioning(problem, free_componen
     if free_component:                      # the 3 x 3 component has no sample at all
         y[20:29] = np.nan
         D[20:29] = np.nan
-    cond = bym2_module._Conditional(y, D, X, icar_structure(adj))
+    cond = GaussianField(y, D, X, icar_structure(adj))
     assert cond.free.size == (9 if free_component else 0)
     offsets = []
     for sigma, phi in [(0.7, 0.6), (1.3, 0.2), (0.2, 0.95), (1.0, 1.0), (0.05, 0.5),
@@ -479,7 +476,7 @@ def test_simulated_effects_follow_the_bym2_prior():
     """Per-area variances sigma^2 ((1 - phi) + phi * scaled ICAR variance); components sum
     to zero when phi = 1; the same seed gives the same draws."""
     from crimestats.sae import adjacency_from_pairs, simulate_bym2_effects
-    from crimestats.sae._icar import icar_structure
+    from crimestats.sae.spatial.icar import icar_structure
 
     pairs = grid_pairs(4, 5) + grid_pairs(3, 3, offset=20)        # two components + island 29
     adj = adjacency_from_pairs(pairs, areas=range(30))

@@ -34,9 +34,10 @@ from crimestats.sae import (
     logit_binomial,
     poisson_lognormal,
 )
-from crimestats.sae._icar import icar_structure
+from crimestats.sae.glmm.families import FAMILIES
+from crimestats.sae.spatial.icar import icar_structure
 
-glmm = importlib.import_module("crimestats.sae._spatial_glmm")
+glmm = importlib.import_module("crimestats.sae.glmm.laplace")
 
 DATA = Path(__file__).resolve().parent / "data" / "sae"
 
@@ -159,7 +160,7 @@ def test_fixed_hyperparameters_match_dense_laplace(family):
     adj = adjacency_from_pairs(PAIRS, areas=np.arange(M))
     icar = icar_structure(adj)
     inside = n > 0
-    cond = glmm._LaplaceConditional(family, np.where(inside, y, 0.0), n, X, icar, inside)
+    cond = glmm.LaplaceField(FAMILIES[family], np.where(inside, y, 0.0), n, X, icar, inside)
     cov_u = dense_prior_covariance(weights_matrix(PAIRS, M))[0]
     ours, dense, plain = [], [], []
     for sigma, phi in [(0.3, 0.2), (0.6, 0.7), (1.2, 0.99), (0.5, 0.5)]:
@@ -212,8 +213,8 @@ def test_newton_converges_from_a_cold_start_and_warm_start_agrees():
     X = np.column_stack([np.ones(M), x])
     icar = icar_structure(adjacency_from_pairs(PAIRS, areas=np.arange(M)))
     inside = n > 0
-    cold = glmm._LaplaceConditional("binomial", np.where(inside, y, 0.0), n, X, icar, inside)
-    warm = glmm._LaplaceConditional("binomial", np.where(inside, y, 0.0), n, X, icar, inside)
+    cold = glmm.LaplaceField(FAMILIES["binomial"], np.where(inside, y, 0.0), n, X, icar, inside)
+    warm = glmm.LaplaceField(FAMILIES["binomial"], np.where(inside, y, 0.0), n, X, icar, inside)
     warm.system(3.0, 0.1)                     # far away: the next call starts from this mode
     a, b = cold.system(0.4, 0.8), warm.system(0.4, 0.8)
     assert abs(cold.log_likelihood(a) - warm.log_likelihood(b)) < 1e-9

@@ -11,8 +11,13 @@ import xarray as xr
 from scipy import stats
 
 from crimestats import InputError
-from crimestats.sae import diagnostics, fay_herriot, loo, posterior_predictive_check
-from crimestats.sae._results import FayHerriotResult
+from crimestats.sae import (
+    FayHerriotResult,
+    diagnostics,
+    fay_herriot,
+    loo,
+    posterior_predictive_check,
+)
 
 
 def _simulate(rng, m, sigma_u=0.05, d=None, effects=None):
@@ -90,7 +95,7 @@ def _grid_pairs(side):
 def _spatial_data(rng, side=20):
     """A BYM2 truth (70% of the effect variance spatial) on a rook grid."""
     from crimestats.sae import adjacency_from_pairs
-    from crimestats.sae._icar import icar_structure
+    from crimestats.sae.spatial.icar import icar_structure
 
     m = side * side
     adj = adjacency_from_pairs(_grid_pairs(side), areas=range(m))

@@ -11,7 +11,13 @@ from scipy import integrate, special, stats
 
 from crimestats import InputError
 from crimestats.sae import arcsin_fay_herriot, fay_herriot, logit_binomial, poisson_lognormal
-from crimestats.sae.prevalence import _area_posteriors, _beta_given_sigma, _Hyper, _marginal
+from crimestats.sae.glmm.families import FAMILIES
+from crimestats.sae.glmm.independent import (
+    Hyperparameters,
+    area_posteriors,
+    beta_given_sigma,
+    marginal_likelihood,
+)
 
 
 def _brute_loglik(family, eta0, y, n, sigma):
@@ -35,7 +41,7 @@ def test_quadrature_marginal_likelihood_and_gradient_match_brute_force(family):
     y, n = TINY[family]
     x = np.column_stack([np.ones(4), [0.0, 1.0, -1.0, 0.5]])
     params = np.array([-1.3 if family == "binomial" else 0.2, 0.4, np.log(0.7)])
-    value, grad, hess = _marginal(params, family, x, y, n, hessian=True)
+    value, grad, hess = marginal_likelihood(params, FAMILIES[family], x, y, n, hessian=True)
     brute = sum(_brute_loglik(family, x[i] @ params[:2], y[i], n[i], 0.7) for i in range(4))
     assert value == pytest.approx(brute, abs=1e-9)
     h = 1e-5
@@ -43,10 +49,12 @@ def test_quadrature_marginal_likelihood_and_gradient_match_brute_force(family):
         up, down = params.copy(), params.copy()
         up[j] += h
         down[j] -= h
-        fd = (_marginal(up, family, x, y, n)[0] - _marginal(down, family, x, y, n)[0]) / (2 * h)
+        fd = (marginal_likelihood(up, FAMILIES[family], x, y, n)[0]
+              - marginal_likelihood(down, FAMILIES[family], x, y, n)[0]) / (2 * h)
         assert grad[j] == pytest.approx(fd, abs=1e-6)
         if j < 2:  # Hessian in beta (Louis' identity) against differences of the gradient
-            fd_grad = (_marginal(up, family, x, y, n)[1] - _marginal(down, family, x, y, n)[1])
+            fd_grad = (marginal_likelihood(up, FAMILIES[family], x, y, n)[1]
+                       - marginal_likelihood(down, FAMILIES[family], x, y, n)[1])
             np.testing.assert_allclose(hess[:, j], fd_grad[:2] / (2 * h), atol=1e-5)
 
 
@@ -55,9 +63,9 @@ def test_area_posterior_grid_matches_brute_force(family):
     y, n = TINY[family]
     x = np.column_stack([np.ones(4), [0.0, 1.0, -1.0, 0.5]])
     params = np.array([-1.3 if family == "binomial" else 0.2, 0.4, np.log(0.7)])
-    hyper = _Hyper(np.array([np.log(0.7)]), np.ones(1), params[None, :2],
+    hyper = Hyperparameters(np.array([np.log(0.7)]), np.ones(1), params[None, :2],
                    np.zeros((1, 2, 2)), 0.0, True, np.log(0.7))
-    post = _area_posteriors(family, x, y, n, hyper, 0.9, 1.0)
+    post = area_posteriors(FAMILIES[family], x, y, n, hyper, 0.9, 1.0)
     g = special.expit if family == "binomial" else np.exp
     for i in range(4):
         eta0 = x[i] @ params[:2]
@@ -91,7 +99,7 @@ def test_conditional_mode_of_beta_is_stationary_for_the_brute_force_likelihood(r
 
     def loglik(beta, sigma):
         return sum(_brute_loglik("binomial", x[i] @ beta, y[i], n[i], sigma) for i in range(m))
-    beta, info, value, ok = _beta_given_sigma("binomial", x, y, n, np.log(0.6), np.zeros(2))
+    beta, info, value, ok = beta_given_sigma(FAMILIES["binomial"], x, y, n, np.log(0.6), np.zeros(2))
     assert ok
     h = 1e-4
     for j in range(2):
@@ -104,7 +112,7 @@ def test_conditional_mode_of_beta_is_stationary_for_the_brute_force_likelihood(r
     assert value == pytest.approx(loglik(beta, 0.6), abs=1e-8)
     fit = logit_binomial(y / n, n, xcov)
     s_mode = fit.diagnostics["sigma_u_mode"]
-    b_mode, *_ = _beta_given_sigma("binomial", x, y, n, np.log(s_mode), fit.beta)
+    b_mode, *_ = beta_given_sigma(FAMILIES["binomial"], x, y, n, np.log(s_mode), fit.beta)
     const = np.sum(special.gammaln(n + 1) - special.gammaln(y + 1) - special.gammaln(n - y + 1))
     assert fit.loglik == pytest.approx(loglik(b_mode, s_mode) + const, abs=1e-6)
 

@@ -17,11 +17,15 @@ from threadpoolctl import threadpool_limits
 
 from crimestats import InputError
 from crimestats.sae import adjacency_from_pairs, fay_herriot, spatio_temporal_fay_herriot
-from crimestats.sae import spatiotemporal as stm
-from crimestats.sae._sar_sfh import SfhOperators, _assemble
-from crimestats.sae._sar_sparse import SarPattern, evaluate, second_order_terms
-from crimestats.sae._sar_stfh import SparseStfhFit, StfhOperators, sparse_predictions
-from crimestats.sae._sparse import SparseCholesky
+from crimestats.sae.area_level import spatiotemporal as stm
+from crimestats.sae._engine.sar_precision import SarPattern, evaluate, second_order_terms
+from crimestats.sae._engine.sfh_operators import SfhOperators, assemble
+from crimestats.sae._engine.sparse_cholesky import SparseCholesky
+from crimestats.sae._engine.stfh_operators import (
+    SparseStfhFit,
+    StfhOperators,
+    sparse_predictions,
+)
 from crimestats.sae.spatial import fit_spatial_fay_herriot
 
 
@@ -116,7 +120,7 @@ def test_sfh_sparse_equals_dense_at_the_same_parameters(method):
     rng = np.random.default_rng(0)
     second = second_order_terms(pt, want_ml=method == "ml", exact=True, probes=0, rng=rng,
                                 d2_pairs=((0, 1), (1, 1)), psi=d[inside])
-    fit = _assemble(method, pt, ops, second, x, x[inside], y[inside], d[inside], idx,
+    fit = assemble(method, pt, ops, second, x, x[inside], y[inside], d[inside], idx,
                     theta[0], theta[1], True, 0, True, 0, rng)
     assert _rel(fit.beta, dense.beta) < 1e-11
     assert _rel(np.sqrt(np.diag(fit.q)), dense.beta_se) < 1e-10
@@ -403,7 +407,7 @@ def test_fay_herriot_passes_its_seed_to_the_monte_carlo_traces():
 
 def test_spatial_dense_scoring_that_fails_is_refitted_on_the_sparse_path(monkeypatch):
     """With ``algorithm="auto"`` a dense fit that does not converge is redone sparse."""
-    from crimestats.sae import spatial
+    from crimestats.sae.area_level import sar as spatial
 
     y, d, x, w = _sfh_data(8)
     sparse = fit_spatial_fay_herriot(y, d, x, w, algorithm="sparse")

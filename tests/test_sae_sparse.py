@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from crimestats.sae._sparse import SparseCholesky
+from crimestats.sae._engine.sparse_cholesky import SparseCholesky
 
 
 def grid_precision(side: int, rho: float, rng: np.random.Generator, dense_rows: int = 0

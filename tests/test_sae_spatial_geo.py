@@ -102,7 +102,7 @@ def test_choropleth_draws_a_geodataframe(wards, data):
 def test_threads_do_not_change_the_numbers(wards, data, monkeypatch):
     """The grid walk is split between two walkers with their own state: one thread or two
     give the same numbers to the last bit (Gaussian and Laplace models)."""
-    grid = importlib.import_module("crimestats.sae._hyper_grid")
+    grid = importlib.import_module("crimestats.sae._engine.hyper_grid")
     rng = np.random.default_rng(4)
     n = rng.integers(20, 200, len(wards)).astype(float)
     p = rng.binomial(n.astype(int), 0.1) / n
