@@ -266,7 +266,7 @@ def test_demo_writes_results_figures_report_and_json_manifest(tmp_path, capsys):
 
 
 def test_demo_default_folder_is_new(tmp_path, monkeypatch, capsys):
-    import crimestats._cli_demo as demo
+    from crimestats.cli import demo
 
     def fake_run_demo(out: Path, **kwargs: Any) -> dict[str, Any]:
         out.mkdir(parents=True)
@@ -411,7 +411,7 @@ def test_results_round_trip_through_json_and_netcdf(tmp_path):
 def test_progress_is_shown_only_on_a_terminal():
     import io
 
-    from crimestats._cli_io import Progress
+    from crimestats.cli._cli_io import Progress
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -427,22 +427,37 @@ def test_progress_is_shown_only_on_a_terminal():
 def test_demo_without_matplotlib_says_figures_were_skipped(tmp_path, monkeypatch):
     import warnings
 
-    import crimestats._cli_demo as demo
+    from crimestats.cli import demo
+    from crimestats.cli.demo import analysis, report
 
-    def part(out: Path, *, draw: Any, headline: dict[str, Any], progress: Any) -> list[str]:
+    class Part:
+        def __init__(self, k: int) -> None:
+            self.k = k
+
+        def headline(self) -> dict[str, Any]:
+            return {f"part{self.k}": self.k}
+
+    def analyse(k: int) -> Any:
+        def run(progress: Any) -> Part:
+            warnings.warn("something to note", stacklevel=1)
+            return Part(k)
+        return run
+
+    def write(out: Path, part: Part, *, draw: Any, progress: Any) -> list[str]:
         assert draw is None
-        headline["parts"] = headline.get("parts", 0) + 1
-        warnings.warn("something to note", stacklevel=1)
-        return ["", "## a part"]
+        return ["", f"## part {part.k}"]
 
-    for name in ("_violence_by_region_and_age", "_is_the_rise_real", "_hidden_victims"):
-        monkeypatch.setattr(demo, name, part)
-    monkeypatch.setattr(demo, "_plotter", lambda: None)  # as when matplotlib is missing
+    for k in range(3):
+        monkeypatch.setattr(analysis, f"fake{k}", analyse(k), raising=False)
+    monkeypatch.setattr(report, "fake_write", write, raising=False)
+    monkeypatch.setattr(demo, "SECTIONS", tuple((f"fake{k}", "fake_write") for k in range(3)))
+    monkeypatch.setattr(report, "plotter", lambda: None)  # as when matplotlib is missing
     manifest = demo.run_demo(tmp_path / "out", figures=True)
-    report = (tmp_path / "out" / "report.md").read_text()
-    assert "Figures were skipped: matplotlib is not installed" in report
-    assert manifest["headline"] == {"parts": 3} and manifest["files"] == ["report.md"]
-    assert report.count("UserWarning: something to note") == 3
+    text = (tmp_path / "out" / "report.md").read_text()
+    assert "Figures were skipped: matplotlib is not installed" in text
+    assert manifest["headline"] == {"part0": 0, "part1": 1, "part2": 2}
+    assert manifest["files"] == ["report.md"]
+    assert text.count("UserWarning: something to note") == 3 and "## part 2" in text
 
 
 def test_sae_hierarchical_bayes_json(tmp_path, capsys):

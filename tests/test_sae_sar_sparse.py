@@ -17,7 +17,6 @@ from threadpoolctl import threadpool_limits
 
 from crimestats import InputError
 from crimestats.sae import adjacency_from_pairs, fay_herriot, spatio_temporal_fay_herriot
-from crimestats.sae.area_level import spatiotemporal as stm
 from crimestats.sae._engine.sar_precision import SarPattern, evaluate, second_order_terms
 from crimestats.sae._engine.sfh_operators import SfhOperators, assemble
 from crimestats.sae._engine.sparse_cholesky import SparseCholesky
@@ -26,6 +25,7 @@ from crimestats.sae._engine.stfh_operators import (
     StfhOperators,
     sparse_predictions,
 )
+from crimestats.sae.area_level import spatiotemporal as stm
 from crimestats.sae.spatial import fit_spatial_fay_herriot
 
 

@@ -142,6 +142,22 @@ class FayHerriotResult(Result):
     mse_terms: MseTerms | None = None
     mse_method: str | None = None
 
+    @property
+    def n_in_sample(self) -> int:
+        """Number of areas with a direct estimate."""
+        est = self.estimates
+        return int(est["in_sample"].sum()) if "in_sample" in est else int(est.sizes["area"])
+
+    @property
+    def aic(self) -> float:
+        """Akaike's criterion from ``loglik``: $-2\\ell + 2(p + 1)$ (NaN for HB)."""
+        return -2.0 * self.loglik + 2.0 * (self.beta.shape[0] + 1)
+
+    @property
+    def bic(self) -> float:
+        """Schwarz's criterion from ``loglik``: $-2\\ell + (p + 1)\\log m$ (NaN for HB)."""
+        return -2.0 * self.loglik + (self.beta.shape[0] + 1) * np.log(self.n_in_sample)
+
     def coefficients(self) -> pd.DataFrame:
         """Regression coefficients with standard errors, z values and p values."""
         from scipy import stats

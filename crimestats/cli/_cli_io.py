@@ -18,9 +18,9 @@ from typing import Any, TextIO
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from .errors import InputError
-from .results import json_safe
+from .. import __version__
+from ..errors import InputError
+from ..results import json_safe
 
 _SHOWN = 6
 

@@ -1,16 +1,14 @@
-"""``crimestats demo``: the main job end to end on the bundled real data.
+"""The report of ``crimestats demo``: tables, results files, figures and ``report.md``.
 
-Writes a folder with tables (CSV), results (netCDF and JSON), figures (PNG, when matplotlib is
-installed) and ``report.md`` that says what was estimated, in which units, and how.
+Each ``write_*`` function takes one analysis of `crimestats.cli.demo.analysis` and writes its
+files into the output folder, returning the lines of its section of the report;
+[`report_text`][report_text] assembles the report.
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,68 +16,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from ._cli_io import Progress, capture_warnings, write_json
+from ... import __version__
+from .._cli_io import Progress
+from .analysis import AGE_OF_INTEREST, HiddenVictims, RiseInViolence, ViolenceDomains
 
-_AGE_OF_INTEREST = "16-24"
+__all__ = ["plotter", "report_text", "write_hidden", "write_rise", "write_violence"]
 
-
-def run(args: argparse.Namespace) -> int:
-    """Run the demo and report where its results are."""
-    out = Path(args.output) if args.output else _new_folder(Path.cwd() / "crimestats-demo")
-    start = time.perf_counter()
-    manifest = run_demo(out, figures=not args.no_figures, progress=Progress())
-    seconds = time.perf_counter() - start
-    if args.json:
-        doc = {"schema": "crimestats-cli/1", "crimestats_version": __version__,
-               "command": "demo", "output": str(out), "seconds": round(seconds, 2),
-               "files": manifest["files"], "headline": manifest["headline"],
-               "warnings": manifest["warnings"]}
-        write_json(doc, sys.stdout)
-    else:
-        n = len(manifest["files"])
-        print(f"crimestats demo: wrote {n} file{'s' if n != 1 else ''} to {out} in "
-              f"{seconds:.1f} s; start with {out / 'report.md'}")
-        for message in manifest["warnings"]:
-            print(f"crimestats: warning: {message}", file=sys.stderr)
-    return 0
+#: Saves a matplotlib figure to a path and closes it.
+Draw = Callable[[Any, Path], None]
 
 
-def _new_folder(base: Path) -> Path:
-    """``base`` if it does not exist yet, else ``base-2``, ``base-3``, ..."""
-    candidate, n = base, 1
-    while candidate.exists():
-        n += 1
-        candidate = base.with_name(f"{base.name}-{n}")
-    return candidate
-
-
-def run_demo(out: Path, *, figures: bool = True,
-             progress: Progress | None = None) -> dict[str, Any]:
-    """Run every part of the demo into ``out``; return the manifest (files, headline numbers)."""
-    progress = progress or Progress()
-    for sub in ("tables", "results", "figures"):
-        (out / sub).mkdir(parents=True, exist_ok=True)
-    draw = _plotter() if figures else None
-    sections: list[str] = []
-    headline: dict[str, Any] = {}
-    warnings_seen: list[str] = []
-    parts: list[Callable[..., list[str]]] = [_violence_by_region_and_age,
-                                             _is_the_rise_real, _hidden_victims]
-    for part in parts:
-        with capture_warnings() as caught:
-            sections += part(out, draw=draw, headline=headline, progress=progress)
-        warnings_seen += caught
-    if figures and draw is None:
-        sections += ["", "*Figures were skipped: matplotlib is not installed "
-                         "(`pip install \"crimestats[plot]\"`).*"]
-    report = _report(sections, warnings_seen)
-    (out / "report.md").write_text(report, encoding="utf-8")
-    files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-    return {"files": files, "headline": headline, "warnings": warnings_seen}
-
-
-def _plotter() -> Callable[[Any, Path], None] | None:
+def plotter() -> Draw | None:
     """A function that saves a matplotlib figure and closes it, or None without matplotlib."""
     try:
         import matplotlib
@@ -95,7 +42,7 @@ def _plotter() -> Callable[[Any, Path], None] | None:
     return save
 
 
-def _report(sections: list[str], warnings_seen: list[str]) -> str:
+def report_text(sections: list[str], warnings_seen: list[str]) -> str:
     """Assemble report.md."""
     today = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
@@ -117,29 +64,10 @@ def _fmt(value: float, digits: int = 2) -> str:
     return "–" if not np.isfinite(value) else f"{value:.{digits}f}"
 
 
-def _violence_by_region_and_age(out: Path, *, draw: Callable[[Any, Path], None] | None,
-                                headline: dict[str, Any], progress: Progress) -> list[str]:
-    """Fay–Herriot estimates of violence prevalence for 70 region × age-group domains."""
-    from .datasets import load_force_violence, load_violence_domains
-    from .sae import fay_herriot
-
-    with progress.step("Loading the Crime Survey and recorded-crime tables"):
-        domains = load_violence_domains()
-        forces = load_force_violence()
-    with progress.step("Fitting the Fay–Herriot model (REML)"):
-        fit = fay_herriot("direct", "variance", ["age"], data=domains, areas="area",
-                          method="reml", level=0.95)
-        with_recorded = fay_herriot("direct", "variance", ["age", "recorded_per_1000"],
-                                    data=domains, areas="area", method="reml", level=0.95)
-    with progress.step("Fitting the arcsine-scale Fay–Herriot model"):
-        arcsine, design_effect = _arcsine_fit(domains)
-    with progress.step("Fitting the hierarchical Bayes Fay–Herriot model"):
-        hb = fay_herriot("direct", "variance", ["age"], data=domains, areas="area",
-                         method="hb", level=0.95, random_seed=2018)
-
-    est = fit.to_dataframe()
-    table = domains.set_index("area").join(
-        est[["estimate", "rmse", "lower", "upper", "cv", "shrinkage", "in_sample"]])
+def write_violence(out: Path, a: ViolenceDomains, *, draw: Draw | None,
+                   progress: Progress) -> list[str]:
+    """Section 1: files, figures and report lines of the region × age-group estimates."""
+    fit, hb, arcsine, table, forces = a.fit, a.hb, a.arcsine, a.table, a.forces
     table.to_csv(out / "tables" / "violence_by_region_and_age.csv")
     forces.to_csv(out / "tables" / "recorded_violence_by_force.csv", index=False)
     fit.coefficients().to_csv(out / "tables" / "coefficients.csv")
@@ -149,26 +77,14 @@ def _violence_by_region_and_age(out: Path, *, draw: Callable[[Any, Path], None] 
     (out / "results" / "fay_herriot_reml.json").write_text(
         json.dumps(fit.to_dict(), indent=1), encoding="utf-8")
 
-    sampled = table[table["in_sample"]]
-    direct_cv = float(np.median(sampled["standard_error"] / sampled["direct"]))
-    model_cv = float(np.median(sampled["cv"]))
-    coef = with_recorded.coefficients().loc["recorded_per_1000"]
-    young = table[table["age"] == _AGE_OF_INTEREST].sort_values("region")
+    sampled, young, coef = a.sampled, a.young, a.recorded_coefficient
+    direct_cv, model_cv = a.median_cv_direct, a.median_cv_model
     hb_est = hb.to_dataframe()
-    hb_gap = float((hb_est["estimate"] - est["estimate"]).abs().max())
+    hb_gap, arc_gap = a.hb_max_difference, a.arcsine_max_difference
     hb_low, hb_high = hb.diagnostics["sigma2_u_interval"]
-    arc = 100.0 * arcsine.to_dataframe()[["estimate", "lower", "upper"]]
-    arc_gap = float((arc["estimate"] - est["estimate"])[table["in_sample"]].abs().max())
-    zero_arc = arc.loc[table["zero_cell"].to_numpy(), "estimate"]
-    headline.update({
-        "domains": int(len(table)), "out_of_sample": int((~table["in_sample"]).sum()),
-        "sigma2_u": float(fit.sigma2_u), "median_cv_direct": direct_cv,
-        "median_cv_model": model_cv,
-        "recorded_rate_coefficient": float(coef["coef"]),
-        "recorded_rate_p_value": float(coef["p_value"]),
-        "hb_sigma2_u": float(hb.sigma2_u), "hb_max_abs_difference": hb_gap,
-        "arcsine_max_abs_difference": arc_gap,
-    })
+    zero_arc = a.arcsine_percent.loc[table["zero_cell"].to_numpy(), "estimate"]
+    out_of_sample = int((~table["in_sample"]).sum())
+    with_recorded, design_effect = a.with_recorded, a.design_effect
 
     if draw is not None:
         with progress.step("Drawing the figures"):
@@ -181,8 +97,8 @@ def _violence_by_region_and_age(out: Path, *, draw: Callable[[Any, Path], None] 
     coef_rows = [f"| {term} | {_fmt(c, 3)} | {_fmt(s, 3)} |"
                  for term, c, s in zip(fit.covariate_names, fit.beta, fit.beta_se, strict=True)]
     zero = "; ".join(table.index[table["zero_cell"]])
-    aic_plain, aic_recorded = fit.diagnostics["aic"], with_recorded.diagnostics["aic"]
-    bic_plain, bic_recorded = fit.diagnostics["bic"], with_recorded.diagnostics["bic"]
+    aic_plain, aic_recorded = fit.aic, with_recorded.aic
+    bic_plain, bic_recorded = fit.bic, with_recorded.bic
     lines = [
         "",
         "## 1. Violence victimisation by region and age group",
@@ -201,7 +117,7 @@ def _violence_by_region_and_age(out: Path, *, draw: Callable[[Any, Path], None] 
         "direct estimate and the age group's national level. **These are model-based "
         "estimates, not official statistics.**",
         "",
-        f"- Domains: {len(table)}; {headline['out_of_sample']} had no victim among their "
+        f"- Domains: {len(table)}; {out_of_sample} had no victim among their "
         f"respondents (a published estimate of 0 with a standard error of 0: {zero}). A zero "
         "standard error is not a real measure of precision, so these domains are treated as "
         "out of sample and get the regression (synthetic) estimate.",
@@ -211,7 +127,7 @@ def _violence_by_region_and_age(out: Path, *, draw: Callable[[Any, Path], None] 
         f"{float(np.median(sampled['shrinkage'])):.2f}).",
         f"- Median coefficient of variation: direct {direct_cv:.0%}, model {model_cv:.0%}.",
         "",
-        f"Adults aged {_AGE_OF_INTEREST}, the most victimised group (percent, ± standard "
+        f"Adults aged {AGE_OF_INTEREST}, the most victimised group (percent, ± standard "
         "error or RMSE, and the model's 95% interval):",
         "",
         "| region | direct | model | 95% interval |",
@@ -258,7 +174,7 @@ def _violence_by_region_and_age(out: Path, *, draw: Callable[[Any, Path], None] 
             "",
             "![Direct and model estimates with 95% intervals](figures/caterpillar.png)",
             "",
-            f"![Direct and model estimates for adults aged {_AGE_OF_INTEREST} by region]"
+            f"![Direct and model estimates for adults aged {AGE_OF_INTEREST} by region]"
             "(figures/map_violence_16_24.png)",
             "",
             "![Recorded violence per 1,000 residents by force](figures/map_recorded_violence.png)",
@@ -284,28 +200,13 @@ def _violence_by_region_and_age(out: Path, *, draw: Callable[[Any, Path], None] 
     return lines
 
 
-def _arcsine_fit(domains: pd.DataFrame) -> tuple[Any, float]:
-    """Arcsine-scale Fay–Herriot on the domain proportions (zero cells kept, with n and deff)."""
-    from .sae import arcsin_fay_herriot
-
-    proportion = np.where(domains["zero_cell"], 0.0, domains["direct"] / 100.0)
-    n = domains["unweighted_count"].to_numpy(dtype=float)
-    sampled = ~domains["zero_cell"].to_numpy()
-    srs_variance = proportion * (1.0 - proportion) / n
-    design_effect = float(np.median((domains["variance"] / 1e4)[sampled] / srs_variance[sampled]))
-    ages = pd.get_dummies(domains["age"], prefix="age", drop_first=True, dtype=float)
-    fit = arcsin_fay_herriot(proportion, n, ages, design_effect=design_effect,
-                             areas=domains["area"])
-    return fit, design_effect
-
-
 def _violence_figures(out: Path, fit: Any, table: pd.DataFrame, forces: pd.DataFrame,
-                      draw: Callable[[Any, Path], None]) -> None:
+                      draw: Draw) -> None:
     """Caterpillar plot, direct-vs-model maps, recorded-violence map, survey-vs-recorded plot."""
     import matplotlib.pyplot as plt
 
-    from .datasets import load_csew_2018_by_region
-    from .plotting import caterpillar_plot, choropleth
+    from ...datasets import load_csew_2018_by_region
+    from ...plotting import caterpillar_plot, choropleth
 
     ax = caterpillar_plot(fit, max_labels=len(table))
     ax.tick_params(axis="y", labelsize=6)
@@ -313,16 +214,16 @@ def _violence_figures(out: Path, fit: Any, table: pd.DataFrame, forces: pd.DataF
     ax.set_title("Violence by region and age: direct vs Fay–Herriot estimates")
     draw(ax.figure, out / "figures" / "caterpillar.png")
 
-    young = table[table["age"] == _AGE_OF_INTEREST].set_index("region")
+    young = table[table["age"] == AGE_OF_INTEREST].set_index("region")
     region_of = forces.set_index("force_code")["region"]
     low, high = float(young["direct"].min()), float(young["direct"].max())
     fig, axes = plt.subplots(1, 2, figsize=(11, 6.5))
     for ax, column, title in zip(axes, ("direct", "estimate"),
                                  ("survey direct estimate", "Fay–Herriot estimate"), strict=True):
         choropleth(region_of.map(young[column]), ax=ax, cmap="magma_r", vmin=low, vmax=high,
-                   label=f"% of adults aged {_AGE_OF_INTEREST}")
+                   label=f"% of adults aged {AGE_OF_INTEREST}")
         ax.set_title(title)
-    fig.suptitle(f"Victims of violence, adults aged {_AGE_OF_INTEREST}, by region (same scale)")
+    fig.suptitle(f"Victims of violence, adults aged {AGE_OF_INTEREST}, by region (same scale)")
     draw(fig, out / "figures" / "map_violence_16_24.png")
 
     rates = forces.set_index("force_code")["recorded_per_1000"]
@@ -346,60 +247,23 @@ def _violence_figures(out: Path, fit: Any, table: pd.DataFrame, forces: pd.DataF
     draw(fig, out / "figures" / "recorded_vs_survey.png")
 
 
-def _is_the_rise_real(out: Path, *, draw: Callable[[Any, Path], None] | None,
-                      headline: dict[str, Any], progress: Progress) -> list[str]:
-    """Change points in recorded violence and their attribution to incidence or reporting."""
-    from . import calendar
-    from .changepoint import attribute, detect
-    from .datasets import (
-        VIOLENCE_OFFENCES,
-        load_csew_prevalence,
-        load_population,
-        load_recorded_crime,
-    )
-
-    recorded = (load_recorded_crime("england_wales", offence=VIOLENCE_OFFENCES)
-                .groupby("financial_year_ending")["offences"].sum())
-    prevalence = load_csew_prevalence("Violence", standard_errors=True)
-    prevalence = prevalence[prevalence["year_ending"].between(2002, int(recorded.index[-1]))]
-    csew = pd.DataFrame({"period": prevalence["year_ending"].to_numpy(),
-                         "estimate": prevalence["prevalence"].to_numpy(),
-                         "se": prevalence["standard_error"].to_numpy()})
-    # CSEW years end in March, and respondents report the 12 months before interview
-    survey = calendar.align_survey(csew, recorded, survey_calendar=calendar.survey_year(3),
-                                   calendar="financial_year", recall_months=12,
-                                   partial="drop")
-    residents = float(load_population("pfa")["residents"].sum())
-    with progress.step("Detecting change points in recorded violence"):
-        changes = detect(recorded, method="bayes", random_seed=2018)
-    with progress.step("Attributing the change to incidence or reporting"):
-        parts = attribute(recorded, survey, population=residents, random_seed=2018)
-
+def write_rise(out: Path, a: RiseInViolence, *, draw: Draw | None,
+               progress: Progress) -> list[str]:
+    """Section 2: files, figures and report lines of the change points and attribution."""
+    changes, parts = a.changes, a.parts
     series = changes.estimates.drop_dims("n_changes", errors="ignore").to_dataframe()
     series.to_csv(out / "tables" / "recorded_violence_changepoints.csv")
     parts.estimates.to_dataframe().to_csv(out / "tables" / "violence_attribution.csv")
     parts.effects.to_csv(out / "tables" / "violence_attribution_effects.csv", index=False)
     parts.to_netcdf(out / "results" / "violence_attribution.nc")
 
-    effects = parts.effects.set_index("component")
-    incidence, reporting = effects.loc["incidence"], effects.loc["reporting"]
-    rise = float(recorded.iloc[-1] / recorded.iloc[0] - 1.0)
-    by_year = csew.set_index("period")["estimate"]
-    survey_change = float(by_year.iloc[-1] / by_year.loc[int(recorded.index[0])] - 1.0)
+    incidence, reporting = a.effects.loc["incidence"], a.effects.loc["reporting"]
+    rise, survey_change, likely = a.recorded_change, a.survey_change, a.likely_start_years
     probs = changes.estimates["prob_change"].to_series()
     change_rows = [f"| {t} (year to March) | {probs.loc[t]:.2f} |"
                    for t in changes.changepoint_times]
-    starts = parts.estimates["prob_step_reporting"].to_series()
-    likely = [int(t) for t in starts.index[starts >= 0.15]]
-    headline.update({
-        "recorded_violence_change": rise, "survey_violence_change": survey_change,
-        "reporting_step": float(reporting["step"]), "reporting_step_year": int(reporting["time"]),
-        "reporting_total": float(reporting["total"]),
-        "incidence_total": float(incidence["total"]),
-        "prob_not_incidence": float(parts.prob_not_incidence),
-    })
     if draw is not None:
-        from .plotting import changepoint_plot, decomposition_plot
+        from ...plotting import changepoint_plot, decomposition_plot
 
         with progress.step("Drawing the change-point figures"):
             axes = changepoint_plot(changes, ylabel="violent offences recorded")
@@ -457,21 +321,13 @@ def _is_the_rise_real(out: Path, *, draw: Callable[[Any, Path], None] | None,
     return lines
 
 
-def _hidden_victims(out: Path, *, draw: Callable[[Any, Path], None] | None,
-                    headline: dict[str, Any], progress: Progress) -> list[str]:
-    """Multiple-systems estimate of the number of victims of modern slavery (UK, 2013)."""
-    from .datasets import load_modern_slavery
-    from .hidden import multiple_systems
-
-    lists = load_modern_slavery(lists=5)
-    with progress.step("Estimating hidden victims of modern slavery"):
-        fit = multiple_systems(lists, method="loglinear", random_seed=2013)
+def write_hidden(out: Path, a: HiddenVictims, *, draw: Draw | None,
+                 progress: Progress) -> list[str]:
+    """Section 3: files and report lines of the hidden victims of modern slavery."""
+    fit = a.fit
     fit.to_dataframe().to_csv(out / "tables" / "modern_slavery_estimate.csv")
     (out / "results" / "modern_slavery_estimate.json").write_text(
         json.dumps(fit.to_dict(), indent=1), encoding="utf-8")
-    headline.update({"modern_slavery_total": float(fit.total),
-                     "modern_slavery_lower": float(fit.lower),
-                     "modern_slavery_upper": float(fit.upper)})
     return [
         "",
         "## 3. How many victims of modern slavery are not seen?",
