@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from .mse_terms import MseTerms
+
 __all__ = ["STATUS", "TableDesign", "fit_block", "fit_tables", "inverse_spd_stack"]
 
 #: Why a table was not fitted (status code → problem).
@@ -324,7 +326,7 @@ def _eblup(method: Any, sigma2_u: np.ndarray, y: np.ndarray, d: np.ndarray,
     g1 = d * sigma2_u[:, None] * w
     g2 = b * b * leverage
     g3 = b * b * var_sigma2[:, None] * w
-    mse_in = g1 + g2 + 2.0 * g3 - bias[:, None] * b * b
+    mse_in = MseTerms(g1=g1, g2=g2, g3=g3, bias=bias[:, None] * b * b).total()
     mse_out = np.maximum(sigma2_u - bias, 0.0)[:, None] + leverage
     return {
         "estimate": np.where(inside, synthetic + (1.0 - b) * (y - synthetic), synthetic),

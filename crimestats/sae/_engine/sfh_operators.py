@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .mse_terms import MseTerms
 from .sar_precision import (
     DEFAULT_PROBES,
     EXACT_TRACE_LIMIT,
@@ -153,6 +154,7 @@ class SparseSfhFit:
     q: np.ndarray
     estimate: np.ndarray
     mse: np.ndarray
+    mse_terms: MseTerms
     loglik: float
     se_theta: np.ndarray
     extras: dict[str, Any]
@@ -197,15 +199,14 @@ def assemble(method: str, pt: Point, ops: SfhOperators, second: Any, x_all: np.n
     g4 = np.zeros(ops.m)
     g4[idx] = 0.5 * (2.0 * vcov[0, 1] * second.g4_parts[(0, 1)]
                      + vcov[1, 1] * second.g4_parts[(1, 1)])
-    mse = g1 + g2 + 2.0 * g3 - g4
     extras: dict[str, Any] = {"g1": g1, "g2": g2, "g3": g3, "g4": g4, "vcov_theta": vcov}
+    bias_term = None
     if method == "ml":
         ds_sx = dsigma_all(ops, pt.sx)
         hvec = np.array([-np.trace(pt.q @ (pt.sx.T @ ds_sx[r])) for r in range(2)])
         bias = 0.5 * vcov @ hvec
         grad = ops.g1_gradient(exact, probes, rng)
-        extras["bias_term"] = bias @ grad
-        mse = mse - extras["bias_term"]
+        bias_term = bias @ grad
         extras["theta_bias"] = bias
     n, p = x.shape
     loglik = -0.5 * (n * np.log(2.0 * np.pi) + ops.logdet + float(resid @ pt.py))
@@ -215,5 +216,6 @@ def assemble(method: str, pt: Point, ops: SfhOperators, second: Any, x_all: np.n
     info = second.info_reml if method == "reml" else second.info_ml
     se_theta = np.sqrt(np.maximum(np.diag(np.linalg.pinv(info)), 0.0))
     extras["traces"] = "exact" if exact else f"monte carlo ({probes} draws)"
+    terms = MseTerms(g1=g1, g2=g2, g3=g3, g4=g4, bias=bias_term)
     return SparseSfhFit(sigma2_u, rho, converged, iterations, pt.beta, pt.q, estimate,
-                        np.maximum(mse, 0.0), float(loglik), se_theta, extras)
+                        np.maximum(terms.total(), 0.0), terms, float(loglik), se_theta, extras)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .mse_terms import MseTerms
 from .sar_precision import (
     DEFAULT_PROBES,
     EXACT_TRACE_LIMIT,
@@ -225,6 +226,7 @@ def sparse_predictions(fit: SparseStfhFit, x_all: np.ndarray, x: np.ndarray, y: 
     vcov = np.linalg.pinv(fit.second.info_reml)
     g3 = combine_g3(fit.second.g3_parts, vcov)
     loglik = -0.5 * (y.size * np.log(2.0 * np.pi) + ops.logdet + float(resid @ weighted))
+    terms = MseTerms(g1=g1, g2=g2, g3=g3)
     return {"estimate": estimate, "synthetic": synthetic, "u1": u1, "g1": g1, "g2": g2,
-            "g3": g3, "vcov": vcov, "mse": np.maximum(g1 + g2 + 2.0 * g3, 0.0),
+            "g3": g3, "vcov": vcov, "mse": np.maximum(terms.total(), 0.0), "mse_terms": terms,
             "loglik": loglik, "beta": pt.beta, "q": pt.q}

@@ -386,9 +386,7 @@ def _fit_sparse(method: str, y_all: np.ndarray, d_all: np.ndarray, x_all: np.nda
         warnings.warn("sigma2_u was estimated as 0: the area effects vanish, every estimate is "
                       "its regression (synthetic) part and rho is not identified.",
                       DataWarning, stacklevel=4)
-    ex = fit.extras
-    mse_terms = MseTerms(g1=ex["g1"], g2=ex["g2"], g3=ex["g3"], g4=ex["g4"],
-                         bias=ex.get("bias_term"))
+    ex, mse_terms = fit.extras, fit.mse_terms
     diagnostics: dict[str, Any] = {
         "g1": ex["g1"], "g2": ex["g2"], "g3": ex["g3"], "g4": ex["g4"],
         "theta_vcov_for_mse": ex["vcov_theta"], "algorithm": "sparse",

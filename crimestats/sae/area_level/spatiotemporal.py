@@ -625,7 +625,7 @@ def _sparse_result(fit: Any, theta: np.ndarray, model: str, x_all: np.ndarray, x
         diagnostics={"g1": out["g1"], "g2": out["g2"], "g3": out["g3"],
                      "variance_components_vcov": out["vcov"], "algorithm": "sparse",
                      "second_order_traces": traces},
-        mse_terms=MseTerms(g1=out["g1"], g2=out["g2"], g3=out["g3"]),
+        mse_terms=out["mse_terms"],
     )
 
 
