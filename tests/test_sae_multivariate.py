@@ -46,7 +46,7 @@ def test_restricted_likelihood_matches_dense_computation(rng):
     d = np.array([np.diag(rng.uniform(0.5, 1.5, k)) for _ in range(m)])
     d[:, 0, 1] = d[:, 1, 0] = 0.2
     sigma_u = np.array([[1.0, 0.4], [0.4, 0.7]])
-    value, beta, _, _ = multivariate._profile(sigma_u, y, d, x, reml=True)
+    value, beta, _, _ = multivariate.profile_likelihood(sigma_u, y, d, x, reml=True)
     big_v = np.zeros((m * k, m * k))
     z = np.zeros((m * k, k * 2))
     for i in range(m):

@@ -220,7 +220,7 @@ def test_stfh_sparse_equals_dense_at_the_same_parameters(spacetime, model):
                                         algorithm="dense")
     theta = np.array([dense.sigma2_area, dense.rho_space, dense.sigma2_time]
                      + ([dense.rho_time] if model == "ar1" else []))
-    table, x_all, areas, _, periods = stm._panel("Y", "Var", ["X1", "X2"], "Area", "Time",
+    table, x_all, areas, _, periods = stm.panel_table("Y", "Var", ["X1", "X2"], "Area", "Time",
                                                  data, True, None)
     y_all, d_all = table["y"].to_numpy(), table["d"].to_numpy()
     inside = ~np.isnan(y_all)

@@ -43,13 +43,15 @@ import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from scipy import special
 
 from ...errors import EstimationError
-from ..priors import VariancePrior
+
+if TYPE_CHECKING:
+    from ..priors import VariancePrior
 
 __all__ = ["HyperPosterior", "Integration", "LOG_DROP", "STEP", "hyper_summary", "integrate",
            "start_values"]

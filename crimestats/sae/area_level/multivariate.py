@@ -32,7 +32,7 @@ from ...errors import ConvergenceWarning, InputError
 from ...results import normal_interval
 from ..results import MseTerms, MultivariateFayHerriotResult
 
-__all__ = ["multivariate_fay_herriot"]
+__all__ = ["multivariate_fay_herriot", "profile_likelihood"]
 
 
 def _unpack(params: np.ndarray, k: int) -> np.ndarray:
@@ -43,7 +43,7 @@ def _unpack(params: np.ndarray, k: int) -> np.ndarray:
     return lower @ lower.T
 
 
-def _profile(sigma_u: np.ndarray, y: np.ndarray, d: np.ndarray, x: np.ndarray, reml: bool
+def profile_likelihood(sigma_u: np.ndarray, y: np.ndarray, d: np.ndarray, x: np.ndarray, reml: bool
              ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
     """(Restricted) log-likelihood, GLS coefficients (Kp,), their covariance, V^-1 per area."""
     m, k = y.shape
@@ -222,7 +222,7 @@ def multivariate_fay_herriot(direct: Any, variance: Any, covariates: Any = None,
     start = start_l[np.tril_indices(k)]
 
     def objective(params: np.ndarray) -> float:
-        value = _profile(_unpack(params, k), y, d, x, reml)[0]
+        value = profile_likelihood(_unpack(params, k), y, d, x, reml)[0]
         return -value if np.isfinite(value) else 1e300
 
     with v.numerical_failures("multivariate Fay–Herriot"):
@@ -234,7 +234,7 @@ def multivariate_fay_herriot(direct: Any, variance: Any, covariates: Any = None,
                       ConvergenceWarning, stacklevel=2)
     sigma_u = _unpack(res.x, k)
     with v.numerical_failures("multivariate Fay–Herriot"):
-        loglik, beta, cov_beta, v_inv = _profile(sigma_u, y, d, x, reml)
+        loglik, beta, cov_beta, v_inv = profile_likelihood(sigma_u, y, d, x, reml)
         g3 = _g3(sigma_u, d, v_inv)
     p = x.shape[1]
     synth = x @ beta.reshape(k, p).T

@@ -48,7 +48,7 @@ from .._estimates import eblup_dataset
 from ..results import MseTerms, SpatioTemporalResult
 from ..spatial.weights import proximity_matrix
 
-__all__ = ["spatio_temporal_fay_herriot"]
+__all__ = ["panel_table", "spatio_temporal_fay_herriot"]
 
 #: above this many area-periods ``algorithm="auto"`` uses the sparse precision-form path
 SPARSE_CELLS = 300
@@ -297,7 +297,7 @@ def _fit_reml(model: str, w: np.ndarray, periods: int, y: np.ndarray, x: np.ndar
 # --------------------------------------------------------------------------------------------
 
 
-def _panel(direct: Any, variance: Any, covariates: Any, area: Any, period: Any,
+def panel_table(direct: Any, variance: Any, covariates: Any, area: Any, period: Any,
            data: pd.DataFrame | None, intercept: bool,
            covariate_names: Sequence[str] | None
            ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, tuple[str, ...], np.ndarray]:
@@ -512,7 +512,7 @@ def _spatio_temporal(direct: Any, variance: Any, covariates: Any, *, area: Any, 
     max_iter = v.as_positive_int(max_iter, "max_iter")
     tol = v.as_number(tol, "tol", positive=True)
     probes = v.as_positive_int(probes, "probes")
-    table, x_all, areas, names, periods = _panel(direct, variance, covariates, area, period,
+    table, x_all, areas, names, periods = panel_table(direct, variance, covariates, area, period,
                                                  data, intercept, covariate_names)
     n_areas, n_periods = areas.shape[0], periods.shape[0]
     if model == "ar1" and n_periods < 2:
