@@ -67,6 +67,29 @@ class EblupFit:
         """$B_i = D_i / (\\hat\\sigma_u^2 + D_i)$ of the in-sample areas."""
         return self.d[self.inside] * self.w
 
+    def at(self, sigma2_u: float) -> EblupFit:
+        """The same data and method with $\\sigma_u^2$ set to ``sigma2_u`` (GLS refitted)."""
+        w = 1.0 / (sigma2_u + self.d[self.inside])
+        beta, cov_beta = gls(self.x[self.inside], self.y[self.inside], w)
+        return dataclasses.replace(self, sigma2_u=sigma2_u, beta=beta, cov_beta=cov_beta, w=w)
+
+    def leading_terms(self) -> tuple[np.ndarray, np.ndarray]:
+        """$g_1$ and $g_2$ of every area at this fit's $\\sigma_u^2$.
+
+        $g_{1i} = \\sigma_u^2 D_i / (\\sigma_u^2 + D_i)$ and $g_{2i} = B_i^2 x_i^\\top
+        (X^\\top W X)^{-1} x_i$ for an area with a direct estimate; $\\sigma_u^2$ and
+        $x_i^\\top (X^\\top W X)^{-1} x_i$ for one without.
+        """
+        inside, s2 = self.inside, self.sigma2_u
+        d_in = self.d[inside]
+        b_in = d_in * self.w
+        leverage = np.sum((self.x @ self.cov_beta) * self.x, axis=1)  # x_i' Var(beta) x_i
+        g1 = np.full(inside.shape, s2)
+        g1[inside] = d_in * s2 * self.w
+        g2 = leverage.copy()
+        g2[inside] = b_in**2 * leverage[inside]
+        return g1, g2
+
     def eblup(self) -> tuple[np.ndarray, np.ndarray]:
         """The EBLUP of every area and the synthetic part $x_i^\\top\\hat\\beta$."""
         inside = self.inside

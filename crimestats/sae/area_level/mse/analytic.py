@@ -27,15 +27,10 @@ class AnalyticMSE(MseEstimator):
     description = "second-order Prasad–Rao (REML) / Datta–Lahiri (ML, moment) MSE, as R sae"
 
     def estimate(self, fit: EblupFit, rng: np.random.Generator) -> MseEstimate:
-        inside, w, s2 = fit.inside, fit.w, fit.sigma2_u
-        d_in = fit.d[inside]
-        b_in = d_in * w
-        leverage = np.sum((fit.x @ fit.cov_beta) * fit.x, axis=1)  # x_i' Var(beta) x_i
+        inside, w = fit.inside, fit.w
+        b_in = fit.d[inside] * w
         moments = fit.method.moments(w, np.ascontiguousarray(fit.x[inside].T), fit.cov_beta)
-        g1 = np.full(inside.shape, s2)
-        g1[inside] = d_in * s2 * w
-        g2 = leverage.copy()
-        g2[inside] = b_in**2 * leverage[inside]
+        g1, g2 = fit.leading_terms()
         g3 = np.zeros(inside.shape)
         g3[inside] = b_in**2 * moments.variance * w
         bias = np.full(inside.shape, moments.bias)

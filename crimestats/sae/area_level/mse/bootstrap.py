@@ -1,4 +1,4 @@
-"""Parametric bootstrap MSE of the Fay–Herriot EBLUP (González-Manteiga et al. 2008)."""
+"""Parametric bootstrap MSE of the Fay–Herriot EBLUP, bias-corrected (Butar & Lahiri 2003)."""
 
 from __future__ import annotations
 
@@ -16,15 +16,26 @@ __all__ = ["BootstrapMSE"]
 
 @dataclasses.dataclass(frozen=True)
 class BootstrapMSE(MseEstimator):
-    """Resample the fitted model, refit, and average the squared errors (R ``sae::pbmseFH``).
+    """Resample the fitted model, re-estimate $\\sigma_u^2$, and correct the plug-in terms.
 
-    Each replicate draws $u_i^* \\sim N(0, \\hat\\sigma_u^2)$ for every area and
-    $e_i^* \\sim N(0, D_i)$ for the sampled ones, sets the true value
-    $\\theta_i^* = x_i^\\top\\hat\\beta + u_i^*$ and the direct estimate
-    $y_i^* = \\theta_i^* + e_i^*$, refits the model with the same variance-component method
-    and takes $(\\hat\\theta_i^* - \\theta_i^*)^2$; the MSE is their mean over replicates,
-    with its Monte Carlo standard error. Unlike the analytic estimator it needs no
-    second-order expansion, at the price of ``replicates`` refits and Monte Carlo noise.
+    Each replicate $b$ draws $u_i^* \\sim N(0, \\hat\\sigma_u^2)$ and $e_i^* \\sim N(0, D_i)$,
+    forms $y_i^* = x_i^\\top\\hat\\beta + u_i^* + e_i^*$ for the sampled areas and
+    re-estimates $\\sigma_u^2$ from them with the same method, $\\hat\\sigma_{u,b}^{2*}$. Then
+
+    $$
+    \\mathrm{mse}_i = 2\\,[g_{1i} + g_{2i}](\\hat\\sigma_u^2)
+    - \\overline{[g_{1i} + g_{2i}](\\hat\\sigma_{u,b}^{2*})}
+    + \\overline{\\{\\hat\\theta_i(\\hat\\sigma_{u,b}^{2*}) - \\hat\\theta_i(\\hat\\sigma_u^2)\\}^2},
+    $$
+
+    where $\\hat\\theta_i(s)$ is the EBLUP of the data at $\\sigma_u^2 = s$ and the bars are
+    means over replicates. The first two terms correct the downward bias of the plug-in
+    $g_1$, the last estimates the variance added by estimating $\\sigma_u^2$; the estimator
+    is second-order unbiased without the analytic expansion of $g_3$ (Butar & Lahiri 2003).
+    The naive bootstrap (mean of $(\\hat\\theta_i^* - \\theta_i^*)^2$, R ``sae::pbmseFH``)
+    misses one $g_3$: with 30 areas it is about 14% too low (see the validation page).
+    The Monte Carlo standard error of each area's estimate is reported; an estimate below 0
+    (possible with few replicates) is set to 0.
 
     Parameters
     ----------
@@ -33,17 +44,15 @@ class BootstrapMSE(MseEstimator):
 
     References
     ----------
-    González-Manteiga, W., Lombardía, M. J., Molina, I., Morales, D. and Santamaría, L.
-    (2008). Analytic and bootstrap approximations of prediction errors under a multivariate
-    Fay–Herriot model. *Computational Statistics & Data Analysis* 52, 5242–5252.
-    Molina, I. and Marhuenda, Y. (2015). sae: An R package for small area estimation.
-    *The R Journal* 7(1), 81–98.
+    Butar, F. B. and Lahiri, P. (2003). On measures of uncertainty of empirical Bayes
+    small-area estimators. *Journal of Statistical Planning and Inference* 112, 63–76.
+    Rao, J. N. K. and Molina, I. (2015). *Small Area Estimation*, 2nd ed., sec. 6.2.4. Wiley.
     """
 
     replicates: int = 200
 
     name = "bootstrap"
-    description = "parametric bootstrap: resample the fitted model and refit (R sae::pbmseFH)"
+    description = "parametric bootstrap, bias-corrected (Butar & Lahiri 2003)"
 
     def __post_init__(self) -> None:
         if isinstance(self.replicates, bool) or not isinstance(
@@ -56,20 +65,24 @@ class BootstrapMSE(MseEstimator):
         sd_u = np.sqrt(fit.sigma2_u)
         sd_e = np.sqrt(fit.d[inside])
         mean = fit.x @ fit.beta
-        squared = np.empty((int(self.replicates), inside.shape[0]))
+        g1, g2 = fit.leading_terms()
+        estimate = fit.eblup()[0]
+        parts = np.empty((int(self.replicates), inside.shape[0]))
         unconverged = 0
         y_star = np.full(inside.shape, np.nan)
         for b in range(int(self.replicates)):
-            theta = mean + rng.normal(0.0, sd_u, size=inside.shape[0])
-            y_star[inside] = theta[inside] + rng.normal(0.0, sd_e)
+            y_star[inside] = mean[inside] + rng.normal(0.0, sd_u, size=int(inside.sum())) \
+                + rng.normal(0.0, sd_e)
             refit = fit_model(fit.method, y_star.copy(), fit.d, fit.x, max_iter=fit.max_iter,
                               tol=fit.tol)
             unconverged += not refit.converged
-            squared[b] = (refit.eblup()[0] - theta) ** 2
+            at_star = fit.at(refit.sigma2_u)
+            g1_b, g2_b = at_star.leading_terms()
+            parts[b] = (at_star.eblup()[0] - estimate) ** 2 - (g1_b + g2_b)
         if unconverged:
             warnings.warn(f"{unconverged} of {self.replicates} bootstrap refits did not converge "
                           "(their last iterate is used); increase `max_iter`.",
                           ConvergenceWarning, stacklevel=4)
-        mc_se = squared.std(axis=0, ddof=1) / np.sqrt(self.replicates)
-        return MseEstimate(mse=squared.mean(axis=0), replicates=int(self.replicates),
-                           mc_se=mc_se)
+        mse = np.maximum(2.0 * (g1 + g2) + parts.mean(axis=0), 0.0)
+        mc_se = parts.std(axis=0, ddof=1) / np.sqrt(self.replicates)
+        return MseEstimate(mse=mse, replicates=int(self.replicates), mc_se=mc_se)

@@ -87,6 +87,10 @@ class Family(abc.ABC):
         """Variance of one unit's outcome with this mean ($\\mu(1-\\mu)$, $\\mu$)."""
 
     @abc.abstractmethod
+    def sample(self, eta: np.ndarray, n: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Counts drawn from the likelihood at ``eta`` with whole sizes ``n`` (simulations)."""
+
+    @abc.abstractmethod
     def check_informative(self, y: np.ndarray, n: np.ndarray, model: str) -> None:
         """Raise `EstimationError` when the sampled data admit no finite estimate."""
 

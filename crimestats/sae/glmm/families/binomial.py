@@ -58,6 +58,9 @@ class Binomial(Family):
     def unit_variance(self, mean: np.ndarray) -> np.ndarray:
         return mean * (1 - mean)
 
+    def sample(self, eta: np.ndarray, n: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return rng.binomial(n.astype(np.int64), special.expit(eta)).astype(float)
+
     def check_informative(self, y: np.ndarray, n: np.ndarray, model: str) -> None:
         if not np.any(y > 0):
             raise EstimationError(

@@ -61,6 +61,9 @@ class Poisson(Family):
     def unit_variance(self, mean: np.ndarray) -> np.ndarray:
         return mean
 
+    def sample(self, eta: np.ndarray, n: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return rng.poisson(n * np.exp(eta)).astype(float)
+
     def check_informative(self, y: np.ndarray, n: np.ndarray, model: str) -> None:
         if not np.any(y > 0):
             raise EstimationError(

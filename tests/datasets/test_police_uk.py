@@ -20,7 +20,7 @@ import xarray as xr
 from crimestats import DataWarning, InputError
 from crimestats.datasets import POLICE_UK_COLUMNS, POLICE_UK_CRIME_TYPES, read_police_uk
 
-FIXTURE = Path(__file__).parent / "data" / "police_uk"
+FIXTURE = Path(__file__).parents[1] / "data" / "police_uk"
 ARCHIVE = FIXTURE / "archive"
 MONTHS = pd.period_range("2018-01", "2019-12", freq="M")
 HOME_OFFICE = {"Greater Manchester Police": "Greater Manchester",

@@ -1,6 +1,6 @@
 """Long validation runs of crimestats.compare (marked slow; figures in docs/validation/compare.md).
 
-Run with ``pytest -m slow tests/test_compare_validation.py``. The default run has quick
+Run with ``pytest -m slow tests/compare/test_compare_validation.py``. The default run has quick
 versions of each check in the other test_compare_*.py files.
 """
 

@@ -202,7 +202,7 @@ def test_schema_command_prints_the_documented_schema(capsys):
 
 def test_documented_schemas_equal_the_code():
     """docs/user-guide/cli.md shows each schema in a ```json block after `<!-- schema: NAME -->`."""
-    text = (Path(__file__).parents[1] / "docs" / "user-guide" / "cli.md").read_text()
+    text = (Path(__file__).parents[2] / "docs" / "user-guide" / "cli.md").read_text()
     for name, schema in JSON_SCHEMAS.items():
         marker = f"<!-- schema: {name} -->"
         assert marker in text, marker

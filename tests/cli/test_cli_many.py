@@ -116,7 +116,7 @@ def test_absent_rows_must_be_explained(panel, tmp_path, capsys):
 
 
 def test_police_uk_panel_end_to_end(tmp_path, capsys):
-    archive = Path(__file__).parent / "data" / "police_uk" / "archive"
+    archive = Path(__file__).parents[1] / "data" / "police_uk" / "archive"
     path = tmp_path / "forces.csv"
     read_police_uk(archive, level="force").to_dataframe().to_csv(path, index=False)
     argv = ["changepoint", path, "--many", "--time", "month", "--series",
