@@ -870,7 +870,7 @@ class FayHerriotManyResult(Result):
         Over ``area`` and the table dimensions of the input (e.g. ``crime_type``, ``year``):
         ``estimate``, ``mse``, ``rmse``, ``lower``, ``upper``, ``cv``, ``direct``,
         ``direct_variance``, ``shrinkage``, ``synthetic`` and ``in_sample``, as in
-        [`fay_herriot`][crimestats.sae.fay_herriot.fay_herriot] for one table.
+        [`fay_herriot`][crimestats.sae.fay_herriot] for one table.
     parameters : xarray.Dataset
         Over the table dimensions: ``sigma2_u``, ``converged``, ``iterations``; over
         ``coef`` and the table dimensions: ``beta`` and ``beta_se`` (intercept first).

@@ -1,6 +1,6 @@
 """Integration over the hyperparameters of the spatial (BYM2 / ICAR) models, in the manner of INLA.
 
-The models of [`crimestats.sae.bym2`][crimestats.sae.bym2] and `crimestats.sae._spatial_glmm`
+The models of [`crimestats.sae.bym2`][crimestats.sae.bym2] and `crimestats.sae.glmm.laplace`
 are solved exactly (or by a Laplace approximation) given
 $\\psi = (\\log\\sigma, \\operatorname{logit}\\phi)$ ($\\log\\sigma$ alone for ICAR). Their
 posterior over $\\psi$ is integrated numerically (Rue, Martino & Chopin 2009):

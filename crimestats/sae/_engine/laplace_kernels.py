@@ -1,4 +1,4 @@
-"""Compiled per-area loops of the spatial binomial and Poisson models (`_spatial_glmm`).
+"""Compiled per-area loops of the spatial binomial and Poisson models (`crimestats.sae.glmm.laplace`).
 
 Three computations over every area (the first at every grid node, the others once per fit
 over all nodes) dominate the cost of those models at national scale when written with NumPy

@@ -7,7 +7,7 @@ $g_1 = \\mathrm{diag}(H^{-1})$ (selected inversion, exact),
 $\\log|\\Sigma| = \\log|D| + \\log|H| - \\log|C| + m\\log\\sigma_u^2$,
 $\\mathrm{tr}(\\Sigma^{-1}\\Sigma_{\\sigma}) = \\mathrm{tr}(E H^{-1})/\\sigma_u^2$ and
 $\\mathrm{tr}(\\Sigma^{-1}\\Sigma_{\\rho}) = \\mathrm{tr}(H^{-1}C_\\rho)/\\sigma_u^2 -
-\\mathrm{tr}(C^{-1}C_\\rho)$ (exact). See [`crimestats.sae._sar_sparse`][crimestats.sae._sar_sparse] for the rest.
+\\mathrm{tr}(C^{-1}C_\\rho)$ (exact). See `crimestats.sae._engine.sar_precision` for the rest.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ area-by-period effects out area by area leaves the ``D × D`` sparse
 $H = C/\\sigma_1^2 + \\mathrm{diag}(c_d)$, $c_d = 1^\\top\\Gamma_d^{-1}1$, so
 $\\Sigma^{-1} = \\Gamma^{-1} - \\Gamma^{-1}ZH^{-1}Z^\\top\\Gamma^{-1}$ and
 $\\log|\\Sigma| = \\sum_d\\log|\\Gamma_d| + \\log|H| - \\log|C| + D\\log\\sigma_1^2$: the same
-algebra as the spatial model ([`crimestats.sae._sar_sparse`][crimestats.sae._sar_sparse]). The posterior variance of
+algebra as the spatial model (`crimestats.sae._engine.sar_precision`). The posterior variance of
 $\\delta_{dt} = u_{1d} + u_{2dt}$ is exact per cell:
 $g_{1,dt} = (B_d)_{tt} + a_{dt}^2 (H^{-1})_{dd}$ with
 $B_d = \\sigma_2^2\\Omega_2 - \\sigma_2^2\\Omega_2\\Gamma_d^{-1}\\sigma_2^2\\Omega_2$ and

@@ -45,7 +45,7 @@ def fay_herriot_many(direct: Any, variance: Any, covariates: Any = None, *,
     u_{it} \\sim N(0, \\sigma_{u,t}^2), \\qquad e_{it} \\sim N(0, D_{it}),
     $$
 
-    fitted table by table exactly as [`fay_herriot`][crimestats.sae.fay_herriot.fay_herriot] fits one
+    fitted table by table exactly as [`fay_herriot`][crimestats.sae.fay_herriot] fits one
     (REML, ML or the moment method; Prasad–Rao MSE with the same corrections), but vectorised
     over tables: no per-table Python work, so thousands of small tables take about as long as
     a few large ones. Tables are independent: nothing is shared between them but the
@@ -75,7 +75,7 @@ def fay_herriot_many(direct: Any, variance: Any, covariates: Any = None, *,
     level : float
         Level of the normal intervals ``estimate ± z · rmse``.
     max_iter, tol : int, float
-        Fisher scoring limits, as in [`fay_herriot`][crimestats.sae.fay_herriot.fay_herriot].
+        Fisher scoring limits, as in [`fay_herriot`][crimestats.sae.fay_herriot].
     progress : bool or None
         Progress bar on standard error (tables fitted, or dask tasks or chunks): ``None``
         (default) only when standard error is a terminal, ``True`` always, ``False`` never.
