@@ -53,7 +53,7 @@ from ..errors import InputError
 from ..results import normal_interval
 from .results import BenchmarkResult
 
-__all__ = ["benchmark", "benchmark_draws", "posterior_draws"]
+__all__ = ["BenchmarkResult", "benchmark", "benchmark_draws", "posterior_draws"]
 _ALL = "all"
 
 
