@@ -330,9 +330,10 @@ def fit_eblup(y: np.ndarray, d: np.ndarray, x: np.ndarray, *, method: str, areas
         "notes": notes,
         **variance_method.fit_statistics(w, resid, fit.cov_beta),
     }
-    if mse_estimate.replicates:
-        diagnostics["bootstrap_replicates"] = mse_estimate.replicates
-        diagnostics["bootstrap_mse_mc_se"] = mse_estimate.mc_se
+    if mse_estimate.replicates:     # resampling estimators: "bootstrap_replicates", ...
+        diagnostics[f"{estimator.name}_replicates"] = mse_estimate.replicates
+    if mse_estimate.mc_se is not None:
+        diagnostics[f"{estimator.name}_mse_mc_se"] = mse_estimate.mc_se
     logger.debug("Fay-Herriot %s: sigma2_u=%g after %d iterations", method, sigma2_u,
                  fit.iterations)
 
