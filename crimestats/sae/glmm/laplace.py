@@ -293,7 +293,7 @@ class LaplaceField:
         d = 1.0 / state.sys.D[s]
         grad = (state.sys.y[s] - eta) * d          # the gradient at the mode: d (y* - eta*)
         own = own_terms(self.family.compiled, eta, v, self.y[s], self.n[s], grad, d, _GH_X, _GH_W)
-        a = self.family.third_derivative(eta, self.n[s]) * v
+        a = self.family.third_derivative(eta, self.y[s], self.n[s]) * v
         y_shift = np.zeros(L.size)
         y_shift[s] = a * state.sys.D[s]
         _, _, Va = self.gauss.posterior_mean(self.gauss.refit(state.sys, y_shift))
@@ -312,7 +312,7 @@ class LaplaceField:
         # First-order skewness correction of the means (third-order term of the
         # log-likelihood): E[x] - x* = H^-1 A' r with r_j = l3_j Var(eta_j) / 2 (l3 the third
         # derivative), one more solve of the Gaussian model with pseudo-data r / d.
-        l3 = self.family.third_derivative(mean[rows], self.n[s])
+        l3 = self.family.third_derivative(mean[rows], self.y[s], self.n[s])
         r = 0.5 * l3 * var[rows]
         y_shift = np.zeros(L.size)
         y_shift[s] = r / d_s

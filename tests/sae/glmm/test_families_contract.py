@@ -37,7 +37,7 @@ def test_derivatives_match_finite_differences(name):
     fd3 = (family.derivatives(ETA + h, Y, N)[1] - family.derivatives(ETA - h, Y, N)[1]) / (2 * h)
     np.testing.assert_allclose(d1, fd1, rtol=1e-7, atol=1e-7)
     np.testing.assert_allclose(d2, fd2, rtol=1e-7, atol=1e-7)
-    np.testing.assert_allclose(family.third_derivative(ETA, N), fd3, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(family.third_derivative(ETA, Y, N), fd3, rtol=1e-6, atol=1e-7)
     assert np.all(d2 < 0)          # log-concave: Newton on the area effects is safe
 
 

@@ -63,8 +63,8 @@ class Family(abc.ABC):
         """First and second derivatives of `loglik` in ``eta``."""
 
     @abc.abstractmethod
-    def third_derivative(self, eta: np.ndarray, n: np.ndarray) -> np.ndarray:
-        """Third derivative of `loglik` in ``eta`` (it does not depend on ``y``)."""
+    def third_derivative(self, eta: np.ndarray, y: np.ndarray, n: np.ndarray) -> np.ndarray:
+        """Third derivative of `loglik` in ``eta`` (free of ``y`` for a canonical link)."""
 
     @abc.abstractmethod
     def loglik_constant(self, y: np.ndarray, n: np.ndarray) -> float:

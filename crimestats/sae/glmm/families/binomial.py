@@ -38,7 +38,7 @@ class Binomial(Family):
         p = special.expit(eta)
         return y - n * p, -n * p * (1.0 - p)
 
-    def third_derivative(self, eta: np.ndarray, n: np.ndarray) -> np.ndarray:
+    def third_derivative(self, eta: np.ndarray, y: np.ndarray, n: np.ndarray) -> np.ndarray:
         p = special.expit(eta)
         return -n * p * (1.0 - p) * (1.0 - 2.0 * p)
 

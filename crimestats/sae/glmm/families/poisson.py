@@ -43,7 +43,7 @@ class Poisson(Family):
         mu = n * np.exp(np.minimum(eta, EXPONENT_CAP))
         return y - mu, -mu
 
-    def third_derivative(self, eta: np.ndarray, n: np.ndarray) -> np.ndarray:
+    def third_derivative(self, eta: np.ndarray, y: np.ndarray, n: np.ndarray) -> np.ndarray:
         return -n * np.exp(np.minimum(eta, EXPONENT_CAP))
 
     def loglik_constant(self, y: np.ndarray, n: np.ndarray) -> float:
