@@ -45,7 +45,7 @@ def grid_adjacency(n: int):
 
 def simulate(adj, rng: np.random.Generator):
     """Direct estimates from a BYM2 truth (sigma 0.5, phi 0.7) with D from 0.05 to 0.5."""
-    from crimestats.sae._icar import icar_structure
+    from crimestats.sae.spatial.icar import icar_structure
 
     m = adj.n_areas
     icar = icar_structure(adj)
@@ -59,7 +59,7 @@ def simulate(adj, rng: np.random.Generator):
 def simulate_binomial(adj, rng: np.random.Generator):
     """Binomial counts from a BYM2 truth on the logit scale (sigma 0.5, phi 0.7, prevalence
     around 3-10%), n from 20 to 300, 30 areas unsampled."""
-    from crimestats.sae._icar import icar_structure
+    from crimestats.sae.spatial.icar import icar_structure
 
     m = adj.n_areas
     u = icar_structure(adj).sample_prior(np.arange(m), 1, rng)[0]

@@ -6,7 +6,7 @@ Run by hand (not part of the tests):
 
 Prints a Markdown table: median wall time over ``--repeats`` fits of EBLUP (REML, ML, FH, each
 with its analytic MSE) and of hierarchical Bayes (``method="hb"``, when
-``crimestats.sae._hb`` is available), and the peak memory traced by :mod:`tracemalloc`
+``crimestats.sae.area_level.hb`` is available), and the peak memory traced by :mod:`tracemalloc`
 during one fit, next to what a single dense m x m float64 matrix would need.
 The data are simulated: four covariates plus an intercept, sampling variances spread over
 two orders of magnitude, 10% of the areas out of sample.
@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("--no-hb", action="store_true", help="skip hierarchical Bayes")
     args = parser.parse_args()
     methods = ["reml", "ml", "fh"]
-    if not args.no_hb and importlib.util.find_spec("crimestats.sae._hb") is not None:
+    if not args.no_hb and importlib.util.find_spec("crimestats.sae.area_level.hb") is not None:
         methods.append("hb")
 
     print(f"Python {platform.python_version()}, numpy {np.__version__}, "

@@ -1,7 +1,7 @@
 """Second coverage run of the Poisson BYM2 model on the 314 CSPs (validation page, §6.4).
 
 Run by hand: ``python benchmarks/spatial_poisson_coverage.py`` (about 3 minutes). The design of
-``tests/test_sae_bym2_prevalence.py::test_simulation_on_csp_map_coverage_and_rmse[poisson]``
+``tests/sae/glmm/test_sae_bym2_prevalence.py::test_simulation_on_csp_map_coverage_and_rmse[poisson]``
 (log rate -4 + 0.25 x + b, BYM2 truth sigma 0.5, phi 0.7, exposure 200 to 3,000, 30 CSPs
 unsampled, 90% intervals) with another seed and 100 replicates, spatial fits only; prints the
 coverage with its Monte Carlo SE, the misses below and above by exposure, and how often the 95%
@@ -16,7 +16,7 @@ import numpy as np
 from bym2 import csp_adjacency
 
 from crimestats.sae import poisson_lognormal
-from crimestats.sae._icar import icar_structure
+from crimestats.sae.spatial.icar import icar_structure
 
 
 def main(seed: int = 2718, reps: int = 100) -> None:

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._validate import plain
 from .errors import InputError
 
 __all__ = ["TimeAxis", "check_time_axis", "json_time"]
@@ -69,10 +70,6 @@ class TimeAxis:
         return self.labels[mask]
 
 
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def _show(values: Any) -> str:
     vals = [json_time(v) for v in list(values)[:_MAX_SHOWN]]
     more = f" and {len(values) - _MAX_SHOWN} more" if len(values) > _MAX_SHOWN else ""
@@ -96,7 +93,7 @@ def json_time(value: Any) -> Any:
     if isinstance(value, (pd.Timestamp, np.datetime64)):
         ts = pd.Timestamp(value)
         return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.isoformat()
-    return _plain(value)
+    return plain(value)
 
 
 def _as_index(labels: Any) -> pd.Index:

@@ -36,12 +36,12 @@ def describe_rows(positions: Iterable[int], labels: Sequence[Hashable] | None = 
     plural = noun if n == 1 else noun + "s"
     if labels is None:
         return f"{plural} at position{'s' if n != 1 else ''} {', '.join(map(str, shown))}{more}"
-    names = ", ".join(repr(_plain(labels[i])) for i in shown)
+    names = ", ".join(repr(plain(labels[i])) for i in shown)
     return f"{plural} {names}{more}"
 
 
-def _plain(value: Any) -> Any:
-    """Numpy scalars print as plain Python values in messages."""
+def plain(value: Any) -> Any:
+    """Numpy scalars as plain Python values (for messages and JSON-friendly labels)."""
     return value.item() if isinstance(value, np.generic) else value
 
 
@@ -324,6 +324,15 @@ def check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
     return value.lower()
 
 
+def as_draw_count(draws: Any) -> int:
+    """A number of posterior draws to keep: a whole number >= 0 (0 keeps none)."""
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 0:
+        raise InputError(
+            f"`draws` must be a whole number >= 0 (0 stores no posterior draws); received {draws!r}."
+        )
+    return int(draws)
+
+
 def as_rng(random_seed: Any) -> np.random.Generator:
     """A numpy Generator from a seed, a Generator, or None (fresh entropy)."""
     if isinstance(random_seed, np.random.Generator):
@@ -371,10 +380,10 @@ def aligned(values: Any, labels: Sequence[Hashable] | None, name: str, reference
         parts = []
         if len(only_ref):
             parts.append(f"{noun}s of `{reference}` missing from `{name}`: "
-                         f"{[_plain(v) for v in only_ref[:_MAX_SHOWN]]}")
+                         f"{[plain(v) for v in only_ref[:_MAX_SHOWN]]}")
         if len(only_values):
             parts.append(f"{noun}s of `{name}` not in `{reference}`: "
-                         f"{[_plain(v) for v in only_values[:_MAX_SHOWN]]}")
+                         f"{[plain(v) for v in only_values[:_MAX_SHOWN]]}")
         raise InputError(
             f"`{name}` is labelled by {noun} and is matched to `{reference}` by label, but "
             f"the labels differ: " + "; ".join(parts) + ". Give both the same labels "

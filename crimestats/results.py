@@ -71,6 +71,8 @@ def json_safe(obj: Any) -> Any:
         return json_safe(obj.to_dict())
     if isinstance(obj, Mapping):
         return {str(k): json_safe(v) for k, v in obj.items()}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: json_safe(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, (list, tuple, set)):
         return [json_safe(v) for v in obj]
     if isinstance(obj, np.ndarray):

@@ -23,7 +23,7 @@ DATA = Path(__file__).parent / "data"
 
 # Hypothesis profiles of the property-based suites (tests/test_properties_*.py): "quick" runs by
 # default (few examples, derandomised so every run tests the same cases); "long" is what the
-# `slow`-marked copies of each property use (`pytest -m slow tests/test_properties_sae.py`).
+# `slow`-marked copies of each property use (`pytest -m slow tests/sae/test_properties_sae.py`).
 try:
     from hypothesis import HealthCheck, settings
 except ImportError:  # hypothesis is in the `test` extra

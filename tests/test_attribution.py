@@ -23,8 +23,8 @@ from crimestats.changepoint.attribution import _attribute as front
 from crimestats.changepoint.attribution import _grid
 from crimestats.changepoint.attribution._configurations import enumerate_configurations
 from crimestats.changepoint.attribution._engine import (
-    _change_posterior,
-    _smooth_incidence,
+    change_posterior,
+    smooth_incidence,
     fit_configurations,
 )
 from crimestats.changepoint.attribution._grid import HyperGrid
@@ -180,11 +180,11 @@ def test_path_draws_follow_the_joint_gaussian_posterior(rng):
     sh = configs.shapes
     J = np.array([np.flatnonzero((sh.component == 1) & (sh.start == 5) & (sh.length == 2))[0],
                   np.flatnonzero((sh.component == 0) & (sh.start == 3))[0]])
-    mean, chol = _change_posterior(post, J[None], np.zeros(1, dtype=int))
+    mean, chol = change_posterior(post, J[None], np.zeros(1, dtype=int))
     n = 40_000
     delta = mean + np.linalg.solve(chol.transpose(0, 2, 1),
                                    rng.standard_normal((n, 2, 1)))[:, :, 0]
-    smooth = _smooth_incidence(post, np.zeros(n, dtype=int), np.repeat(J[None], n, axis=0),
+    smooth = smooth_incidence(post, np.zeros(n, dtype=int), np.repeat(J[None], n, axis=0),
                                delta, rng)
     total = smooth[:, -1] + delta[:, 1]             # plus the incidence step (complete by T-1)
     # dense joint posterior of (levels and trends, smooth deviations, change sizes)

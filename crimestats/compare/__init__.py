@@ -22,13 +22,13 @@ load PyMC, ArviZ or matplotlib.
 from __future__ import annotations
 
 from ._dispersion import DISPERSION_ESTIMATORS, DispersionEstimator
-from ._results import ChangeResult, FunnelResult, PeerComparisonResult, PeerGroups, RankResult
 from ._scales import SCALES, Scale
 from .change import COMPARISONS, change_test, change_tests
 from .funnel import funnel
 from .limits import FUNNEL_LIMITS, FunnelLimits, FunnelModel
 from .peers import DEFAULT_FEATURES, compare_to_peers, most_similar
 from .ranks import rank_uncertainty
+from .results import ChangeResult, FunnelResult, PeerComparisonResult, PeerGroups, RankResult
 
 __all__ = [
     "funnel",

@@ -34,8 +34,8 @@ from scipy import stats
 from .. import _validate as v
 from .._time import check_time_axis, json_time
 from ..errors import DataWarning, InputError
-from ._results import ChangeResult
 from ._variability import Variability, ar1_correlation, estimate_variability
+from .results import ChangeResult
 
 __all__ = ["change_test", "change_tests", "COMPARISONS"]
 

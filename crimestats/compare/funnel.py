@@ -22,12 +22,13 @@ import xarray as xr
 from scipy import stats
 
 from .. import _validate as v
+from .._options import FUNNEL
 from ..errors import DataWarning, InputError
 from ._dispersion import DISPERSION_ESTIMATORS
 from ._inputs import area_counts, positive_number
-from ._results import FunnelResult
 from ._scales import SCALES
 from .limits import FUNNEL_LIMITS, FunnelModel
+from .results import FunnelResult
 
 __all__ = ["funnel"]
 
@@ -138,9 +139,9 @@ def funnel(observed: Any, exposure: Any, *, kind: str = "rate", method: str = "a
     >>> round(res.target, 2), res.flagged()["direction"].to_dict()
     (19.41, {'City of London': 'above'})
     """
-    family = _KINDS.get(v.check_choice(kind, "kind", list(_KINDS)))
-    kind = kind.lower()
-    limit = _lookup(FUNNEL_LIMITS, method, "method")
+    kind = FUNNEL["kind"].check(kind)
+    family = _KINDS[kind]
+    limit = FUNNEL_LIMITS[FUNNEL["method"].check(method)]
     scale_obj = _lookup(SCALES, scale or _DEFAULT_SCALE[family], "scale")
     disp = _lookup(DISPERSION_ESTIMATORS, estimator, "estimator")
     trim = _check_trim(trim)

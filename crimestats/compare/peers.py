@@ -23,7 +23,7 @@ from scipy import optimize, special, stats
 from .. import _validate as v
 from ..errors import InputError
 from ._inputs import area_counts, positive_number
-from ._results import PeerComparisonResult, PeerGroups
+from .results import PeerComparisonResult, PeerGroups
 
 __all__ = ["most_similar", "compare_to_peers", "DEFAULT_FEATURES"]
 

@@ -24,7 +24,7 @@ import xarray as xr
 
 from .. import _validate as v
 from ..errors import DataWarning, InputError
-from ._results import RankResult
+from .results import RankResult
 
 __all__ = ["rank_uncertainty"]
 

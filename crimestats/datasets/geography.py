@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 #: Names used by ONS lookups that differ from the Home Office names crimestats uses.
-_ONS_FORCE_NAMES = {"Devon & Cornwall": "Devon and Cornwall", "London, City of": "City of London"}
+ONS_FORCE_NAMES = {"Devon & Cornwall": "Devon and Cornwall", "London, City of": "City of London"}
 
 
 def load_forces() -> pd.DataFrame:
@@ -89,7 +89,7 @@ def load_geography_lookup() -> pd.DataFrame:
         "LAD17CD": "lad_code", "LAD17NM": "lad", "CSP17CD": "csp_code", "CSP17NM": "csp",
         "PFA17CD": "force_code", "PFA17NM": "force",
     })[["lad_code", "lad", "csp_code", "csp", "force_code", "force"]]
-    out["force"] = out["force"].replace(_ONS_FORCE_NAMES)
+    out["force"] = out["force"].replace(ONS_FORCE_NAMES)
     return out
 
 
@@ -214,7 +214,7 @@ def load_pfa_boundaries() -> dict[str, Any]:
         props = feature["properties"]
         feature["properties"] = {
             "force_code": props["PFA17CD"],
-            "force": _ONS_FORCE_NAMES.get(props["PFA17NM"], props["PFA17NM"]),
+            "force": ONS_FORCE_NAMES.get(props["PFA17NM"], props["PFA17NM"]),
             "n_lad": props["n_lad"],
         }
     return geo

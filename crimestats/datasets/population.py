@@ -11,7 +11,7 @@ import pandas as pd
 
 from .._validate import check_choice
 from ._paths import read_csv
-from .geography import _ONS_FORCE_NAMES, load_forces
+from .geography import ONS_FORCE_NAMES, load_forces
 
 __all__ = ["load_population"]
 
@@ -75,6 +75,6 @@ def load_population(level: str = "pfa") -> pd.DataFrame:
     out = raw.rename(columns={
         "LAD17CD": "lad_code", "LAD17NM": "lad", "CSP17CD": "csp_code", "CSP17NM": "csp",
         "PFA17CD": "force_code", "PFA17NM": "force", "persons_all": "residents"})
-    out["force"] = out["force"].replace(_ONS_FORCE_NAMES)
+    out["force"] = out["force"].replace(ONS_FORCE_NAMES)
     return out[["lad_code", "lad", "csp_code", "csp", "force_code", "force",
                 "residents", "households", "hectares"]]

@@ -13,15 +13,15 @@ Two routes to "how much are we not seeing?":
 
 from __future__ import annotations
 
-from ._results import (
+from .dark_figure import dark_figure
+from .multiple_systems import multiple_systems
+from .reporting import reporting_rates
+from .results import (
     DarkFigureResult,
     MultipleSystemsResult,
     ReportingRateResult,
     SensitivityResult,
 )
-from .dark_figure import dark_figure
-from .multiple_systems import multiple_systems
-from .reporting import reporting_rates
 from .sensitivity import multiple_systems_sensitivity
 
 __all__ = [

@@ -6,19 +6,19 @@ from typing import Any
 
 import numpy as np
 
+from .._options import MULTIPLE_SYSTEMS
 from .._progress import show_progress
 from .._validate import check_choice, check_level
 from ..errors import InputError
 from ._tables import CaptureTable, diagnose, warn_about
-from .methods import ALIASES, REGISTRY, FitOptions, Method, MethodFit, method_choices
+from .methods import REGISTRY, FitOptions, Method, MethodFit
 
 __all__ = ["resolve_method", "fit_options", "fit_table"]
 
 
 def resolve_method(method: str) -> Method:
     """The registered method called ``method`` (or an alias of it)."""
-    name = check_choice(method, "method", method_choices())
-    return REGISTRY[ALIASES.get(name, name)]
+    return REGISTRY[MULTIPLE_SYSTEMS["method"].check(method)]
 
 
 def fit_options(spec: Method, *, interval: str | None, level: float, pthresh: float,

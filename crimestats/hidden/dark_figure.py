@@ -20,7 +20,7 @@ from .._validate import (
     require_columns,
 )
 from ..errors import DataWarning, InputError
-from ._results import DarkFigureResult
+from .results import DarkFigureResult
 
 __all__ = ["dark_figure"]
 

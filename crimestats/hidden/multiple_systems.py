@@ -13,9 +13,9 @@ from .._validate import as_rng, require_columns
 from ..errors import DataWarning, InputError
 from ._evidence import assess_heterogeneity, warning_text
 from ._fitting import fit_options, fit_table, resolve_method
-from ._results import MultipleSystemsResult
 from ._tables import capture_table
-from .methods import FitOptions, MethodFit
+from .methods import FitOptions, Method, MethodFit
+from .results import MultipleSystemsResult
 
 __all__ = ["multiple_systems"]
 
@@ -180,10 +180,10 @@ def multiple_systems(table: pd.DataFrame, method: str = "loglinear", *,
                               stacklevel=2)
         fits[label] = fit
     names = next(iter(parts.values())).lists
-    return _assemble(fits, names, spec.name, options, rng, stratified=strata is not None)
+    return _assemble(fits, names, spec, options, rng, stratified=strata is not None)
 
 
-def _assemble(fits: dict[str, MethodFit], lists: tuple[str, ...], method: str,
+def _assemble(fits: dict[str, MethodFit], lists: tuple[str, ...], spec: Method,
               options: FitOptions, rng: np.random.Generator, *,
               stratified: bool) -> MultipleSystemsResult:
     """Build the result; with strata, add a combined ``total`` row."""
@@ -202,7 +202,7 @@ def _assemble(fits: dict[str, MethodFit], lists: tuple[str, ...], method: str,
             "sd": ("stratum", [rows[k].sd for k in labels]),
         },
         coords={"stratum": labels},
-        attrs={"level": level, "method": method, "interval": options.interval,
+        attrs={"level": level, "method": spec.name, "interval": options.interval,
                "lists": list(lists)},
     )
     if stratified:
@@ -216,14 +216,14 @@ def _assemble(fits: dict[str, MethodFit], lists: tuple[str, ...], method: str,
         terms = head.terms
     draws = head.draws if head.draws is not None else np.empty(0)
     idata = None
-    if method == "lcmcr":
+    if spec.chains:
         import arviz as az
 
         posterior = {f"total_{k}" if stratified else "total": fits[k].draws for k in fits}
         idata = az.from_dict({"posterior": posterior})
     return MultipleSystemsResult(
         estimates=ds, total=head.total, lower=head.lower, upper=head.upper,
-        hidden=head.total - head.observed, observed=head.observed, method=method,
+        hidden=head.total - head.observed, observed=head.observed, method=spec.name,
         interval=options.interval, level=level, lists=tuple(lists), terms=terms,
         diagnostics=diagnostics, draws=np.asarray(draws), idata=idata,
     )

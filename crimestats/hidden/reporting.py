@@ -10,7 +10,7 @@ import xarray as xr
 
 from .._validate import check_level, describe_rows, require_columns
 from ..errors import InputError
-from ._results import ReportingRateResult
+from .results import ReportingRateResult
 
 __all__ = ["reporting_rates"]
 

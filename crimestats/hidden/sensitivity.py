@@ -14,9 +14,9 @@ from .._validate import as_rng
 from ..errors import CrimestatsWarning, EstimationError, InputError
 from ._evidence import assess_heterogeneity
 from ._fitting import fit_options, fit_table, resolve_method
-from ._results import SensitivityResult
 from ._tables import capture_table
 from .methods import REGISTRY, method_names
+from .results import SensitivityResult
 
 __all__ = ["multiple_systems_sensitivity"]
 
@@ -111,7 +111,7 @@ def multiple_systems_sensitivity(table: pd.DataFrame, methods: Sequence[str] | s
         notes = [str(w.message) for w in caught if issubclass(w.category, CrimestatsWarning)]
         row.update(estimate=fit.total, lower=fit.lower, upper=fit.upper, sd=fit.sd,
                    aic=float(fit.diagnostics.get("aic", np.nan)), note=" ".join(notes))
-        if evidence is None and name in ("loglinear", "independence"):
+        if evidence is None and spec.reference:
             evidence = assess_heterogeneity(tab, spec, fit, options)
         rows[name] = row
     labels = list(rows)

@@ -1,8 +1,43 @@
-"""Small-area estimation: Fay–Herriot (EBLUP and hierarchical Bayes) and its extensions."""
+"""Small-area estimation: Fay–Herriot (EBLUP and hierarchical Bayes) and its extensions.
 
-from ._results import FayHerriotResult
-from ._spatial_glmm import SpatialPrevalenceResult
-from .adjacency import (
+The package is layered (see the architecture page of the documentation):
+
+* `area_level` — the Fay–Herriot family (EBLUP, variance-component methods, MSE estimators,
+  SAR, spatio-temporal, multivariate, arcsine, hierarchical Bayes, many tables);
+* `glmm` — binomial and Poisson area-level models and MRP, with their families;
+* `spatial` — neighbours, SAR weights, ICAR/BYM2 effects;
+* `unit` — the nested-error unit-level model;
+* `benchmarking`, `model_checks`, `priors`, `modes`, `results`;
+* `_engine` — the private numerical engine (grids, Gaussian fields, sparse Cholesky, mixtures).
+"""
+
+from .area_level.arcsine import arcsin_fay_herriot
+from .area_level.batch import fay_herriot_many
+from .area_level.eblup import fay_herriot
+from .area_level.mse import AnalyticMSE, BootstrapMSE
+from .area_level.multivariate import multivariate_fay_herriot
+from .area_level.spatiotemporal import spatio_temporal_fay_herriot
+from .benchmarking import benchmark, benchmark_draws
+from .glmm.poststratification import mrp
+from .glmm.prevalence import logit_binomial, poisson_lognormal
+from .model_checks import diagnostics, loo, posterior_predictive_check
+from .modes import BYM2Effects, HierarchicalBayes, ICAREffects, SAREffects
+from .priors import FlatSD, FlatVariance, HalfCauchy, HalfNormal, VariancePrior
+from .results import (
+    BenchmarkResult,
+    BYM2Result,
+    DiagnosticsResult,
+    FayHerriotManyResult,
+    FayHerriotResult,
+    MRPResult,
+    MultivariateFayHerriotResult,
+    PrevalenceResult,
+    SpatialFayHerriotResult,
+    SpatialPrevalenceResult,
+    SpatioTemporalResult,
+    UnitLevelResult,
+)
+from .spatial.adjacency import (
     Adjacency,
     adjacency_from_geojson,
     adjacency_from_matrix,
@@ -12,24 +47,17 @@ from .adjacency import (
     as_adjacency,
     row_standardise,
 )
-from .batch import FayHerriotManyResult, fay_herriot_many
-from .benchmarking import BenchmarkResult, benchmark, benchmark_draws
-from .bym2 import BYM2Result, bym2, simulate_bym2_effects
-from .diagnostics import DiagnosticsResult, diagnostics, loo, posterior_predictive_check
-from .fay_herriot import fay_herriot
-from .mrp import MRPResult, mrp
-from .multivariate import MultivariateFayHerriotResult, multivariate_fay_herriot
-from .prevalence import PrevalenceResult, arcsin_fay_herriot, logit_binomial, poisson_lognormal
-from .priors import FlatSD, FlatVariance, HalfCauchy, HalfNormal, VariancePrior
-from .spatial import SpatialFayHerriotResult
-from .spatiotemporal import SpatioTemporalResult, spatio_temporal_fay_herriot
-from .unit_level import UnitLevelResult, unit_level
+from .spatial.hb import bym2, simulate_bym2_effects
+from .unit.nested_error import unit_level
 
 __all__ = [
     "fay_herriot",
     "FayHerriotResult",
     "fay_herriot_many",
     "FayHerriotManyResult",
+    "HierarchicalBayes",
+    "AnalyticMSE",
+    "BootstrapMSE",
     "VariancePrior",
     "FlatVariance",
     "FlatSD",
@@ -47,6 +75,8 @@ __all__ = [
     "arcsin_fay_herriot",
     "PrevalenceResult",
     "SpatialPrevalenceResult",
+    "BYM2Effects",
+    "ICAREffects",
     "mrp",
     "MRPResult",
     "multivariate_fay_herriot",
@@ -59,6 +89,7 @@ __all__ = [
     "adjacency_from_points",
     "as_adjacency",
     "row_standardise",
+    "SAREffects",
     "SpatialFayHerriotResult",
     "unit_level",
     "UnitLevelResult",

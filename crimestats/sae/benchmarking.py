@@ -28,19 +28,18 @@ target when its standard error is given), and the summaries come from the benchm
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Hashable, Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .._options import BENCHMARK
 from .._validate import (
     as_float_array,
     as_number,
     as_rng,
-    check_choice,
     check_finite_result,
     check_length,
     check_level,
@@ -51,69 +50,11 @@ from .._validate import (
     row_labels,
 )
 from ..errors import InputError
-from ..results import Result, normal_interval
+from ..results import normal_interval
+from .results import BenchmarkResult
 
-__all__ = ["BenchmarkResult", "benchmark", "benchmark_draws"]
-
-_METHODS = ("ratio", "difference", "mse")
+__all__ = ["BenchmarkResult", "benchmark", "benchmark_draws", "posterior_draws"]
 _ALL = "all"
-
-
-@dataclasses.dataclass(frozen=True)
-class BenchmarkResult(Result):
-    """Benchmarked small-area estimates.
-
-    Attributes
-    ----------
-    estimates : xarray.Dataset
-        Over dimension ``area``: ``estimate`` (benchmarked), ``unbenchmarked``, ``adjustment``
-        (benchmarked minus unbenchmarked), ``weight``, ``group``; when an MSE or posterior draws
-        are available also ``rmse`` (or ``sd`` for draws), ``lower``, ``upper`` (at
-        ``attrs["level"]``) and ``cv``.
-    method : str
-        ``"ratio"``, ``"difference"`` or ``"mse"``.
-    targets : dict
-        Benchmark $T_g$ per group (``{"all": T}`` without groups).
-    totals_before : dict
-        Weighted sum $\\sum_{i\\in g} w_i\\hat\\theta_i$ per group before benchmarking
-        (posterior mean of the sum for draws).
-    ratios : dict
-        $T_g / \\sum_{i\\in g} w_i\\hat\\theta_i$ per group (how far off the model was).
-    level : float
-        Level of the intervals (NaN when no intervals were computed).
-    draws : numpy.ndarray or None
-        Benchmarked posterior draws, shape ``(n_draws, m)`` ([`benchmark_draws`][benchmark_draws] only).
-
-    Examples
-    --------
-    >>> from crimestats.sae import benchmark
-    >>> fit = benchmark([0.10, 0.20, 0.30], 0.24, weights=[0.5, 0.3, 0.2])
-    >>> type(fit).__name__, fit.method, round(fit.ratios["all"], 4)
-    ('BenchmarkResult', 'ratio', 1.4118)
-    >>> list(fit.to_dataframe().columns)
-    ['estimate', 'unbenchmarked', 'adjustment', 'weight', 'group']
-    """
-
-    method: str = "ratio"
-    targets: dict[Hashable, float] = dataclasses.field(default_factory=dict)
-    totals_before: dict[Hashable, float] = dataclasses.field(default_factory=dict)
-    ratios: dict[Hashable, float] = dataclasses.field(default_factory=dict)
-    level: float = float("nan")
-    draws: np.ndarray | None = None
-
-    _skip_in_dict: ClassVar[tuple[str, ...]] = ("idata", "draws")
-
-    def summary(self) -> str:
-        """Plain-text report: targets, sums before benchmarking and the adjustments made."""
-        adj = self.estimates["adjustment"].values
-        lines = [f"Benchmarking, method={self.method!r}, areas={adj.size}",
-                 f"{'group':<20} {'target':>12} {'sum before':>12} {'ratio':>9}"]
-        for g, target in self.targets.items():
-            lines.append(f"{str(g):<20} {target:>12.6g} {self.totals_before[g]:>12.6g} "
-                         f"{self.ratios[g]:>9.4f}")
-        lines.append(f"adjustment per area: min {adj.min():.4g}, median {np.median(adj):.4g}, "
-                     f"max {adj.max():.4g}")
-        return "\n".join(lines)
 
 
 def _from_fit(estimates: Any) -> tuple[Any, Any, Any]:
@@ -294,7 +235,7 @@ def benchmark(estimates: Any, target: float | Mapping[Hashable, float], *,
     >>> fit.estimates["adjustment"].values.round(4).tolist()
     [0.0361, 0.0866, 0.1299]
     """
-    method = check_choice(method, "method", _METHODS)
+    method = BENCHMARK["method"].check(method)
     level = check_level(level)
     values, fit_mse, fit_labels = _from_fit(estimates)
     if fit_labels is not None:
@@ -364,7 +305,7 @@ def benchmark(estimates: Any, target: float | Mapping[Hashable, float], *,
     )
 
 
-def _draws_from_fit(draws: Any) -> tuple[Any, Any]:
+def posterior_draws(draws: Any) -> tuple[Any, Any]:
     """Posterior draws (n_draws, m) and area labels from a result with ``idata`` or an array."""
     idata = getattr(draws, "idata", None)
     if idata is not None:
@@ -453,9 +394,9 @@ def benchmark_draws(draws: Any, target: float | Mapping[Hashable, float], *,
     >>> fit.estimates["estimate"].values.round(3).tolist()
     [0.141, 0.284, 0.423]
     """
-    method = check_choice(method, "method", _METHODS)
+    method = BENCHMARK["method"].check(method)
     level = check_level(level)
-    values, fit_labels = _draws_from_fit(draws)
+    values, fit_labels = posterior_draws(draws)
     if isinstance(values, pd.DataFrame):
         fit_labels = values.columns.to_numpy()
     elif np.ndim(values) != 2:

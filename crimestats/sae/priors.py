@@ -23,13 +23,14 @@ from __future__ import annotations
 import abc
 import dataclasses
 import math
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["VariancePrior", "FlatVariance", "FlatSD", "HalfCauchy", "HalfNormal"]
+__all__ = ["VariancePrior", "FlatVariance", "FlatSD", "HalfCauchy", "HalfNormal", "check_phi_prior",
+           "check_prior"]
 
 
 class VariancePrior(abc.ABC):
@@ -207,3 +208,32 @@ class HalfNormal(VariancePrior):
     def describe(self) -> str:
         """The prior as a formula."""
         return f"sigma_u ~ HalfNormal(scale={self.scale:g})"
+
+
+def check_prior(prior: Any) -> VariancePrior:
+    """``prior`` checked: a `VariancePrior`, or the default `FlatVariance` for None."""
+    if prior is None:
+        return FlatVariance()
+    if not isinstance(prior, VariancePrior):
+        raise InputError(
+            "`prior` must be None (the default flat prior on sigma2_u) or a prior from "
+            "crimestats.sae.priors, e.g. HalfCauchy(scale=0.5); "
+            f"received {type(prior).__name__}."
+        )
+    return prior
+
+
+def check_phi_prior(phi_prior: Any, model: str) -> tuple[float, float]:
+    """The parameters ``(a, b)`` of the Beta prior on BYM2's $\\phi$, checked (``model``
+    ``"icar"`` has no $\\phi$: only the default (1, 1) is accepted)."""
+    try:
+        a, b = (float(t) for t in phi_prior)
+    except (TypeError, ValueError):
+        raise InputError("`phi_prior` must be the two parameters (a, b) of a Beta prior on phi, "
+                         f"e.g. (1, 1) for uniform; received {phi_prior!r}.") from None
+    if not (math.isfinite(a) and math.isfinite(b) and a > 0 and b > 0):
+        raise InputError(f"`phi_prior` parameters must be positive and finite; received "
+                         f"{phi_prior!r}.")
+    if model == "icar" and (a, b) != (1.0, 1.0):
+        raise InputError("`phi_prior` applies only to model='bym2' (the ICAR model has no phi).")
+    return a, b

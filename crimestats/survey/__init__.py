@@ -9,8 +9,8 @@ the estimates can go straight into a Fay–Herriot model.
 
 from __future__ import annotations
 
-from ._results import SurveyEstimates
 from .direct import direct_estimates
 from .gvf import smooth_variances
+from .results import SurveyEstimates
 
 __all__ = ["direct_estimates", "smooth_variances", "SurveyEstimates"]

@@ -14,8 +14,8 @@ from .._validate import check_choice, check_finite_result, check_level
 from ..errors import InputError
 from ..results import normal_interval
 from ._design import SurveyDesign, codes_for, read_design, sorted_unique
-from ._results import SurveyEstimates
 from ._taylor import LONELY_PSU_RULES, DomainMoments, domain_means
+from .results import SurveyEstimates
 
 __all__ = ["direct_estimates"]
 

@@ -9,7 +9,7 @@ from scipy import stats
 from .._validate import as_positive_int, check_choice, check_finite_result
 from ..errors import InputError
 from ..results import Result, normal_interval
-from ._results import SurveyEstimates
+from .results import SurveyEstimates
 
 __all__ = ["smooth_variances"]
 

@@ -21,7 +21,8 @@ from ._configurations import INCIDENCE, Configurations
 from ._grid import HyperGrid
 from ._model import Design, smooth_basis
 
-__all__ = ["Posterior", "fit_configurations", "draw_paths", "PathDraws"]
+__all__ = ["PathDraws", "Posterior", "change_posterior", "draw_paths", "fit_configurations",
+           "smooth_incidence"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,8 +161,8 @@ def draw_paths(post: Posterior, draws: int, rng: np.random.Generator,
     """Draw a configuration, then a grid node given it, then the Gaussian latent paths.
 
     Given a configuration and a node the latent vector is Gaussian: the change sizes are drawn
-    from their posterior with everything else integrated out (`_change_posterior`), then the
-    target's trend and smooth incidence curve given them (`_smooth_incidence`) — together an
+    from their posterior with everything else integrated out (`change_posterior`), then the
+    target's trend and smooth incidence curve given them (`smooth_incidence`) — together an
     exact draw from the joint posterior.
     """
     T = post.design.T
@@ -182,7 +183,7 @@ def draw_paths(post: Posterior, draws: int, rng: np.random.Generator,
     cols = np.full((pair.shape[0], qmax), -1)
     for row, (ci, _) in enumerate(pair):
         cols[row, :configs[ci].size] = configs[ci]
-    mean, chol = _change_posterior(post, cols, pair[:, 1])
+    mean, chol = change_posterior(post, cols, pair[:, 1])
     z = rng.standard_normal((draws, qmax, 1))
     delta = mean[which] + np.linalg.solve(np.swapaxes(chol, 1, 2)[which], z)[:, :, 0]
     dcols = cols[which]
@@ -198,12 +199,12 @@ def draw_paths(post: Posterior, draws: int, rng: np.random.Generator,
         path = np.einsum("dq,dqt->dt", own, dpat)
         sizes[comp] = np.where(mine.any(axis=1), own.sum(axis=1), np.nan)
         if comp == INCIDENCE:
-            path = path + _smooth_incidence(post, node, dcols, np.where(on, delta, 0.0), rng)
+            path = path + smooth_incidence(post, node, dcols, np.where(on, delta, 0.0), rng)
         paths[comp] = path - path[:, :1]
     return PathDraws(paths, sizes)
 
 
-def _change_posterior(post: Posterior, cols: np.ndarray, nodes: np.ndarray
+def change_posterior(post: Posterior, cols: np.ndarray, nodes: np.ndarray
                       ) -> tuple[np.ndarray, np.ndarray]:
     """Posterior mean and Cholesky factor of the precision of the change sizes, per (change
     columns, node): $N(M^{-1} c_J, M^{-1})$ with $M = A_{JJ} + \\operatorname{diag}(s_J^{-2})$,
@@ -219,7 +220,7 @@ def _change_posterior(post: Posterior, cols: np.ndarray, nodes: np.ndarray
     return np.linalg.solve(M, b[:, :, None])[:, :, 0], np.linalg.cholesky(M)
 
 
-def _smooth_incidence(post: Posterior, node: np.ndarray, cols: np.ndarray, delta: np.ndarray,
+def smooth_incidence(post: Posterior, node: np.ndarray, cols: np.ndarray, delta: np.ndarray,
                       rng: np.random.Generator) -> np.ndarray:
     """Draws of the target's incidence trend and smooth curve given each draw's node and
     change sizes: $\\theta_0 \\mid \\delta \\sim N(\\Lambda_0^{-1} H_0^\\top D^{-1}(y - G\\delta),

@@ -81,6 +81,11 @@ class Method:
     quick : bool
         Whether it belongs in the default sensitivity table (closed form or exact, no long
         sampling).
+    reference : bool
+        Whether its fit is the one the sensitivity table measures the evidence of
+        heterogeneity against (the first such method fitted).
+    chains : bool
+        Whether its draws are Markov chains ``(chains, draws)``, kept as ArviZ data.
     """
 
     name: ClassVar[str] = ""
@@ -90,6 +95,8 @@ class Method:
     min_lists: ClassVar[int] = 2
     max_lists: ClassVar[int] = 15
     quick: ClassVar[bool] = True
+    reference: ClassVar[bool] = False
+    chains: ClassVar[bool] = False
     description: ClassVar[str] = ""
     rank: ClassVar[int] = 100  # position in tables and option lists
 

@@ -20,6 +20,7 @@ class Independence(Method):
     rank = 0
     label = "Mt (independence)"
     intervals = ("wald", "bootstrap")
+    reference = True
     description = "main effects only: lists independent, everyone equally catchable"
 
     def fit(self, tab: CaptureTable, options: FitOptions, rng: np.random.Generator,

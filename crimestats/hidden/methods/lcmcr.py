@@ -23,6 +23,7 @@ class LatentClass(Method):
     intervals = ("posterior",)
     models_heterogeneity = True
     quick = False
+    chains = True
     description = "Bayesian latent-class model (R LCMCR): heterogeneity between people"
 
     def fit(self, tab: CaptureTable, options: FitOptions, rng: np.random.Generator,

@@ -20,6 +20,7 @@ class Stepwise(Method):
     rank = 1
     label = "log-linear (stepwise)"
     intervals = ("wald", "bootstrap")
+    reference = True
     description = "main effects and two-list interactions chosen stepwise (SparseMSE)"
 
     def fit(self, tab: CaptureTable, options: FitOptions, rng: np.random.Generator,

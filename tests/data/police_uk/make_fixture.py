@@ -1,4 +1,4 @@
-"""Make the synthetic police.uk street-level archive that tests/test_police_uk.py reads.
+"""Make the synthetic police.uk street-level archive that tests/datasets/test_police_uk.py reads.
 
 Run from the repository root: ``python tests/data/police_uk/make_fixture.py``. It rewrites
 ``tests/data/police_uk/archive/`` and ``tests/data/police_uk/truth.csv`` (same seed, same files).
