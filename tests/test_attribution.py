@@ -24,8 +24,8 @@ from crimestats.changepoint.attribution import _grid
 from crimestats.changepoint.attribution._configurations import enumerate_configurations
 from crimestats.changepoint.attribution._engine import (
     change_posterior,
-    smooth_incidence,
     fit_configurations,
+    smooth_incidence,
 )
 from crimestats.changepoint.attribution._grid import HyperGrid
 from crimestats.changepoint.attribution._model import Block, build_design, smooth_basis
