@@ -7,7 +7,7 @@ independently from their prior and integrated out
 $M(s, t)$.
 
 **Prior on the changes.** $q$ is set so that the prior probability of *at least one change*
-in the series is ``prior_any_change`` (default ½), whatever the length $n$ of the series:
+in the series is ``prior_any_change`` (`detect`'s default 0.15), whatever the length $n$ of the series:
 with $N_k$ segmentations of $n$ points into $k+1$ segments of at least $m$,
 $P(k = 0) = 1/\\sum_k N_k q^k = 1 - \\pi$ is solved for $q$. (Setting a probability per
 period instead, as ``prior_change=p`` does with $q = p/(1-p)^{m}$, makes the prior expect
@@ -61,7 +61,7 @@ from scipy import optimize, special
 from .segments import Prepared, SegmentModel
 
 __all__ = ["BayesFit", "bayes_fit", "log_q_from_p", "log_q_for_any_change",
-           "prior_change_probability"]
+           "prior_any_change_probability", "prior_change_probability"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,6 +125,19 @@ def log_q_for_any_change(n: int, min_size: int, prob: float) -> float:
         return float(special.logsumexp(log_n + lq * np.arange(log_n.size))) - target
 
     return float(optimize.brentq(gap, -50.0 - np.log(n) * 3, 50.0, xtol=1e-12))
+
+
+def prior_any_change_probability(n: int, min_size: int, log_q: float) -> float:
+    """Prior probability of at least one change in ``n`` points (the inverse of
+    [`log_q_for_any_change`][crimestats.changepoint.bayes.log_q_for_any_change]).
+
+    Examples
+    --------
+    >>> round(prior_any_change_probability(100, 2, log_q_for_any_change(100, 2, 0.15)), 9)
+    0.15
+    """
+    log_n = _log_counts(n, min_size)
+    return float(-np.expm1(-special.logsumexp(log_n + log_q * np.arange(log_n.size))))
 
 
 def prior_change_probability(n: int, min_size: int, log_q: float) -> np.ndarray:

@@ -5,24 +5,20 @@ the series are independent given the model, so they are fitted one by one (or in
 ``n_jobs``). On top, a *national* change — a recording-standard change that hits every
 force at the same time — is tested against local changes only:
 
-* $M_0$: every series has its own changes (independent product-partition priors);
+* $M_0$: every series has its own changes (independent product-partition priors; the share
+  of series that change is learned from the panel);
 * $M_1$: in addition, every series changes at a common time $\\tau$ (within
   ``window`` periods), $\\tau$ uniform over the interior times.
 
-Because the Bayesian recursion gives each series' evidence and its posterior probability of
-a change near $\\tau$, the evidence of $M_1$ needs no new recursion:
-$p(y_i \\mid \\tau, M_1) = p(y_i \\mid M_0)\\, P_i(\\text{change near } \\tau \\mid y_i)
-/ P(\\text{change near } \\tau)$, where the prior probability of a change near $\\tau$ is
-the sum over the window of the exact prior probabilities of a change at each time
-([`prior_change_probability`][crimestats.changepoint.bayes.prior_change_probability]).
+Because the Bayesian recursion gives each series' evidence for a change and its posterior
+probability of a change near $\\tau$, neither model needs a new recursion; the evidence is
+in [`national`][crimestats.changepoint.national].
 
 The panel is checked as a whole: one time axis (sorted, unique, regular; a missing period is
 an error unless ``fill=`` or ``missing="skip"``), one segment model for every series
 (``likelihood="auto"`` decides from the whole panel: counts if every value is a non-negative
 whole number, ``"count_trend"`` when the series average 10 or more a period in the median,
 ``"negbin"`` otherwise, real values ``"trend"``), and every error names the series.
-So $\\log BF(\\tau) = \\sum_i [\\log P_i(\\text{change near }\\tau \\mid y_i) -
-\\log P(\\text{change near }\\tau)]$ and $P(M_1 \\mid y)$ follows with prior odds 1.
 """
 
 from __future__ import annotations
@@ -34,15 +30,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy import special
 
 from .._time import check_time_axis, json_time
 from .._validate import as_float_array, describe_rows, require_columns
 from ..errors import CrimestatsError, InputError
 from ..results import Result
 from ._results import ChangepointResult
-from .bayes import prior_change_probability
+from .bayes import prior_any_change_probability, prior_change_probability
 from .detect import detect
+from .national import national_change
 
 __all__ = ["detect_many", "ManyChangepointResult"]
 
@@ -225,21 +221,14 @@ def detect_many(data: Any, likelihood: str = "auto", *, time: str | None = None,
 
     times = fitted[0].estimates["time"].to_index()
     n = len(times)
-    prob = np.vstack([r.estimates["prob_change"].values for r in fitted])
-    # probability of a change within +-window of each time, and its prior counterpart
-    kernel = np.ones(2 * window + 1)
-    near = np.vstack([np.convolve(p, kernel, mode="same") for p in prob]).clip(1e-300, 1.0)
     min_size = int(fitted[0].diagnostics["min_size"])
-    prior_near = np.vstack([
-        np.convolve(prior_change_probability(n, min_size, float(np.log(r.prior_change))),
-                    kernel, mode="same") for r in fitted]).clip(1e-300, 1.0)
-    log_bf_t = np.sum(np.log(near) - np.log(prior_near), axis=0)
-    valid = prior_near.min(axis=0) > 1e-300
-    log_bf_t[~valid] = -np.inf
-    log_bf = float(special.logsumexp(log_bf_t[valid]) - np.log(valid.sum())) if valid.any() \
-        else -np.inf
-    prob_national = float(special.expit(log_bf))
-    post_t = np.exp(log_bf_t - special.logsumexp(log_bf_t)) if valid.any() else np.zeros(n)
+    log_q = [float(np.log(r.prior_change)) for r in fitted]
+    evidence = national_change(
+        np.vstack([r.estimates["prob_change"].values for r in fitted]),
+        np.array([r.prob_any_change for r in fitted]),
+        np.vstack([prior_change_probability(n, min_size, lq) for lq in log_q]),
+        np.array([prior_any_change_probability(n, min_size, lq) for lq in log_q]), window)
+    post_t = evidence.prob_time
 
     def stack(name: str) -> np.ndarray:
         return np.vstack([r.estimates[name].values for r in fitted])
@@ -258,9 +247,9 @@ def detect_many(data: Any, likelihood: str = "auto", *, time: str | None = None,
     ds.attrs.update(likelihood=fitted[0].likelihood)
     return ManyChangepointResult(
         estimates=ds, changepoints={k: r.changepoints for k, r in results.items()},
-        prob_national_change=prob_national,
+        prob_national_change=evidence.prob_national_change,
         national_time=json_time(times[int(np.argmax(post_t))]),
-        log_bayes_factor=log_bf, results=results)
+        log_bayes_factor=evidence.log_bayes_factor, results=results)
 
 
 def _plain(value: Any) -> Any:
