@@ -1,10 +1,10 @@
 """Trend segments for counts: a level or a log-linear trend of the rate, overdispersion, AR(1).
 
 For monthly or annual counts large enough to be read on the log scale (the default for counts
-averaging 10 or more a period): the working value is $x_t = \\log\\{(y_t + \tfrac12)/e_t\\}$
+averaging 10 or more a period): the working value is $x_t = \\log\\{(y_t + \\tfrac12)/e_t\\}$
 ($e_t$ the exposure, including seasonal factors) and, within a segment,
-$x_t = \beta_0 + \beta_1\tau_t + \varepsilon_t$ with $\\mathrm{var}(\varepsilon_t) \\propto
-v_t = 1/(\\hat\\mu_t + \tfrac12) + 1/\\hat r$: Poisson noise on the log scale plus
+$x_t = \\beta_0 + \\beta_1\\tau_t + \\varepsilon_t$ with $\\mathrm{var}(\\varepsilon_t) \\propto
+v_t = 1/(\\hat\\mu_t + \\tfrac12) + 1/\\hat r$: Poisson noise on the log scale plus
 overdispersion (negative binomial size $\\hat r$ read from first differences), $\\hat\\mu_t$ a
 running median of the counts; the scale of the noise is each segment's own (so overdispersion
 is estimated jointly with the segmentation, the seasonal factors and the trend), and the
@@ -12,7 +12,7 @@ standardised errors are AR(1), $\\phi$ integrated over a grid. This is a Gaussia
 approximation on the log scale — exact inference given it (see
 [`crimestats.changepoint._ar_trend`][crimestats.changepoint._ar_trend]) — checked against
 negative binomial series in the validation pages. Segment levels are reported as rates per
-unit of exposure (posterior medians: $e^{\text{level}}$), slopes as relative change per period.
+unit of exposure (posterior medians: $e^{\\text{level}}$), slopes as relative change per period.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Negative binomial segments: the rate changes; the overdispersion is integrated over a grid.
 
 $y_t \\sim \\mathrm{NegBin}(r e_t, p)$ (mean $e_t\\lambda$ with $\\lambda = r(1-p)/p$, variance
-$e_t\\lambda(1 + \\lambda/r)$) and $p \\sim \\mathrm{Beta}(1 + a r/\bar\\lambda, a)$, which gives
-$\\lambda$ prior mean $\bar\\lambda$ (the rate of the whole series) and tends to the Poisson
-model's gamma prior as $r \to \\infty$. The size $r$ is shared by all segments and integrated
+$e_t\\lambda(1 + \\lambda/r)$) and $p \\sim \\mathrm{Beta}(1 + a r/\\bar\\lambda, a)$, which gives
+$\\lambda$ prior mean $\\bar\\lambda$ (the rate of the whole series) and tends to the Poisson
+model's gamma prior as $r \\to \\infty$. The size $r$ is shared by all segments and integrated
 out: the recursion runs at each node of a grid of sizes (1 to 10,000 and the Poisson limit,
 geometric steps of about 2.15, equal prior weight) and the nodes are averaged with their
 posterior weights, so overdispersion is estimated jointly with the segmentation (and with the

@@ -3,9 +3,9 @@
 $y_t \\sim N(\\mu, \\sigma^2)$ with both changing between segments; on the standardised scale
 $z = (y - \\mathrm{median}(y))/\\hat\\sigma$ ($\\hat\\sigma$ the robust noise scale from first
 differences) the prior is $\\mu \\mid \\sigma^2 \\sim N(0, \\sigma^2/\\kappa_0)$,
-$\\sigma^2 \\sim \\mathrm{IG}(\alpha_0, \beta_0)$ with $\\kappa_0 = 1/\\max(1, \\mathrm{var}(z))$
+$\\sigma^2 \\sim \\mathrm{IG}(\\alpha_0, \\beta_0)$ with $\\kappa_0 = 1/\\max(1, \\mathrm{var}(z))$
 (prior spread of segment means equal to the spread of the data) and
-$\alpha_0 = \beta_0 = 1$ (``prior={"kappa0", "alpha0", "beta0"}``). Independent errors: for
+$\\alpha_0 = \\beta_0 = 1$ (``prior={"kappa0", "alpha0", "beta0"}``). Independent errors: for
 series with trends or autocorrelation use ``"trend"``. PELT cost:
 $L(\\log 2\\pi + \\log\\hat\\sigma^2 + 1)$ with $\\hat\\sigma^2$ floored at 0.01 (R uses
 $10^{-11}$, which lets two tied values form a segment of their own).

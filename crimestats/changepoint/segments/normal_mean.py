@@ -2,7 +2,7 @@
 
 $y_t \\sim N(\\mu, \\hat\\sigma^2)$ with $\\hat\\sigma$ the robust noise scale from first
 differences and, on the standardised scale $z = (y - \\mathrm{median}(y))/\\hat\\sigma$,
-$\\mu \\sim N(0, \tau^2)$ with $\tau^2 = \\max(1, \\mathrm{var}(z))$ (``prior={"tau2": ...}``).
+$\\mu \\sim N(0, \\tau^2)$ with $\\tau^2 = \\max(1, \\mathrm{var}(z))$ (``prior={"tau2": ...}``).
 PELT cost: the residual sum of squares on that scale.
 """
 

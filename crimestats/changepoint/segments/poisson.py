@@ -2,7 +2,7 @@
 
 $y_t \\sim \\mathrm{Poisson}(e_t\\lambda)$ with exposure $e_t$ (population, days in the month,
 seasonal factor; 1 when not given) and $\\lambda \\sim \\mathrm{Gamma}(a, b)$ with shape
-$a = 1$ (``prior={"shape": ...}``) and mean $a/b = \bar\\lambda = (\\sum y + 0.5)/\\sum e$,
+$a = 1$ (``prior={"shape": ...}``) and mean $a/b = \\bar\\lambda = (\\sum y + 0.5)/\\sum e$,
 the rate of the whole series (``prior={"rate_mean": ...}``): the segment rate has a prior
 coefficient of variation of 1 whatever the scale of the counts. The PELT cost is R
 ``changepoint``'s Poisson cost, $C = 2Y(\\log E - \\log Y)$ ($Y$ the segment total, $E$ its
