@@ -57,7 +57,8 @@ import numpy as np
 from scipy import special
 
 __all__ = ["AR_GRID", "LEVEL_FLOOR", "build_stats", "trend_logml", "trend_cost",
-           "segment_fits", "SegmentFits", "hyperparameters", "reference_trends"]
+           "segment_fits", "SegmentFits", "hyperparameters", "reference_trends",
+           "curved_trend", "curvature_basis"]
 
 #: Autocorrelations integrated over.
 AR_GRID = np.array([0.0, 0.2, 0.4, 0.6, 0.75, 0.9])
@@ -129,6 +130,34 @@ def reference_trends(z: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarr
                        for f in fits):
                 fits.append(candidate)
     return np.array([f[0] for f in fits]), np.array([f[1] for f in fits])
+
+
+def curvature_basis(n: int) -> np.ndarray:
+    """$\\tau_t^2 - 1/12$: the bend of a trend, centred like $\\tau_t$ (mean 0 over the series)."""
+    tau = (np.arange(n) + 0.5) / n - 0.5
+    return tau * tau - 1.0 / 12.0
+
+
+def curved_trend(z: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The series' trend fitted with a bend: ``(b, c)`` of $b\\tau + c(\\tau^2 - 1/12)$ and
+    their sampling variances (inflated for the lag-1 autocorrelation of the residuals, as in
+    [`reference_trends`][crimestats.changepoint._ar_trend.reference_trends]); None when the
+    series is too short to fit it."""
+    n = z.shape[0]
+    obs = np.isfinite(z)
+    if obs.sum() < 9:
+        return None
+    tau = ((np.arange(n) + 0.5) / n - 0.5)[obs]
+    design = np.column_stack([np.ones(tau.size), tau, curvature_basis(n)[obs]])
+    sw = np.sqrt(w[obs])
+    xw, yw = design * sw[:, None], z[obs] * sw
+    coef, *_ = np.linalg.lstsq(xw, yw, rcond=None)
+    resid = yw - xw @ coef
+    rss = float(resid @ resid)
+    r1 = float(np.clip(np.sum(resid[1:] * resid[:-1]) / max(rss, 1e-300), 0.0, 0.9))
+    s2 = rss / max(tau.size - 3, 1) * (1 + r1) / (1 - r1)
+    cov = s2 * np.linalg.pinv(xw.T @ xw)
+    return coef[1:], np.diag(cov)[1:]
 
 
 def build_stats(z: np.ndarray, w: np.ndarray, phi: float) -> np.ndarray:

@@ -35,10 +35,11 @@ def line_summary(node: Prepared, starts: np.ndarray, ends: np.ndarray, level: fl
     seg, index = positions(starts, ends)
     tau = (index + 0.5) / n - 0.5
     trend_var = node.info.get("trend_var", 0.0)
+    bend = node.info.get("curvature", 0.0)
 
     def line(t: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         x = np.stack([np.ones_like(t), t], axis=-1)
-        centre = np.einsum("ij,ij->i", x, fits.mean[j])
+        centre = np.einsum("ij,ij->i", x, fits.mean[j]) + bend * (t * t - 1.0 / 12.0)
         var = fits.bn[j] / fits.an[j] * np.einsum("ij,ijk,ik->i", x, fits.cov[j], x)
         return centre, np.sqrt(var + t * t * trend_var), 2.0 * fits.an[j]
 

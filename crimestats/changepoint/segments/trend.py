@@ -21,6 +21,8 @@ from .._ar_trend import (
     AR_GRID,
     LEVEL_FLOOR,
     build_stats,
+    curvature_basis,
+    curved_trend,
     hyperparameters,
     reference_trends,
     trend_cost,
@@ -70,34 +72,71 @@ def trend_prior(slopes: np.ndarray, variances: np.ndarray, spread: float,
     k = slopes.size
     share = np.r_[1.0 - prior_change, np.full(k - 1, prior_change / max(k - 1, 1))] \
         if k > 1 else np.ones(1)
-    var = 12.0 * max(spread, LEVEL_FLOOR)
-    occam = (-0.5 * slopes * slopes / var - 0.5 * np.log(2 * np.pi * var)
-             + 0.5 * np.log(2 * np.pi * np.maximum(variances, 1e-300)))
-    return np.log(np.r_[0.5, 0.5 * share]) + np.r_[0.0, occam]
+    return np.log(np.r_[0.5, 0.5 * share]) + np.r_[0.0, _occam(slopes, variances, 12.0, spread)]
+
+
+def _occam(coef: np.ndarray, variances: np.ndarray, scale: float, spread: float) -> np.ndarray:
+    """Laplace Occam factor of fitted coefficients under $N(0, \\text{scale}\\cdot V)$ priors."""
+    var = scale * max(spread, LEVEL_FLOOR)
+    return (-0.5 * coef * coef / var - 0.5 * np.log(2 * np.pi * var)
+            + 0.5 * np.log(2 * np.pi * np.maximum(variances, 1e-300)))
+
+
+#: Prior variance of the bend $c$ of a curved common trend, in units of the spread: the bend
+#: $c(\tau^2 - 1/12)$ then has the spread's variance over the series ($\mathrm{var}(\tau^2) =
+#: 1/180$ for $\tau$ uniform on $[-\tfrac12, \tfrac12]$).
+CURVATURE_SCALE = 180.0
+#: Fewest observed periods for a bent common trend: in shorter series a bend and a change of
+#: trend cannot be told apart, and the bend (a "no change" explanation) would take the prior's
+#: side against every change of trend.
+MIN_BENT = 40
 
 
 def trend_nodes(z: np.ndarray, w: np.ndarray, ar: Any, alpha0: float,
                 info: dict[str, float], prior_change: float = 0.3) -> list[Prepared]:
-    """Prepared nodes over the autocorrelation grid and the reference common trends."""
+    """Prepared nodes over the autocorrelation grid and the reference common trends.
+
+    Besides the straight trends of
+    [`trend_prior`][crimestats.changepoint.segments.trend.trend_prior], a *bent* common trend
+    $b\\tau + c(\\tau^2 - 1/12)$ fitted without a change shares the prior probability of no
+    change with the straight one (half each), with the Occam factors of both coefficients; a
+    series whose growth slows or speeds up is then one segment on a curve, not a change of
+    trend.
+    """
     obs = np.isfinite(z)
     spread = float(np.var(z[obs]))
     phis = ar_values(ar)
     n = z.shape[0]
     slopes, variances = reference_trends(z, w)
     log_prior_trend = trend_prior(slopes, variances, spread, prior_change)
-    slopes, variances = np.r_[0.0, slopes], np.r_[0.0, variances]
+    refs = [(float(b), float(v), 0.0, float(lw))
+            for b, v, lw in zip(np.r_[0.0, slopes], np.r_[0.0, variances], log_prior_trend,
+                                strict=True)]
+    bent = curved_trend(z, w) if obs.sum() >= MIN_BENT else None
+    if bent is not None and slopes.size > 1:
+        (b, c), (var_b, var_c) = bent
+        straight = refs[1]
+        half = float(np.log(0.5))
+        refs[1] = (*straight[:3], straight[3] + half)
+        refs.append((float(b), float(var_b), float(c),
+                     straight[3] + half - float(_occam(slopes[:1], variances[:1], 12.0, spread)[0])
+                     + float(_occam(np.array([b]), np.array([var_b]), 12.0, spread)[0])
+                     + float(_occam(np.array([c]), np.array([var_c]), CURVATURE_SCALE,
+                                    spread)[0])))
     tau = (np.arange(n) + 0.5) / n - 0.5
+    bend = curvature_basis(n)
     log_prior_phi = AR_PRIOR * np.log1p(-phis)
     log_prior_phi -= np.logaddexp.reduce(log_prior_phi)
     out = []
     for phi, lw_phi in zip(phis, log_prior_phi, strict=True):
-        st = build_stats(z, w, phi)
-        for b, var_b, lw_b in zip(slopes, variances, log_prior_trend, strict=True):
-            params = hyperparameters(phi, float(np.var((z - b * tau)[obs])), alpha0, n,
-                                     float(b))
+        plain = build_stats(z, w, phi)
+        for b, var_b, c, lw_b in refs:
+            zc = z - c * bend if c else z
+            st = build_stats(zc, w, phi) if c else plain
+            params = hyperparameters(phi, float(np.var((zc - b * tau)[obs])), alpha0, n, b)
             out.append(Prepared(st, params, float(lw_phi + lw_b),
-                                {**info, "ar": float(phi), "trend": float(b),
-                                 "trend_var": float(var_b)}))
+                                {**info, "ar": float(phi), "trend": b, "trend_var": var_b,
+                                 "curvature": c}))
     return out
 
 
