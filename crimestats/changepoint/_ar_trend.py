@@ -42,10 +42,12 @@ Each segment's statistics are sums of whitened rows (the first row of the segmen
 cumulative sum of the others), so its marginal likelihood costs $O(1)$.
 
 **Hyperparameters.** $\\phi$ is integrated over a grid
-([`AR_GRID`][crimestats.changepoint._ar_trend.AR_GRID]) and the common trend over four
+([`AR_GRID`][crimestats.changepoint._ar_trend.AR_GRID]) and the common trend over its
 reference values ([`reference_trends`][crimestats.changepoint._ar_trend.reference_trends]):
-none, and three least-squares fits — the recursion runs at each node and weighs the nodes by
-their evidence.
+none, three least-squares lines and, in series of 40 periods or more, a least-squares bent
+trend ([`curved_trend`][crimestats.changepoint._ar_trend.curved_trend]; its bend is taken off
+the series before the statistics are built) — the recursion runs at each node and weighs the
+nodes by their evidence.
 """
 
 from __future__ import annotations
