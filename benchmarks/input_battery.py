@@ -24,9 +24,6 @@ The table's figures are recorded in docs/validation/index.md.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import json
 import multiprocessing as mp
 import os
 import sys
@@ -46,6 +43,7 @@ from input_harness import (  # noqa: E402
     AWKWARD,
     INVALID,
     Outcome,
+    cli_outcome,
     is_invalid,
     labelled_case,
     mutate,
@@ -389,39 +387,11 @@ def _cli_cases() -> list[Case]:
             argv = ["sae", str(path), "--area", "area", "--direct", "y", "--variance", "v"]
             argv += ["--json"] if as_json else []
             cases.append(Case("cli.sae", f"{name}{':json' if as_json else ''}",
-                              lambda argv=argv, as_json=as_json: _cli_outcome(argv, as_json),
+                              lambda argv=argv, as_json=as_json: cli_outcome(argv, as_json),
                               invalid=name not in ("good", "huge_direct")))
-    cases.append(Case("cli.sae", "missing_option:json", lambda: _cli_outcome(
+    cases.append(Case("cli.sae", "missing_option:json", lambda: cli_outcome(
         ["sae", str(folder / "good.csv"), "--json"], True), invalid=True))
     return cases
-
-
-def _cli_outcome(argv: list[str], as_json: bool) -> Outcome:
-    from crimestats.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(argv)
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 2
-    except Exception as exc:  # noqa: BLE001
-        return Outcome("generic", f"{type(exc).__name__}: {exc}")
-    if as_json:
-        try:
-            doc = json.loads(out.getvalue())
-        except ValueError:
-            return Outcome("silent_wrong", f"exit {code} without a JSON document on stdout")
-        if code != 0 and "error" not in doc:
-            return Outcome("silent_wrong", "JSON document without 'error'")
-        if code == 0 and any(v is None for row in doc.get("estimates", [])
-                             for k, v in row.items() if k in ("estimate", "rmse")):
-            return Outcome("silent_nan", "exit 0 with null estimates")
-    if code == 2:
-        return Outcome("input_error", err.getvalue().strip()[:200])
-    if code == 1:
-        return Outcome("crimestats_error", err.getvalue().strip()[:200])
-    return Outcome("ok")
 
 
 # --------------------------------------------------------------------------------------------
