@@ -577,3 +577,42 @@ CASES = cases()
 def test_named_case(case):
     problem = case.problem(case.run())
     assert problem is None, problem
+
+
+# --------------------------------------------------------------------------------------------
+# Regression tests with more to check than the kind of outcome
+# --------------------------------------------------------------------------------------------
+
+
+def test_negbin_refuses_counts_beyond_its_accuracy():
+    """Counts x1e13 gave spurious changes with probability 1 and x1e298 NaN intervals."""
+    from crimestats import EstimationError
+
+    assert detect(COUNTS * 1e10, "negbin", **QUICK).changepoints == []
+    for scale in (1e13, 1e298):
+        with pytest.raises(EstimationError, match="out of the range of the 'negbin'"):
+            detect(COUNTS * scale, "negbin", **QUICK)
+
+
+def test_time_labels_with_an_odd_one_out_are_refused():
+    """A 'Total' row among months was taken as one more period, unchecked."""
+    from crimestats import InputError
+
+    labels = [*MONTHS.astype(str)[:-1], "Total"]
+    with pytest.raises(InputError, match="'Total'"):
+        detect(pd.Series(COUNTS, index=labels), "negbin", **QUICK)
+    names = [f"week {chr(65 + i)}" for i in range(N)]    # names are still names
+    assert detect(pd.Series(COUNTS, index=names), "negbin", **QUICK).estimates.sizes["time"] == N
+
+
+def test_detect_many_window_and_rows():
+    """A window longer than the series raised a ValueError from xarray; no rows an
+    IndexError."""
+    from crimestats import InputError
+
+    with pytest.raises(InputError, match="`window`"):
+        detect_many(WIDE, "negbin", window=N, seasonal=None)
+    assert detect_many(WIDE, "negbin", window=(N - 1) // 2, seasonal=None).prob_national_change \
+        >= 0
+    with pytest.raises(InputError, match="no rows"):
+        detect_many(WIDE.iloc[:0], "negbin")

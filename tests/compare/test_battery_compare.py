@@ -143,7 +143,7 @@ def _funnel_cases() -> list[Named]:
     cases.append(Named(fn, "areas_reorder_series_matches", lambda: _f(
         obs_s, exp_s.iloc[SHUFFLE], areas=AREAS[::-1]), "any",
         check=lambda r: None if float(r.estimates["observed"].sel(area="F00")) == CRIMES[0]
-        else "area 'F00' published with another area's count"))
+        else "area 'F00' published with another area's count (paired by position)"))
     return cases
 
 
@@ -430,3 +430,28 @@ CASES = cases()
 def test_named_case(case):
     problem = case.problem(case.run())
     assert problem is None, problem
+
+
+# --------------------------------------------------------------------------------------------
+# Regression tests: `areas=` never relabels a labelled Series by position
+# --------------------------------------------------------------------------------------------
+
+
+def test_funnel_areas_order_a_labelled_series_by_label():
+    obs = pd.Series(CRIMES, index=AREAS)
+    res = funnel(obs, pd.Series(RESIDENTS, index=AREAS).iloc[SHUFFLE], areas=AREAS[::-1])
+    assert list(res.estimates["area"].values) == AREAS[::-1]
+    assert float(res.estimates["observed"].sel(area="F00")) == CRIMES[0]
+    np.testing.assert_allclose(res.estimates["z"].sel(area=AREAS), _f().estimates["z"],
+                               rtol=1e-12)
+    # a column of the same table names the rows of the other columns
+    frame = pd.DataFrame({"force": AREAS, "crimes": CRIMES, "residents": RESIDENTS})
+    by_column = funnel(frame["crimes"], frame["residents"], areas=frame["force"])
+    np.testing.assert_allclose(by_column.estimates["z"], _f().estimates["z"], rtol=1e-12)
+
+
+def test_rank_areas_order_a_labelled_series_by_label():
+    res = rank_uncertainty(pd.Series(EST, index=AREAS).iloc[SHUFFLE],
+                           se=pd.Series(SE, index=AREAS), areas=AREAS, random_seed=0,
+                           draws=500)
+    np.testing.assert_array_equal(res.estimates["estimate"].values, EST)
