@@ -32,7 +32,10 @@ Extending it to another package (hidden, changepoint, compare)
 3. Add the function to ``SPEC_SOURCES`` in ``benchmarks/input_battery.py``: the battery then
    runs every mutation of every array argument of the new specs in its own process.
 4. Named cases that need their own check go in a ``tests/test_battery_<package>.py`` table
-   of ``(name, call, expected outcome, message pattern)``, judged by [`outcome`][outcome].
+   of ``(name, call, expected outcome, message pattern)``, judged by [`outcome`][outcome];
+   as [`Named`][Named] rows (with a time limit per call) returned by the module's
+   ``cases()``, they also run in ``benchmarks/input_battery.py --tables`` (list the module in
+   its ``TABLES``).
 """
 
 from __future__ import annotations

@@ -414,6 +414,13 @@ def _result(y: np.ndarray, n: np.ndarray, var: Variability, k: int,
     half = crit * np.sqrt(half_var)
     with np.errstate(divide="ignore", invalid="ignore"):
         rate_ratio = (a / na) / (b / nb)
+    from_zero = (b == 0) & (a > 0)
+    if from_zero.any():
+        names = [str(x) for x in series[from_zero][:8]]
+        warnings.warn(f"{int(from_zero.sum())} series have no counts in the previous window, so "
+                      f"their rate ratio and percent change are infinite (the test and the "
+                      f"interval, which adds half a count to an empty window, stand): {names}.",
+                      DataWarning, stacklevel=3)
     q_value = stats.false_discovery_control(p_value, method=fdr_method) if p_value.size > 1 \
         else p_value.copy()
     discovery = q_value <= fdr

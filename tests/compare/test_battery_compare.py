@@ -357,6 +357,8 @@ def _change_cases() -> list[Named]:
         ("all_equal", lambda: _c(COUNTS * 0 + 500), "ok", ""),
         ("huge_1e12", lambda: _c(COUNTS * 1e9), "any", ""),
         ("recent_zero", lambda: _c(COUNTS.where(COUNTS.index != 2018, 0.0)), "any", ""),
+        ("previous_zero", lambda: _c(COUNTS.where(COUNTS.index != 2017, 0.0)), "ok",
+         "previous window"),
         ("array_with_time", lambda: _c(COUNTS.to_numpy(), time=YEARS), "ok", ""),
         ("time_wrong_length", lambda: _c(COUNTS.to_numpy(), time=YEARS[:-1]), "input_error",
          "time"),
