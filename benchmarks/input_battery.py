@@ -1,4 +1,8 @@
-"""Battery of bad and awkward inputs for every public estimation function of sae and survey.
+"""Battery of bad and awkward inputs for every public estimation function.
+
+The cases are generated from the specs of sae and survey (``tests/input_harness.py``), plus the
+named tables of the test suite for changepoint, compare, calendar, the police.uk reader,
+``fay_herriot_many`` and the ``changepoint``/``compare`` commands (``TABLES``).
 
 Each case runs in its own (forked) process with a time limit, as the battery of issue 13 did,
 and is classified by ``tests/input_harness.py``:
@@ -8,8 +12,9 @@ and is classified by ``tests/input_harness.py``:
 * ``ok``: a result with every promised number finite (``warned``: non-finite numbers with a
   crimestats warning that says why);
 * ``generic``: a numpy/scipy/pandas/Python exception (a bug);
-* ``silent``: NaN/inf where a number is promised and no warning, a result paired by position
-  although its inputs were labelled, or an invalid input accepted (a bug);
+* ``silent``: NaN/inf where a number is promised and no warning, a result that contradicts
+  the case, or an invalid input accepted (a bug);
+* ``label``: a result paired by position although its inputs were labelled (a bug);
 * ``hang``: still running at the time limit (a bug); ``crash``: the process died.
 
 Run from the project root::
@@ -17,6 +22,7 @@ Run from the project root::
     python benchmarks/input_battery.py                 # every case, 2 processes at a time
     python benchmarks/input_battery.py --only fay_herriot --show bad
     python benchmarks/input_battery.py --timeout 60 --jobs 1 --show all
+    python benchmarks/input_battery.py --tables           # only the named tables of tests/
 
 The table's figures are recorded in docs/validation/index.md.
 """
@@ -24,9 +30,6 @@ The table's figures are recorded in docs/validation/index.md.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import json
 import multiprocessing as mp
 import os
 import sys
@@ -46,6 +49,7 @@ from input_harness import (  # noqa: E402
     AWKWARD,
     INVALID,
     Outcome,
+    cli_outcome,
     is_invalid,
     labelled_case,
     mutate,
@@ -54,10 +58,10 @@ from input_harness import (  # noqa: E402
     specs,
 )
 
-COLUMNS = ("input", "other", "ok", "warned", "generic", "silent", "hang", "crash")
+COLUMNS = ("input", "other", "ok", "warned", "generic", "silent", "label", "hang", "crash")
 _KIND_TO_COLUMN = {"input_error": "input", "crimestats_error": "other", "ok": "ok",
                    "warned": "warned", "generic": "generic", "silent_nan": "silent",
-                   "silent_wrong": "silent"}
+                   "silent_wrong": "silent", "hang": "hang"}
 
 
 class Case:
@@ -71,6 +75,8 @@ class Case:
 def _column(out: Outcome, invalid: bool) -> str:
     if invalid and out.kind in ("ok", "warned"):
         return "silent"
+    if out.kind == "silent_wrong" and "by position" in out.detail:
+        return "label"          # labelled inputs paired by position
     return _KIND_TO_COLUMN[out.kind]
 
 
@@ -389,39 +395,37 @@ def _cli_cases() -> list[Case]:
             argv = ["sae", str(path), "--area", "area", "--direct", "y", "--variance", "v"]
             argv += ["--json"] if as_json else []
             cases.append(Case("cli.sae", f"{name}{':json' if as_json else ''}",
-                              lambda argv=argv, as_json=as_json: _cli_outcome(argv, as_json),
+                              lambda argv=argv, as_json=as_json: cli_outcome(argv, as_json),
                               invalid=name not in ("good", "huge_direct")))
-    cases.append(Case("cli.sae", "missing_option:json", lambda: _cli_outcome(
+    cases.append(Case("cli.sae", "missing_option:json", lambda: cli_outcome(
         ["sae", str(folder / "good.csv"), "--json"], True), invalid=True))
     return cases
 
 
-def _cli_outcome(argv: list[str], as_json: bool) -> Outcome:
-    from crimestats.cli import main
+# --------------------------------------------------------------------------------------------
+# Named tables of the test suite (changepoint, compare, calendar, datasets, CLI commands)
+# --------------------------------------------------------------------------------------------
 
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(argv)
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 2
-    except Exception as exc:  # noqa: BLE001
-        return Outcome("generic", f"{type(exc).__name__}: {exc}")
-    if as_json:
-        try:
-            doc = json.loads(out.getvalue())
-        except ValueError:
-            return Outcome("silent_wrong", f"exit {code} without a JSON document on stdout")
-        if code != 0 and "error" not in doc:
-            return Outcome("silent_wrong", "JSON document without 'error'")
-        if code == 0 and any(v is None for row in doc.get("estimates", [])
-                             for k, v in row.items() if k in ("estimate", "rmse")):
-            return Outcome("silent_nan", "exit 0 with null estimates")
-    if code == 2:
-        return Outcome("input_error", err.getvalue().strip()[:200])
-    if code == 1:
-        return Outcome("crimestats_error", err.getvalue().strip()[:200])
-    return Outcome("ok")
+#: ``tests/<module>.py`` files whose ``cases()`` return ``input_harness.Named`` rows.
+TABLES = ["test_battery_changepoint", "compare/test_battery_compare", "test_battery_calendar",
+          "datasets/test_battery_police_uk", "sae/test_battery_sae_many",
+          "cli/test_battery_cli_commands"]
+
+
+def _table_cases() -> list[Case]:
+    import importlib
+
+    tests = Path(__file__).resolve().parents[1] / "tests"
+    cases = []
+    for table in TABLES:
+        folder, _, module = table.rpartition("/")
+        sys.path.insert(0, str(tests / folder))
+        for named in importlib.import_module(module).cases():
+            # no alarm in the child: the runner's time limit catches hangs
+            cases.append(Case(named.function, named.name,
+                              lambda named=named: named.run(seconds=0),
+                              invalid=named.expect == "input_error"))
+    return cases
 
 
 # --------------------------------------------------------------------------------------------
@@ -485,8 +489,12 @@ def main() -> None:
     parser.add_argument("--only", default="", help="run functions whose name contains this")
     parser.add_argument("--show", choices=["none", "bad", "all"], default="bad",
                         help="list the cases behind the counts")
+    parser.add_argument("--tables", action="store_true",
+                        help="only the named tables of tests/ (changepoint, compare, calendar, "
+                             "datasets, fay_herriot_many, the changepoint and compare commands)")
     args = parser.parse_args()
-    cases = [c for c in _spec_cases() + _named_cases() if args.only in c.function]
+    every = _table_cases() if args.tables else _spec_cases() + _named_cases() + _table_cases()
+    cases = [c for c in every if args.only in c.function]
     start = time.perf_counter()
     rows = run_cases(cases, timeout=args.timeout, jobs=args.jobs)
     table: dict[str, Counter[str]] = defaultdict(Counter)
@@ -508,7 +516,7 @@ def main() -> None:
     print(f"\n{len(cases)} cases in {time.perf_counter() - start:.0f} s "
           f"(time limit {args.timeout:g} s per case, {args.jobs} at a time)")
     if args.show != "none":
-        bad = ("generic", "silent", "hang", "crash")
+        bad = ("generic", "silent", "label", "hang", "crash")
         for case, column, detail, seconds in rows:
             if args.show == "all" or column in bad:
                 print(f"  [{column}] {case.function} {case.name} ({seconds:.1f} s): {detail}")

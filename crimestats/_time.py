@@ -172,6 +172,22 @@ def _parse_text(idx: pd.Index) -> tuple[pd.Index, str] | None:
     return None
 
 
+#: Label styles of time axes given as text (financial years, years, months, quarters).
+_STYLES = (_FY, re.compile(r"^-?\d+$"), re.compile(r"^\d{4}-(0[1-9]|1[0-2])$"),
+           re.compile(r"^\d{4}\s*-?Q[1-4]$"))
+
+
+def _odd_labels(idx: pd.Index) -> list[str]:
+    """Labels that break the style most labels share (e.g. a 'Total' row among months, or
+    '2019-13' among '2019-01' ...), or [] when no style is shared by most."""
+    texts = [str(v).strip() for v in idx]
+    for style in _STYLES:
+        hits = [bool(style.match(t)) for t in texts]
+        if 2 * sum(hits) > len(texts) and not all(hits):
+            return [t for t, hit in zip(texts, hits, strict=True) if not hit]
+    return []
+
+
 def check_time_axis(labels: Any, *, name: str = "time", fill: bool = False,
                     what: str = "series", fixes: str | None = None) -> TimeAxis:
     """Check that time labels are unique, sorted and regular; name what is wrong if not.
@@ -247,6 +263,12 @@ def check_time_axis(labels: Any, *, name: str = "time", fill: bool = False,
             except (TypeError, ValueError):
                 raise InputError(f"`{name}` mixes dates with other labels.") from None
             kind, freq = "datetime", _date_freq(work.sort_values())
+        elif odd := _odd_labels(idx):
+            raise InputError(
+                f"`{name}` has labels like periods but {len(odd)} that "
+                f"{'is' if len(odd) == 1 else 'are'} not: {_show(pd.Index(odd))}. Correct them, "
+                "or remove rows that are not periods (e.g. a total); crimestats never guesses "
+                "which period a label means.")
     if kind == "label":
         return TimeAxis(idx, np.arange(n), kind, None)
 

@@ -322,6 +322,10 @@ def period_of(dates: Any, calendar: Any) -> Any:
     except (ValueError, TypeError):
         raise InputError(f"`dates` must be dates such as '2016-06-23'; received "
                          f"{values[:3]!r}.") from None
+    if stamps.hasnans:
+        raise InputError(f"`dates` is missing at position(s) "
+                         f"{np.flatnonzero(stamps.isna())[:8].tolist()}; give a date for each "
+                         "(crimestats never drops or fills a missing value silently).")
     labels = cal.labels(stamps.to_period(cal.freq))
     return labels[0] if single else labels
 
@@ -378,6 +382,13 @@ def overlap_weights(source: Any, target: Any, *, source_calendar: Any, target_ca
                          f"{recall_months!r}.")
     src = src_cal.to_periods(source, "source")
     tgt = tgt_cal.to_periods(target, "target")
+    for name, periods in (("source", src), ("target", tgt)):
+        if len(periods) == 0:
+            raise InputError(f"`{name}` has no periods.")
+        if periods.has_duplicates:
+            raise InputError(f"`{name}` repeats the period(s) "
+                             f"{[str(p) for p in periods[periods.duplicated()].unique()][:8]}; "
+                             "give each period once.")
     lo, mass = _reference_mass(src_cal.first_month(src), src_cal.months, int(recall_months))
     weights = np.zeros((len(src), len(tgt)))
     tgt_first = tgt_cal.first_month(tgt)
@@ -479,6 +490,9 @@ def align_survey(survey: pd.DataFrame, periods: Any, *, survey_calendar: Any, ca
         raise InputError(f"`survey` has no column(s) {missing}; it needs 'period', 'estimate' "
                          f"and 'se'; available: {list(survey.columns)}.")
     labels = periods.index if isinstance(periods, pd.Series) else pd.Index(list(periods))
+    for name, n in (("survey", len(survey)), ("periods", len(labels))):
+        if n == 0:
+            raise InputError(f"`{name}` is empty; give at least one period.")
     check_time_axis(labels, name="periods")
     check_time_axis(pd.Index(survey["period"]), name="survey['period']", fill=True)
     src_cal, tgt_cal = as_calendar(survey_calendar), as_calendar(calendar)

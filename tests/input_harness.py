@@ -32,12 +32,17 @@ Extending it to another package (hidden, changepoint, compare)
 3. Add the function to ``SPEC_SOURCES`` in ``benchmarks/input_battery.py``: the battery then
    runs every mutation of every array argument of the new specs in its own process.
 4. Named cases that need their own check go in a ``tests/test_battery_<package>.py`` table
-   of ``(name, call, expected outcome, message pattern)``, judged by [`outcome`][outcome].
+   of ``(name, call, expected outcome, message pattern)``, judged by [`outcome`][outcome];
+   as [`Named`][Named] rows (with a time limit per call) returned by the module's
+   ``cases()``, they also run in ``benchmarks/input_battery.py --tables`` (list the module in
+   its ``TABLES``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import json
 import math
 import warnings
@@ -91,8 +96,10 @@ def nonfinite(result: Any, promised: tuple[str, ...], scalars: tuple[str, ...]) 
 
 def outcome(call: Callable[[], Any], *, promised: tuple[str, ...] = (),
             scalars: tuple[str, ...] = (),
-            check: Callable[[Any], str | None] | None = None) -> Outcome:
-    """Run ``call()`` and classify what it did (see the module notes)."""
+            check: Callable[[Any], str | None] | None = None,
+            contract: bool = True) -> Outcome:
+    """Run ``call()`` and classify what it did (see the module notes); ``contract=False`` for
+    helpers that do not return a ``Result`` (calendars, periods, tables)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -113,7 +120,7 @@ def outcome(call: Callable[[], Any], *, promised: tuple[str, ...] = (),
             return Outcome("silent_wrong", "converged=True with non-finite "
                            + ", ".join(bad), result)
         return Outcome("warned", "; ".join(_one_line(w.message) for w in warned)[:200], result)
-    problem = result_problem(result)
+    problem = result_problem(result) if contract else None
     if problem is None and check is not None:
         problem = check(result)
     if problem is not None:
@@ -555,3 +562,131 @@ def invalid_kwargs(spec: Spec) -> Any:
         return f"{arg}:{name}", kwargs
 
     return build()
+
+
+# --------------------------------------------------------------------------------------------
+# Named cases with a time limit (changepoint, compare, calendar, datasets, fay_herriot_many)
+# --------------------------------------------------------------------------------------------
+
+#: What a named case expects: an ``InputError``, another crimestats error, a result (``ok``,
+#: including results with a crimestats warning), or anything but a bug (``any``).
+EXPECTS = ("input_error", "crimestats_error", "ok", "any")
+
+
+class Hang(BaseException):
+    """Raised inside a call that outlived its time limit (not an ``Exception``, so that no
+    ``except Exception`` of the code under test swallows it)."""
+
+
+def _limited(call: Callable[[], Any], seconds: float) -> Callable[[], Any]:
+    """``call`` interrupted after ``seconds`` (SIGALRM; main thread only, else unlimited)."""
+    import signal
+    import threading
+
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread() \
+            or not hasattr(signal, "setitimer"):
+        return call
+
+    def run() -> Any:
+        def stop(signum: int, frame: Any) -> None:
+            raise Hang(f"> {seconds:g} s")
+
+        previous = signal.signal(signal.SIGALRM, stop)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            return call()
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+    return run
+
+
+@dataclasses.dataclass(frozen=True)
+class Named:
+    """One named call of a table-driven battery.
+
+    ``expect`` is one of [`EXPECTS`][EXPECTS]; ``pattern`` must occur in the error message (or
+    in the warning of a ``warned`` result); ``promised`` and ``scalars`` name the numbers that
+    must be finite (as in [`Spec`][Spec]); ``check`` returns why a result is wrong (e.g. paired
+    by position) or None. ``seconds`` is the time limit of the call.
+    """
+
+    function: str
+    name: str
+    call: Callable[[], Any]
+    expect: str = "input_error"
+    pattern: str = ""
+    promised: tuple[str, ...] = ("estimate", "lower", "upper")
+    scalars: tuple[str, ...] = ()
+    check: Callable[[Any], str | None] | None = None
+    seconds: float = 30.0
+    contract: bool = True          # the call returns a crimestats Result
+
+    @property
+    def id(self) -> str:
+        return f"{self.function}:{self.name}"
+
+    def run(self, seconds: float | None = None) -> Outcome:
+        """The outcome of the call, ``hang`` past the time limit."""
+        call = _limited(self.call, self.seconds if seconds is None else seconds)
+        try:
+            out = outcome(call, promised=self.promised, scalars=self.scalars,
+                          check=self.check, contract=self.contract)
+        except Hang as exc:        # raised while the outcome was being judged
+            return Outcome("hang", str(exc))
+        # a call that judges itself (e.g. the command line) returns its own Outcome
+        return out.result if isinstance(out.result, Outcome) else out
+
+    def column(self, out: Outcome) -> str:
+        """The battery column of ``out``: an accepted invalid input is ``silent_wrong``."""
+        if self.expect == "input_error" and out.kind in ("ok", "warned"):
+            return "silent_wrong"
+        return out.kind
+
+    def problem(self, out: Outcome) -> str | None:
+        """Why ``out`` does not meet the expectation (None when it does)."""
+        column = self.column(out)
+        if column in BAD:
+            return f"{column}: {out.detail}"
+        if self.expect == "any":
+            return None
+        got = "ok" if column == "warned" else column
+        if got != self.expect:
+            return f"expected {self.expect}, got {column}: {out.detail}"
+        if self.pattern and self.pattern not in out.detail:
+            return f"message lacks {self.pattern!r}: {out.detail}"
+        return None
+
+
+def cli_outcome(argv: list[str], as_json: bool) -> Outcome:
+    """Run the command line on ``argv`` and classify it: exit 2 ``input_error``, exit 1
+    ``crimestats_error``, exit 0 ``ok``; with ``--json`` stdout must be one JSON document (an
+    ``error`` object on failure, no null estimate on success)."""
+    from crimestats.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(argv)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 2
+    except Exception as exc:  # noqa: BLE001
+        return Outcome("generic", f"{type(exc).__name__}: {exc}")
+    if as_json:
+        try:
+            doc = json.loads(out.getvalue())
+        except ValueError:
+            return Outcome("silent_wrong", f"exit {code} without a JSON document on stdout")
+        if code != 0 and "error" not in doc:
+            return Outcome("silent_wrong", "JSON document without 'error'")
+        if code != 0:
+            err = io.StringIO(str(doc["error"].get("message", "")))
+        if code == 0 and any(v is None for row in doc.get("estimates", [])
+                             for k, v in row.items() if k in ("estimate", "rmse")):
+            return Outcome("silent_nan", "exit 0 with null estimates")
+    if code == 2:
+        return Outcome("input_error", err.getvalue().strip()[:200])
+    if code == 1:
+        return Outcome("crimestats_error", err.getvalue().strip()[:200])
+    return Outcome("ok")

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .._time import TimeAxis, check_time_axis
 from .._validate import aligned, as_float_array, check_choice, check_counts, describe_rows
-from ..errors import InputError
+from ..errors import EstimationError, InputError
 from .segments import get_model, model_names
 
 MISSING = ("error", "skip")
@@ -108,6 +108,11 @@ def check_series(y: Any, likelihood: str, *, exposure: Any = None, time: Any = N
         raise InputError(f"`{name}` has no observed values.")
     if model.data == "counts":
         check_counts(arr, name, labels, noun=noun)
+        _check_count_range(arr, model, name, labels, noun)
+        if fill is not None and axis.missing.size and not (fill >= 0 and fill == round(fill)):
+            raise InputError(f"`fill` is the count of a period absent from the series and must "
+                             f"be a non-negative whole number with the {model.name!r} "
+                             f"likelihood; received {fill!r}.")
     full_n = len(axis.labels)
     inserted = np.ones(full_n, dtype=bool)
     inserted[axis.positions] = False
@@ -124,6 +129,18 @@ def check_series(y: Any, likelihood: str, *, exposure: Any = None, time: Any = N
     if full_n < 2:
         raise InputError(f"`{name}` needs at least 2 observations to look for a change.")
     return Series(yy, exp, axis, inserted)
+
+
+def _check_count_range(arr: np.ndarray, model: Any, name: str, labels: list[Any],
+                       noun: str) -> None:
+    """Counts above the model's ``max_count`` are beyond the accuracy of its likelihood."""
+    big = np.flatnonzero(arr > model.max_count)
+    if big.size:
+        raise EstimationError(
+            f"`{name}` is out of the range of the {model.name!r} likelihood: counts above "
+            f"{model.max_count:.0e} at {describe_rows(big, labels, noun)} (largest "
+            f"{np.nanmax(arr):.3g}) cannot be computed accurately. Check the units (counts of "
+            "crimes per period), or use likelihood='count_trend' or 'log_trend'.")
 
 
 def _exposure(exposure: Any, y: Any, arr: np.ndarray, axis: TimeAxis, yy: np.ndarray,

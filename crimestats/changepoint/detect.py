@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -159,13 +160,17 @@ def detect(y: Any, likelihood: str = "auto", *, method: str = "bayes", exposure:
                           fill=fill, min_size=min_size)
     n = series.y.shape[0]
     options = _model_options(model, size=size, ar=ar)
+    if prior is not None and not isinstance(prior, Mapping):
+        raise InputError(f"`prior` must be a dict of hyperparameters of the {likelihood!r} "
+                         f"segment prior (or None); received {prior!r}.")
     if method == "bayes":
         log_q = _log_q(n, min_size, prior_any_change, prior_change)
         if not (isinstance(draws, (int, np.integer)) and not isinstance(draws, bool)
                 and draws >= 0):
             raise InputError(f"`draws` must be a non-negative integer; received {draws!r}.")
-        if not (0.0 <= float(prune) < 1.0):
-            raise InputError(f"`prune` must be in [0, 1); received {prune!r}.")
+        if not (isinstance(prune, (int, float, np.integer, np.floating))
+                and 0.0 <= float(prune) < 1.0):
+            raise InputError(f"`prune` must be a number in [0, 1); received {prune!r}.")
     period = _seasonal_period(seasonal, series)
     counts = model.data == "counts"
     ratio = model.data != "real"                # seasonal factors multiply (counts, positive)

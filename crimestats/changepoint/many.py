@@ -102,7 +102,18 @@ class ManyChangepointResult(Result):
 def _as_wide(data: Any, time: str | None, series: str | None, value: str | None
              ) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame) and (time or series or value):
+        if not (time and series and value):
+            raise InputError("a long table needs all three column names: `time`, `series` and "
+                             f"`value`; received time={time!r}, series={series!r}, "
+                             f"value={value!r}. A wide table (rows = time, columns = series) "
+                             "needs none.")
         require_columns(data, [time, series, value], "data")
+        for column in (time, series):
+            unlabelled = np.flatnonzero(data[column].isna().to_numpy())
+            if unlabelled.size:
+                raise InputError(f"`data[{column!r}]` is missing at rows "
+                                 f"{unlabelled[:8].tolist()} (positions): every row needs its "
+                                 f"{'period' if column == time else 'series'} label.")
         dup = data.duplicated([time, series])
         if dup.any():
             raise InputError(f"`data` has repeated (time, series) rows at positions "
@@ -201,9 +212,15 @@ def detect_many(data: Any, likelihood: str = "auto", *, time: str | None = None,
     if wide.columns.has_duplicates:
         raise InputError(f"`data` repeats the series {list(wide.columns[wide.columns.duplicated()])};"
                          " give each series one column.")
+    if wide.shape[0] == 0:
+        raise InputError("`data` has no rows (time periods).")
     labels = list(wide.columns)
-    check_time_axis(wide.index, name="time" if time else "data index",
-                    fill=kwargs.get("fill") is not None or kwargs.get("missing") == "skip")
+    axis = check_time_axis(wide.index, name="time" if time else "data index",
+                           fill=kwargs.get("fill") is not None or kwargs.get("missing") == "skip")
+    if 2 * window + 1 > len(axis.labels):
+        raise InputError(f"`window` ({window}) must be shorter than half the series "
+                         f"({len(axis.labels)} periods): a window of ±{window} periods covers "
+                         "every time, so no time of a shared change could be told apart.")
     likelihood = _choose_panel_likelihood(wide, likelihood)
 
     def fit(col: Any) -> ChangepointResult:

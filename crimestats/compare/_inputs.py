@@ -52,6 +52,12 @@ def area_counts(observed: Any, exposure: Any, areas: Any = None, data: pd.DataFr
     denominator.
     """
     from_data = isinstance(exposure, str)
+    obs_name = f"data[{observed!r}]" if isinstance(observed, str) else "observed"
+    obs_labelled = isinstance(observed, pd.Series)      # labelled by area, not a column
+    if obs_labelled and isinstance(areas, pd.Series):
+        # columns of one table (areas=frame["force"]): rows matched by the shared index
+        areas = v.aligned(areas, list(observed.index), "areas", "observed", noun="row")
+    explicit_areas = areas is not None and not isinstance(areas, (str, pd.Series))
     observed = column(observed, "observed", data)
     exposure = column(exposure, exposure_name, data)
     if from_data:
@@ -72,14 +78,18 @@ def area_counts(observed: Any, exposure: Any, areas: Any = None, data: pd.DataFr
         areas = areas.to_numpy()
     labels = v.area_labels(areas, m)
     shown = None if areas is None else labels
-    if isinstance(observed, pd.Series) and isinstance(exposure, pd.Series):
+    if obs_labelled and explicit_areas:
+        # `areas` orders a labelled Series by label (never relabels it by position)
+        observed = v.aligned(observed, list(labels), "observed", "areas")
+        exposure = v.aligned(exposure, list(labels), exposure_name, "areas")
+    elif isinstance(observed, pd.Series) and isinstance(exposure, pd.Series):
         # two Series (e.g. columns of one table, with `areas` naming the rows): match the
         # exposures to the counts' own index
         exposure = v.aligned(exposure, list(observed.index), exposure_name, "observed")
     else:
         exposure = v.aligned(exposure, None if shown is None else list(labels), exposure_name,
                              "observed")
-    y = v.as_float_array(observed, "observed", labels=shown)
+    y = v.as_float_array(observed, obs_name, labels=shown)
     n = v.as_float_array(exposure, exposure_name, labels=shown)
     v.check_length(n, m, exposure_name, "observed")
     v.check_counts(y, "observed", shown, noun="area")

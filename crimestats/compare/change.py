@@ -250,7 +250,11 @@ def change_tests(data: pd.DataFrame, *, count: str, time: str, by: str | Sequenc
     (86, 'bh')
     """
     level = v.check_level(level)
-    fdr = v.check_level(fdr) if fdr is not None else fdr
+    if fdr is not None:
+        fdr = _check_number(fdr, "fdr", 0.0, 1.0)
+        if not 0.0 < fdr < 1.0:
+            raise InputError(f"`fdr` (false discovery rate) must be in (0, 1), e.g. 0.05; "
+                             f"received {fdr}.")
     fdr_method = v.check_choice(fdr_method, "fdr_method", ["bh", "by"])
     k = COMPARISONS[v.check_choice(compare, "compare", list(COMPARISONS))]
     by = [by] if isinstance(by, str) else list(by)
@@ -263,6 +267,12 @@ def change_tests(data: pd.DataFrame, *, count: str, time: str, by: str | Sequenc
     if missing_pool:
         raise InputError(f"`pool_by` columns {missing_pool} must be among `by` {by} (each "
                          "series belongs to one pooling group).")
+    for column in (*by, time):
+        unlabelled = np.flatnonzero(data[column].isna().to_numpy())
+        if unlabelled.size:
+            raise InputError(f"`data[{column!r}]` is missing in "
+                             f"{v.describe_rows(unlabelled, None, 'row')}: every row needs its "
+                             f"{'period' if column == time else 'series'} label.")
     v.as_float_array(data[count], count)
     if exposure is not None:
         v.check_positive(v.as_float_array(data[exposure], exposure), exposure)
@@ -298,6 +308,7 @@ def change_tests(data: pd.DataFrame, *, count: str, time: str, by: str | Sequenc
                            periods, k)
     else:
         mode = "given"
+        dispersion = _check_number(dispersion, "dispersion", 0.0, np.inf)
         var = _variability(y, n, trend, dispersion, autocorrelation, groups, False, periods, k)
     labels = [" / ".join(map(str, key)) if isinstance(key, tuple) else str(key)
               for key in series_index]
@@ -403,6 +414,13 @@ def _result(y: np.ndarray, n: np.ndarray, var: Variability, k: int,
     half = crit * np.sqrt(half_var)
     with np.errstate(divide="ignore", invalid="ignore"):
         rate_ratio = (a / na) / (b / nb)
+    from_zero = (b == 0) & (a > 0)
+    if from_zero.any():
+        names = [str(x) for x in series[from_zero][:8]]
+        warnings.warn(f"{int(from_zero.sum())} series have no counts in the previous window, so "
+                      f"their rate ratio and percent change are infinite (the test and the "
+                      f"interval, which adds half a count to an empty window, stand): {names}.",
+                      DataWarning, stacklevel=3)
     q_value = stats.false_discovery_control(p_value, method=fdr_method) if p_value.size > 1 \
         else p_value.copy()
     discovery = q_value <= fdr

@@ -301,6 +301,9 @@ def _peer_lists(peers: Any, labels: list[Any]) -> dict[Any, list[Any]]:
         raise InputError("`peers` must be a PeerGroups result (most_similar), a dict "
                          "{area: [peers]} or a pandas Series of group names indexed by area; "
                          f"received {type(peers).__name__}.")
+    if not groups:
+        raise InputError("`peers` holds no peer group; give {area: [peers]} for at least one "
+                         "area.")
     known = set(labels)
     for area, members in groups.items():
         unknown = [a for a in [area, *members] if a not in known]

@@ -165,7 +165,7 @@ def _draws(source: Any, se: Any, areas: Any, draws: int, random_seed: Any
                              "(rows) of every area (columns).")
         labels = (source.columns.to_numpy() if isinstance(source, pd.DataFrame)
                   and areas is None else areas)
-        theta = v.as_float_array(source, "source", ndim=2)
+        theta = v.as_float_array(source, "source", ndim=2, noun="draw")
         if theta.shape[0] < 2:
             raise InputError("A 2-D `source` holds posterior draws (rows) of every area "
                              f"(columns); received only {theta.shape[0]} row(s).")
@@ -174,9 +174,14 @@ def _draws(source: Any, se: Any, areas: Any, draws: int, random_seed: Any
     if se is None:
         raise InputError("1-D `source` values are estimates and need their standard errors "
                          "as `se=` (or pass a matrix of posterior draws, or a fitted result).")
-    if areas is None and isinstance(source, pd.Series):
-        areas = source.index.to_numpy()
-    estimate = v.as_float_array(source, "source")
+    if isinstance(source, pd.Series):
+        if areas is None:
+            areas = source.index.to_numpy()
+        else:               # `areas` orders a labelled Series by label, never relabels it
+            source = v.aligned(source, list(v.area_labels(areas, len(source))), "source",
+                               "areas")
+    named = areas is not None and np.ndim(areas) == 1 and len(areas) == np.size(source)
+    estimate = v.as_float_array(source, "source", labels=list(areas) if named else None)
     labels = v.area_labels(areas, estimate.size)
     se = v.aligned(se, None if areas is None else list(labels), "se", "source")
     sd = v.as_float_array(se, "se", labels=None if areas is None else list(labels))

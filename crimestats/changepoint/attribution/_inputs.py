@@ -59,6 +59,9 @@ class Inputs:
     shocks: np.ndarray | None
 
 
+_MAX_RELATIVE_SE = 1e3     # a standard error 1,000 times the estimate: no information
+
+
 def _recorded(values: Any, name: str, times: pd.Index | None = None
               ) -> tuple[np.ndarray, pd.Index, TimeAxis | None]:
     """Counts as floats with their period labels (checked), aligned to ``times`` if given."""
@@ -88,7 +91,7 @@ def _population(population: Any, times: pd.Index) -> np.ndarray:
     if population is None:
         return np.ones(T)
     if np.ndim(population) == 0 and not isinstance(population, (pd.Series, pd.DataFrame)):
-        pop = np.full(T, float(population))
+        pop = np.full(T, as_float_array([population], "population")[0])
     else:
         pop = as_float_array(aligned(population, list(times), "population", "recorded",
                                      noun="period"), "population")
@@ -132,6 +135,13 @@ def _frame(survey: Any, name: str, times: pd.Index, *, share: bool = False) -> B
     se = as_float_array(frame["se"], f"{name}['se']", labels=labels)
     check_positive(est, f"{name}['estimate']", labels)
     check_positive(se, f"{name}['se']", labels)
+    vague = np.flatnonzero(se > _MAX_RELATIVE_SE * est)
+    if vague.size:
+        raise InputError(
+            f"`{name}['se']` is more than {_MAX_RELATIVE_SE:,.0f} times the estimate at "
+            f"{describe_rows(vague, labels, 'period')}: such a survey value carries no "
+            "information (and is beyond the accuracy of the log-scale model). Check the units "
+            "of 'se', or leave those periods out (missing survey periods are allowed).")
     if share:
         bad = np.flatnonzero(est >= 1.0)
         if bad.size:

@@ -94,12 +94,16 @@ class SegmentModel(abc.ABC):
         What changes at a change point, in words (for the docs and the CLI help).
     diffparam : int
         Number of parameters that change at a change point (for the BIC/MBIC penalties).
+    max_count : float
+        Count models: the largest count the likelihood is computed accurately for (larger
+        counts raise `EstimationError`); default unlimited.
     """
 
     name: ClassVar[str]
     data: ClassVar[str]
     changes: ClassVar[str]
     diffparam: ClassVar[int]
+    max_count: ClassVar[float] = float("inf")
 
     @property
     @abc.abstractmethod

@@ -53,6 +53,7 @@ class NegBinSegments(SegmentModel):
     data = "counts"
     changes = "rate (negative binomial counts, overdispersion integrated out)"
     diffparam = 1
+    max_count = 1e12     # the log-gamma differences lose precision above (spurious changes)
 
     @property
     def logml(self) -> Any:

@@ -148,6 +148,10 @@ def fay_herriot_many(direct: Any, variance: Any, covariates: Any = None, *,
         raise InputError(f"`direct` has dimensions {list(direct.dims)} but no 'area'; name the "
                          "area dimension 'area' (e.g. direct.rename(lsoa='area')).")
     tables = [d for d in direct.dims if d != "area"]
+    empty = [d for d in direct.dims if direct.sizes[d] == 0]
+    if empty:
+        raise InputError(f"`direct` has no {' or '.join(map(repr, empty))} (size 0): there is "
+                         "nothing to fit.")
     direct = direct.transpose(*tables, "area")
     variance = _aligned(variance, direct, "variance").transpose(*tables, "area")
     x, names = _design(covariates, direct, tables, intercept)
@@ -244,6 +248,14 @@ def _design(covariates: Any, direct: xr.DataArray, tables: list[Hashable], inter
         if numeric:
             raise InputError(f"covariates {numeric} are not numeric; turn categories into "
                              "indicator columns (pandas.get_dummies(..., drop_first=True)).")
+        bad = ~np.isfinite(frame.to_numpy(dtype=float))
+        if bad.any():
+            rows, cols = np.nonzero(bad)
+            column = frame.columns[cols[0]]
+            raise InputError(f"`covariates` column {column!r} is missing or infinite in "
+                             f"{v.describe_rows(rows[cols == cols[0]], list(frame.index))}; "
+                             "covariates are needed in every area (crimestats never fills "
+                             "them silently).")
         cov = xr.DataArray(frame.to_numpy(dtype=float), dims=("area", _COEF),
                            coords={"area": frame.index.to_numpy(),
                                    _COEF: [str(c) for c in frame.columns]})
