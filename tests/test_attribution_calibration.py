@@ -64,3 +64,31 @@ def test_calibration_on_misspecified_series():
     for column in ("cover_incidence", "cover_reporting_changed", "cover_recording_changed"):
         values = table[column].dropna()
         assert (values >= 0.95 - 3 * se(0.95)).all(), column
+
+
+def test_oracle_power_formula_matches_its_test_by_simulation():
+    """The known-change oracle of ``benchmarks/attribution_oracle.py``: the power
+    $\\Phi(\\sqrt V - 1.645)$ of the 5% test on $\\sum_t (c_t - \\bar c) r_t$ against the test
+    applied to simulated series (null: 5% rejected; alternative: the formula)."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        scenarios = _load("attribution_scenarios")
+        oracle = _load("attribution_oracle")
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    rng = np.random.default_rng(5)
+    step = next(s for s in scenarios.SCENARIOS if s.name == "reporting_step")
+    c, sd, _ = oracle.capture_paths(step, 0.13, 3, rng)
+    s = float(np.median(sd))
+    for path in c:
+        V = (path ** 2).sum() / s ** 2
+        power = oracle.stats.norm.cdf(np.sqrt(V) - oracle.Z95)
+        n = 20_000
+        noise = s * rng.standard_normal((n, path.size))
+        level = rng.normal(size=(n, 1))                       # the unknown level cancels
+        scale = s * np.sqrt((path ** 2).sum())
+        null = oracle.centre(level + noise, 1) @ path / scale
+        alt = oracle.centre(level + path + noise, 1) @ path / scale
+        assert abs(np.mean(null > oracle.Z95) - 0.05) < 4 * np.sqrt(0.05 * 0.95 / n)
+        hit = np.mean(alt > oracle.Z95)
+        assert abs(hit - power) < 4 * np.sqrt(power * (1 - power) / n) + 1e-3
