@@ -15,8 +15,10 @@ For every scenario of ``benchmarks/attribution_scenarios.py`` and extra year-to-
   with ``prob_capture_change > 0.5``;
 * **coverage** — of the 95% intervals of the total change of incidence and of reporting (or
   "reporting or recording" without a control) over the window, and of recording with a
-  control; components that did not change are reported separately (their intervals contain
-  the point mass at "no change");
+  control, among the series where the component changed (``cover_<component>_changed``) and
+  among those where the model also sees the change, ``prob_change`` > 0.5
+  (``cover_<component>_seen``: a change it does not see has most of its posterior at "no
+  change");
 * coverage of the 95% interval of the extra noise SD (``hyperparameters``) of its true value
   $\\sqrt{\\log(1 + \\mathrm{cv}^2)}$;
 * the median seconds per fit.
@@ -109,11 +111,13 @@ def summarise(df: pd.DataFrame, clear: float = 0.1) -> pd.DataFrame:
         rate(row, "right_call_tie", call[changed & ~is_clear])
         rate(row, "false_claim", g.loc[null, "prob_capture_change"] > 0.5)
         rate(row, "cover_incidence", g["cover_incidence"])
-        rep_changed = g["reporting_changed"].astype(bool)
-        rate(row, "cover_reporting_changed", g.loc[rep_changed, "cover_reporting"])
-        if "cover_recording" in g and g["cover_recording"].notna().any():
-            rec_changed = g["recording_changed"].astype(bool)
-            rate(row, "cover_recording_changed", g.loc[rec_changed, "cover_recording"])
+        for comp in ("reporting", "recording"):
+            if f"cover_{comp}" not in g or g[f"cover_{comp}"].isna().all():
+                continue
+            changed_c = g[f"{comp}_changed"].astype(bool) & g[f"cover_{comp}"].notna()
+            seen = changed_c & (g[f"prob_change_{comp}"] > 0.5)
+            rate(row, f"cover_{comp}_changed", g.loc[changed_c, f"cover_{comp}"])
+            rate(row, f"cover_{comp}_seen", g.loc[seen, f"cover_{comp}"])
         if "cover_noise_sd" in g:
             rate(row, "cover_noise_sd", g["cover_noise_sd"].astype(bool))
         row["median_seconds"] = g["seconds"].median()
