@@ -238,6 +238,11 @@ def test_quadrature_grid_is_fine_enough(monkeypatch, scenarios):
                                    atol=0.01)
     assert abs(coarse.prob_not_incidence - fine.prob_not_incidence) < 0.02
     assert abs(coarse.hyperparameters["noise_sd"] - fine.hyperparameters["noise_sd"]) < 0.003
+    # interval ends read off the interpolated CDF, not snapped to nodes a factor 1.5 apart
+    for end in ("noise_sd_lower", "noise_sd_upper", "smoothness_sd_lower",
+                "smoothness_sd_upper"):
+        assert coarse.hyperparameters[end] == pytest.approx(fine.hyperparameters[end],
+                                                            rel=0.04), end
 
 
 def _curved_series(reporting_ramp=False, seed=0):

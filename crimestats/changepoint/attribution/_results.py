@@ -111,9 +111,27 @@ class AttributionResult(Result):
 
 def _grid_quantiles(values: np.ndarray, weights: np.ndarray, probs: tuple[float, ...]
                     ) -> list[float]:
-    order = np.argsort(values)
-    cum = np.cumsum(weights[order])
-    return [float(values[order][min(np.searchsorted(cum, p), values.size - 1)]) for p in probs]
+    """Quantiles of a positive hyperparameter from its posterior mass on grid nodes.
+
+    The nodes are evenly spaced in the logarithm and carry trapezoid-rule masses, so the
+    density at a node is its mass over its cell (half a cell at the two ends). The log density
+    is interpolated linearly between nodes and integrated on a fine grid; the quantiles are
+    read off that CDF. (Reading them off the nodes snaps the interval to nodes a factor 1.5
+    apart; spreading each node's mass evenly over its cell puts too much mass in the tails.)
+    """
+    nodes, which = np.unique(values, return_inverse=True)
+    if nodes.size == 1:
+        return [float(nodes[0])] * len(probs)
+    mass = np.bincount(which, weights=weights)
+    x = np.log(nodes)
+    cell = np.gradient(x) * np.r_[0.5, np.ones(x.size - 2), 0.5]
+    with np.errstate(divide="ignore"):
+        log_density = np.log(mass / cell)
+    fine = np.linspace(x[0], x[-1], 40 * x.size)
+    ld = np.interp(fine, x, log_density)
+    density = np.exp(ld - ld.max())
+    cdf = np.r_[0.0, np.cumsum((density[1:] + density[:-1]) / 2 * np.diff(fine))]
+    return [float(np.exp(np.interp(p, cdf / cdf[-1], fine))) for p in probs]
 
 
 def _changes_of(post: Posterior) -> dict[int, tuple[np.ndarray, np.ndarray]]:
