@@ -68,6 +68,10 @@ _MAX_GRID_INDEX = 200
 _HESSIAN_STEP = 0.02
 #: Newton iterations of the mode search, and the longest step (in psi).
 _MAX_NEWTON, _MAX_STEP = 50, 1.0
+#: The mode search stops when the predicted gain of the next Newton step is below this (log
+#: density units): the mode is then within sqrt(2 x 1e-4) = 0.014 posterior SDs, which moves
+#: the grid, not the accuracy of the trapezoidal rule on it.
+_MODE_GAIN = 1e-4
 #: Threads that run the two walkers (at most 2: the walk has two independent halves).
 _WORKERS = 2
 
@@ -203,7 +207,7 @@ def _mode(hyper: HyperPosterior, start: np.ndarray, pair: _Pair
     Newton steps on a positive-definite version of the negative Hessian, at most
     ``_MAX_STEP`` long, halved until the density increases. The finite-difference steps
     follow the current curvature (a tenth of a posterior SD). Stops when the predicted gain
-    is below 1e-8 log units.
+    is below ``_MODE_GAIN``.
     """
     psi = np.asarray(start, dtype=float)
     f0 = hyper(psi)
@@ -226,7 +230,7 @@ def _mode(hyper: HyperPosterior, start: np.ndarray, pair: _Pair
             step *= _MAX_STEP / length
         curvature = np.clip(-np.diag(hess), 1e-12, None)
         h = np.clip(0.1 / np.sqrt(curvature), 1e-4, _HESSIAN_STEP)
-        if gain < 1e-8:
+        if gain < _MODE_GAIN:
             return psi, f0, hess
         t = 1.0
         for _ in range(30):
@@ -255,13 +259,13 @@ _Node = tuple[np.ndarray, float, tuple[np.ndarray, ...] | None]
 
 
 def _grid(hyper: HyperPosterior, mode: np.ndarray, f_mode: float, E: np.ndarray,
-          pair: _Pair) -> list[tuple[np.ndarray, float, tuple[np.ndarray, ...]]]:
-    """Nodes of the regular grid in z (spacing STEP) with log density above the cut-off.
+          step: float, pair: _Pair) -> list[tuple[np.ndarray, float, tuple[np.ndarray, ...]]]:
+    """Nodes of the regular grid in z (spacing ``step``) with log density above the cut-off.
 
     Walks outwards from the mode (see the module notes), the two halves of the walk by two
     forks of ``hyper``.
     """
-    step, drop = STEP[hyper.dim], LOG_DROP[hyper.dim]
+    drop = LOG_DROP[hyper.dim]
     cut = f_mode - drop
 
     def visit(walker: HyperPosterior, z: np.ndarray) -> _Node:
@@ -331,14 +335,18 @@ class Integration:
 
     mode: np.ndarray
     E: np.ndarray
+    step: float
     psi: np.ndarray
     log_w: np.ndarray
     weights: np.ndarray
     moments: list[Any]
 
 
-def integrate(hyper: HyperPosterior, start: np.ndarray) -> Integration:
-    """Find the posterior mode of the hyperparameters from ``start`` and lay the grid."""
+def integrate(hyper: HyperPosterior, start: np.ndarray, step: float | None = None
+              ) -> Integration:
+    """Find the posterior mode of the hyperparameters from ``start`` and lay the grid, nodes
+    ``step`` apart in standardised coordinates (default ``STEP[hyper.dim]``)."""
+    step = STEP[hyper.dim] if step is None else float(step)
     workers = min(_WORKERS, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                   else os.cpu_count() or 1)
     # the calling thread runs one walker, the pool's thread the other
@@ -347,11 +355,12 @@ def integrate(hyper: HyperPosterior, start: np.ndarray) -> Integration:
         pair = _Pair(executor)
         mode, f_mode, hess = _mode(hyper, start, pair)
         E = _standardisation(hess)
-        nodes = _grid(hyper, mode, f_mode, E, pair)
+        nodes = _grid(hyper, mode, f_mode, E, step, pair)
     psi = np.array([node[0] for node in nodes])
     log_w = np.array([node[1] for node in nodes])
     weights = np.exp(log_w - log_w.max())
-    return Integration(mode, E, psi, log_w, weights / weights.sum(), [node[2] for node in nodes])
+    return Integration(mode, E, step, psi, log_w, weights / weights.sum(),
+                       [node[2] for node in nodes])
 
 
 def _hyper_intervals(z: np.ndarray, log_post: np.ndarray, to_psi: Any, step: float,
@@ -399,7 +408,7 @@ def hyper_summary(grid: Integration, tail: float) -> dict[str, tuple[float, floa
     psi, log_w, weights, mode, E = grid.psi, grid.log_w, grid.weights, grid.mode, grid.E
     dim = psi.shape[1]
     z_nodes = np.linalg.solve(E, (psi - mode).T).T
-    intervals = _hyper_intervals(z_nodes, log_w, lambda zz: mode + zz @ E.T, STEP[dim], tail)
+    intervals = _hyper_intervals(z_nodes, log_w, lambda zz: mode + zz @ E.T, grid.step, tail)
     sigma_k = np.exp(psi[:, 0])
     sigma = float(weights @ sigma_k)
     out = {"sigma": (sigma, math.sqrt(float(weights @ (sigma_k - sigma) ** 2)),

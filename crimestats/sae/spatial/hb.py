@@ -74,7 +74,6 @@ from ...errors import InputError
 from .._engine.gaussian_field import GaussianField
 from .._engine.hyper_grid import (
     LOG_DROP,
-    STEP,
     HyperPosterior,
     hyper_summary,
     integrate,
@@ -358,7 +357,7 @@ def _fit(y: np.ndarray, D: np.ndarray, X: np.ndarray, icar: IcarStructure, *,
         "prior_beta": "p(beta) ∝ 1 (flat)",
         "mode_sigma": math.exp(mode[0]),
         "mode_phi": float(special.expit(mode[1])) if hyper.dim == 2 else 1.0,
-        "grid_step": STEP[hyper.dim],
+        "grid_step": grid.step,
         "grid_log_drop": LOG_DROP[hyper.dim],
         "likelihood_evaluations": hyper.evaluations,
         "max_node_weight": float(weights.max()),
