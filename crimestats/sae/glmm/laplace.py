@@ -137,6 +137,9 @@ class _LaplaceState:
     sigma: float
     phi: float
     gaussian: tuple[np.ndarray, ...] | None = None     # the Gaussian moments, once computed
+    #: H^-1 A' (l3 Var eta) (coefficients and linked eta), from the second-order correction:
+    #: half of it is the skewness correction of the means
+    skew_solve: tuple[np.ndarray, np.ndarray] | None = None
 
     def gaussian_moments(self, gauss: GaussianField) -> tuple[np.ndarray, ...]:
         """``gauss.moments(sys)``, computed on first use: the likelihood correction and the
@@ -305,7 +308,8 @@ class LaplaceField:
         a = self.family.third_derivative(eta, self.y[s], self.n[s]) * v
         y_shift = np.zeros(L.size)
         y_shift[s] = a * state.sys.D[s]
-        _, _, Va = self.gauss.posterior_mean(self.gauss.refit(state.sys, y_shift))
+        beta_a, _, Va = self.gauss.posterior_mean(self.gauss.refit(state.sys, y_shift))
+        state.skew_solve = beta_a, Va
         cross = 9.0 * (float(tdot(a, Va[s])) - float(np.sum(a * a * v))) / 72.0
         return float(np.sum(own)) + cross
 
@@ -320,12 +324,12 @@ class LaplaceField:
         d_s = 1.0 / state.sys.D[s]
         # First-order skewness correction of the means (third-order term of the
         # log-likelihood): E[x] - x* = H^-1 A' r with r_j = l3_j Var(eta_j) / 2 (l3 the third
-        # derivative), one more solve of the Gaussian model with pseudo-data r / d.
+        # derivative): half the solve of the second-order correction (pseudo-data l3 Var / d;
+        # the solve is linear in the pseudo-data).
+        if state.skew_solve is None:
+            self._second_order(state)
+        d_beta, d_theta = (0.5 * part for part in state.skew_solve)
         l3 = self.family.third_derivative(mean[rows], self.y[s], self.n[s])
-        r = 0.5 * l3 * var[rows]
-        y_shift = np.zeros(L.size)
-        y_shift[s] = r / d_s
-        d_beta, _, d_theta = self.gauss.posterior_mean(self.gauss.refit(state.sys, y_shift))
         mean = mean.copy()
         mean[L] += d_theta
         if self.gauss.free.size:
