@@ -88,8 +88,8 @@ from ...errors import EstimationError, InputError
 from .._engine.gaussian_field import GaussianField, GaussianSystem
 from .._engine.hyper_grid import (
     LOG_DROP,
-    STEP,
     HyperPosterior,
+    grid_step,
     hyper_summary,
     integrate,
     start_values,
@@ -112,15 +112,6 @@ _MAX_NEWTON, _NEWTON_TOL = 100, 1e-9
 #: Gauss–Hermite nodes for E[g(eta)] under each node's Gaussian.
 _GH_X, _GH_W = np.polynomial.hermite_e.hermegauss(40)
 _GH_W = _GH_W / _GH_W.sum()
-#: Spacing of the grid over psi of BYM2 (standardised units) on large maps: from
-#: ``_COARSE_FROM`` areas with a sample, 1.0 instead of ``STEP[2]`` (0.75). The posterior of psi
-#: is then close to Gaussian (it is informed by thousands of areas), on which the trapezoidal
-#: rule's error is about exp(-2 pi^2 / h^2), 3e-9 at h = 1. Measured against a grid of step
-#: 0.4 on the 3,600-area Poisson maps of ``benchmarks/spatial_scale.py``: area results within
-#: 2e-6 posterior SDs at both steps, sigma and phi summaries within 0.02 SDs at both, with
-#: 73 nodes instead of 126. On 30 areas step 1 erred by 3e-3 SDs (0.75: 5e-5), so small maps,
-#: which are cheap, keep ``STEP``.
-_COARSE_STEP, _COARSE_FROM = 1.0, 1_000
 #: Grid of the locally corrected area marginals: points, and half-width in SDs of the
 #: Gaussian mixture (the correction moves the marginal by a fraction of an SD).
 _CORR_POINTS, _CORR_HALF_WIDTH = 161, 10.0
@@ -375,8 +366,8 @@ def fit_spatial(family: Family, direct_rate: np.ndarray, y_eff: np.ndarray, n_ef
     D_start = np.full(labels.size, np.nan)
     y_start[L[cond.sampled]] = theta0[cond.sampled]
     D_start[L[cond.sampled]] = D0[cond.sampled]
-    step = _COARSE_STEP if hyper.dim == 2 and n_in >= _COARSE_FROM else STEP[hyper.dim]
-    grid = integrate(hyper, start_values(y_start, D_start, x, hyper.dim), step)
+    grid = integrate(hyper, start_values(y_start, D_start, x, hyper.dim),
+                     grid_step(hyper.dim, n_in))
     mode, psi, weights = grid.mode, grid.psi, grid.weights
     beta_k, cov_k, mean_k, var_k, d_k, dy_k = (np.array(part)
                                                for part in zip(*grid.moments, strict=True))

@@ -75,6 +75,7 @@ from .._engine.gaussian_field import GaussianField
 from .._engine.hyper_grid import (
     LOG_DROP,
     HyperPosterior,
+    grid_step,
     hyper_summary,
     integrate,
     start_values,
@@ -325,7 +326,8 @@ def _fit(y: np.ndarray, D: np.ndarray, X: np.ndarray, icar: IcarStructure, *,
     """The exact fit on validated arrays (see `bym2`)."""
     cond = GaussianField(y, D, X, icar)
     hyper = HyperPosterior(cond, model, prior, phi_prior)
-    grid = integrate(hyper, start_values(y, D, X, hyper.dim))
+    grid = integrate(hyper, start_values(y, D, X, hyper.dim),
+                     grid_step(hyper.dim, int(cond.in_sample.sum())))
     mode, psi, weights = grid.mode, grid.psi, grid.weights
     beta_k, cov_k, mean_k, var_k = (np.array(part) for part in zip(*grid.moments, strict=True))
     sd_k = np.sqrt(var_k)
