@@ -21,8 +21,9 @@ six neighbours per area). Data:
 
 Prints a Markdown table of median wall times (with the range, the CPU time of the process, which
 counts both threads, and the load average at the start of each fit: the machine is shared),
-the number of grid nodes, the peak memory, and the
-growth exponent $k$ of time $\\propto m^k$ (least squares on the logs) per model and map.
+the number of grid nodes (and of evaluations of the marginal likelihood, the mode search's
+included), the peak memory, and the growth exponent $k$ of time $\\propto m^k$ (least squares
+on the logs, of the wall medians and of the CPU times) per model and map.
 """
 
 from __future__ import annotations
@@ -92,8 +93,10 @@ def child(kind: str, m: int, model: str, seed: int) -> None:
     result = fit()
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20       # KiB -> GiB
+    evaluations = getattr(result, "diagnostics", {}).get("likelihood_evaluations", 0)
     print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_gib": peak, "areas": adj.n_areas,
-                      "nodes": getattr(result, "n_nodes", 0), "load": load}))
+                      "nodes": getattr(result, "n_nodes", 0), "evaluations": evaluations,
+                      "load": load}))
 
 
 def main() -> None:
@@ -110,9 +113,10 @@ def main() -> None:
         return
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.1f} at the start\n")
-    print("| model | map | areas | nodes | median s | range s | CPU s | peak GiB | load |")
+    print("| model | map | areas | nodes (evaluations) | median s | range s | CPU s | peak GiB "
+          "| load |")
     print("|---|---|---:|---:|---:|---|---:|---:|---:|")
-    growth: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    growth: dict[tuple[str, str], list[tuple[int, float, float]]] = {}
     for model in args.models:
         for kind in args.maps:
             for m in args.sizes:
@@ -124,18 +128,21 @@ def main() -> None:
                     runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
                 seconds = [r["seconds"] for r in runs]
                 median = statistics.median(seconds)
-                growth.setdefault((model, kind), []).append((runs[0]["areas"], median))
-                print(f"| {model} | {kind} | {runs[0]['areas']:,} | {runs[0]['nodes']} | "
+                cpu = statistics.median(r["cpu"] for r in runs)
+                growth.setdefault((model, kind), []).append((runs[0]["areas"], median, cpu))
+                print(f"| {model} | {kind} | {runs[0]['areas']:,} | {runs[0]['nodes']} "
+                      f"({runs[0]['evaluations']}) | "
                       f"{median:.1f} | {min(seconds):.1f}–{max(seconds):.1f} | "
-                      f"{statistics.median(r['cpu'] for r in runs):.1f} | "
+                      f"{cpu:.1f} | "
                       f"{max(r['peak_gib'] for r in runs):.2f} | "
                       f"{statistics.median(r['load'] for r in runs):.1f} |", flush=True)
-    print("\nGrowth exponent k (time ∝ areas^k):")
+    print("\nGrowth exponent k (time ∝ areas^k, least squares on the logs; wall medians and CPU):")
     for (model, kind), points in growth.items():
         if len(points) > 1:
             logs = np.log(np.array(points))
-            k = np.polyfit(logs[:, 0], logs[:, 1], 1)[0]
-            print(f"  {model:9} {kind:9} k = {k:.2f}")
+            wall = np.polyfit(logs[:, 0], logs[:, 1], 1)[0]
+            cpu = np.polyfit(logs[:, 0], logs[:, 2], 1)[0]
+            print(f"  {model:9} {kind:9} k = {wall:.2f} (wall), {cpu:.2f} (CPU)")
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
 
 

@@ -88,8 +88,8 @@ from ...errors import EstimationError, InputError
 from .._engine.gaussian_field import GaussianField, GaussianSystem
 from .._engine.hyper_grid import (
     LOG_DROP,
-    STEP,
     HyperPosterior,
+    grid_step,
     hyper_summary,
     integrate,
     start_values,
@@ -128,6 +128,9 @@ class _LaplaceState:
     sigma: float
     phi: float
     gaussian: tuple[np.ndarray, ...] | None = None     # the Gaussian moments, once computed
+    #: H^-1 A' (l3 Var eta) (coefficients and linked eta), from the second-order correction:
+    #: half of it is the skewness correction of the means
+    skew_solve: tuple[np.ndarray, np.ndarray] | None = None
 
     def gaussian_moments(self, gauss: GaussianField) -> tuple[np.ndarray, ...]:
         """``gauss.moments(sys)``, computed on first use: the likelihood correction and the
@@ -296,7 +299,8 @@ class LaplaceField:
         a = self.family.third_derivative(eta, self.y[s], self.n[s]) * v
         y_shift = np.zeros(L.size)
         y_shift[s] = a * state.sys.D[s]
-        _, _, Va = self.gauss.posterior_mean(self.gauss.refit(state.sys, y_shift))
+        beta_a, _, Va = self.gauss.posterior_mean(self.gauss.refit(state.sys, y_shift))
+        state.skew_solve = beta_a, Va
         cross = 9.0 * (float(tdot(a, Va[s])) - float(np.sum(a * a * v))) / 72.0
         return float(np.sum(own)) + cross
 
@@ -311,12 +315,12 @@ class LaplaceField:
         d_s = 1.0 / state.sys.D[s]
         # First-order skewness correction of the means (third-order term of the
         # log-likelihood): E[x] - x* = H^-1 A' r with r_j = l3_j Var(eta_j) / 2 (l3 the third
-        # derivative), one more solve of the Gaussian model with pseudo-data r / d.
+        # derivative): half the solve of the second-order correction (pseudo-data l3 Var / d;
+        # the solve is linear in the pseudo-data).
+        if state.skew_solve is None:
+            self._second_order(state)
+        d_beta, d_theta = (0.5 * part for part in state.skew_solve)
         l3 = self.family.third_derivative(mean[rows], self.y[s], self.n[s])
-        r = 0.5 * l3 * var[rows]
-        y_shift = np.zeros(L.size)
-        y_shift[s] = r / d_s
-        d_beta, _, d_theta = self.gauss.posterior_mean(self.gauss.refit(state.sys, y_shift))
         mean = mean.copy()
         mean[L] += d_theta
         if self.gauss.free.size:
@@ -362,13 +366,15 @@ def fit_spatial(family: Family, direct_rate: np.ndarray, y_eff: np.ndarray, n_ef
     D_start = np.full(labels.size, np.nan)
     y_start[L[cond.sampled]] = theta0[cond.sampled]
     D_start[L[cond.sampled]] = D0[cond.sampled]
-    grid = integrate(hyper, start_values(y_start, D_start, x, hyper.dim))
+    grid = integrate(hyper, start_values(y_start, D_start, x, hyper.dim),
+                     grid_step(hyper.dim, n_in))
     mode, psi, weights = grid.mode, grid.psi, grid.weights
     beta_k, cov_k, mean_k, var_k, d_k, dy_k = (np.array(part)
                                                for part in zip(*grid.moments, strict=True))
     sd_k = np.sqrt(var_k)
     tail = 0.5 * (1.0 - level)
-    gaussian = _gaussian_marginals(family, weights, mean_k, sd_k, tail, scale_out)
+    gaussian = _gaussian_marginals(family, weights, mean_k, sd_k, tail, scale_out,
+                                   intervals=not correct)
     if correct:
         marg = _corrected_marginals(family, y, n, weights, mean_k, sd_k, d_k, dy_k, tail,
                                     scale_out, gaussian["eta_mean"], gaussian["eta_sd"])
@@ -418,7 +424,7 @@ def fit_spatial(family: Family, direct_rate: np.ndarray, y_eff: np.ndarray, n_ef
         "prior_beta": "p(beta) ∝ 1 (flat)",
         "mode_sigma": math.exp(mode[0]),
         "mode_phi": float(special.expit(mode[1])) if hyper.dim == 2 else 1.0,
-        "grid_step": STEP[hyper.dim], "grid_log_drop": LOG_DROP[hyper.dim],
+        "grid_step": grid.step, "grid_log_drop": LOG_DROP[hyper.dim],
         "likelihood_evaluations": hyper.evaluations,
         "newton_iterations_mean": float(newton.mean()) if newton.size else 0.0,
         "newton_iterations_max": int(newton.max()) if newton.size else 0,
@@ -443,25 +449,28 @@ def fit_spatial(family: Family, direct_rate: np.ndarray, y_eff: np.ndarray, n_ef
 
 
 def _gaussian_marginals(family: Family, weights: np.ndarray, mean_k: np.ndarray,
-                        sd_k: np.ndarray, tail: float, scale_out: float
-                        ) -> dict[str, np.ndarray]:
+                        sd_k: np.ndarray, tail: float, scale_out: float, *,
+                        intervals: bool = True) -> dict[str, np.ndarray]:
     """Area summaries from the mixture over nodes of the Gaussian approximations of eta.
 
     E[g(eta)] and E[g(eta)^2] by Gauss–Hermite within each node; the interval is g of the
-    mixture's quantiles.
+    mixture's quantiles (left out when ``intervals`` is false: the locally corrected
+    marginals replace them).
     """
     first, second = link_moments(family.compiled, weights, mean_k, sd_k, _GH_X, _GH_W)
     eta_mean = weights @ mean_k
     eta_sd = np.sqrt(weights @ (sd_k**2 + (mean_k - eta_mean) ** 2))
+    out = {"estimate": first * scale_out,
+           "sd": np.sqrt(np.clip(second - first**2, 0.0, None)) * scale_out,
+           "eta_mean": eta_mean, "eta_sd": eta_sd}
+    if not intervals:
+        return out
     z = special.ndtri(1.0 - tail)
     tol = 1e-10 * eta_sd
     lower = mixture_quantiles(weights, mean_k, sd_k, tail, eta_mean - z * eta_sd, tol)
     upper = mixture_quantiles(weights, mean_k, sd_k, 1.0 - tail, eta_mean + z * eta_sd, tol)
-    return {"estimate": first * scale_out,
-            "sd": np.sqrt(np.clip(second - first**2, 0.0, None)) * scale_out,
-            "lower": family.inverse_link(lower) * scale_out,
-            "upper": family.inverse_link(upper) * scale_out,
-            "eta_mean": eta_mean, "eta_sd": eta_sd}
+    return out | {"lower": family.inverse_link(lower) * scale_out,
+                  "upper": family.inverse_link(upper) * scale_out}
 
 
 def _corrected_marginals(family: Family, y: np.ndarray, n: np.ndarray, weights: np.ndarray,

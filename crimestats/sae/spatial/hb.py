@@ -74,8 +74,8 @@ from ...errors import InputError
 from .._engine.gaussian_field import GaussianField
 from .._engine.hyper_grid import (
     LOG_DROP,
-    STEP,
     HyperPosterior,
+    grid_step,
     hyper_summary,
     integrate,
     start_values,
@@ -326,7 +326,8 @@ def _fit(y: np.ndarray, D: np.ndarray, X: np.ndarray, icar: IcarStructure, *,
     """The exact fit on validated arrays (see `bym2`)."""
     cond = GaussianField(y, D, X, icar)
     hyper = HyperPosterior(cond, model, prior, phi_prior)
-    grid = integrate(hyper, start_values(y, D, X, hyper.dim))
+    grid = integrate(hyper, start_values(y, D, X, hyper.dim),
+                     grid_step(hyper.dim, int(cond.in_sample.sum())))
     mode, psi, weights = grid.mode, grid.psi, grid.weights
     beta_k, cov_k, mean_k, var_k = (np.array(part) for part in zip(*grid.moments, strict=True))
     sd_k = np.sqrt(var_k)
@@ -358,7 +359,7 @@ def _fit(y: np.ndarray, D: np.ndarray, X: np.ndarray, icar: IcarStructure, *,
         "prior_beta": "p(beta) ∝ 1 (flat)",
         "mode_sigma": math.exp(mode[0]),
         "mode_phi": float(special.expit(mode[1])) if hyper.dim == 2 else 1.0,
-        "grid_step": STEP[hyper.dim],
+        "grid_step": grid.step,
         "grid_log_drop": LOG_DROP[hyper.dim],
         "likelihood_evaluations": hyper.evaluations,
         "max_node_weight": float(weights.max()),
