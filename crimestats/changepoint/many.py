@@ -156,8 +156,9 @@ def detect_many(data: Any, likelihood: str = "auto", *, time: str | None = None,
         A shared change counts for a series if it changes within ``window`` periods of the
         common time (0: the same period).
     n_jobs : int
-        Processes that fit the series (1: in this process). Each process starts by importing
-        crimestats (a second or two), so more than one pays off from a few hundred series.
+        Processes that fit the series (1: in this process), through joblib's ``loky``
+        backend, whose workers stay up between calls: the first call pays for starting them
+        (importing crimestats, a second or two each).
     draws : int
         Posterior draws per series, made only for the per-series results that are asked
         for in ``results`` (default 0: the change probabilities are exact without them).
@@ -458,15 +459,12 @@ def _fit(panel: _Panel, settings: PanelSettings, n_jobs: int, progress: Any,
     blocks = [panel.values[:, a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     with progress_bar(k, desc="Change points", unit="series", progress=progress) as bar:
         if n_jobs > 1 and len(blocks) > 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
+            from joblib import Parallel, delayed
 
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=n_jobs, mp_context=context) as pool:
-                parts = []
-                for block, part in zip(blocks, pool.map(fit_block, blocks,
-                                                        [settings] * len(blocks)),
-                                       strict=True):
+            parts = []
+            with Parallel(n_jobs=n_jobs, backend="loky", return_as="generator") as parallel:
+                for block, part in zip(blocks, parallel(delayed(fit_block)(b, settings)
+                                                        for b in blocks), strict=True):
                     parts.append(part)
                     bar.update(block.shape[1])
         else:
