@@ -127,3 +127,39 @@ def test_dask_chunk_errors_name_the_series():
                          coords={"time": MONTHS, "series": list(frame.columns)})
     with pytest.raises(crimestats.InputError, match="'area 2'.*missing"):
         detect_many(array.chunk({"series": 2}), "count_trend")
+
+
+@pytest.mark.parametrize(("likelihood", "transform"), [
+    ("poisson", lambda w: w // 8), ("negbin", lambda w: w // 8), ("count_trend", lambda w: w)])
+def test_pelt_over_the_panel_is_pelt_on_each_series(likelihood, transform):
+    frame = transform(_mixed_panel(k=5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        res = detect_many(frame, likelihood, method="pelt")
+        for label in frame.columns:
+            one = detect(frame[label], likelihood, method="pelt")
+            assert res.changepoints[label] == one.changepoints, label
+            got = res.estimates.sel(series=label)
+            np.testing.assert_array_equal(got["prob_change"], one.estimates["prob_change"])
+            np.testing.assert_allclose(got["estimate"], one.estimates["estimate"], rtol=1e-12)
+    assert np.isnan(res.prob_national_change) and res.national_time is None
+
+
+def test_seasonal_test_of_the_panel_is_the_test_of_each_series():
+    from crimestats.changepoint._batch import seasonality_p_values
+    from crimestats.changepoint.seasonal import seasonality_p_value
+
+    rng = np.random.default_rng(0)
+    t = np.arange(60)
+    y = rng.poisson(rng.uniform(0.05, 100, 60)[None, :]
+                    * np.exp(rng.uniform(0, 0.5, 60)[None, :] * np.cos(2 * np.pi * t / 12)[:, None])
+                    ).astype(float)
+    y[rng.integers(0, 60, 20), rng.integers(0, 60, 20)] = np.nan
+    y[:, 5] = 0.0                                   # constant: no test possible (NaN)
+    for multiplicative, exposure in ((True, np.ones(60)), (False, None), (True, None)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            one = [seasonality_p_value(y[:, i], 12, multiplicative=multiplicative,
+                                       exposure=exposure) for i in range(y.shape[1])]
+        np.testing.assert_allclose(seasonality_p_values(y, 12, multiplicative=multiplicative,
+                                                        exposure=exposure), one, rtol=1e-10)

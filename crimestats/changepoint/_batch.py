@@ -21,11 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from .bayes import NODE_SCREEN, SCREEN_PRUNE, bayes_fit
-from .seasonal import seasonal_factors, seasonality_p_value
+from .bayes import NODE_SCREEN, SCREEN_PRUNE, bayes_fit, log_q_for_any_change
+from .seasonal import seasonal_factors
 from .segments import Prepared, SegmentModel, get_model
 
-__all__ = ["PanelSettings", "PanelFit", "fit_panel", "OUTPUTS", "MEMO_LIMIT"]
+__all__ = ["PanelSettings", "PanelFit", "fit_panel", "seasonality_p_values", "OUTPUTS",
+           "MEMO_LIMIT"]
 
 #: Longest series fitted by the compiled batch kernel, whose table of segment likelihoods
 #: takes $(n + 1)^2$ numbers per node; longer series run through `bayes.bayes_fit`.
@@ -55,6 +56,9 @@ class PanelSettings:
     prior_any_change: float
     prior: dict[str, float] | None = None
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    method: str = "bayes"
+    penalty: float = float("nan")
+    seg_len_term: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,10 +93,8 @@ def fit_panel(y: np.ndarray, settings: PanelSettings) -> PanelFit:
     period = settings.period
     seasonal = np.zeros(k, dtype=bool)
     if period:
-        for i in range(k):
-            seasonal[i] = (not settings.test_season) or seasonality_p_value(
-                y[:, i], period, multiplicative=ratio,
-                exposure=ones if counts else None) < SEASONAL_ALPHA
+        seasonal[:] = (not settings.test_season) or seasonality_p_values(
+            y, period, multiplicative=ratio, exposure=ones if counts else None) < SEASONAL_ALPHA
     out = {name: np.zeros((k, n)) for name in ("prob_change", "estimate", "lower", "upper")}
     changepoint = np.zeros((k, n), dtype=bool)
     prob_any = np.zeros(k)
@@ -117,7 +119,7 @@ def fit_panel(y: np.ndarray, settings: PanelSettings) -> PanelFit:
             nodes.append(model.prepare(y_work, e_work, prior=settings.prior,
                                        prior_any_change=settings.prior_any_change,
                                        **settings.options))
-        fits = _recursions(model, nodes, settings)
+        fits = (_recursions if settings.method == "bayes" else _pelt)(model, nodes, settings)
         for pos, i in enumerate(active):
             prob, p_any, evidence, cps, node = fits[pos]
             y_work, e_work = work[pos]
@@ -140,12 +142,44 @@ def fit_panel(y: np.ndarray, settings: PanelSettings) -> PanelFit:
                     **out)
 
 
+def seasonality_p_values(y: np.ndarray, period: int, *, multiplicative: bool = True,
+                         exposure: np.ndarray | None = None) -> np.ndarray:
+    """[`seasonality_p_value`][crimestats.changepoint.seasonal.seasonality_p_value] of every
+    column of ``y`` (``(n, k)``) at once: the same one-way analysis of variance of the
+    period-to-period changes by season, its sums of squares computed for all series together.
+    """
+    from scipy import stats
+
+    n, k = y.shape
+    e = np.ones((n, 1)) if exposure is None else np.asarray(exposure, dtype=float)[:, None]
+    x = y / e if exposure is not None else y.astype(float)
+    if multiplicative:
+        x = np.log(np.maximum(x, 0) + 0.5 / e)
+    d = np.diff(x, axis=0)
+    ok = np.isfinite(d)
+    d = np.where(ok, d, 0.0)
+    season = (np.arange(1, n) % period)[:, None] == np.arange(period)[None, :]   # (n-1, p)
+    count = season.T.astype(float) @ ok                                          # (p, k)
+    total = season.T.astype(float) @ d
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / count
+        grand = d.sum(axis=0) / ok.sum(axis=0)
+        groups = (count > 0).sum(axis=0)
+        m = ok.sum(axis=0)
+        between = np.nansum(count * (mean - grand) ** 2, axis=0)
+        within = np.sum(np.where(ok, d - np.nan_to_num(mean)[np.arange(1, n) % period], 0.0)
+                        ** 2, axis=0)
+        f = (between / (groups - 1)) / (within / (m - groups))
+        p = stats.f.sf(f, groups - 1, m - groups)
+    return np.where((groups < 2) | (m - groups < 2), 1.0, p)
+
+
 def _recursions(model: SegmentModel, nodes: list[list[Prepared]], settings: PanelSettings
                 ) -> list[tuple[np.ndarray, float, float, list[int], Prepared]]:
     """Posterior change probabilities, P(any change), evidence, MAP change points and MAP
     node of each series (from its prepared nodes)."""
     n = nodes[0][0].stats.shape[0] - 1
-    if n > MEMO_LIMIT:
+    if n > MEMO_LIMIT:          # the table of segment likelihoods would be too large
         rng = np.random.default_rng(0)         # no draws are made
         out = []
         for series_nodes in nodes:
@@ -157,6 +191,37 @@ def _recursions(model: SegmentModel, nodes: list[list[Prepared]], settings: Pane
         return out
     from . import _batch_kernels
 
+    log_eps = float(np.log(settings.prune)) if settings.prune > 0 else -np.inf
+    prob, p_any, evidence, back, map_node, *_ = _batch_kernels.fit_chunk(
+        model.logml, *_pack(nodes), float(settings.log_q), int(settings.min_size), log_eps,
+        float(np.log(SCREEN_PRUNE)), float(np.log(NODE_SCREEN)))
+    return [(prob[i], float(p_any[i]), float(evidence[i]), map_path(back[i]),
+             series_nodes[int(map_node[i])]) for i, series_nodes in enumerate(nodes)]
+
+
+def _pelt(model: SegmentModel, nodes: list[list[Prepared]], settings: PanelSettings
+          ) -> list[tuple[np.ndarray, float, float, list[int], Prepared]]:
+    """PELT change points of each series (probability 1 at them), as `detect(method="pelt")`."""
+    from . import _batch_kernels
+
+    n = nodes[0][0].stats.shape[0] - 1
+    back, node = _batch_kernels.pelt_chunk(
+        model.logml, model.cost, *_pack(nodes),
+        log_q_for_any_change(n, settings.min_size, 0.5), int(settings.min_size),
+        float(settings.penalty), bool(settings.seg_len_term), float(np.log(1e-6)))
+    out = []
+    for i, series_nodes in enumerate(nodes):
+        cps = map_path(back[i])
+        prob = np.zeros(n)
+        prob[cps] = 1.0
+        out.append((prob, float(bool(cps)), float("nan"), cps, series_nodes[int(node[i])]))
+    return out
+
+
+def _pack(nodes: list[list[Prepared]]) -> tuple[np.ndarray, ...]:
+    """The nodes of many series as the kernels' arrays: tables (a table shared by several
+    nodes of a series stored once), table of each node, parameters, log weights, and where
+    each series' nodes start."""
     tables, table_of, params, log_weight, node_start = [], [], [], [], [0]
     for series_nodes in nodes:
         seen: dict[int, int] = {}
@@ -169,14 +234,9 @@ def _recursions(model: SegmentModel, nodes: list[list[Prepared]], settings: Pane
             params.append(node.params)
             log_weight.append(node.log_weight)
         node_start.append(len(table_of))
-    log_eps = float(np.log(settings.prune)) if settings.prune > 0 else -np.inf
-    prob, p_any, evidence, back, map_node, *_ = _batch_kernels.fit_chunk(
-        model.logml, np.ascontiguousarray(np.stack(tables)), np.array(table_of, dtype=np.int64),
-        np.ascontiguousarray(np.stack(params)), np.array(log_weight, dtype=float),
-        np.array(node_start, dtype=np.int64), float(settings.log_q), int(settings.min_size),
-        log_eps, float(np.log(SCREEN_PRUNE)), float(np.log(NODE_SCREEN)))
-    return [(prob[i], float(p_any[i]), float(evidence[i]), map_path(back[i]),
-             series_nodes[int(map_node[i])]) for i, series_nodes in enumerate(nodes)]
+    return (np.ascontiguousarray(np.stack(tables)), np.array(table_of, dtype=np.int64),
+            np.ascontiguousarray(np.stack(params)), np.array(log_weight, dtype=float),
+            np.array(node_start, dtype=np.int64))
 
 
 def map_path(back: np.ndarray) -> list[int]:

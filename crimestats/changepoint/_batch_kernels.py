@@ -28,9 +28,9 @@ import numba
 import numpy as np
 from numba import types
 
-from ._kernels import SEGMENT_SIGNATURE
+from ._kernels import SEGMENT_SIGNATURE, forward, pelt
 
-__all__ = ["fit_chunk"]
+__all__ = ["fit_chunk", "pelt_chunk"]
 
 _FN = types.FunctionType(SEGMENT_SIGNATURE)
 _F1 = types.float64[::1]
@@ -289,3 +289,41 @@ def fit_chunk(logml, tables, node_table, params, log_weight, node_start, log_q, 
         pruned[i] = dropped
     return (prob_change, prob_any, log_evidence, back_out, map_node, weights, candidates,
             pruned, keep)
+
+
+@numba.njit(types.Tuple((_I2, _I1))(_FN, _FN, _F3, _I1, _F2, _F1, _I1, types.float64,
+                                    types.int64, types.float64, types.boolean, types.float64),
+            cache=True, nogil=True)
+def pelt_chunk(logml, cost, tables, node_table, params, log_weight, node_start, log_q,
+               min_size, pen, seg_len_term, log_eps):
+    """PELT on every series of a chunk (``_kernels.pelt``), at each series' most probable node.
+
+    A series with several hyperparameter nodes is segmented at the node with the highest
+    evidence from a forward pass (prior weight ``log_q``, pruning ``log_eps``), as `detect`
+    does. Returns the back-pointers of each series (all 0 — no change — for a series too
+    short to hold one) and the node used.
+    """
+    n_series = node_start.size - 1
+    n = tables.shape[1] - 1
+    back_out = np.zeros((n_series, n + 1), dtype=np.int64)
+    node_out = np.zeros(n_series, dtype=np.int64)
+    for i in range(n_series):
+        first = node_start[i]
+        m = node_start[i + 1] - first
+        best = 0
+        if m > 1:
+            top = -np.inf
+            for j in range(m):
+                g = first + j
+                A = forward(logml, params[g], tables[node_table[g]], log_q, min_size,
+                            log_eps)[0]
+                score = log_weight[g] + A[n]
+                if score > top or j == 0:
+                    top = score
+                    best = j
+        node_out[i] = best
+        if n >= 2 * min_size:
+            g = first + best
+            back_out[i] = pelt(cost, params[g], tables[node_table[g]], pen, min_size,
+                               seg_len_term)[0]
+    return back_out, node_out

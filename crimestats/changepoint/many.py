@@ -54,6 +54,7 @@ from ._input import MISSING
 from ._results import ChangepointResult
 from .bayes import log_q_for_any_change, log_q_from_p, prior_change_probability
 from .detect import detect
+from .pelt import penalty_value
 from .seasonal import calendar_period
 from .segments import get_model, model_names
 
@@ -166,7 +167,9 @@ def detect_many(data: Any, likelihood: str = "auto", *, time: str | None = None,
         Progress bar on standard error (series fitted, or dask chunks): ``None`` (default)
         shows it only on a terminal, ``True`` always, ``False`` never.
     **kwargs
-        Options of `detect` (``method`` must stay ``"bayes"``).
+        Options of `detect`. With ``method="pelt"`` each series gets its PELT change points
+        (``prob_change`` 1 at them) and the shared-change evidence is not computed (NaN):
+        PELT weighs no evidence.
 
     Returns
     -------
@@ -212,9 +215,6 @@ def detect_many(data: Any, likelihood: str = "auto", *, time: str | None = None,
     >>> round(res.prob_national_change, 3), res.national_time
     (1.0, 25)
     """
-    if kwargs.get("method", "bayes") != "bayes":
-        raise InputError("detect_many uses the Bayesian method (its evidence tests the shared "
-                         "change); call detect(..., method='pelt') per series for PELT.")
     if not isinstance(window, (int, np.integer)) or isinstance(window, bool) or window < 0:
         raise InputError(f"`window` must be a non-negative integer; received {window!r}.")
     if not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool) or n_jobs < 1:
@@ -223,12 +223,13 @@ def detect_many(data: Any, likelihood: str = "auto", *, time: str | None = None,
     if "time" in kwargs or "exposure" in kwargs:
         raise InputError("detect_many takes the time labels from the table (its index, or the "
                          "`time` column of a long table) and no exposure; divide by it first.")
-    unknown = sorted(set(kwargs) - set(_DETECT_OPTIONS) - {"method"})
+    unknown = sorted(set(kwargs) - set(_DETECT_OPTIONS))
     if unknown:
         raise InputError(f"detect_many got unknown options {unknown}; it takes those of "
                          f"detect: {sorted(_DETECT_OPTIONS)}.")
     show_progress(progress)
-    options = {**_DETECT_OPTIONS, **{k: v for k, v in kwargs.items() if k != "method"}}
+    options = {**_DETECT_OPTIONS, **kwargs}
+    options["method"] = check_choice(options["method"], "method", ("bayes", "pelt"))
     panel = _panel(data, time, series, value, options)
     name = _choose_panel_likelihood(panel, likelihood)
     settings = _settings(name, panel, options)
@@ -246,8 +247,7 @@ def detect_many(data: Any, likelihood: str = "auto", *, time: str | None = None,
 #: The options of `detect` (and their defaults) that detect_many passes on.
 _DETECT_OPTIONS = {name: p.default for name, p in inspect.signature(detect).parameters.items()
                    if p.kind is inspect.Parameter.KEYWORD_ONLY
-                   and name not in ("method", "exposure", "time", "draws", "penalty")}
-_DETECT_OPTIONS["penalty"] = "MBIC"
+                   and name not in ("exposure", "time", "draws")}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -373,12 +373,14 @@ def _settings(name: str, panel: _Panel, options: dict[str, Any]) -> PanelSetting
             raise InputError(f"`{key}` applies to likelihood {' or '.join(map(repr, users))}, "
                              f"not {name!r}.")
     period, test = _seasonal(options["seasonal"], panel.axis.freq, n)
+    penalty, seg_len_term = penalty_value(options["penalty"], n, model.diffparam)
     return PanelSettings(
         likelihood=name, min_size=int(min_size),
         log_q=_log_q(n, int(min_size), options["prior_any_change"], options["prior_change"]),
         prune=float(prune), level=level, period=period, test_season=test,
         prior_any_change=options["prior_any_change"], prior=options["prior"],
-        options=model_options)
+        options=model_options, method=options["method"], penalty=penalty,
+        seg_len_term=seg_len_term)
 
 
 def _log_q(n: int, min_size: int, prior_any_change: Any, prior_change: Any) -> float:
@@ -539,7 +541,10 @@ def _result(panel: _Panel, settings: PanelSettings, fit: dict[str, np.ndarray], 
             "as much as a Poisson model allows within the segments found; the Poisson "
             "likelihood then reports too many changes. Use likelihood='negbin' or "
             "'count_trend' (or 'auto').", DataWarning, stacklevel=3)
-    post_t, log_bf, prob_national = _national(fit["prob_change"], settings, window)
+    if settings.method == "bayes":
+        post_t, log_bf, prob_national = _national(fit["prob_change"], settings, window)
+    else:                   # PELT gives no evidence to weigh a shared change with
+        post_t, log_bf, prob_national = np.full(len(times), np.nan), np.nan, np.nan
     y = panel.values.T if panel.lazy is None else panel.lazy.values
     ds = xr.Dataset(
         {"y": (("series", "time"), y),
@@ -557,10 +562,11 @@ def _result(panel: _Panel, settings: PanelSettings, fit: dict[str, np.ndarray], 
     split = np.searchsorted(rows, np.arange(1, len(labels)))
     changepoints = {label: c.tolist() for label, c in zip(labels, np.split(cols, split),
                                                           strict=True)}
-    detect_options = {k: v for k, v in options.items() if k != "penalty"}
+    detect_options = dict(options)
     return ManyChangepointResult(
         estimates=ds, changepoints=changepoints, prob_national_change=prob_national,
-        national_time=json_time(times[int(np.argmax(post_t))]), log_bayes_factor=log_bf,
+        national_time=json_time(times[int(np.argmax(post_t))]) if settings.method == "bayes"
+        else None, log_bayes_factor=log_bf,
         results=SeriesResults(labels, panel.column, settings.likelihood,
                               {**detect_options, "draws": draws}))
 
