@@ -163,3 +163,17 @@ def test_seasonal_test_of_the_panel_is_the_test_of_each_series():
                                        exposure=exposure) for i in range(y.shape[1])]
         np.testing.assert_allclose(seasonality_p_values(y, 12, multiplicative=multiplicative,
                                                         exposure=exposure), one, rtol=1e-10)
+
+
+def test_progress_bar_counts_series_when_asked_and_is_silent_otherwise(capsys, monkeypatch):
+    import crimestats._progress as progress_module
+
+    monkeypatch.setattr(progress_module, "DELAY", 0)
+    frame = _mixed_panel(k=3) // 8
+    detect_many(frame, "negbin", progress=True)
+    err = capsys.readouterr().err
+    assert "Change points" in err and "3/3" in err and "series" in err
+    detect_many(frame, "negbin")                       # stderr is not a terminal here
+    assert capsys.readouterr().err == ""
+    with pytest.raises(crimestats.InputError, match="progress"):
+        detect_many(frame, "negbin", progress="yes")
