@@ -203,6 +203,8 @@ def detect_many(data: Any, likelihood: str = "auto", *, time: str | None = None,
     `LocalCluster` or a real cluster); install ``crimestats[dask]``. Each chunk's series are
     fitted from their own values alone, and the shared-change evidence is a sum over series
     computed once all chunks are in, so the result equals the in-memory one bit for bit.
+    ``likelihood="auto"`` reads the data once more first (to choose the model from the whole
+    panel); name the likelihood to read them once.
 
     Examples
     --------
@@ -508,9 +510,10 @@ def _fit_dask(panel: _Panel, settings: PanelSettings, progress: Any, missing: st
         block, lazy, labels, input_core_dims=[["time"], []],
         output_core_dims=[["time"]] * len(OUTPUTS) + [[]] * 2, dask="parallelized",
         output_dtypes=[float] * 4 + [bool] + [float] * 2)
-    fitted = compute(xr.Dataset(dict(zip(_OUT, outputs, strict=True))),
+    # the values are computed in the same graph as the fits, so the data are read once
+    fitted = compute(xr.Dataset({**dict(zip(_OUT, outputs, strict=True)), "y": lazy}),
                      desc="Change points", progress=progress)
-    return {name: fitted[name].values for name in _OUT}
+    return {name: fitted[name].values for name in (*_OUT, "y")}
 
 
 def _national(prob: np.ndarray, settings: PanelSettings, window: int
@@ -546,7 +549,7 @@ def _result(panel: _Panel, settings: PanelSettings, fit: dict[str, np.ndarray], 
         post_t, log_bf, prob_national = _national(fit["prob_change"], settings, window)
     else:                   # PELT gives no evidence to weigh a shared change with
         post_t, log_bf, prob_national = np.full(len(times), np.nan), np.nan, np.nan
-    y = panel.values.T if panel.lazy is None else panel.lazy.values
+    y = panel.values.T if panel.lazy is None else fit["y"]
     ds = xr.Dataset(
         {"y": (("series", "time"), y),
          **{name: (("series", "time"), fit[name])
