@@ -177,3 +177,11 @@ def test_progress_bar_counts_series_when_asked_and_is_silent_otherwise(capsys, m
     assert capsys.readouterr().err == ""
     with pytest.raises(crimestats.InputError, match="progress"):
         detect_many(frame, "negbin", progress="yes")
+
+
+def test_result_pickles_with_its_lazy_per_series_results():
+    import pickle
+
+    frame = _mixed_panel(k=2) // 8
+    res = pickle.loads(pickle.dumps(detect_many(frame, "negbin")))
+    assert res.results["area 0"].changepoints == res.changepoints["area 0"]

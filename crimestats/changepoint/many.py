@@ -28,6 +28,7 @@ So $\\log BF(\\tau) = \\sum_i [\\log P_i(\\text{change near }\\tau \\mid y_i) -
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import warnings
 from collections.abc import Iterator, Mapping
@@ -291,11 +292,7 @@ def _panel(data: Any, time: str | None, series: str | None, value: str | None,
             full = data.reindex(time=axis.labels, fill_value=np.nan if fill is None else fill) \
                 if len(axis.labels) != len(index) else data
             full = full.chunk({"time": -1})
-
-            def column(label: Any) -> pd.Series:
-                return data.sel(series=label).to_pandas()
-
-            return _Panel(None, full, labels, axis, column)
+            return _Panel(None, full, labels, axis, functools.partial(_select, data))
         data = pd.DataFrame(data.values.T, index=index, columns=labels)
     wide = _as_wide(data, time, series, value)
     if wide.shape[1] == 0:
@@ -309,6 +306,11 @@ def _panel(data: Any, time: str | None, series: str | None, value: str | None,
     full = np.full((len(axis.labels), values.shape[1]), np.nan if fill is None else fill)
     full[axis.positions] = values
     return _Panel(full, None, list(wide.columns), axis, wide.__getitem__)
+
+
+def _select(data: xr.DataArray, label: Any) -> pd.Series:
+    """One series of a (dask-backed) DataArray, computed, as a pandas Series over time."""
+    return data.sel(series=label).to_pandas()
 
 
 def _choose_panel_likelihood(panel: _Panel, likelihood: Any) -> str:
