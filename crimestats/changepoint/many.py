@@ -461,7 +461,8 @@ def _fit(panel: _Panel, settings: PanelSettings, n_jobs: int, progress: Any,
     if panel.lazy is not None:
         return _fit_dask(panel, settings, progress, missing)
     k = panel.values.shape[1]
-    size = CHUNK if n_jobs == 1 else max(1, min(CHUNK, -(-k // (4 * n_jobs))))  # balanced
+    # with processes, about four chunks per process (balance), of at least 32 series
+    size = CHUNK if n_jobs == 1 else min(CHUNK, max(32, -(-k // (4 * n_jobs))))
     bounds = list(range(0, k, size)) + [k]
     blocks = [panel.values[:, a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     with progress_bar(k, desc="Change points", unit="series", progress=progress) as bar:
