@@ -108,6 +108,10 @@ def throughput(args: argparse.Namespace) -> None:
                         times.append(time.perf_counter() - start)
                     peak = max(peak, mem.peak)
                 sec = statistics.median(times)
+                if jobs > 1:             # stop the workers, so later rows measure no idle ones
+                    from joblib.externals.loky import get_reusable_executor
+
+                    get_reusable_executor().shutdown(wait=True)
                 print(f"| {size} | {res.estimates.attrs['likelihood']} | {k:,} | {jobs} | "
                       f"{sec:.2f} | {k / sec:,.0f} | {peak:,.0f} | {load()} |", flush=True)
 
