@@ -244,9 +244,36 @@ def recursion(args: argparse.Namespace) -> None:
                   f"{res.diagnostics['max_candidates']:,} | {load()} |", flush=True)
 
 
+def _burn(count: int) -> int:
+    total = 0
+    for i in range(count):
+        total += i * i
+    return total
+
+
+def cores(args: argparse.Namespace) -> None:
+    """What a second process gains on this machine now: a pure-Python loop run twice, in one
+    process and in two at once (the ceiling of any ``n_jobs=2`` speed-up at this load)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    count = 20_000_000
+    with ProcessPoolExecutor(2) as pool:
+        list(pool.map(_burn, [1, 1]))
+        start = time.perf_counter()
+        _burn(count)
+        _burn(count)
+        one = time.perf_counter() - start
+        start = time.perf_counter()
+        list(pool.map(_burn, [count, count]))
+        two = time.perf_counter() - start
+    print(f"two loops in one process {one:.2f} s, in two processes {two:.2f} s: "
+          f"speed-up {one / two:.2f} (load {load()})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("throughput", "stages", "dask", "pelt", "recursion"))
+    parser.add_argument("what", choices=("throughput", "stages", "dask", "pelt", "recursion",
+                                         "cores"))
     parser.add_argument("--series", type=int, nargs="+", default=[1000])
     parser.add_argument("--size", nargs="+", default=["small", "large"],
                         choices=("small", "large"))
@@ -257,7 +284,7 @@ def main() -> None:
                         default=[1000, 10000, 100000, 1000000])
     args = parser.parse_args()
     {"throughput": throughput, "stages": stages, "dask": dask_run, "pelt": pelt,
-     "recursion": recursion}[args.what](args)
+     "recursion": recursion, "cores": cores}[args.what](args)
 
 
 if __name__ == "__main__":
