@@ -465,22 +465,29 @@ def _fit(panel: _Panel, settings: PanelSettings, n_jobs: int, progress: Any,
     size = CHUNK if n_jobs == 1 else min(CHUNK, max(32, -(-k // (4 * n_jobs))))
     bounds = list(range(0, k, size)) + [k]
     blocks = [panel.values[:, a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    n = panel.values.shape[0]
+    out = {name: np.empty((k, n) if name in OUTPUTS else k,
+                          dtype=bool if name == "changepoint" else float) for name in _OUT}
     with progress_bar(k, desc="Change points", unit="series", progress=progress) as bar:
         if n_jobs > 1 and len(blocks) > 1:
             from joblib import Parallel, delayed
 
-            parts = []
             with Parallel(n_jobs=n_jobs, backend="loky", return_as="generator") as parallel:
-                for block, part in zip(blocks, parallel(delayed(fit_block)(b, settings)
-                                                        for b in blocks), strict=True):
-                    parts.append(part)
-                    bar.update(block.shape[1])
+                parts = parallel(delayed(fit_block)(b, settings) for b in blocks)
+                for a, b, part in zip(bounds[:-1], bounds[1:], parts, strict=True):
+                    _store(out, a, b, part)
+                    bar.update(b - a)
         else:
-            parts = []
-            for block in blocks:
-                parts.append(fit_block(block, settings))
-                bar.update(block.shape[1])
-    return {name: np.concatenate([p[j] for p in parts]) for j, name in enumerate(_OUT)}
+            for a, b, block in zip(bounds[:-1], bounds[1:], blocks, strict=True):
+                _store(out, a, b, fit_block(block, settings))
+                bar.update(b - a)
+    return out
+
+
+def _store(out: dict[str, np.ndarray], a: int, b: int, part: tuple[np.ndarray, ...]) -> None:
+    """Copy a chunk's arrays into the panel's (series ``a:b``), so no chunk is kept."""
+    for name, values in zip(_OUT, part, strict=True):
+        out[name][a:b] = values
 
 
 _OUT = (*OUTPUTS, "prob_any_change", "overdispersion")
