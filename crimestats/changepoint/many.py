@@ -223,6 +223,8 @@ def detect_many(data: Any, likelihood: str = "auto", *, time: str | None = None,
     if not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool) or n_jobs < 1:
         raise InputError(f"`n_jobs` must be a positive integer (processes); received "
                          f"{n_jobs!r}.")
+    if not (isinstance(draws, (int, np.integer)) and not isinstance(draws, bool) and draws >= 0):
+        raise InputError(f"`draws` must be a non-negative integer; received {draws!r}.")
     if "time" in kwargs or "exposure" in kwargs:
         raise InputError("detect_many takes the time labels from the table (its index, or the "
                          "`time` column of a long table) and no exposure; divide by it first.")
