@@ -79,7 +79,7 @@ def test_results_are_detect_on_the_series_made_when_read():
 def test_series_named_in_errors():
     frame = _mixed_panel(k=3)
     frame.iloc[4, 1] = np.nan
-    with pytest.raises(crimestats.InputError, match="'area 1'.*missing"):
+    with pytest.raises(crimestats.InputError, match="^series 'area 1'.*missing"):
         detect_many(frame)
     frame.iloc[4, 1] = 2.5
     with pytest.raises(crimestats.InputError, match="'area 1'"):

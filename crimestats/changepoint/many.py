@@ -347,7 +347,7 @@ def _choose_panel_likelihood(panel: _Panel, likelihood: Any) -> str:
             bad = np.flatnonzero(negative)
             raise InputError(
                 f"the panel holds whole numbers like counts but "
-                f"{describe_rows(bad, panel.labels, 'series')} ha"
+                f"{_series_named(bad, panel.labels)} ha"
                 f"{'s' if bad.size == 1 else 've'} negative values. Counts cannot be negative: "
                 "correct them, or pass likelihood='trend' if the series are not counts.")
         return "count_trend" if float(np.nanmedian(means)) >= 10.0 else "negbin"
@@ -436,7 +436,7 @@ def _check_values(values: np.ndarray, labels: list[Any], settings: PanelSettings
     if bad.any():
         cols = np.flatnonzero(bad)
         raise InputError(
-            f"{describe_rows(cols, labels, 'series')} ha{'s' if cols.size == 1 else 've'} "
+            f"{_series_named(cols, labels)} ha{'s' if cols.size == 1 else 've'} "
             + ("missing values (NaN). crimestats never drops or fills them silently: pass "
                "missing='skip' to treat those periods as unobserved, or supply the values."
                if missing == "error" else "no observed values."))
@@ -447,7 +447,7 @@ def _check_values(values: np.ndarray, labels: list[Any], settings: PanelSettings
             cols = np.flatnonzero(wrong.any(axis=0))
             raise InputError(
                 f"likelihood {settings.likelihood!r} takes counts (non-negative whole numbers), "
-                f"but {describe_rows(cols, labels, 'series')} ha"
+                f"but {_series_named(cols, labels)} ha"
                 f"{'s' if cols.size == 1 else 've'} other values. For rates, use a likelihood "
                 "for real values (e.g. 'log_trend' or 'trend').")
 
@@ -553,7 +553,7 @@ def _result(panel: _Panel, settings: PanelSettings, fit: dict[str, np.ndarray], 
     dispersed = np.flatnonzero(fit["overdispersion"] > 2.0)
     if dispersed.size:
         warnings.warn(
-            f"the counts of {describe_rows(dispersed, labels, 'series')} vary more than twice "
+            f"the counts of {_series_named(dispersed, labels)} vary more than twice "
             "as much as a Poisson model allows within the segments found; the Poisson "
             "likelihood then reports too many changes. Use likelihood='negbin' or "
             "'count_trend' (or 'auto').", DataWarning, stacklevel=3)
@@ -620,6 +620,11 @@ class SeriesResults(Mapping):
 
     def __len__(self) -> int:
         return len(self._labels)
+
+
+def _series_named(positions: np.ndarray, labels: list[Any]) -> str:
+    """``"series 'a', 'b' and 3 more"`` (`describe_rows`, with the plural of "series")."""
+    return describe_rows(positions, labels, "series").replace("seriess ", "series ", 1)
 
 
 def _plain(value: Any) -> Any:
