@@ -61,7 +61,8 @@ from scipy import optimize, special
 from .segments import Prepared, SegmentModel
 
 __all__ = ["BayesFit", "bayes_fit", "log_q_from_p", "log_q_for_any_change",
-           "prior_any_change_probability", "prior_change_probability"]
+           "prior_any_change_probability", "prior_change_probability", "NODE_SCREEN",
+           "SCREEN_PRUNE"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -248,7 +249,8 @@ def bayes_fit(model: SegmentModel, nodes: list[Prepared], *, log_q: float, min_s
 #: Nodes whose evidence (from a coarsely pruned forward pass) is below this fraction of the
 #: best node's are dropped before the exact recursions.
 NODE_SCREEN = 1e-9
-_SCREEN_PRUNE = 1e-3
+#: Pruning of the coarse forward pass that screens the nodes.
+SCREEN_PRUNE = 1e-3
 
 
 def _screen(model: SegmentModel, nodes: list[Prepared], log_q: float, min_size: int
@@ -263,7 +265,7 @@ def _screen(model: SegmentModel, nodes: list[Prepared], log_q: float, min_size: 
 
     n = nodes[0].stats.shape[0] - 1
     scores = np.array([node.log_weight + _kernels.forward(
-        model.logml, node.params, node.stats, log_q, min_size, float(np.log(_SCREEN_PRUNE)))[0][n]
+        model.logml, node.params, node.stats, log_q, min_size, float(np.log(SCREEN_PRUNE)))[0][n]
         for node in nodes])
     keep = scores >= scores.max() + np.log(NODE_SCREEN)
     return [node for node, k in zip(nodes, keep, strict=True) if k]

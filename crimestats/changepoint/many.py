@@ -1,9 +1,10 @@
 """Many series at once (all forces × offences), with a shared national change allowed.
 
-Each series gets its own product-partition model (`detect`);
-the series are independent given the model, so they are fitted one by one (or in threads,
-``n_jobs``). On top, a *national* change — a recording-standard change that hits every
-force at the same time — is tested against local changes only:
+Each series gets its own product-partition model (exactly what `detect` computes for it);
+the series are independent given the model, so they are fitted chunk by chunk — in one
+compiled call per chunk, in ``n_jobs`` processes, or on dask workers. On top, a
+*national* change — a recording-standard change that hits every force at the same time —
+is tested against local changes only:
 
 * $M_0$: every series has its own changes (independent product-partition priors; the share
   of series that change is learned from the panel);
@@ -24,21 +25,41 @@ whole number, ``"count_trend"`` when the series average 10 or more a period in t
 from __future__ import annotations
 
 import dataclasses
-from concurrent.futures import ThreadPoolExecutor
+import functools
+import inspect
+import warnings
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .._progress import progress_bar, show_progress
 from .._time import check_time_axis, json_time
-from .._validate import as_float_array, describe_rows, require_columns
-from ..errors import CrimestatsError, InputError
+from .._validate import (
+    as_float_array,
+    check_choice,
+    check_level,
+    describe_rows,
+    require_columns,
+)
+from ..errors import CrimestatsError, DataWarning, InputError
 from ..results import Result
+from ._batch import OUTPUTS, PanelSettings, fit_panel
+from ._input import MISSING
 from ._results import ChangepointResult
-from .bayes import prior_any_change_probability, prior_change_probability
+from .bayes import (
+    log_q_for_any_change,
+    log_q_from_p,
+    prior_any_change_probability,
+    prior_change_probability,
+)
 from .detect import detect
 from .national import national_change
+from .pelt import penalty_value
+from .seasonal import calendar_period
+from .segments import get_model, model_names
 
 __all__ = ["detect_many", "ManyChangepointResult"]
 
@@ -61,8 +82,9 @@ class ManyChangepointResult(Result):
         Most probable time of the shared change.
     log_bayes_factor : float
         Log Bayes factor of a shared change against local changes only.
-    results : dict
-        Series label → [`ChangepointResult`][ChangepointResult].
+    results : Mapping
+        Series label → [`ChangepointResult`][ChangepointResult] (made by `detect` when first
+        read).
 
     Examples
     --------
@@ -84,7 +106,7 @@ class ManyChangepointResult(Result):
     prob_national_change: float = float("nan")
     national_time: Any = None
     log_bayes_factor: float = float("nan")
-    results: dict[Any, ChangepointResult] = dataclasses.field(default_factory=dict)
+    results: Mapping[Any, ChangepointResult] = dataclasses.field(default_factory=dict)
 
     _skip_in_dict = ("idata", "results")
 
@@ -126,39 +148,20 @@ def _as_wide(data: Any, time: str | None, series: str | None, value: str | None
     return pd.DataFrame(arr)
 
 
-def _choose_panel_likelihood(wide: pd.DataFrame, likelihood: Any) -> str:
-    """One segment model for the whole panel (see the module notes)."""
-    if not isinstance(likelihood, str) or likelihood.lower() != "auto":
-        return likelihood
-    values = wide.to_numpy(dtype=float)
-    obs = np.isfinite(values)
-    whole = bool(np.all(values[obs] == np.round(values[obs])))
-    if whole:
-        negative = (values < 0) & obs
-        if negative.any():
-            bad = np.flatnonzero(negative.any(axis=0))
-            raise InputError(
-                f"the panel holds whole numbers like counts but "
-                f"{describe_rows(bad, list(wide.columns), 'series')} ha"
-                f"{'s' if bad.size == 1 else 've'} negative values. Counts cannot be negative: "
-                "correct them, or pass likelihood='trend' if the series are not counts.")
-        means = np.nanmean(np.where(obs, values, np.nan), axis=0)
-        return "count_trend" if float(np.nanmedian(means)) >= 10.0 else "negbin"
-    return "log_trend" if bool(np.all(values[obs] > 0)) else "trend"
-
-
 def detect_many(data: Any, likelihood: str = "auto", *, time: str | None = None,
                 series: str | None = None, value: str | None = None, window: int = 0,
-                n_jobs: int = 1, draws: int = 0, **kwargs: Any) -> ManyChangepointResult:
+                n_jobs: int = 1, draws: int = 0, progress: bool | None = None,
+                **kwargs: Any) -> ManyChangepointResult:
     """Detect change points in many series and test for a change shared by all of them.
 
     Parameters
     ----------
-    data : pandas.DataFrame or 2-D array
-        Wide (rows = time, columns = series; the index gives the time labels) or long with
-        the column names given by ``time``, ``series`` and ``value``. In long form, a
-        (time, series) pair absent from the table becomes NaN, which raises unless
-        ``missing='skip'`` (or ``fill=``) is passed.
+    data : pandas.DataFrame, 2-D array or xarray.DataArray
+        Wide (rows = time, columns = series; the index gives the time labels), long with
+        the column names given by ``time``, ``series`` and ``value``, or a DataArray with
+        dimensions ``time`` and ``series`` — which may be backed by dask (chunked along
+        ``series``; see Notes). In long form, a (time, series) pair absent from the table
+        becomes NaN, which raises unless ``missing='skip'`` (or ``fill=``) is passed.
     likelihood : str
         Segment model of every series (see `detect`);
         ``"auto"`` decides once for the whole panel.
@@ -168,12 +171,19 @@ def detect_many(data: Any, likelihood: str = "auto", *, time: str | None = None,
         A shared change counts for a series if it changes within ``window`` periods of the
         common time (0: the same period).
     n_jobs : int
-        Threads used to fit the series (the compiled recursions release the GIL).
+        Processes that fit the series (1: in this process), through joblib's ``loky``
+        backend, whose workers stay up between calls: the first call pays for starting them
+        (importing crimestats, a second or two each).
     draws : int
-        Posterior draws per series (default 0: the change probabilities are exact without
-        them; see `detect`).
+        Posterior draws per series, made only for the per-series results that are asked
+        for in ``results`` (default 0: the change probabilities are exact without them).
+    progress : bool or None
+        Progress bar on standard error (series fitted, or dask chunks): ``None`` (default)
+        shows it only on a terminal, ``True`` always, ``False`` never.
     **kwargs
-        Passed to `detect` (``method`` must stay ``"bayes"``).
+        Options of `detect`. With ``method="pelt"`` each series gets its PELT change points
+        (``prob_change`` 1 at them) and the shared-change evidence is not computed (NaN):
+        PELT weighs no evidence.
 
     Returns
     -------
@@ -184,6 +194,31 @@ def detect_many(data: Any, likelihood: str = "auto", *, time: str | None = None,
     InputError
         Bad time labels, a series with invalid values (the message names the series), bad
         options.
+
+    Warns
+    -----
+    DataWarning
+        Series too short to hold a change; Poisson counts far more variable than Poisson
+        allows (the series are named).
+
+    Notes
+    -----
+    **Many series at once.** Every series gets exactly what `detect` computes for it (the
+    same segment model, seasonal test and factors, recursions and posterior path; a test
+    checks it to rounding), but the panel is checked once and the recursions of a chunk of
+    series run in one compiled call (`crimestats.changepoint._batch_kernels`), with each
+    segment likelihood computed once for the screening, forward and backward passes. The
+    per-series `ChangepointResult` objects (segment tables, draws) are made only when
+    ``results[label]`` is read, by calling `detect` on that series.
+
+    **Dask.** When ``data`` is a DataArray backed by dask, chunks along ``series`` are fitted
+    through `xarray.apply_ufunc` with ``dask="parallelized"`` on whatever scheduler dask
+    uses (threads by default, or the workers of a ``dask.distributed.Client``: a
+    `LocalCluster` or a real cluster); install ``crimestats[dask]``. Each chunk's series are
+    fitted from their own values alone, and the shared-change evidence is a sum over series
+    computed once all chunks are in, so the result equals the in-memory one bit for bit.
+    ``likelihood="auto"`` reads the data once more first (to choose the model from the whole
+    panel); name the likelihood to read them once.
 
     Examples
     --------
@@ -196,16 +231,88 @@ def detect_many(data: Any, likelihood: str = "auto", *, time: str | None = None,
     >>> round(res.prob_national_change, 3), res.national_time
     (1.0, 25)
     """
-    if kwargs.get("method", "bayes") != "bayes":
-        raise InputError("detect_many uses the Bayesian method (its evidence tests the shared "
-                         "change); call detect(..., method='pelt') per series for PELT.")
     if not isinstance(window, (int, np.integer)) or isinstance(window, bool) or window < 0:
         raise InputError(f"`window` must be a non-negative integer; received {window!r}.")
     if not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool) or n_jobs < 1:
-        raise InputError(f"`n_jobs` must be a positive integer (threads); received {n_jobs!r}.")
+        raise InputError(f"`n_jobs` must be a positive integer (processes); received "
+                         f"{n_jobs!r}.")
+    if not (isinstance(draws, (int, np.integer)) and not isinstance(draws, bool) and draws >= 0):
+        raise InputError(f"`draws` must be a non-negative integer; received {draws!r}.")
     if "time" in kwargs or "exposure" in kwargs:
         raise InputError("detect_many takes the time labels from the table (its index, or the "
                          "`time` column of a long table) and no exposure; divide by it first.")
+    unknown = sorted(set(kwargs) - set(_DETECT_OPTIONS))
+    if unknown:
+        raise InputError(f"detect_many got unknown options {unknown}; it takes those of "
+                         f"detect: {sorted(_DETECT_OPTIONS)}.")
+    show_progress(progress)
+    options = {**_DETECT_OPTIONS, **kwargs}
+    options["method"] = check_choice(options["method"], "method", ("bayes", "pelt"))
+    panel = _panel(data, time, series, value, options)
+    n = len(panel.axis.labels)
+    if 2 * window + 1 > n:
+        raise InputError(f"`window` ({window}) must be shorter than half the series ({n} "
+                         f"periods): a window of ±{window} periods covers every time, so no "
+                         "time of a shared change could be told apart.")
+    name = _choose_panel_likelihood(panel, likelihood)
+    settings = _settings(name, panel, options)
+    if panel.lazy is None:
+        _check_values(panel.values, panel.labels, settings, options["missing"])
+    if n < 2 * settings.min_size:
+        warnings.warn(f"the series have {n} periods: with min_size={settings.min_size} no "
+                      "change can be placed; the results report no change by construction.",
+                      DataWarning, stacklevel=2)
+    fit = _fit(panel, settings, int(n_jobs), progress, options["missing"])
+    return _result(panel, settings, fit, int(window), draws, options)
+
+
+#: The options of `detect` (and their defaults) that detect_many passes on.
+_DETECT_OPTIONS = {name: p.default for name, p in inspect.signature(detect).parameters.items()
+                   if p.kind is inspect.Parameter.KEYWORD_ONLY
+                   and name not in ("exposure", "time", "draws")}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Panel:
+    """The panel on its full calendar: ``values`` ``(n, k)`` in memory, or ``lazy`` (a dask
+    DataArray over (series, time)); the series labels and the checked time axis."""
+
+    values: np.ndarray | None
+    lazy: Any
+    labels: list[Any]
+    axis: Any
+    column: Any        # label -> pandas Series as given (for the per-series results)
+
+
+def _panel(data: Any, time: str | None, series: str | None, value: str | None,
+           options: dict[str, Any]) -> _Panel:
+    fill, missing = options["fill"], check_choice(options["missing"], "missing", MISSING)
+    if fill is not None:
+        try:
+            fill = float(fill)
+        except (TypeError, ValueError):
+            raise InputError(f"`fill` must be a number (the value of a period absent from the "
+                             f"series, e.g. 0 crimes); received {fill!r}.") from None
+        if not np.isfinite(fill):
+            raise InputError(f"`fill` must be a finite number; received {fill!r}.")
+    gaps = fill is not None or missing == "skip"
+    if isinstance(data, xr.DataArray):
+        if set(data.dims) != {"time", "series"}:
+            raise InputError(f"a DataArray `data` must have the dimensions ('time', 'series'); "
+                             f"received {data.dims}.")
+        data = data.transpose("series", "time")
+        index = data.indexes["time"]
+        labels = list(data.indexes["series"]) if "series" in data.indexes else \
+            list(range(data.sizes["series"]))
+        if pd.Index(labels).has_duplicates:
+            raise InputError("`data` repeats series labels; give each series one label.")
+        axis = check_time_axis(index, name="time", fill=gaps)
+        if data.chunks is not None:
+            full = data.reindex(time=axis.labels, fill_value=np.nan if fill is None else fill) \
+                if len(axis.labels) != len(index) else data
+            full = full.chunk({"time": -1})
+            return _Panel(None, full, labels, axis, functools.partial(_select, data))
+        data = pd.DataFrame(data.values.T, index=index, columns=labels)
     wide = _as_wide(data, time, series, value)
     if wide.shape[1] == 0:
         raise InputError("`data` has no series.")
@@ -214,59 +321,344 @@ def detect_many(data: Any, likelihood: str = "auto", *, time: str | None = None,
                          " give each series one column.")
     if wide.shape[0] == 0:
         raise InputError("`data` has no rows (time periods).")
+    axis = check_time_axis(wide.index, name="time" if time else "data index", fill=gaps)
+    values = _numeric(wide)
+    full = np.full((len(axis.labels), values.shape[1]), np.nan if fill is None else fill)
+    full[axis.positions] = values
+    return _Panel(full, None, list(wide.columns), axis, wide.__getitem__)
+
+
+def _numeric(wide: pd.DataFrame) -> np.ndarray:
+    """The panel's values as floats; text and infinite values raise, naming the series."""
     labels = list(wide.columns)
-    axis = check_time_axis(wide.index, name="time" if time else "data index",
-                           fill=kwargs.get("fill") is not None or kwargs.get("missing") == "skip")
-    if 2 * window + 1 > len(axis.labels):
-        raise InputError(f"`window` ({window}) must be shorter than half the series "
-                         f"({len(axis.labels)} periods): a window of ±{window} periods covers "
-                         "every time, so no time of a shared change could be told apart.")
-    likelihood = _choose_panel_likelihood(wide, likelihood)
+    numeric = wide.apply(pd.to_numeric, errors="coerce")
+    text = (numeric.isna() & wide.notna()).to_numpy().any(axis=0)
+    if text.any():
+        raise InputError(f"{_series_named(np.flatnonzero(text), labels)} ha"
+                         f"{'s' if text.sum() == 1 else 've'} values that are not numbers; "
+                         "correct them (or leave the cell empty for a missing period).")
+    values = numeric.to_numpy(dtype=float, na_value=np.nan)
+    infinite = np.isinf(values).any(axis=0)
+    if infinite.any():
+        raise InputError(f"{_series_named(np.flatnonzero(infinite), labels)} ha"
+                         f"{'s' if infinite.sum() == 1 else 've'} infinite values; remove or "
+                         "correct them (crimestats never fills missing values silently).")
+    return values
 
-    def fit(col: Any) -> ChangepointResult:
-        try:
-            return detect(wide[col], likelihood, draws=draws, **kwargs)
-        except CrimestatsError as err:
-            raise type(err)(f"series {_plain(col)!r}: {err}") from None
 
-    if n_jobs > 1:
-        with ThreadPoolExecutor(max_workers=int(n_jobs)) as pool:
-            fitted = list(pool.map(fit, labels))
+def _select(data: xr.DataArray, label: Any) -> pd.Series:
+    """One series of a (dask-backed) DataArray, computed, as a pandas Series over time."""
+    return data.sel(series=label).to_pandas()
+
+
+def _choose_panel_likelihood(panel: _Panel, likelihood: Any) -> str:
+    """One segment model for the whole panel (see the module notes)."""
+    names = model_names()
+    if not isinstance(likelihood, str) or likelihood.lower() not in ("auto", *names):
+        raise InputError(f"`likelihood` must be 'auto' or one of {list(names)}; received "
+                         f"{likelihood!r}.")
+    if likelihood.lower() != "auto":
+        return likelihood.lower()
+    if panel.lazy is not None:
+        from .._progress import compute
+
+        obs = np.isfinite(panel.lazy)
+        stats = xr.Dataset({
+            "whole": (panel.lazy == np.round(panel.lazy)).where(obs, True).all("time"),
+            "negative": ((panel.lazy < 0) & obs).any("time"),
+            "positive": (panel.lazy > 0).where(obs, True).all("time"),
+            "mean": panel.lazy.mean("time", skipna=True)})
+        stats = compute(stats, desc="Reading the panel", progress=False)
+        whole, negative = bool(stats["whole"].all()), stats["negative"].values
+        means, positive = stats["mean"].values, bool(stats["positive"].all())
     else:
-        fitted = [fit(c) for c in labels]
-    results = dict(zip(labels, fitted, strict=True))
+        values = panel.values
+        obs = np.isfinite(values)
+        whole = bool(np.all(values[obs] == np.round(values[obs])))
+        negative = ((values < 0) & obs).any(axis=0)
+        means = np.nanmean(np.where(obs, values, np.nan), axis=0)
+        positive = bool(np.all(values[obs] > 0))
+    if whole:
+        if negative.any():
+            bad = np.flatnonzero(negative)
+            raise InputError(
+                f"the panel holds whole numbers like counts but "
+                f"{_series_named(bad, panel.labels)} ha"
+                f"{'s' if bad.size == 1 else 've'} negative values. Counts cannot be negative: "
+                "correct them, or pass likelihood='trend' if the series are not counts.")
+        return "count_trend" if float(np.nanmedian(means)) >= 10.0 else "negbin"
+    return "log_trend" if positive else "trend"
 
-    times = fitted[0].estimates["time"].to_index()
-    n = len(times)
-    min_size = int(fitted[0].diagnostics["min_size"])
-    log_q = [float(np.log(r.prior_change)) for r in fitted]
-    evidence = national_change(
-        np.vstack([r.estimates["prob_change"].values for r in fitted]),
-        np.array([r.prob_any_change for r in fitted]),
-        np.vstack([prior_change_probability(n, min_size, lq) for lq in log_q]),
-        np.array([prior_any_change_probability(n, min_size, lq) for lq in log_q]), window)
-    post_t = evidence.prob_time
 
-    def stack(name: str) -> np.ndarray:
-        return np.vstack([r.estimates[name].values for r in fitted])
+def _settings(name: str, panel: _Panel, options: dict[str, Any]) -> PanelSettings:
+    """`detect`'s options checked once for the panel (same rules, same messages)."""
+    model = get_model(name)
+    level = check_level(options["level"])
+    min_size = options["min_size"]
+    if not isinstance(min_size, (int, np.integer)) or isinstance(min_size, bool) or min_size < 1:
+        raise InputError(f"`min_size` must be a positive integer; received {min_size!r}.")
+    n = len(panel.axis.labels)
+    if n < max(int(min_size), 2):
+        raise InputError(f"the series have {n} periods; at least {max(int(min_size), 2)} are "
+                         f"needed (min_size={min_size}).")
+    prune = options["prune"]
+    if not (0.0 <= float(prune) < 1.0):
+        raise InputError(f"`prune` must be in [0, 1); received {prune!r}.")
+    takes = model.options()
+    model_options = {}
+    for key in ("size", "ar"):
+        value = options[key]
+        if key in takes:
+            model_options[key] = value
+        elif not (isinstance(value, str) and value == "estimate"):
+            users = [m for m in model_names() if key in get_model(m).options()]
+            raise InputError(f"`{key}` applies to likelihood {' or '.join(map(repr, users))}, "
+                             f"not {name!r}.")
+    period, test = _seasonal(options["seasonal"], panel.axis.freq, n)
+    penalty, seg_len_term = penalty_value(options["penalty"], n, model.diffparam)
+    return PanelSettings(
+        likelihood=name, min_size=int(min_size),
+        log_q=_log_q(n, int(min_size), options["prior_any_change"], options["prior_change"]),
+        prune=float(prune), level=level, period=period, test_season=test,
+        prior_any_change=options["prior_any_change"], prior=options["prior"],
+        options=model_options, method=options["method"], penalty=penalty,
+        seg_len_term=seg_len_term)
 
+
+def _log_q(n: int, min_size: int, prior_any_change: Any, prior_change: Any) -> float:
+    if prior_change is not None:
+        try:
+            p = float(prior_change)
+        except (TypeError, ValueError):
+            p = np.nan
+        if not 0.0 < p < 1.0:
+            raise InputError(f"`prior_change` must be a probability in (0, 1); received "
+                             f"{prior_change!r}.")
+        return log_q_from_p(min(p, 0.5), min_size)
+    try:
+        pi = float(prior_any_change)
+    except (TypeError, ValueError):
+        pi = np.nan
+    if not 0.0 < pi < 1.0:
+        raise InputError(f"`prior_any_change` must be a probability in (0, 1); received "
+                         f"{prior_any_change!r}.")
+    return log_q_for_any_change(n, min_size, pi)
+
+
+def _seasonal(seasonal: Any, freq: Any, n: int) -> tuple[int | None, bool]:
+    """The seasonal period and whether each series is tested first (as `detect`)."""
+    if seasonal is None or seasonal is False:
+        return None, False
+    if isinstance(seasonal, str):
+        if seasonal != "auto":
+            raise InputError(f"`seasonal` must be 'auto', a period (12 for monthly data) or "
+                             f"None; received {seasonal!r}.")
+        period = calendar_period(freq)
+        return (period, True) if period and n >= 3 * period else (None, False)
+    if not isinstance(seasonal, (int, np.integer)) or isinstance(seasonal, bool) or seasonal < 2:
+        raise InputError(f"`seasonal` must be the period as an integer >= 2 (12 for monthly, "
+                         f"52 for weekly data), 'auto' or None; received {seasonal!r}.")
+    if n < 2 * seasonal:
+        raise InputError(f"seasonal factors with period {seasonal} need at least two full "
+                         f"cycles ({2 * seasonal} observations); the series have {n}.")
+    return int(seasonal), False
+
+
+def _check_values(values: np.ndarray, labels: list[Any], settings: PanelSettings,
+                  missing: str) -> None:
+    """NaN without ``missing='skip'``, empty series and bad counts raise, naming the series."""
+    nan = np.isnan(values)
+    bad = nan.any(axis=0) if missing == "error" else nan.all(axis=0)
+    if bad.any():
+        cols = np.flatnonzero(bad)
+        raise InputError(
+            f"{_series_named(cols, labels)} ha{'s' if cols.size == 1 else 've'} "
+            + ("missing values (NaN). crimestats never drops or fills them silently: pass "
+               "missing='skip' to treat those periods as unobserved, or supply the values."
+               if missing == "error" else "no observed values."))
+    if get_model(settings.likelihood).data == "counts":
+        with np.errstate(invalid="ignore"):
+            wrong = (values < 0) | (np.isfinite(values) & (values != np.round(values)))
+        if wrong.any():
+            cols = np.flatnonzero(wrong.any(axis=0))
+            raise InputError(
+                f"likelihood {settings.likelihood!r} takes counts (non-negative whole numbers), "
+                f"but {_series_named(cols, labels)} ha"
+                f"{'s' if cols.size == 1 else 've'} other values. For rates, use a likelihood "
+                "for real values (e.g. 'log_trend' or 'trend').")
+
+
+#: Series per chunk of work (one compiled call; the unit of the progress bar and of the
+#: processes' work).
+CHUNK = 256
+
+
+def _fit(panel: _Panel, settings: PanelSettings, n_jobs: int, progress: Any,
+         missing: str) -> dict[str, np.ndarray]:
+    """Fit every series: in this process, in ``n_jobs`` processes, or on dask."""
+    if panel.lazy is not None:
+        return _fit_dask(panel, settings, progress, missing)
+    k = panel.values.shape[1]
+    # with processes, about four chunks per process (balance), of at least 32 series
+    size = CHUNK if n_jobs == 1 else min(CHUNK, max(32, -(-k // (4 * n_jobs))))
+    bounds = list(range(0, k, size)) + [k]
+    blocks = [panel.values[:, a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    n = panel.values.shape[0]
+    out = {name: np.empty((k, n) if name in OUTPUTS else k,
+                          dtype=bool if name == "changepoint" else float) for name in _OUT}
+    with progress_bar(k, desc="Change points", unit="series", progress=progress) as bar:
+        if n_jobs > 1 and len(blocks) > 1:
+            from joblib import Parallel, delayed
+
+            with Parallel(n_jobs=n_jobs, backend="loky", return_as="generator") as parallel:
+                parts = parallel(delayed(fit_block)(b, settings) for b in blocks)
+                for a, b, part in zip(bounds[:-1], bounds[1:], parts, strict=True):
+                    _store(out, a, b, part)
+                    bar.update(b - a)
+        else:
+            for a, b, block in zip(bounds[:-1], bounds[1:], blocks, strict=True):
+                _store(out, a, b, fit_block(block, settings))
+                bar.update(b - a)
+    return out
+
+
+def _store(out: dict[str, np.ndarray], a: int, b: int, part: tuple[np.ndarray, ...]) -> None:
+    """Copy a chunk's arrays into the panel's (series ``a:b``), so no chunk is kept."""
+    for name, values in zip(_OUT, part, strict=True):
+        out[name][a:b] = values
+
+
+_OUT = (*OUTPUTS, "prob_any_change", "overdispersion")
+
+
+def fit_block(y: np.ndarray, settings: PanelSettings, missing: str | None = None,
+              labels: Any = None) -> tuple[np.ndarray, ...]:
+    """Fit a ``(n, k)`` block of series; the arrays of `_OUT` over (series, ...).
+
+    Module-level (picklable) for the processes and the dask workers; ``missing`` given, the
+    block's values are checked first (dask chunks are checked where they are computed).
+    """
+    if missing is not None:
+        _check_values(y, list(labels), settings, missing)
+    fit = fit_panel(y, settings)
+    return tuple(getattr(fit, name) for name in _OUT)
+
+
+def _fit_dask(panel: _Panel, settings: PanelSettings, progress: Any, missing: str
+              ) -> dict[str, np.ndarray]:
+    from .._progress import compute
+
+    def block(values: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, ...]:
+        return fit_block(values.T, settings, missing, labels)
+
+    lazy = panel.lazy
+    labels = xr.DataArray(np.asarray(panel.labels, dtype=object), dims="series").chunk(
+        {"series": lazy.chunks[0]})
+    outputs = xr.apply_ufunc(
+        block, lazy, labels, input_core_dims=[["time"], []],
+        output_core_dims=[["time"]] * len(OUTPUTS) + [[]] * 2, dask="parallelized",
+        output_dtypes=[float] * 4 + [bool] + [float] * 2)
+    # the values are computed in the same graph as the fits, so the data are read once
+    fitted = compute(xr.Dataset({**dict(zip(_OUT, outputs, strict=True)), "y": lazy}),
+                     desc="Change points", progress=progress)
+    return {name: fitted[name].values for name in (*_OUT, "y")}
+
+
+def _national(prob: np.ndarray, prob_any: np.ndarray, settings: PanelSettings, window: int
+              ) -> tuple[np.ndarray, float, float]:
+    """Posterior of the shared change's time, its log Bayes factor and probability."""
+    k, n = prob.shape
+    prior = prior_change_probability(n, settings.min_size, settings.log_q)
+    pi0 = prior_any_change_probability(n, settings.min_size, settings.log_q)
+    evidence = national_change(prob, prob_any, np.broadcast_to(prior, prob.shape),
+                               np.full(k, pi0), window)
+    return evidence.prob_time, evidence.log_bayes_factor, evidence.prob_national_change
+
+
+def _result(panel: _Panel, settings: PanelSettings, fit: dict[str, np.ndarray], window: int,
+            draws: int, options: dict[str, Any]) -> ManyChangepointResult:
+    labels = panel.labels
+    times = panel.axis.labels
+    dispersed = np.flatnonzero(fit["overdispersion"] > 2.0)
+    if dispersed.size:
+        warnings.warn(
+            f"the counts of {_series_named(dispersed, labels)} vary more than twice "
+            "as much as a Poisson model allows within the segments found; the Poisson "
+            "likelihood then reports too many changes. Use likelihood='negbin' or "
+            "'count_trend' (or 'auto').", DataWarning, stacklevel=3)
+    if settings.method == "bayes":
+        post_t, log_bf, prob_national = _national(fit["prob_change"],
+                                                   fit["prob_any_change"], settings, window)
+    else:                   # PELT gives no evidence to weigh a shared change with
+        warnings.warn("method='pelt' gives each series' change points but no evidence to weigh "
+                      "a shared change with: prob_national_change and prob_national are NaN. "
+                      "Use method='bayes' (the default) for the national-change test.",
+                      DataWarning, stacklevel=3)
+        post_t, log_bf, prob_national = np.full(len(times), np.nan), np.nan, np.nan
+    y = panel.values.T if panel.lazy is None else fit["y"]
     ds = xr.Dataset(
-        {name: (("series", "time"), stack(name))
-         for name in ("y", "prob_change", "estimate", "lower", "upper")},
+        {"y": (("series", "time"), y),
+         **{name: (("series", "time"), fit[name])
+            for name in ("prob_change", "estimate", "lower", "upper")}},
         coords={"series": np.asarray([str(v) for v in labels], dtype=object)
                 if any(isinstance(v, str) for v in labels) else np.asarray(labels),
-                "time": times})
+                "time": times.rename("time")})
     ds["prob_national"] = ("time", post_t)
-    ds["prob_any_change"] = ("series", np.array([r.prob_any_change for r in fitted]))
-    level = fitted[0].level
-    ds["lower"].attrs["level"] = level
-    ds["upper"].attrs["level"] = level
-    ds.attrs.update(likelihood=fitted[0].likelihood)
+    ds["prob_any_change"] = ("series", fit["prob_any_change"])
+    ds["lower"].attrs["level"] = settings.level
+    ds["upper"].attrs["level"] = settings.level
+    ds.attrs.update(likelihood=settings.likelihood)
+    rows, cols = np.nonzero(fit["changepoint"])
+    split = np.searchsorted(rows, np.arange(1, len(labels)))
+    changepoints = {label: c.tolist() for label, c in zip(labels, np.split(cols, split),
+                                                          strict=True)}
+    detect_options = dict(options)
     return ManyChangepointResult(
-        estimates=ds, changepoints={k: r.changepoints for k, r in results.items()},
-        prob_national_change=evidence.prob_national_change,
-        national_time=json_time(times[int(np.argmax(post_t))]),
-        log_bayes_factor=evidence.log_bayes_factor, results=results)
+        estimates=ds, changepoints=changepoints, prob_national_change=prob_national,
+        national_time=json_time(times[int(np.argmax(post_t))]) if settings.method == "bayes"
+        else None, log_bayes_factor=log_bf,
+        results=SeriesResults(labels, panel.column, settings.likelihood,
+                              {**detect_options, "draws": draws}))
+
+
+class SeriesResults(Mapping):
+    """Series label → [`ChangepointResult`][ChangepointResult], made when first read.
+
+    Each is `detect` on that series with the options of the `detect_many` call (so its
+    change points and probabilities are those of the panel's result); reading every series
+    of a large panel costs what a loop of `detect` costs.
+    """
+
+    def __init__(self, labels: list[Any], column: Any, likelihood: str,
+                 options: dict[str, Any]) -> None:
+        self._labels = labels
+        self._index = {label: i for i, label in enumerate(labels)}
+        self._column = column
+        self._likelihood = likelihood
+        self._options = options
+        self._cache: dict[Any, ChangepointResult] = {}
+
+    def __getitem__(self, label: Any) -> ChangepointResult:
+        if label not in self._index:
+            raise KeyError(label)
+        if label not in self._cache:
+            try:
+                self._cache[label] = detect(self._column(label), self._likelihood,
+                                            **self._options)
+            except CrimestatsError as err:
+                raise type(err)(f"series {_plain(label)!r}: {err}") from None
+        return self._cache[label]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._labels)
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+
+def _series_named(positions: np.ndarray, labels: list[Any]) -> str:
+    """``"series 'a', 'b' and 3 more"`` (`describe_rows`, with the plural of "series")."""
+    return describe_rows(positions, labels, "series").replace("seriess ", "series ", 1)
 
 
 def _plain(value: Any) -> Any:

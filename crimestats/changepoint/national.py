@@ -95,10 +95,12 @@ def national_change(prob_change: np.ndarray, prob_any: np.ndarray, prior_change:
     >>> round(ev.prob_national_change, 3), int(np.argmax(ev.prob_time))
     (1.0, 10)
     """
-    kernel = np.ones(2 * int(window) + 1)
+    w = int(window)
 
     def near(p: np.ndarray) -> np.ndarray:
-        return np.vstack([np.convolve(row, kernel, mode="same") for row in p]).clip(0.0, 1.0)
+        padded = np.pad(p, ((0, 0), (w, w)))
+        n = p.shape[1]
+        return sum(padded[:, d:d + n] for d in range(2 * w + 1)).clip(0.0, 1.0)
 
     p_any = np.clip(prob_any, _TINY, 1.0)
     p_none = np.clip(1.0 - prob_any, _TINY, 1.0)
