@@ -54,6 +54,7 @@ Fearnhead, P. & Liu, Z. (2007). On-line inference for multiple changepoint probl
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 from scipy import optimize, special
@@ -61,8 +62,8 @@ from scipy import optimize, special
 from .segments import Prepared, SegmentModel
 
 __all__ = ["BayesFit", "bayes_fit", "log_q_from_p", "log_q_for_any_change",
-           "prior_any_change_probability", "prior_change_probability", "NODE_SCREEN",
-           "SCREEN_PRUNE"]
+           "prior_any_change_probability", "prior_change_probability", "prior_log_q",
+           "NODE_SCREEN", "SCREEN_PRUNE"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,6 +127,33 @@ def log_q_for_any_change(n: int, min_size: int, prob: float) -> float:
         return float(special.logsumexp(log_n + lq * np.arange(log_n.size))) - target
 
     return float(optimize.brentq(gap, -50.0 - np.log(n) * 3, 50.0, xtol=1e-12))
+
+
+def prior_log_q(n: int, min_size: int, prior_any_change: Any, prior_change: Any) -> float:
+    """$\\log q$ from `detect`'s options, checked: ``prior_change`` (a probability per period)
+    when given, else ``prior_any_change`` (of at least one change in the series).
+
+    Raises `crimestats.InputError` when the one used is not a probability in (0, 1).
+
+    Examples
+    --------
+    >>> lq = prior_log_q(60, 2, 0.15, None)
+    >>> round(prior_any_change_probability(60, 2, lq), 6)
+    0.15
+    """
+    from ..errors import InputError
+
+    name, value = (("prior_change", prior_change) if prior_change is not None
+                   else ("prior_any_change", prior_any_change))
+    try:
+        p = float(value)
+    except (TypeError, ValueError):
+        p = np.nan
+    if not 0.0 < p < 1.0:
+        raise InputError(f"`{name}` must be a probability in (0, 1); received {value!r}.")
+    if prior_change is not None:
+        return log_q_from_p(min(p, 0.5), min_size)
+    return log_q_for_any_change(n, min_size, p)
 
 
 def prior_any_change_probability(n: int, min_size: int, log_q: float) -> float:

@@ -14,9 +14,9 @@ from .._validate import as_float_array, as_rng, check_choice, check_level
 from ..errors import DataWarning, InputError
 from ._input import Series, check_series, choose_likelihood
 from ._results import ChangepointResult
-from .bayes import BayesFit, bayes_fit, log_q_for_any_change, log_q_from_p
+from .bayes import BayesFit, bayes_fit, log_q_for_any_change, prior_log_q
 from .pelt import pelt_search, penalty_value
-from .seasonal import calendar_period, seasonal_factors, seasonality_p_value
+from .seasonal import seasonal_factors, seasonal_period, seasonality_p_value
 from .segments import Prepared, SegmentModel, SegmentSummary, get_model, model_names
 from .segments._common import positions
 
@@ -164,14 +164,14 @@ def detect(y: Any, likelihood: str = "auto", *, method: str = "bayes", exposure:
         raise InputError(f"`prior` must be a dict of hyperparameters of the {likelihood!r} "
                          f"segment prior (or None); received {prior!r}.")
     if method == "bayes":
-        log_q = _log_q(n, min_size, prior_any_change, prior_change)
+        log_q = prior_log_q(n, min_size, prior_any_change, prior_change)
         if not (isinstance(draws, (int, np.integer)) and not isinstance(draws, bool)
                 and draws >= 0):
             raise InputError(f"`draws` must be a non-negative integer; received {draws!r}.")
         if not (isinstance(prune, (int, float, np.integer, np.floating))
                 and 0.0 <= float(prune) < 1.0):
             raise InputError(f"`prune` must be a number in [0, 1); received {prune!r}.")
-    period = _seasonal_period(seasonal, series)
+    period = seasonal_period(seasonal, series.axis.freq, series.y.shape[0])
     counts = model.data == "counts"
     ratio = model.data != "real"                # seasonal factors multiply (counts, positive)
     if period and isinstance(seasonal, str):     # "auto": only when the data are seasonal
@@ -254,45 +254,6 @@ def _model_options(model: SegmentModel, **given: Any) -> dict[str, Any]:
             raise InputError(f"`{key}` applies to likelihood {' or '.join(map(repr, users))}, "
                              f"not {model.name!r}.")
     return out
-
-
-def _log_q(n: int, min_size: int, prior_any_change: Any, prior_change: Any) -> float:
-    if prior_change is not None:
-        try:
-            p = float(prior_change)
-        except (TypeError, ValueError):
-            p = np.nan
-        if not 0.0 < p < 1.0:
-            raise InputError(f"`prior_change` must be a probability in (0, 1); received "
-                             f"{prior_change!r}.")
-        return log_q_from_p(min(p, 0.5), min_size)
-    try:
-        pi = float(prior_any_change)
-    except (TypeError, ValueError):
-        pi = np.nan
-    if not 0.0 < pi < 1.0:
-        raise InputError(f"`prior_any_change` must be a probability in (0, 1); received "
-                         f"{prior_any_change!r}.")
-    return log_q_for_any_change(n, min_size, pi)
-
-
-def _seasonal_period(seasonal: Any, series: Series) -> int | None:
-    n = series.y.shape[0]
-    if seasonal is None or seasonal is False:
-        return None
-    if isinstance(seasonal, str):
-        if seasonal != "auto":
-            raise InputError(f"`seasonal` must be 'auto', a period (12 for monthly data) or "
-                             f"None; received {seasonal!r}.")
-        period = calendar_period(series.axis.freq)
-        return period if period and n >= 3 * period else None
-    if not isinstance(seasonal, (int, np.integer)) or isinstance(seasonal, bool) or seasonal < 2:
-        raise InputError(f"`seasonal` must be the period as an integer >= 2 (12 for monthly, "
-                         f"52 for weekly data), 'auto' or None; received {seasonal!r}.")
-    if n < 2 * seasonal:
-        raise InputError(f"seasonal factors with period {seasonal} need at least two full "
-                         f"cycles ({2 * seasonal} observations); the series has {n}.")
-    return int(seasonal)
 
 
 def _most_probable_node(model: SegmentModel, nodes: list[Prepared], min_size: int) -> int:

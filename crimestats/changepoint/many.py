@@ -49,16 +49,11 @@ from ..results import Result
 from ._batch import OUTPUTS, PanelSettings, fit_panel
 from ._input import MISSING
 from ._results import ChangepointResult
-from .bayes import (
-    log_q_for_any_change,
-    log_q_from_p,
-    prior_any_change_probability,
-    prior_change_probability,
-)
+from .bayes import prior_any_change_probability, prior_change_probability, prior_log_q
 from .detect import detect
 from .national import national_change
 from .pelt import penalty_value
-from .seasonal import calendar_period
+from .seasonal import seasonal_period
 from .segments import get_model, model_names
 
 __all__ = ["detect_many", "ManyChangepointResult"]
@@ -414,54 +409,17 @@ def _settings(name: str, panel: _Panel, options: dict[str, Any]) -> PanelSetting
             users = [m for m in model_names() if key in get_model(m).options()]
             raise InputError(f"`{key}` applies to likelihood {' or '.join(map(repr, users))}, "
                              f"not {name!r}.")
-    period, test = _seasonal(options["seasonal"], panel.axis.freq, n)
+    period = seasonal_period(options["seasonal"], panel.axis.freq, n)
+    test = isinstance(options["seasonal"], str) and period is not None
     penalty, seg_len_term = penalty_value(options["penalty"], n, model.diffparam)
     return PanelSettings(
         likelihood=name, min_size=int(min_size),
-        log_q=_log_q(n, int(min_size), options["prior_any_change"], options["prior_change"]),
+        log_q=prior_log_q(n, int(min_size), options["prior_any_change"],
+                          options["prior_change"]),
         prune=float(prune), level=level, period=period, test_season=test,
         prior_any_change=options["prior_any_change"], prior=options["prior"],
         options=model_options, method=options["method"], penalty=penalty,
         seg_len_term=seg_len_term)
-
-
-def _log_q(n: int, min_size: int, prior_any_change: Any, prior_change: Any) -> float:
-    if prior_change is not None:
-        try:
-            p = float(prior_change)
-        except (TypeError, ValueError):
-            p = np.nan
-        if not 0.0 < p < 1.0:
-            raise InputError(f"`prior_change` must be a probability in (0, 1); received "
-                             f"{prior_change!r}.")
-        return log_q_from_p(min(p, 0.5), min_size)
-    try:
-        pi = float(prior_any_change)
-    except (TypeError, ValueError):
-        pi = np.nan
-    if not 0.0 < pi < 1.0:
-        raise InputError(f"`prior_any_change` must be a probability in (0, 1); received "
-                         f"{prior_any_change!r}.")
-    return log_q_for_any_change(n, min_size, pi)
-
-
-def _seasonal(seasonal: Any, freq: Any, n: int) -> tuple[int | None, bool]:
-    """The seasonal period and whether each series is tested first (as `detect`)."""
-    if seasonal is None or seasonal is False:
-        return None, False
-    if isinstance(seasonal, str):
-        if seasonal != "auto":
-            raise InputError(f"`seasonal` must be 'auto', a period (12 for monthly data) or "
-                             f"None; received {seasonal!r}.")
-        period = calendar_period(freq)
-        return (period, True) if period and n >= 3 * period else (None, False)
-    if not isinstance(seasonal, (int, np.integer)) or isinstance(seasonal, bool) or seasonal < 2:
-        raise InputError(f"`seasonal` must be the period as an integer >= 2 (12 for monthly, "
-                         f"52 for weekly data), 'auto' or None; received {seasonal!r}.")
-    if n < 2 * seasonal:
-        raise InputError(f"seasonal factors with period {seasonal} need at least two full "
-                         f"cycles ({2 * seasonal} observations); the series have {n}.")
-    return int(seasonal), False
 
 
 def _check_values(values: np.ndarray, labels: list[Any], settings: PanelSettings,

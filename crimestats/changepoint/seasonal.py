@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..errors import InputError
 
-__all__ = ["seasonal_factors", "calendar_period", "seasonality_p_value"]
+__all__ = ["seasonal_factors", "calendar_period", "seasonal_period", "seasonality_p_value"]
 
 _PERIODS = {"M": 12, "MS": 12, "ME": 12, "Q": 4, "QS": 4, "QE": 4, "W": 52}
 
@@ -190,3 +190,33 @@ def seasonality_p_value(y: np.ndarray, period: int, *, multiplicative: bool = Tr
     if len(groups) < 2 or d.size - len(groups) < 2:
         return 1.0
     return float(stats.f_oneway(*groups).pvalue)
+
+
+def seasonal_period(seasonal: object, freq: object, n: int) -> int | None:
+    """The seasonal period `detect` uses for ``seasonal=``, checked against ``n`` periods.
+
+    ``"auto"`` gives the calendar's period (12 for months, 4 for quarters, 52 for weeks) when
+    the series holds at least three cycles, else None; a number must be an integer of at least
+    2 with two full cycles in the series; None or False give None. Raises
+    `crimestats.InputError` otherwise.
+
+    Examples
+    --------
+    >>> seasonal_period("auto", "M", 60), seasonal_period("auto", "M", 30), seasonal_period(4, "Q", 12)
+    (12, None, 4)
+    """
+    if seasonal is None or seasonal is False:
+        return None
+    if isinstance(seasonal, str):
+        if seasonal != "auto":
+            raise InputError(f"`seasonal` must be 'auto', a period (12 for monthly data) or "
+                             f"None; received {seasonal!r}.")
+        period = calendar_period(freq)
+        return period if period and n >= 3 * period else None
+    if not isinstance(seasonal, (int, np.integer)) or isinstance(seasonal, bool) or seasonal < 2:
+        raise InputError(f"`seasonal` must be the period as an integer >= 2 (12 for monthly, "
+                         f"52 for weekly data), 'auto' or None; received {seasonal!r}.")
+    if n < 2 * seasonal:
+        raise InputError(f"seasonal factors with period {seasonal} need at least two full "
+                         f"cycles ({2 * seasonal} observations); the series has {n}.")
+    return int(seasonal)
