@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from . import changepoint, demo, mse, sae
+from . import changepoint, compare, demo, mse, sae
 from ._json import ERROR_SCHEMA
 
 __all__ = ["JSON_SCHEMAS", "add_parser", "run"]
@@ -23,6 +23,7 @@ _SOURCES: dict[str, Callable[[], dict[str, Any]]] = {
     "mse": mse.schema,
     "changepoint": lambda: changepoint.CHANGEPOINT_SCHEMA,
     "changepoint-many": lambda: changepoint.CHANGEPOINT_MANY_SCHEMA,
+    "compare": compare.schema,
     "demo": lambda: demo.DEMO_SCHEMA,
     "error": lambda: ERROR_SCHEMA,
 }
