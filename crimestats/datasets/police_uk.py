@@ -205,7 +205,6 @@ def read_police_uk(path: Any, *, level: str = "lsoa", start: Any = None, end: An
     file missing):
 
     >>> from crimestats.datasets import read_police_uk
-    >>> from crimestats.datasets import read_police_uk
     >>> panel = read_police_uk("tests/data/police_uk/archive")
     >>> dict(panel.counts.sizes)
     {'area': 14, 'crime_type': 14, 'month': 24}
