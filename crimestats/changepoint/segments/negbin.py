@@ -33,8 +33,13 @@ def negbin_logml(prm, st, s, t):
     y = st[t, 1] - st[s, 1]
     a = prm[0]
     b = prm[1]
-    return (math.lgamma(a + e) + math.lgamma(b + y) - math.lgamma(a + e + b + y)
-            - math.lgamma(a) - math.lgamma(b) + math.lgamma(a + b))
+    # prm[2] = lgamma(a + b) - lgamma(a) - lgamma(b), a constant of the node
+    return math.lgamma(a + e) + math.lgamma(b + y) - math.lgamma(a + e + b + y) + prm[2]
+
+
+def _beta_prior(a: float, b: float) -> np.ndarray:
+    """Kernel parameters ``(a, b, log 1/B(a, b))`` of the beta prior of a segment's $p$."""
+    return np.array([a, b, special.gammaln(a + b) - special.gammaln(a) - special.gammaln(b)])
 
 
 def negbin_cost(prm, st, s, t):
@@ -91,12 +96,12 @@ class NegBinSegments(SegmentModel):
         # (lgamma(y + r e) - lgamma(r e)) weigh the nodes against each other
         log_w = [float(np.sum(special.gammaln(yy[obs] + r * e[obs]) - special.gammaln(r * e[obs])))
                  - np.log(sizes.size) for r in sizes]
-        return [Prepared(cumulative(r * e, yy), np.array([1.0 + shape * r / rate, shape]),
+        return [Prepared(cumulative(r * e, yy), _beta_prior(1.0 + shape * r / rate, shape),
                          lw, {"size": float(r)}) for r, lw in zip(sizes, log_w, strict=True)]
 
     def describe(self, node: Prepared, y: np.ndarray, exposure: np.ndarray,
                  starts: np.ndarray, ends: np.ndarray, level: float) -> SegmentSummary:
-        st, (a0, b0) = node.stats, node.params
+        st, (a0, b0) = node.stats, node.params[:2]
         r = node.info["size"]
         a = a0 + st[ends, 0] - st[starts, 0]
         b = b0 + st[ends, 1] - st[starts, 1]
