@@ -115,23 +115,51 @@ def reference_trends(z: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarr
     resid = yw - q @ (q.T @ yw)
     fits = [fit(base)]
     index = np.arange(m)
-    for change in (lambda k: (index >= k).astype(float),                 # a step
-                   lambda k: np.maximum(tau - tau[k], 0.0)):             # a change of trend
-        best, arg = 0.0, -1
-        for k in range(2, m - 2):    # the one that most reduces the residual sum of squares
-            col = change(k) * sw
-            col_r = col - q @ (q.T @ col)
-            denom = float(col_r @ col_r)
-            if denom > 1e-12 * float(col @ col):
-                gain = float(col_r @ resid) ** 2 / denom
-                if gain > best:
-                    best, arg = gain, k
+    for kind, change in (("step", lambda k: (index >= k).astype(float)),
+                         ("hinge", lambda k: np.maximum(tau - tau[k], 0.0))):
+        arg = _best_change(kind, tau, sw, q, resid)
         if arg >= 0:
             candidate = fit(np.column_stack([base, change(arg)]))
             if not any(math.isclose(candidate[0], f[0], rel_tol=1e-6, abs_tol=1e-9)
                        for f in fits):
                 fits.append(candidate)
     return np.array([f[0] for f in fits]), np.array([f[1] for f in fits])
+
+
+def _best_change(kind: str, tau: np.ndarray, sw: np.ndarray, q: np.ndarray,
+                 resid: np.ndarray) -> int:
+    """The step (``kind="step"``) or hinge that most reduces the residual sum of squares of the
+    weighted line, over the starts ``2 .. m - 3``; -1 when none does.
+
+    Adding column $c$ to the line reduces the residual sum of squares by
+    $(c^\\top r)^2 / \\lVert c - QQ^\\top c \\rVert^2$ ($Q$ the orthonormal basis of the line,
+    $r$ its residuals, orthogonal to $Q$). For a step or a hinge starting at $k$ every inner
+    product is a sum over $i \\ge k$, so all starts cost one reversed cumulative sum each: $O(m)$.
+    """
+    m = tau.size
+    starts = np.arange(2, m - 2)
+    if starts.size == 0:
+        return -1
+
+    def tail(v: np.ndarray) -> np.ndarray:            # sum over i >= k, at each start k
+        return np.cumsum(v[::-1])[::-1][starts]
+
+    w2 = sw * sw
+    if kind == "step":
+        def dot(v: np.ndarray) -> np.ndarray:
+            return tail(sw * v)
+        norm2 = tail(w2)
+    else:
+        tk = tau[starts]
+
+        def dot(v: np.ndarray) -> np.ndarray:
+            return tail(sw * tau * v) - tk * tail(sw * v)
+        norm2 = tail(w2 * tau * tau) - 2.0 * tk * tail(w2 * tau) + tk * tk * tail(w2)
+    denom = norm2 - sum(dot(q[:, j]) ** 2 for j in range(q.shape[1]))
+    usable = denom > 1e-12 * norm2
+    gain = np.where(usable, dot(resid) ** 2 / np.where(usable, denom, 1.0), 0.0)
+    best = int(np.argmax(gain))
+    return int(starts[best]) if gain[best] > 0.0 else -1
 
 
 def curvature_basis(n: int) -> np.ndarray:
