@@ -24,6 +24,7 @@ import numpy as np
 from .bayes import NODE_SCREEN, SCREEN_PRUNE, bayes_fit, log_q_for_any_change
 from .seasonal import seasonal_factors
 from .segments import Prepared, SegmentModel, get_model
+from .segments.poisson import pearson_dispersion
 
 __all__ = ["PanelSettings", "PanelFit", "fit_panel", "seasonality_p_values", "OUTPUTS",
            "MEMO_LIMIT"]
@@ -249,24 +250,4 @@ def map_path(back: np.ndarray) -> list[int]:
         if t > 0:
             cps.append(t)
     return sorted(cps)
-
-
-def pearson_dispersion(y: np.ndarray, e: np.ndarray, cps: list[int]) -> float:
-    """Pearson $\\chi^2$ over its degrees of freedom within the segments (Poisson counts).
-
-    NaN when fewer than 10 degrees of freedom (too few to judge). `detect` warns above 2.
-    """
-    bounds = [0, *cps, y.shape[0]]
-    num = 0.0
-    dof = 0
-    for s, t in zip(bounds[:-1], bounds[1:], strict=True):
-        yy, ee = y[s:t], e[s:t]
-        ok = np.isfinite(yy)
-        if ok.sum() < 2:
-            continue
-        rate = yy[ok].sum() / ee[ok].sum()
-        mu = np.maximum(rate * ee[ok], 1e-12)
-        num += float(np.sum((yy[ok] - mu) ** 2 / mu))
-        dof += int(ok.sum()) - 1
-    return num / dof if dof >= 10 else float("nan")
 

@@ -19,6 +19,7 @@ from .pelt import pelt_search, penalty_value
 from .seasonal import seasonal_factors, seasonal_period, seasonality_p_value
 from .segments import Prepared, SegmentModel, SegmentSummary, get_model, model_names
 from .segments._common import positions
+from .segments.poisson import pearson_dispersion
 
 __all__ = ["detect"]
 
@@ -270,21 +271,10 @@ def _most_probable_node(model: SegmentModel, nodes: list[Prepared], min_size: in
 
 def _check_overdispersion(y: np.ndarray, e: np.ndarray, cps: list[int]) -> None:
     """Warn when counts vary far more than Poisson within the segments found."""
-    bounds = [0, *cps, y.shape[0]]
-    num = 0.0
-    dof = 0
-    for s, t in zip(bounds[:-1], bounds[1:], strict=True):
-        yy, ee = y[s:t], e[s:t]
-        ok = np.isfinite(yy)
-        if ok.sum() < 2:
-            continue
-        rate = yy[ok].sum() / ee[ok].sum()
-        mu = np.maximum(rate * ee[ok], 1e-12)
-        num += float(np.sum((yy[ok] - mu) ** 2 / mu))
-        dof += int(ok.sum()) - 1
-    if dof >= 10 and num / dof > 2.0:
+    ratio = pearson_dispersion(y, e, cps)
+    if ratio > 2.0:
         warnings.warn(
-            f"the counts vary {num / dof:.1f} times more than a Poisson model allows within "
+            f"the counts vary {ratio:.1f} times more than a Poisson model allows within "
             "the segments found; the Poisson likelihood then reports too many changes. Use "
             "likelihood='negbin' or 'count_trend' (or 'auto').", DataWarning, stacklevel=3)
 

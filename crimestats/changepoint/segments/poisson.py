@@ -20,7 +20,7 @@ from scipy import special
 from ._common import compiled, cumulative, level_summary, prior_options
 from .base import Prepared, SegmentModel, SegmentSummary
 
-__all__ = ["PoissonSegments"]
+__all__ = ["PoissonSegments", "pearson_dispersion"]
 
 
 def poisson_logml(prm, st, s, t):
@@ -77,3 +77,23 @@ class PoissonSegments(SegmentModel):
         return level_summary(y.shape[0], starts, ends, shape / rate, np.sqrt(shape) / rate,
                              special.gammaincinv(shape, lo_q) / rate,
                              special.gammaincinv(shape, hi_q) / rate)
+
+
+def pearson_dispersion(y: np.ndarray, e: np.ndarray, cps: list[int]) -> float:
+    """Pearson $\\chi^2$ over its degrees of freedom within the segments (Poisson counts).
+
+    NaN when fewer than 10 degrees of freedom (too few to judge). `detect` warns above 2.
+    """
+    bounds = [0, *cps, y.shape[0]]
+    num = 0.0
+    dof = 0
+    for s, t in zip(bounds[:-1], bounds[1:], strict=True):
+        yy, ee = y[s:t], e[s:t]
+        ok = np.isfinite(yy)
+        if ok.sum() < 2:
+            continue
+        rate = yy[ok].sum() / ee[ok].sum()
+        mu = np.maximum(rate * ee[ok], 1e-12)
+        num += float(np.sum((yy[ok] - mu) ** 2 / mu))
+        dof += int(ok.sum()) - 1
+    return num / dof if dof >= 10 else float("nan")
