@@ -22,10 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._ar_trend import trend_cost, trend_logml
-from ._common import compiled, prior_options
-from ._paths import line_summary
-from .base import Prepared, SegmentModel, SegmentSummary
+from ._common import prior_options
+from .base import Prepared
+from .log_trend import LogTrendSegments
 from .scale import difference_scale, estimate_size
 from .trend import ALPHA0, trend_nodes
 
@@ -44,25 +43,17 @@ def log_scale(y: np.ndarray, exposure: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return x, v / np.median(v[obs])
 
 
-class CountTrendSegments(SegmentModel):
-    """Counts: level and trend of the log rate change at change points; AR(1) errors."""
+class CountTrendSegments(LogTrendSegments):
+    """Counts: level and trend of the log rate change at change points; AR(1) errors.
+
+    The trend engine and the log-scale summaries of ``"log_trend"``, with the working values
+    and weights of `log_scale`.
+    """
 
     name = "count_trend"
     data = "counts"
     changes = "level or trend of the rate (counts on the log scale, overdispersed, " \
               "autocorrelated)"
-    diffparam = 3
-
-    @property
-    def logml(self) -> Any:
-        return compiled(trend_logml)
-
-    @property
-    def cost(self) -> Any:
-        return compiled(trend_cost)
-
-    def options(self) -> dict[str, Any]:
-        return {"ar": "estimate"}
 
     def prepare(self, y: np.ndarray, exposure: np.ndarray, *,
                 prior: dict[str, float] | None = None, ar: Any = "estimate",
@@ -78,11 +69,3 @@ class CountTrendSegments(SegmentModel):
         z = (x - loc) / scale
         return trend_nodes(z, 1.0 / v, ar, max(p.get("alpha0", ALPHA0), 1.0 + 1e-9),
                            {"loc": loc, "scale": scale}, prior_any_change)
-
-    def describe(self, node: Prepared, y: np.ndarray, exposure: np.ndarray,
-                 starts: np.ndarray, ends: np.ndarray, level: float) -> SegmentSummary:
-        loc, scale = node.info["loc"], node.info["scale"]
-        return line_summary(node, starts, ends, level,
-                            to_data=lambda v: np.exp(loc + scale * v),
-                            slope_per_period=lambda b: np.expm1(scale * b / y.shape[0]),
-                            sd_to_data=lambda v, sd: np.exp(loc + scale * v) * scale * sd)
