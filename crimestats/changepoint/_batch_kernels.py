@@ -2,10 +2,10 @@
 
 One call fits every series of a chunk: for each series it screens the hyperparameter nodes,
 runs the pruned forward and backward recursions at the nodes kept, averages them over the
-nodes and keeps the MAP (Viterbi) path — the same recursions, in the same order and with the
-same pruning, as [`bayes`][crimestats.changepoint.bayes] runs series by series through
-`crimestats.changepoint._kernels`, so the results agree to rounding. What changes is where the
-time goes:
+nodes and keeps the MAP (Viterbi) path — with the very recursions
+[`bayes`][crimestats.changepoint.bayes] runs series by series (`_kernels.forward_into` and
+`_kernels.backward_into`), in the same order and with the same pruning, so the results agree
+to rounding. What changes is where the time goes:
 
 * no Python between series, nodes or passes (one call per chunk instead of about 60 per
   series), and the GIL is released for the whole chunk;
@@ -28,7 +28,7 @@ import numba
 import numpy as np
 from numba import types
 
-from ._kernels import SEGMENT_SIGNATURE, forward, pelt
+from ._kernels import SEGMENT_SIGNATURE, backward_into, forward, forward_into, pelt, segment_value
 
 __all__ = ["fit_chunk", "pelt_chunk"]
 
@@ -39,109 +39,6 @@ _F3 = types.float64[:, :, ::1]
 _I1 = types.int64[::1]
 _I2 = types.int64[:, ::1]
 _B1 = types.boolean[::1]
-
-
-@numba.njit(types.float64(_FN, _F1, _F2, _F2, types.int64, types.int64), cache=True,
-            nogil=True)
-def _segment(logml, prm, st, memo, s, t):
-    """``logml(prm, st, s, t)``, computed once per node and kept in ``memo`` (NaN = not yet)."""
-    v = memo[s, t]
-    if v != v:
-        v = logml(prm, st, s, t)
-        memo[s, t] = v
-    return v
-
-
-@numba.njit(types.float64(_FN, _F1, _F2, _F2, types.float64, types.int64, types.float64,
-                          _F1, _F1, _I1, _I1, _I1, _F1), cache=True, nogil=True)
-def _forward(logml, prm, st, memo, log_q, min_size, log_eps, A, V, back, kept, cand, w):
-    """The pruned forward recursion of ``_kernels.forward`` (same steps), writing into the
-    arrays given; returns the dropped mass."""
-    n = st.shape[0] - 1
-    A[:] = -np.inf
-    V[:] = -np.inf
-    back[:] = 0
-    kept[:] = 0
-    A[0] = 0.0
-    V[0] = 0.0
-    ncand = 0
-    dropped_total = 0.0
-    for t in range(1, n + 1):
-        s_new = t - min_size
-        if s_new >= 0 and (s_new == 0 or s_new >= min_size):
-            cand[ncand] = s_new
-            ncand += 1
-        if ncand == 0:
-            continue
-        top = -np.inf
-        best = -np.inf
-        arg = 0
-        for i in range(ncand):
-            s = cand[i]
-            m = _segment(logml, prm, st, memo, s, t) + (log_q if s > 0 else 0.0)
-            w[i] = A[s] + m
-            if w[i] > top:
-                top = w[i]
-            v = V[s] + m
-            if v > best:
-                best = v
-                arg = s
-        tot = 0.0
-        for i in range(ncand):
-            tot += math.exp(w[i] - top)
-        acc = top + math.log(tot)
-        A[t] = acc
-        V[t] = best
-        back[t] = arg
-        kept[t] = ncand
-        if log_eps > -np.inf:
-            cut = acc + log_eps
-            j = 0
-            for i in range(ncand):
-                if w[i] >= cut or cand[i] == 0:
-                    cand[j] = cand[i]
-                    j += 1
-                else:
-                    dropped_total += math.exp(w[i] - acc)
-            ncand = j
-    return dropped_total
-
-
-@numba.njit(types.void(_FN, _F1, _F2, _F2, types.float64, types.int64, types.float64, _F1,
-                       _I1, _F1), cache=True, nogil=True)
-def _backward(logml, prm, st, memo, log_q, min_size, log_eps, B, cand, w):
-    """The pruned backward recursion of ``_kernels.backward`` (same steps), into ``B``."""
-    n = st.shape[0] - 1
-    B[:] = -np.inf
-    B[n] = 0.0
-    ncand = 0
-    for s in range(n - 1, -1, -1):
-        t_new = s + min_size
-        if t_new <= n and (t_new == n or t_new <= n - min_size):
-            cand[ncand] = t_new
-            ncand += 1
-        if ncand == 0 or (s > 0 and s < min_size):
-            continue
-        top = -np.inf
-        lq = log_q if s > 0 else 0.0
-        for i in range(ncand):
-            t = cand[i]
-            w[i] = B[t] + _segment(logml, prm, st, memo, s, t) + lq
-            if w[i] > top:
-                top = w[i]
-        tot = 0.0
-        for i in range(ncand):
-            tot += math.exp(w[i] - top)
-        acc = top + math.log(tot)
-        B[s] = acc
-        if log_eps > -np.inf:
-            cut = acc + log_eps
-            j = 0
-            for i in range(ncand):
-                if w[i] >= cut or cand[i] == n:
-                    cand[j] = cand[i]
-                    j += 1
-            ncand = j
 
 
 @numba.njit(types.Tuple((_F2, _F1, _F1, _I2, _I1, _F1, _I2, _F1, _B1))(
@@ -224,7 +121,7 @@ def fit_chunk(logml, tables, node_table, params, log_weight, node_start, log_q, 
             top = -np.inf
             for j in range(m):
                 g = first + j
-                _forward(logml, params[g], tables[node_table[g]], memo[j], log_q, min_size,
+                forward_into(logml, params[g], tables[node_table[g]], memo[j], log_q, min_size,
                          log_screen_eps, A, V, back, kept, cand, w)
                 score[j] = log_weight[g] + A[n]
                 if score[j] > top:
@@ -240,9 +137,9 @@ def fit_chunk(logml, tables, node_table, params, log_weight, node_start, log_q, 
                 continue
             prm = params[g]
             st = tables[node_table[g]]
-            drop = _forward(logml, prm, st, memo[j], log_q, min_size, log_eps, A, V, back,
+            drop = forward_into(logml, prm, st, memo[j], log_q, min_size, log_eps, A, V, back,
                             kept, cand, w)
-            _backward(logml, prm, st, memo[j], log_q, min_size, log_eps, B, cand, w)
+            backward_into(logml, prm, st, memo[j], log_q, min_size, log_eps, B, cand, w)
             z = A[n]
             for t in range(n):
                 p = math.exp(A[t] + B[t] - z)
@@ -251,7 +148,7 @@ def fit_chunk(logml, tables, node_table, params, log_weight, node_start, log_q, 
                 P[j, t] = min(max(p, 0.0), 1.0)
             P[j, 0] = 0.0
             Z[j] = z
-            none[j] = _segment(logml, prm, st, memo[j], 0, n) - z
+            none[j] = segment_value(logml, prm, st, memo[j], 0, n) - z
             v = V[n] + log_weight[g]
             if v > best_v or best < 0:
                 best_v = v

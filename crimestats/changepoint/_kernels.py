@@ -42,27 +42,32 @@ def jit_segment_function(func):
     return numba.njit(SEGMENT_SIGNATURE, cache=True, nogil=True)(func)
 
 
-@numba.njit(types.Tuple((_F1, _F1, _I1, _I1, types.float64))(
-    _FN, _F1, _ST, types.float64, types.int64, types.float64), cache=True, nogil=True)
-def forward(logml, prm, st, log_q, min_size, log_eps):
-    """Pruned forward recursion of the product-partition model.
+@numba.njit(types.float64(_FN, _F1, _ST, _ST, types.int64, types.int64), cache=True,
+            nogil=True, inline="always")
+def segment_value(logml, prm, st, memo, s, t):
+    """``logml(prm, st, s, t)``, kept in ``memo`` once computed (NaN = not yet); an empty
+    ``memo`` (shape ``(0, 0)``) keeps nothing."""
+    if memo.shape[0] == 0:
+        return logml(prm, st, s, t)
+    v = memo[s, t]
+    if v != v:
+        v = logml(prm, st, s, t)
+        memo[s, t] = v
+    return v
 
-    ``A[t] = log sum_s exp(A[s] + log_q + logM(s, t))`` over valid last-segment starts ``s``,
-    ``A[0] = 0``. A start ``s`` is dropped for good once its term falls below
-    ``A[t] + log_eps``; ``log_eps = -inf`` gives the exact O(n^2) recursion. Also returns
-    the Viterbi (MAP) score and back-pointers over the same candidates, the number of
-    candidates kept at each step, and the sum over steps of the dropped terms, each relative
-    to the A[t] of its step (an estimate of the posterior mass lost to pruning).
-    """
+
+@numba.njit(types.float64(_FN, _F1, _ST, _ST, types.float64, types.int64, types.float64,
+                          _F1, _F1, _I1, _I1, _I1, _F1), cache=True, nogil=True)
+def forward_into(logml, prm, st, memo, log_q, min_size, log_eps, A, V, back, kept, cand, w):
+    """The pruned forward recursion of `forward`, writing into the arrays given (``memo``: see
+    `segment_value`); returns the dropped mass."""
     n = st.shape[0] - 1
-    A = np.full(n + 1, -np.inf)
-    V = np.full(n + 1, -np.inf)
-    back = np.zeros(n + 1, dtype=np.int64)
-    kept = np.zeros(n + 1, dtype=np.int64)
+    A[:] = -np.inf
+    V[:] = -np.inf
+    back[:] = 0
+    kept[:] = 0
     A[0] = 0.0
     V[0] = 0.0
-    cand = np.empty(n + 1, dtype=np.int64)
-    w = np.empty(n + 1)
     ncand = 0
     dropped_total = 0.0
     for t in range(1, n + 1):
@@ -77,7 +82,7 @@ def forward(logml, prm, st, log_q, min_size, log_eps):
         arg = 0
         for i in range(ncand):
             s = cand[i]
-            m = logml(prm, st, s, t) + (log_q if s > 0 else 0.0)
+            m = segment_value(logml, prm, st, memo, s, t) + (log_q if s > 0 else 0.0)
             w[i] = A[s] + m
             if w[i] > top:
                 top = w[i]
@@ -103,22 +108,16 @@ def forward(logml, prm, st, log_q, min_size, log_eps):
                 else:
                     dropped_total += math.exp(w[i] - acc)
             ncand = j
-    return A, V, back, kept, dropped_total
+    return dropped_total
 
 
-@numba.njit(_F1(_FN, _F1, _ST, types.float64, types.int64, types.float64), cache=True,
-           nogil=True)
-def backward(logml, prm, st, log_q, min_size, log_eps):
-    """Pruned backward recursion: ``B[s] = log sum_t exp(log_q + logM(s, t) + B[t])``, ``B[n] = 0``.
-
-    The first segment (``s = 0``) carries no ``log_q`` (a segmentation with ``k`` changes has
-    prior weight ``q^k``).
-    """
+@numba.njit(types.void(_FN, _F1, _ST, _ST, types.float64, types.int64, types.float64, _F1,
+                       _I1, _F1), cache=True, nogil=True)
+def backward_into(logml, prm, st, memo, log_q, min_size, log_eps, B, cand, w):
+    """The pruned backward recursion of `backward`, into ``B`` (work arrays ``cand``, ``w``)."""
     n = st.shape[0] - 1
-    B = np.full(n + 1, -np.inf)
+    B[:] = -np.inf
     B[n] = 0.0
-    cand = np.empty(n + 1, dtype=np.int64)
-    w = np.empty(n + 1)
     ncand = 0
     for s in range(n - 1, -1, -1):
         t_new = s + min_size
@@ -131,7 +130,7 @@ def backward(logml, prm, st, log_q, min_size, log_eps):
         lq = log_q if s > 0 else 0.0
         for i in range(ncand):
             t = cand[i]
-            w[i] = B[t] + logml(prm, st, s, t) + lq
+            w[i] = B[t] + segment_value(logml, prm, st, memo, s, t) + lq
             if w[i] > top:
                 top = w[i]
         tot = 0.0
@@ -147,6 +146,42 @@ def backward(logml, prm, st, log_q, min_size, log_eps):
                     cand[j] = cand[i]
                     j += 1
             ncand = j
+
+
+@numba.njit(types.Tuple((_F1, _F1, _I1, _I1, types.float64))(
+    _FN, _F1, _ST, types.float64, types.int64, types.float64), cache=True, nogil=True)
+def forward(logml, prm, st, log_q, min_size, log_eps):
+    """Pruned forward recursion of the product-partition model.
+
+    ``A[t] = log sum_s exp(A[s] + log_q + logM(s, t))`` over valid last-segment starts ``s``,
+    ``A[0] = 0``. A start ``s`` is dropped for good once its term falls below
+    ``A[t] + log_eps``; ``log_eps = -inf`` gives the exact O(n^2) recursion. Also returns
+    the Viterbi (MAP) score and back-pointers over the same candidates, the number of
+    candidates kept at each step, and the sum over steps of the dropped terms, each relative
+    to the A[t] of its step (an estimate of the posterior mass lost to pruning).
+    """
+    n = st.shape[0] - 1
+    A = np.empty(n + 1)
+    V = np.empty(n + 1)
+    back = np.empty(n + 1, dtype=np.int64)
+    kept = np.empty(n + 1, dtype=np.int64)
+    dropped = forward_into(logml, prm, st, np.empty((0, 0)), log_q, min_size, log_eps, A, V,
+                           back, kept, np.empty(n + 1, dtype=np.int64), np.empty(n + 1))
+    return A, V, back, kept, dropped
+
+
+@numba.njit(_F1(_FN, _F1, _ST, types.float64, types.int64, types.float64), cache=True,
+           nogil=True)
+def backward(logml, prm, st, log_q, min_size, log_eps):
+    """Pruned backward recursion: ``B[s] = log sum_t exp(log_q + logM(s, t) + B[t])``, ``B[n] = 0``.
+
+    The first segment (``s = 0``) carries no ``log_q`` (a segmentation with ``k`` changes has
+    prior weight ``q^k``).
+    """
+    n = st.shape[0] - 1
+    B = np.empty(n + 1)
+    backward_into(logml, prm, st, np.empty((0, 0)), log_q, min_size, log_eps, B,
+                  np.empty(n + 1, dtype=np.int64), np.empty(n + 1))
     return B
 
 
