@@ -235,6 +235,38 @@ def test_reference_trends_cover_a_step_and_a_bend(rng):
     assert np.all(variances > 0)
 
 
+
+def _brute_force_slope(z, w, columns):
+    """Slope of the weighted least-squares line with the added column that fits best."""
+    m = z.size
+    tau = (np.arange(m) + 0.5) / m - 0.5
+    sw = np.sqrt(w)
+    fits = []
+    for column in columns:
+        design = np.column_stack([np.ones(m), tau, column]) * sw[:, None]
+        coef, *_ = np.linalg.lstsq(design, z * sw, rcond=None)
+        fits.append((np.sum((z * sw - design @ coef) ** 2), coef[1]))
+    return min(fits)[1]
+
+
+def test_reference_trends_pick_the_least_squares_best_step_and_hinge(rng):
+    """The O(n) search (cumulative sums) finds the step and the hinge a brute-force search of
+    weighted least-squares fits finds; their slopes are the fits' slopes."""
+    from crimestats.changepoint._ar_trend import reference_trends
+
+    for _ in range(20):
+        m = int(rng.integers(12, 60))
+        tau = (np.arange(m) + 0.5) / m - 0.5
+        z = rng.normal(size=m) + rng.normal() * (np.arange(m) >= m // 2) + rng.normal() * tau
+        w = rng.uniform(0.5, 2.0, m)
+        starts = range(2, m - 2)
+        steps = [(np.arange(m) >= k).astype(float) for k in starts]
+        hinges = [np.maximum(tau - tau[k], 0.0) for k in starts]
+        slopes, _ = reference_trends(z, w)
+        for value in (_brute_force_slope(z, w, steps), _brute_force_slope(z, w, hinges)):
+            assert np.min(np.abs(slopes - value)) < 1e-9 * max(1.0, abs(value))
+
+
 # ---------------------------------------------------------------- recursion vs enumeration
 
 def _enumerate(model, node, n, log_q, min_size):
