@@ -108,6 +108,28 @@ def test_level_model_marginal_matches_direct_formula(name, rng):
                                     rel=1e-9, abs=1e-9)
 
 
+@pytest.mark.parametrize("uniform", [True, False])
+def test_negbin_lookup_tables_match_direct_formula(uniform, rng):
+    """The log-gamma tables (segment lengths, whole counts) and the Stirling series of the
+    kernel agree with scipy's beta function at every size of the grid and every segment, to
+    the rounding of log-gamma values of that magnitude."""
+    model = get_model("negbin")
+    y = rng.negative_binomial(2, 2 / (2 + 3.0), 36).astype(float)
+    e = np.ones(36) if uniform else rng.uniform(0.5, 2, 36)
+    nodes = model.prepare(y, e)
+    assert (nodes[0].params[3] > 0) == uniform                 # the length table
+    assert nodes[0].params[4] == y.sum() + 1                   # the count table
+    for node in nodes:
+        r = node.info["size"]
+        a, b = node.params[:2]
+        for s, t in itertools.combinations(range(37), 2):
+            big = a + r * e[s:t].sum() + b + y[s:t].sum()
+            want = (special.betaln(a + r * e[s:t].sum(), b + y[s:t].sum())
+                    - special.betaln(a, b))
+            got = model.logml(node.params, node.stats, s, t)
+            assert got == pytest.approx(want, abs=1e-9 + 1e-15 * big * np.log(big))
+
+
 def test_poisson_marginal_by_quadrature(rng):
     from scipy import integrate
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .bayes import NODE_SCREEN, SCREEN_PRUNE, bayes_fit, log_q_for_any_change
+from .bayes import EXACT_SCREEN_LIMIT, NODE_SCREEN, bayes_fit, log_q_for_any_change
 from .seasonal import seasonal_factors
 from .segments import Prepared, SegmentModel, get_model
 from .segments.poisson import pearson_dispersion
@@ -30,8 +30,10 @@ __all__ = ["PanelSettings", "PanelFit", "fit_panel", "seasonality_p_values", "OU
            "MEMO_LIMIT"]
 
 #: Longest series fitted by the compiled batch kernel, whose table of segment likelihoods
-#: takes $(n + 1)^2$ numbers per node; longer series run through `bayes.bayes_fit`.
-MEMO_LIMIT = 400
+#: takes $(n + 1)^2$ numbers per node; longer series run through `bayes.bayes_fit`. (The
+#: kernel screens the nodes with the exact forward passes, as `bayes_fit` does up to
+#: ``EXACT_SCREEN_LIMIT``.)
+MEMO_LIMIT = EXACT_SCREEN_LIMIT
 #: p-value below which ``seasonal="auto"`` applies seasonal factors (as `detect`).
 SEASONAL_ALPHA = 0.01
 #: The per-series arrays of a `PanelFit` over (series, time), in order.
@@ -195,7 +197,7 @@ def _recursions(model: SegmentModel, nodes: list[list[Prepared]], settings: Pane
     log_eps = float(np.log(settings.prune)) if settings.prune > 0 else -np.inf
     prob, p_any, evidence, back, map_node, *_ = _batch_kernels.fit_chunk(
         model.logml, *_pack(nodes), float(settings.log_q), int(settings.min_size), log_eps,
-        float(np.log(SCREEN_PRUNE)), float(np.log(NODE_SCREEN)))
+        float(np.log(NODE_SCREEN)))
     return [(prob[i], float(p_any[i]), float(evidence[i]), map_path(back[i]),
              series_nodes[int(map_node[i])]) for i, series_nodes in enumerate(nodes)]
 
@@ -235,8 +237,12 @@ def _pack(nodes: list[list[Prepared]]) -> tuple[np.ndarray, ...]:
             params.append(node.params)
             log_weight.append(node.log_weight)
         node_start.append(len(table_of))
+    width = max(p.size for p in params)          # (a model's parameters may vary in length)
+    packed = np.zeros((len(params), width))
+    for j, p in enumerate(params):
+        packed[j, :p.size] = p
     return (np.ascontiguousarray(np.stack(tables)), np.array(table_of, dtype=np.int64),
-            np.ascontiguousarray(np.stack(params)), np.array(log_weight, dtype=float),
+            packed, np.array(log_weight, dtype=float),
             np.array(node_start, dtype=np.int64))
 
 

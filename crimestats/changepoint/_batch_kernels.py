@@ -1,8 +1,8 @@
 """Compiled Bayesian recursions over many series at once (numba; engine below `_batch`).
 
-One call fits every series of a chunk: for each series it screens the hyperparameter nodes,
-runs the pruned forward and backward recursions at the nodes kept, averages them over the
-nodes and keeps the MAP (Viterbi) path — with the very recursions
+One call fits every series of a chunk: for each series it runs the pruned forward recursion
+at every hyperparameter node, screens the nodes by the evidence it gives, runs the backward
+recursion at the nodes kept, averages them over the nodes and keeps the MAP (Viterbi) path — with the very recursions
 [`bayes`][crimestats.changepoint.bayes] runs series by series (`_kernels.forward_into` and
 `_kernels.backward_into`), in the same order and with the same pruning, so the results agree
 to rounding. What changes is where the time goes:
@@ -10,8 +10,8 @@ to rounding. What changes is where the time goes:
 * no Python between series, nodes or passes (one call per chunk instead of about 60 per
   series), and the GIL is released for the whole chunk;
 * each node's segment log marginal likelihoods $\\log M(s, t)$ are computed once and kept in
-  an $(n + 1) \\times (n + 1)$ table: the screening pass, the forward and the backward pass
-  read the same values instead of evaluating the segment model three times. (The table is
+  an $(n + 1) \\times (n + 1)$ table: the forward and the backward pass read the same values
+  instead of evaluating the segment model twice. (The table is
   $O(n^2)$ per node, which is why the batch path is for the short series of a panel; a long
   single series goes through `detect`.)
 
@@ -42,11 +42,11 @@ _B1 = types.boolean[::1]
 
 
 @numba.njit(types.Tuple((_F2, _F1, _F1, _I2, _I1, _F1, _I2, _F1, _B1))(
-    _FN, _F3, _I1, _F2, _F1, _I1, types.float64, types.int64, types.float64, types.float64,
-    types.float64), cache=True, nogil=True)
+    _FN, _F3, _I1, _F2, _F1, _I1, types.float64, types.int64, types.float64, types.float64),
+    cache=True, nogil=True)
 def fit_chunk(logml, tables, node_table, params, log_weight, node_start, log_q, min_size,
-              log_eps, log_screen_eps, log_node_screen):
-    """Fit every series of a chunk: screening, forward and backward passes, node averaging.
+              log_eps, log_node_screen):
+    """Fit every series of a chunk: forward passes, screening, backward passes, node averaging.
 
     Parameters
     ----------
@@ -62,8 +62,9 @@ def fit_chunk(logml, tables, node_table, params, log_weight, node_start, log_q, 
         The nodes of series ``i`` are ``node_start[i]:node_start[i + 1]``.
     log_q, min_size, log_eps : float, int, float
         As in ``bayes.bayes_fit`` (``log_eps = -inf``: no pruning, no node screening).
-    log_screen_eps, log_node_screen : float
-        Pruning of the screening pass and the screening threshold (``bayes``).
+    log_node_screen : float
+        The screening threshold (``bayes.NODE_SCREEN``): nodes whose evidence is below the
+        best node's by more than this get no backward pass and no weight.
 
     Returns
     -------
@@ -99,35 +100,33 @@ def fit_chunk(logml, tables, node_table, params, log_weight, node_start, log_q, 
     keep = np.zeros(n_nodes, dtype=np.bool_)
 
     memo = np.empty((width, n + 1, n + 1))
+    A = np.empty((width, n + 1))
+    V = np.empty((width, n + 1))
+    back = np.zeros((width, n + 1), dtype=np.int64)
+    kept = np.zeros((width, n + 1), dtype=np.int64)
+    drop = np.zeros(width)
     P = np.zeros((width, n))
     Z = np.zeros(width)
     none = np.zeros(width)
-    score = np.zeros(width)
-    A = np.empty(n + 1)
-    V = np.empty(n + 1)
     B = np.empty(n + 1)
-    back = np.zeros(n + 1, dtype=np.int64)
-    best_back = np.zeros(n + 1, dtype=np.int64)
-    kept = np.zeros(n + 1, dtype=np.int64)
     cand = np.empty(n + 1, dtype=np.int64)
     w = np.empty(n + 1)
     for i in range(n_series):
         first = node_start[i]
         m = node_start[i + 1] - first
+        # forward passes at every node; nodes far below the best are then dropped
+        # (bayes._screen with the exact forward passes)
+        top = -np.inf
         for j in range(m):
+            g = first + j
             memo[j, :, :] = np.nan
-            keep[first + j] = True
-        if m > 1 and log_eps > -np.inf:           # screening (bayes._screen)
-            top = -np.inf
-            for j in range(m):
-                g = first + j
-                forward_into(logml, params[g], tables[node_table[g]], memo[j], log_q, min_size,
-                         log_screen_eps, A, V, back, kept, cand, w)
-                score[j] = log_weight[g] + A[n]
-                if score[j] > top:
-                    top = score[j]
-            for j in range(m):
-                keep[first + j] = score[j] >= top + log_node_screen
+            drop[j] = forward_into(logml, params[g], tables[node_table[g]], memo[j], log_q,
+                                   min_size, log_eps, A[j], V[j], back[j], kept[j], cand, w)
+            Z[j] = A[j, n]
+            top = max(top, log_weight[g] + Z[j])
+        for j in range(m):
+            keep[first + j] = (m == 1 or log_eps == -np.inf
+                               or log_weight[first + j] + Z[j] >= top + log_node_screen)
         best_v = -np.inf
         best = -1
         dropped = 0.0
@@ -137,27 +136,23 @@ def fit_chunk(logml, tables, node_table, params, log_weight, node_start, log_q, 
                 continue
             prm = params[g]
             st = tables[node_table[g]]
-            drop = forward_into(logml, prm, st, memo[j], log_q, min_size, log_eps, A, V, back,
-                            kept, cand, w)
             backward_into(logml, prm, st, memo[j], log_q, min_size, log_eps, B, cand, w)
-            z = A[n]
+            z = Z[j]
             for t in range(n):
-                p = math.exp(A[t] + B[t] - z)
+                p = math.exp(A[j, t] + B[t] - z)
                 if p != p:
                     p = 0.0
                 P[j, t] = min(max(p, 0.0), 1.0)
             P[j, 0] = 0.0
-            Z[j] = z
             none[j] = segment_value(logml, prm, st, memo[j], 0, n) - z
-            v = V[n] + log_weight[g]
+            v = V[j, n] + log_weight[g]
             if v > best_v or best < 0:
                 best_v = v
                 best = j
-                best_back[:] = back
             for t in range(n + 1):
-                if kept[t] > candidates[i, t]:
-                    candidates[i, t] = kept[t]
-            dropped = max(dropped, drop)
+                if kept[j, t] > candidates[i, t]:
+                    candidates[i, t] = kept[j, t]
+            dropped = max(dropped, drop[j])
         # average over the nodes kept, with weights proportional to prior weight x evidence
         top = -np.inf
         for j in range(m):
@@ -181,7 +176,7 @@ def fit_chunk(logml, tables, node_table, params, log_weight, node_start, log_q, 
             prob_change[i, t] = min(max(prob_change[i, t], 0.0), 1.0)
         prob_any[i] = 1.0 - min(max(p_none, 0.0), 1.0)
         log_evidence[i] = lev
-        back_out[i] = best_back
+        back_out[i] = back[best]
         map_node[i] = best
         pruned[i] = dropped
     return (prob_change, prob_any, log_evidence, back_out, map_node, weights, candidates,

@@ -56,6 +56,37 @@ def segment_value(logml, prm, st, memo, s, t):
     return v
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _column(logml, prm, st, memo, cand, ncand, t, out):
+    """``out[i] = logM(cand[i], t)`` for the ``ncand`` candidate starts (``memo``: see
+    `segment_value`, written out here: as a call it would cost more than the recursion)."""
+    if memo.shape[0] == 0:
+        for i in range(ncand):
+            out[i] = logml(prm, st, cand[i], t)
+        return
+    for i in range(ncand):
+        v = memo[cand[i], t]
+        if v != v:
+            v = logml(prm, st, cand[i], t)
+            memo[cand[i], t] = v
+        out[i] = v
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _row(logml, prm, st, memo, s, cand, ncand, out):
+    """``out[i] = logM(s, cand[i])`` for the ``ncand`` candidate ends (as `_column`)."""
+    if memo.shape[0] == 0:
+        for i in range(ncand):
+            out[i] = logml(prm, st, s, cand[i])
+        return
+    for i in range(ncand):
+        v = memo[s, cand[i]]
+        if v != v:
+            v = logml(prm, st, s, cand[i])
+            memo[s, cand[i]] = v
+        out[i] = v
+
+
 @numba.njit(types.float64(_FN, _F1, _ST, _ST, types.float64, types.int64, types.float64,
                           _F1, _F1, _I1, _I1, _I1, _F1), cache=True, nogil=True)
 def forward_into(logml, prm, st, memo, log_q, min_size, log_eps, A, V, back, kept, cand, w):
@@ -77,15 +108,19 @@ def forward_into(logml, prm, st, memo, log_q, min_size, log_eps, A, V, back, kep
             ncand += 1
         if ncand == 0:
             continue
+        _column(logml, prm, st, memo, cand, ncand, t, w)
         top = -np.inf
+        low = np.inf
         best = -np.inf
         arg = 0
         for i in range(ncand):
             s = cand[i]
-            m = segment_value(logml, prm, st, memo, s, t) + (log_q if s > 0 else 0.0)
+            m = w[i] + (log_q if s > 0 else 0.0)
             w[i] = A[s] + m
             if w[i] > top:
                 top = w[i]
+            if w[i] < low:
+                low = w[i]
             v = V[s] + m
             if v > best:
                 best = v
@@ -98,7 +133,7 @@ def forward_into(logml, prm, st, memo, log_q, min_size, log_eps, A, V, back, kep
         V[t] = best
         back[t] = arg
         kept[t] = ncand
-        if log_eps > -np.inf:
+        if low < acc + log_eps:             # some start falls below the pruning threshold
             cut = acc + log_eps
             j = 0
             for i in range(ncand):
@@ -126,19 +161,22 @@ def backward_into(logml, prm, st, memo, log_q, min_size, log_eps, B, cand, w):
             ncand += 1
         if ncand == 0 or (s > 0 and s < min_size):
             continue
+        _row(logml, prm, st, memo, s, cand, ncand, w)
         top = -np.inf
+        low = np.inf
         lq = log_q if s > 0 else 0.0
         for i in range(ncand):
-            t = cand[i]
-            w[i] = B[t] + segment_value(logml, prm, st, memo, s, t) + lq
+            w[i] = B[cand[i]] + w[i] + lq
             if w[i] > top:
                 top = w[i]
+            if w[i] < low:
+                low = w[i]
         tot = 0.0
         for i in range(ncand):
             tot += math.exp(w[i] - top)
         acc = top + math.log(tot)
         B[s] = acc
-        if log_eps > -np.inf:
+        if low < acc + log_eps:
             cut = acc + log_eps
             j = 0
             for i in range(ncand):

@@ -30,10 +30,12 @@ Viterbi path (max instead of sum in $A$).
 **Hyperparameters integrated over a grid.** A segment model may return several nodes (the
 autocorrelation of the errors and the reference trends of the trend models, the negative
 binomial size): the recursion runs at each node and the results are averaged with the nodes'
-posterior weights $\\propto w_j Z_j$ — exact for the grid. Nodes whose evidence, from a
-forward pass pruned at $10^{-3}$, is below $10^{-9}$ of the best node's are dropped first
-(on long series nearly all but one; their posterior weight is below that bound). The MAP
-segmentation is the Viterbi path of the node with the highest joint score.
+posterior weights $\\propto w_j Z_j$ — exact for the grid. Nodes whose evidence is below
+$10^{-9}$ of the best node's are dropped (their posterior weight is below that bound): on
+series of up to 400 points after the forward pass, which runs at every node, and on longer
+series — where nearly all nodes but one are dropped — before it, their evidence taken from a
+forward pass pruned at $10^{-3}$. The MAP segmentation is the Viterbi path of the node with
+the highest joint score.
 
 **Pruning.** The exact recursion costs $O(n^2)$. A start $s$ of the current segment is dropped
 for good once its term in $A(t)$ falls below $\\varepsilon$ times $e^{A(t)}$ (and likewise in
@@ -63,7 +65,7 @@ from .segments import Prepared, SegmentModel
 
 __all__ = ["BayesFit", "bayes_fit", "log_q_from_p", "log_q_for_any_change",
            "prior_any_change_probability", "prior_change_probability", "prior_log_q",
-           "NODE_SCREEN", "SCREEN_PRUNE"]
+           "NODE_SCREEN", "SCREEN_PRUNE", "EXACT_SCREEN_LIMIT"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -220,12 +222,16 @@ def bayes_fit(model: SegmentModel, nodes: list[Prepared], *, log_q: float, min_s
     n = nodes[0].stats.shape[0] - 1
     log_eps = float(np.log(prune)) if prune > 0 else -np.inf
     original = nodes
+    forwards: dict[int, tuple] = {}
     if len(nodes) > 1 and prune > 0:
-        nodes = _screen(model, nodes, log_q, min_size)
+        if n <= EXACT_SCREEN_LIMIT:
+            forwards = {id(node): _kernels.forward(logml, node.params, node.stats, log_q,
+                                                   min_size, log_eps) for node in nodes}
+        nodes = _screen(model, nodes, log_q, min_size, forwards)
     Z, P, none, V, backs, kept_max, dropped, Bs = [], [], [], [], [], [], 0.0, []
     for node in nodes:
-        A, Vit, back, kept, drop = _kernels.forward(logml, node.params, node.stats,
-                                                    log_q, min_size, log_eps)
+        A, Vit, back, kept, drop = forwards.get(id(node)) or _kernels.forward(
+            logml, node.params, node.stats, log_q, min_size, log_eps)
         B = _kernels.backward(logml, node.params, node.stats, log_q, min_size, log_eps)
         z = A[n]
         with np.errstate(invalid="ignore", over="ignore"):
@@ -274,26 +280,31 @@ def bayes_fit(model: SegmentModel, nodes: list[Prepared], *, log_q: float, min_s
                     all_weights)
 
 
-#: Nodes whose evidence (from a coarsely pruned forward pass) is below this fraction of the
-#: best node's are dropped before the exact recursions.
+#: Nodes whose evidence is below this fraction of the best node's are dropped before the
+#: backward recursion (and, on long series, before the exact forward recursion too).
 NODE_SCREEN = 1e-9
-#: Pruning of the coarse forward pass that screens the nodes.
+#: Pruning of the coarse forward pass that screens the nodes of long series.
 SCREEN_PRUNE = 1e-3
+#: Series up to this length are screened with the exact forward pass itself (run at every
+#: node anyway at that length), longer ones with a coarse pass first.
+EXACT_SCREEN_LIMIT = 400
 
 
-def _screen(model: SegmentModel, nodes: list[Prepared], log_q: float, min_size: int
-            ) -> list[Prepared]:
+def _screen(model: SegmentModel, nodes: list[Prepared], log_q: float, min_size: int,
+            forwards: dict[int, tuple]) -> list[Prepared]:
     """The hyperparameter nodes that carry posterior weight above ``NODE_SCREEN``.
 
-    A forward pass with coarse pruning gives each node's evidence to within its (reported)
-    pruned mass; nodes far below the best — on long series almost all of them — are dropped,
-    so the exact forward and backward recursions run only where the posterior is.
+    Each node's evidence comes from its forward pass in ``forwards`` (by ``id`` of the node)
+    when given — short series — and otherwise from a forward pass with coarse pruning, which
+    gives it to within its (reported) pruned mass; nodes far below the best — on long series
+    almost all of them — are dropped, so the exact recursions run only where the posterior
+    is.
     """
     from . import _kernels
 
     n = nodes[0].stats.shape[0] - 1
-    scores = np.array([node.log_weight + _kernels.forward(
-        model.logml, node.params, node.stats, log_q, min_size, float(np.log(SCREEN_PRUNE)))[0][n]
+    scores = np.array([node.log_weight + (forwards[id(node)] if forwards else _kernels.forward(
+        model.logml, node.params, node.stats, log_q, min_size, float(np.log(SCREEN_PRUNE))))[0][n]
         for node in nodes])
     keep = scores >= scores.max() + np.log(NODE_SCREEN)
     return [node for node, k in zip(nodes, keep, strict=True) if k]

@@ -326,7 +326,10 @@ def _panel(data: Any, time: str | None, series: str | None, value: str | None,
 def _numeric(wide: pd.DataFrame) -> np.ndarray:
     """The panel's values as floats; text and infinite values raise, naming the series."""
     labels = list(wide.columns)
-    numeric = wide.apply(pd.to_numeric, errors="coerce")
+    other = np.flatnonzero(~wide.dtypes.map(pd.api.types.is_numeric_dtype).to_numpy(bool))
+    numeric = wide.copy() if other.size else wide
+    for j in other:                     # only columns not already numbers (text, objects)
+        numeric.isetitem(j, pd.to_numeric(wide.iloc[:, j], errors="coerce"))
     text = (numeric.isna() & wide.notna()).to_numpy().any(axis=0)
     if text.any():
         raise InputError(f"{_series_named(np.flatnonzero(text), labels)} ha"
