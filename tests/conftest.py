@@ -49,3 +49,30 @@ def data_dir() -> Path:
 def rng() -> np.random.Generator:
     """A seeded generator, so every test is reproducible."""
     return np.random.default_rng(20261122)
+
+
+class CountingScheduler:
+    """A dask scheduler that runs graphs synchronously and counts them.
+
+    Passed as ``dask.config.set(scheduler=...)``, it tells how many times a function computed
+    something: a dask-backed input must be read in the passes the function needs, never pulled
+    whole into the calling process by a numpy function along the way.
+    """
+
+    def __init__(self) -> None:
+        self.graphs = 0
+
+    def __call__(self, dsk, keys, **kwargs):
+        import dask
+
+        self.graphs += 1
+        return dask.get(dsk, keys, **kwargs)
+
+
+@pytest.fixture
+def dask_graphs():
+    """Run every dask graph of the test synchronously and count them (``dask_graphs.graphs``)."""
+    dask = pytest.importorskip("dask")
+    counter = CountingScheduler()
+    with dask.config.set(scheduler=counter):
+        yield counter

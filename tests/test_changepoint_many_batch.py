@@ -119,6 +119,18 @@ def test_dask_threads_and_local_cluster_are_bit_for_bit_the_serial_run():
     assert array.chunk({"series": 2}).sel(series="area 0").chunks is not None
 
 
+def test_dask_panel_is_read_in_two_passes_and_never_pulled_whole(dask_graphs):
+    """One pass for the checks that choose the model, one for the fits: no numpy function on
+    the way turns the lazy panel into an in-memory array (np.round once did, which on a
+    cluster brought the whole panel into the client)."""
+    frame = _mixed_panel(k=6) // 8
+    array = xr.DataArray(frame.to_numpy(), dims=("time", "series"),
+                         coords={"time": MONTHS, "series": list(frame.columns)})
+    lazy = detect_many(array.chunk({"series": 2}), window=1)
+    assert dask_graphs.graphs == 2
+    assert lazy.changepoints == detect_many(frame, window=1).changepoints
+
+
 def test_dask_chunk_errors_name_the_series():
     pytest.importorskip("dask.array")
     frame = _mixed_panel(k=4)

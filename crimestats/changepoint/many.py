@@ -365,7 +365,7 @@ def _choose_panel_likelihood(panel: _Panel, likelihood: Any) -> str:
 
         obs = np.isfinite(panel.lazy)
         stats = xr.Dataset({
-            "whole": (panel.lazy == np.round(panel.lazy)).where(obs, True).all("time"),
+            "whole": (panel.lazy == panel.lazy.round()).where(obs, True).all("time"),
             "negative": ((panel.lazy < 0) & obs).any("time"),
             "positive": (panel.lazy > 0).where(obs, True).all("time"),
             "mean": panel.lazy.mean("time", skipna=True)})

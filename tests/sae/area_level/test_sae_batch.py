@@ -92,6 +92,15 @@ def test_dask_chunks_and_local_cluster_are_bit_for_bit_the_serial_fit(capsys, mo
         xr.testing.assert_identical(other.parameters, serial.parameters)
 
 
+def test_dask_tables_are_fitted_in_one_pass(dask_graphs):
+    direct, variance, covariates = _tables(seed=9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        fay_herriot_many(direct.chunk({"crime_type": 2, "year": 3}),
+                         variance.chunk({"crime_type": 2, "year": 3}), covariates)
+    assert dask_graphs.graphs == 1
+
+
 @pytest.mark.filterwarnings("ignore::crimestats.DataWarning")
 def test_labels_are_matched_not_positions():
     direct, variance, covariates = _tables(seed=2, missing=0.0)
