@@ -41,7 +41,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from attribution_scenarios import POPULATION, SCENARIOS, simulate  # noqa: E402
+from attribution_scenarios import NEAR_TIE, POPULATION, SCENARIOS, simulate  # noqa: E402
 
 from crimestats.changepoint import attribute  # noqa: E402
 
@@ -84,7 +84,7 @@ def margin(df: pd.DataFrame) -> pd.Series:
     return np.abs(capture) - np.abs(np.log1p(df["incidence_total"]))
 
 
-def summarise(df: pd.DataFrame, clear: float = 0.1) -> pd.DataFrame:
+def summarise(df: pd.DataFrame, clear: float = NEAR_TIE) -> pd.DataFrame:
     """One row per scenario × noise with the acceptance measures.
 
     ``right_call_clear`` is the right call among the series whose truth is clear: the larger

@@ -33,9 +33,9 @@ capture change is the larger (the call needs the claim) and counts the others as
 oracles know the incidence path, so comparing the two changes costs them nothing.
 
 A third oracle, **known shapes**, measures what that comparison costs when incidence is seen
-only through the data (the recorded counts and the survey). It knows the shapes of both true annual log paths, incidence
-$g_t$ and capture $h_t$ (each minus its first year), and the noise levels, and estimates only
-their sizes $\\beta$, $\\gamma$ (true value 1) and two levels by weighted least squares from
+only through the data (the recorded counts and the survey). It knows the shapes of both true
+annual log paths, incidence $g_t$ and capture $h_t$ (each minus its first year), and the noise
+levels, and estimates only their sizes $\\beta$, $\\gamma$ (true value 1) and two levels by weighted least squares from
 the recorded counts, $r_t = a + \\beta g_t + \\gamma h_t + e_t$, and a survey with every
 financial year present, $z_t = b + \\beta g_t + u_t$, $u_t \\sim N(0, \\rho^2)$ with the
 scenario's relative standard error $\\rho$ of 4–6%. It calls "mostly capture" when
@@ -60,10 +60,15 @@ from scipy import special, stats
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from attribution_scenarios import SCENARIOS, simulate  # noqa: E402
+from attribution_scenarios import NEAR_TIE, SCENARIOS, simulate  # noqa: E402
 
 NOISES = (0.05, 0.13)
 Z95 = stats.norm.ppf(0.95)
+
+
+def recorded_log_sd(noise: float, expected: np.ndarray) -> np.ndarray:
+    """SD of log recorded counts a year: the gamma factor's (CV ``noise``) and Poisson's."""
+    return np.sqrt(np.log1p(noise ** 2) + 1.0 / expected)
 
 
 def capture_paths(scenario, noise: float, n: int, rng: np.random.Generator
@@ -79,7 +84,7 @@ def capture_paths(scenario, noise: float, n: int, rng: np.random.Generator
         stacked, sd = [], []
         for path, expected in blocks:
             stacked.append(path - path.mean())
-            sd.append(np.sqrt(np.log1p(noise ** 2) + 1.0 / expected))
+            sd.append(recorded_log_sd(noise, expected))
         paths.append(np.concatenate(stacked))
         sds.append(np.concatenate(sd))
         mostly.append(sim.truth["mostly_capture"])
@@ -133,7 +138,7 @@ def known_shapes(scenario, noise: float, n: int, rng: np.random.Generator,
         g = np.log(p["expected"]) - p["capture"]
         g = g - g[0]
         rho = rng.uniform(0.04, 0.06) * survey_scale
-        s = np.sqrt(np.log1p(noise ** 2) + 1.0 / p["expected"])
+        s = recorded_log_sd(noise, p["expected"])
         k = len(g)
         # stacked design: recorded level, survey level, incidence size, capture size
         X = np.zeros((2 * k, 4))
@@ -146,7 +151,7 @@ def known_shapes(scenario, noise: float, n: int, rng: np.random.Generator,
         coef[keep] = np.linalg.lstsq(X[:, keep] * w[:, None], y * w, rcond=None)[0]
         call = abs(coef[3] * h[-1]) > abs(coef[2] * g[-1])
         right.append(call == (abs(h[-1]) > abs(g[-1])))
-        clear.append(abs(abs(h[-1]) - abs(g[-1])) >= 0.1)
+        clear.append(abs(abs(h[-1]) - abs(g[-1])) >= NEAR_TIE)
     right, clear = np.array(right), np.array(clear)
 
     def rate(mask: np.ndarray) -> float:

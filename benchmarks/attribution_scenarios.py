@@ -35,6 +35,9 @@ from crimestats import calendar
 
 YEARS = np.arange(2005, 2019)           # financial years ending March 2005 .. 2018
 POPULATION = 1e6
+#: Two true changes (capture, incidence) closer than this in absolute size on the log scale
+#: are a near tie; the right call is reported apart for them.
+NEAR_TIE = 0.1
 _FIRST_MONTH = pd.Period("2002-04", "M")          # three years of months before the window
 _MONTHS = pd.period_range(_FIRST_MONTH, "2018-03", freq="M")
 _M0 = _MONTHS.get_loc(pd.Period("2004-04", "M"))  # first month of the window
